@@ -1,0 +1,134 @@
+//! Wiring: settings in, a listening server and a worker pool out.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::github::GitHubApp;
+use crate::jobs::{Store, Worker, WorkerConfig};
+use crate::metrics::Metrics;
+use crate::model::{ModelClient, RetryPolicy};
+use crate::review::Reviewer;
+use crate::server::{self, AppState, WebhookSecrets};
+use crate::settings::Settings;
+
+/// Knobs that are not process settings (tests shorten the waits).
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    pub github_retry: RetryPolicy,
+    pub model_retry: RetryPolicy,
+    pub worker: WorkerConfig,
+    /// How long running jobs get to finish on shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            github_retry: RetryPolicy {
+                attempts: 4,
+                base_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(60),
+                timeout: Duration::from_secs(30),
+            },
+            model_retry: RetryPolicy::default(),
+            worker: WorkerConfig::default(),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A running service.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    worker: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting deliveries and jobs, lets running jobs finish, and returns.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.server.await.context("server task")??;
+        self.worker.await.context("worker task")?;
+        self.store.close().await;
+        Ok(())
+    }
+
+    /// Waits for SIGINT or SIGTERM, then shuts down.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.shutdown().await
+    }
+}
+
+/// Opens the database, binds the listener, and starts the server and the workers.
+pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Running> {
+    let store = Store::connect(&settings.database_url).await?;
+    let metrics = Arc::new(Metrics::default());
+    let github = GitHubApp::new(&settings.github, tuning.github_retry)?;
+    let model = ModelClient::new(&settings.openai, tuning.model_retry)?;
+    let reviewer = Arc::new(Reviewer::new(github, model, metrics.clone()));
+    let wake = Arc::new(Notify::new());
+    let (stop, stopped) = watch::channel(false);
+
+    let state = AppState {
+        store: store.clone(),
+        secrets: WebhookSecrets::new(settings.github.webhook_secrets.clone()),
+        bot_handle: settings.bot_handle.as_str().into(),
+        metrics: metrics.clone(),
+        wake: wake.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
+    let addr = listener.local_addr()?;
+    let mut server_stop = stopped.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, server::router(state))
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    let worker = Worker::new(store.clone(), reviewer, tuning.worker, wake);
+    let worker = tokio::spawn(worker.run(stopped, tuning.shutdown_grace));
+    tracing::info!(%addr, "codex-review listening");
+    Ok(Running {
+        addr,
+        store,
+        metrics,
+        stop,
+        server,
+        worker,
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,181 @@
+//! The comment grammar: `@codex review [focus areas...]` on a line of its own.
+//!
+//! A command is a line that starts with the mention, outside block quotes and code (fenced or
+//! indented). The first command in the comment wins.
+
+/// What a comment asks the app to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `@codex review` followed by optional focus areas (lower-cased, de-duplicated).
+    Review { focus_areas: Vec<String> },
+}
+
+/// At most this many focus areas are kept from one comment.
+pub const MAX_FOCUS_AREAS: usize = 8;
+/// Longer words are not focus areas (they are prose, or an attempt to smuggle text in).
+const MAX_FOCUS_AREA_LEN: usize = 32;
+
+/// Finds the first command addressed to `@handle` in a comment body.
+pub fn parse(body: &str, handle: &str) -> Option<Command> {
+    let mut fence: Option<(u8, usize)> = None;
+    for line in body.lines() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let trimmed = line.trim_start();
+        if let Some(marker) = fence_marker(trimmed) {
+            match fence {
+                None if indent < 4 => fence = Some(marker),
+                // A closing fence has nothing after the backticks/tildes.
+                Some((ch, len))
+                    if marker.0 == ch
+                        && marker.1 >= len
+                        && indent < 4
+                        && trimmed.trim_start_matches(ch as char).trim().is_empty() =>
+                {
+                    fence = None;
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if fence.is_some() || indent >= 4 || line.starts_with('\t') || trimmed.starts_with('>') {
+            continue;
+        }
+        if let Some(command) = parse_line(trimmed, handle) {
+            return Some(command);
+        }
+    }
+    None
+}
+
+/// `(character, run length)` when the line opens or closes a fenced code block.
+fn fence_marker(line: &str) -> Option<(u8, usize)> {
+    let first = *line.as_bytes().first()?;
+    if first != b'`' && first != b'~' {
+        return None;
+    }
+    let run = line.bytes().take_while(|b| *b == first).count();
+    (run >= 3).then_some((first, run))
+}
+
+fn parse_line(line: &str, handle: &str) -> Option<Command> {
+    let rest = line.strip_prefix('@')?;
+    let name = rest.get(..handle.len())?;
+    if !name.eq_ignore_ascii_case(handle) {
+        return None;
+    }
+    let rest = &rest[handle.len()..];
+    // `@codexbot` is somebody else; `@codex,` or `@codex:` is still us.
+    let rest = match rest.chars().next() {
+        None => return None,
+        Some(c) if c.is_whitespace() => rest,
+        Some(':' | ',') => &rest[1..],
+        Some(_) => return None,
+    };
+    let mut words = rest.split_whitespace();
+    let verb = words.next()?;
+    if !verb.eq_ignore_ascii_case("review") {
+        return None;
+    }
+    let mut focus_areas: Vec<String> = Vec::new();
+    for word in words {
+        let word = word
+            .trim_matches(|c: char| matches!(c, ',' | '.' | ';' | '!' | '?'))
+            .to_ascii_lowercase();
+        let is_area = !word.is_empty()
+            && word.len() <= MAX_FOCUS_AREA_LEN
+            && word
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'));
+        if !is_area {
+            // Prose after the command ends the list of focus areas.
+            break;
+        }
+        if !focus_areas.contains(&word) {
+            focus_areas.push(word);
+        }
+        if focus_areas.len() == MAX_FOCUS_AREAS {
+            break;
+        }
+    }
+    Some(Command::Review { focus_areas })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn review(areas: &[&str]) -> Option<Command> {
+        Some(Command::Review {
+            focus_areas: areas.iter().map(|s| s.to_string()).collect(),
+        })
+    }
+
+    #[test]
+    fn plain_mention_requests_a_review() {
+        assert_eq!(parse("@codex review", "codex"), review(&[]));
+        assert_eq!(parse("  @Codex REVIEW  ", "codex"), review(&[]));
+        assert_eq!(parse("@codex: review", "codex"), review(&[]));
+        assert_eq!(parse("Thanks!\r\n@codex review\r\n", "codex"), review(&[]));
+    }
+
+    #[test]
+    fn words_after_review_are_focus_areas() {
+        assert_eq!(
+            parse("@codex review security performance", "codex"),
+            review(&["security", "performance"])
+        );
+        assert_eq!(
+            parse("@codex review Security, security, error-handling.", "codex"),
+            review(&["security", "error-handling"])
+        );
+        let many = "@codex review a b c d e f g h i j";
+        match parse(many, "codex") {
+            Some(Command::Review { focus_areas }) => assert_eq!(focus_areas.len(), MAX_FOCUS_AREAS),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn prose_ends_the_focus_list() {
+        assert_eq!(
+            parse("@codex review security (this touches auth)", "codex"),
+            review(&["security"])
+        );
+    }
+
+    #[test]
+    fn mentions_elsewhere_do_nothing() {
+        for body in [
+            "please @codex review",
+            "> @codex review",
+            "```\n@codex review\n```",
+            "~~~md\n@codex review\n~~~",
+            "    @codex review",
+            "\t@codex review",
+            "@codexbot review",
+            "@codex reviewed it",
+            "@codex",
+            "@codex please",
+            "@someone review",
+            "",
+        ] {
+            assert_eq!(parse(body, "codex"), None, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn a_command_after_a_closed_fence_counts() {
+        assert_eq!(
+            parse("```rust\nlet x = 1;\n```\n@codex review perf", "codex"),
+            review(&["perf"])
+        );
+        // A shorter fence does not close a longer one.
+        assert_eq!(parse("````\n```\n@codex review\n````", "codex"), None);
+    }
+
+    #[test]
+    fn handle_is_configurable() {
+        assert_eq!(parse("@reviewer review", "reviewer"), review(&[]));
+        assert_eq!(parse("@codex review", "reviewer"), None);
+    }
+}

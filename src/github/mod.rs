@@ -1,0 +1,114 @@
+//! GitHub access: the App's identity, one cached installation client per installation, and
+//! a [`RepoClient`] with one method per call the app makes.
+
+mod client;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use octocrab::Octocrab;
+use secrecy::ExposeSecret;
+use tokio::sync::OnceCell;
+
+pub use client::{
+    ChangedFile, GitHubError, NewReview, NewReviewComment, PullInfo, RepoClient, ReviewInfo,
+};
+
+use crate::ids::{InstallationId, RepoName};
+use crate::model::RetryPolicy;
+use crate::settings::GitHubSettings;
+
+/// The App: its JWT-authenticated client and the installation clients made from it.
+///
+/// octocrab caches an installation's token inside that installation's client and refreshes it
+/// before it expires, so one client per installation is kept for the life of the process.
+#[derive(Clone)]
+pub struct GitHubApp {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    app: Octocrab,
+    installations: Mutex<HashMap<InstallationId, Octocrab>>,
+    bot_login: OnceCell<String>,
+    retry: RetryPolicy,
+}
+
+impl GitHubApp {
+    pub fn new(settings: &GitHubSettings, retry: RetryPolicy) -> anyhow::Result<Self> {
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(
+            settings.private_key.expose_secret().as_bytes(),
+        )
+        .context("GITHUB_PRIVATE_KEY is not an RSA key in PEM")?;
+        // No `retry` feature: octocrab's retry layer would re-send POSTs (double reviews).
+        // Idempotent calls are retried in `RepoClient` instead.
+        let app = Octocrab::builder()
+            .base_uri(settings.api_url.as_str())
+            .context("GITHUB_API_URL is not a valid URI")?
+            .add_header(
+                http::header::ACCEPT,
+                "application/vnd.github+json".to_string(),
+            )
+            .add_header(
+                http::HeaderName::from_static("x-github-api-version"),
+                "2022-11-28".to_string(),
+            )
+            .add_header(
+                http::header::USER_AGENT,
+                concat!("codex-review/", env!("CARGO_PKG_VERSION")).to_string(),
+            )
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(retry.timeout))
+            .set_write_timeout(Some(retry.timeout))
+            .app(octocrab::models::AppId(settings.app_id), key)
+            .build()
+            .context("building the GitHub client")?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                app,
+                installations: Mutex::new(HashMap::new()),
+                bot_login: OnceCell::new(),
+                retry,
+            }),
+        })
+    }
+
+    /// The client of one repository through its installation.
+    pub fn repo(&self, installation: InstallationId, repo: RepoName) -> anyhow::Result<RepoClient> {
+        let crab = {
+            let mut cache = self
+                .inner
+                .installations
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match cache.get(&installation) {
+                Some(crab) => crab.clone(),
+                None => {
+                    let crab = self
+                        .inner
+                        .app
+                        .installation(octocrab::models::InstallationId(installation.0))
+                        .context("creating the installation client")?;
+                    cache.insert(installation, crab.clone());
+                    crab
+                }
+            }
+        };
+        Ok(RepoClient::new(crab, repo, self.inner.retry))
+    }
+
+    /// The login GitHub shows for the App's own comments and reviews (`slug[bot]`), read once
+    /// from `GET /app`.
+    pub async fn bot_login(&self) -> Result<&str, GitHubError> {
+        self.inner
+            .bot_login
+            .get_or_try_init(|| async {
+                let app = client::get_app(&self.inner.app, self.inner.retry).await?;
+                Ok::<_, GitHubError>(format!("{}[bot]", app))
+            })
+            .await
+            .map(String::as_str)
+    }
+}

@@ -1,0 +1,18 @@
+//! codex-review: a self-hosted GitHub App that reviews pull requests with an OpenAI model.
+//!
+//! The flow (DESIGN §4): [`server`] verifies and stores a delivery as a job, [`jobs`] runs it,
+//! [`review`] reads the PR through [`github`], renders the [`diff`] for the [`model`], places
+//! the findings on commentable lines and posts one review.
+
+pub mod app;
+pub mod command;
+pub mod diff;
+pub mod event;
+pub mod github;
+pub mod ids;
+pub mod jobs;
+pub mod metrics;
+pub mod model;
+pub mod review;
+pub mod server;
+pub mod settings;

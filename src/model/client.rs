@@ -1,0 +1,435 @@
+//! A thin client for `POST {OPENAI_BASE_URL}/responses`.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::schema::{ReviewOutput, SCHEMA_NAME, review_schema};
+use crate::settings::OpenAiSettings;
+
+/// How often and how patiently transient failures are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Backoff before the second attempt; doubled each time, with jitter.
+    pub base_delay: Duration,
+    /// No single wait is longer, whatever `retry-after` says.
+    pub max_delay: Duration,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(60),
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Token counts of one call, as the API reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub cached_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_tokens: u64,
+}
+
+/// A successful call: the structured review and what it cost.
+#[derive(Debug, Clone)]
+pub struct ModelReply {
+    pub review: ReviewOutput,
+    pub usage: Usage,
+    pub response_id: String,
+}
+
+/// Why a call produced no review. The `Display` text is written for the PR comment.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("the model API answered {status}: {message}")]
+    Api {
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    #[error("the model API's quota is exhausted (insufficient_quota): {message}")]
+    QuotaExhausted { message: String },
+    #[error("the model API could not be reached: {0}")]
+    Transport(String),
+    #[error("the model stopped before finishing its answer ({reason})")]
+    Incomplete { reason: String },
+    #[error("the model declined to review: {0}")]
+    Refused(String),
+    #[error("the model's answer was not a valid review: {0}")]
+    InvalidOutput(String),
+    #[error("the model run failed: {0}")]
+    Failed(String),
+}
+
+impl ModelError {
+    /// Worth another attempt later (rate limits, server errors, network trouble).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ModelError::Api { status, .. } => *status == 429 || *status >= 500,
+            ModelError::Transport(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The client; cheap to clone (one connection pool).
+#[derive(Clone)]
+pub struct ModelClient {
+    http: reqwest::Client,
+    endpoint: String,
+    api_key: SecretString,
+    model: String,
+    reasoning_effort: String,
+    max_output_tokens: u32,
+    retry: RetryPolicy,
+}
+
+/// What one review call sends besides the fixed instructions and schema.
+pub struct ReviewCall<'a> {
+    pub instructions: &'a str,
+    pub user_message: &'a str,
+}
+
+impl ModelClient {
+    pub fn new(settings: &OpenAiSettings, retry: RetryPolicy) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(retry.timeout)
+            .user_agent(concat!("codex-review/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            endpoint: format!("{}/responses", settings.base_url),
+            api_key: settings.api_key.clone(),
+            model: settings.model.clone(),
+            reasoning_effort: settings.reasoning_effort.clone(),
+            max_output_tokens: 32_000,
+            retry,
+        })
+    }
+
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The JSON body of a review request.
+    pub fn request_body(&self, call: &ReviewCall<'_>) -> Value {
+        json!({
+            "model": self.model,
+            "instructions": call.instructions,
+            "input": [{
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": call.user_message}]
+            }],
+            "text": {
+                "format": {
+                    "type": "json_schema",
+                    "name": SCHEMA_NAME,
+                    "strict": true,
+                    "schema": review_schema()
+                }
+            },
+            "reasoning": {"effort": self.reasoning_effort},
+            "max_output_tokens": self.max_output_tokens,
+            "store": false
+        })
+    }
+
+    /// Asks for a review, retrying transient failures with backoff (honouring `retry-after`).
+    pub async fn review(&self, call: &ReviewCall<'_>) -> Result<ModelReply, ModelError> {
+        let body = self.request_body(call);
+        let mut attempt = 1;
+        loop {
+            match self.send(&body).await {
+                Ok(reply) => return Ok(reply),
+                Err((err, retry_after)) if err.is_transient() && attempt < self.retry.attempts => {
+                    let delay =
+                        retry_after.unwrap_or_else(|| backoff(self.retry.base_delay, attempt));
+                    let delay = delay.min(self.retry.max_delay);
+                    tracing::warn!(attempt, error = %err, delay_ms = delay.as_millis() as u64, "model call failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err((err, _)) => return Err(err),
+            }
+        }
+    }
+
+    async fn send(&self, body: &Value) -> Result<ModelReply, (ModelError, Option<Duration>)> {
+        let response = self
+            .http
+            .post(&self.endpoint)
+            .bearer_auth(self.api_key.expose_secret())
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| (ModelError::Transport(describe_transport(&e)), None))?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let text = response
+            .text()
+            .await
+            .map_err(|e| (ModelError::Transport(describe_transport(&e)), None))?;
+        if !status.is_success() {
+            return Err((api_error(status.as_u16(), &text), retry_after));
+        }
+        parse_response(&text).map_err(|e| (e, None))
+    }
+}
+
+/// Exponential backoff with full jitter in [delay/2, delay].
+pub(crate) fn backoff(base: Duration, attempt: u32) -> Duration {
+    let delay = base.saturating_mul(1u32 << (attempt - 1).min(10));
+    let half = delay / 2;
+    half + Duration::from_millis(fastrand::u64(..=half.as_millis() as u64))
+}
+
+/// `retry-after-ms` (OpenAI) or `retry-after` in seconds.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let read = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
+    if let Some(ms) = read("retry-after-ms").filter(|ms| ms.is_finite() && *ms >= 0.0) {
+        return Some(Duration::from_millis(ms as u64));
+    }
+    read("retry-after")
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+fn describe_transport(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the request timed out".into()
+    } else if e.is_connect() {
+        "the connection failed".into()
+    } else {
+        "the connection broke".into()
+    }
+}
+
+fn api_error(status: u16, body: &str) -> ModelError {
+    #[derive(Deserialize)]
+    struct Envelope {
+        error: Option<ApiError>,
+    }
+    #[derive(Deserialize)]
+    struct ApiError {
+        message: Option<String>,
+        code: Option<String>,
+        #[serde(rename = "type")]
+        kind: Option<String>,
+    }
+    let error = serde_json::from_str::<Envelope>(body)
+        .ok()
+        .and_then(|e| e.error);
+    let message = error
+        .as_ref()
+        .and_then(|e| e.message.clone())
+        .unwrap_or_else(|| "no error message".into());
+    let message = truncate(&message, 500);
+    let code = error
+        .as_ref()
+        .and_then(|e| e.code.clone().or_else(|| e.kind.clone()));
+    if code.as_deref() == Some("insufficient_quota") {
+        return ModelError::QuotaExhausted { message };
+    }
+    ModelError::Api {
+        status,
+        code,
+        message,
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ResponseBody {
+    #[serde(default)]
+    id: String,
+    status: Option<String>,
+    incomplete_details: Option<IncompleteDetails>,
+    error: Option<ResponseError>,
+    #[serde(default)]
+    output: Vec<OutputItem>,
+    usage: Option<UsageBody>,
+}
+
+#[derive(Deserialize)]
+struct IncompleteDetails {
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ResponseError {
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OutputItem {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    content: Vec<ContentPart>,
+}
+
+#[derive(Deserialize)]
+struct ContentPart {
+    #[serde(rename = "type")]
+    kind: String,
+    text: Option<String>,
+    refusal: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UsageBody {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+    input_tokens_details: Option<CachedDetails>,
+    output_tokens_details: Option<ReasoningDetails>,
+}
+
+#[derive(Deserialize)]
+struct CachedDetails {
+    #[serde(default)]
+    cached_tokens: u64,
+}
+
+#[derive(Deserialize)]
+struct ReasoningDetails {
+    #[serde(default)]
+    reasoning_tokens: u64,
+}
+
+/// Reads a 200 answer: the message's `output_text` parsed as a [`ReviewOutput`].
+pub(crate) fn parse_response(text: &str) -> Result<ModelReply, ModelError> {
+    let body: ResponseBody = serde_json::from_str(text)
+        .map_err(|e| ModelError::InvalidOutput(format!("the response is not readable: {e}")))?;
+    match body.status.as_deref() {
+        Some("incomplete") => {
+            let reason = body
+                .incomplete_details
+                .and_then(|d| d.reason)
+                .unwrap_or_else(|| "unknown reason".into());
+            return Err(ModelError::Incomplete { reason });
+        }
+        Some("failed") | Some("cancelled") => {
+            let message = body
+                .error
+                .and_then(|e| e.message)
+                .unwrap_or_else(|| "no error message".into());
+            return Err(ModelError::Failed(truncate(&message, 500)));
+        }
+        _ => {}
+    }
+    let mut output_text = String::new();
+    for item in body.output.iter().filter(|i| i.kind == "message") {
+        for part in &item.content {
+            match part.kind.as_str() {
+                "output_text" => output_text.push_str(part.text.as_deref().unwrap_or("")),
+                "refusal" => {
+                    let why = part.refusal.as_deref().unwrap_or("no reason given");
+                    return Err(ModelError::Refused(truncate(why, 500)));
+                }
+                _ => {}
+            }
+        }
+    }
+    if output_text.trim().is_empty() {
+        return Err(ModelError::InvalidOutput("the answer holds no text".into()));
+    }
+    let review: ReviewOutput = serde_json::from_str(&output_text)
+        .map_err(|e| ModelError::InvalidOutput(format!("not JSON of the review schema: {e}")))?;
+    let usage = body
+        .usage
+        .map(|u| Usage {
+            input_tokens: u.input_tokens,
+            cached_tokens: u.input_tokens_details.map_or(0, |d| d.cached_tokens),
+            output_tokens: u.output_tokens,
+            reasoning_tokens: u.output_tokens_details.map_or(0, |d| d.reasoning_tokens),
+        })
+        .unwrap_or_default();
+    Ok(ModelReply {
+        review,
+        usage,
+        response_id: body.id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_headers_are_read() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert("retry-after-ms", "150".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(150)));
+        h.clear();
+        h.insert("retry-after", "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_jittered() {
+        let base = Duration::from_millis(100);
+        for attempt in 1..5 {
+            let d = backoff(base, attempt);
+            let full = base * (1 << (attempt - 1));
+            assert!(d >= full / 2 && d <= full, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn quota_errors_are_told_apart() {
+        let e = api_error(
+            429,
+            r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#,
+        );
+        assert!(matches!(e, ModelError::QuotaExhausted { .. }));
+        assert!(!e.is_transient());
+        let e = api_error(
+            429,
+            r#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#,
+        );
+        assert!(e.is_transient());
+        assert!(!api_error(400, "{}").is_transient());
+    }
+
+    #[test]
+    fn refusals_and_incomplete_answers_are_errors() {
+        let refusal = r#"{"id":"r","status":"completed","output":[{"type":"message","content":[{"type":"refusal","refusal":"no"}]}]}"#;
+        assert!(matches!(
+            parse_response(refusal),
+            Err(ModelError::Refused(_))
+        ));
+        let incomplete = r#"{"id":"r","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"output":[]}"#;
+        assert!(
+            matches!(parse_response(incomplete), Err(ModelError::Incomplete { reason }) if reason == "max_output_tokens")
+        );
+        let garbage = r#"{"id":"r","status":"completed","output":[{"type":"message","content":[{"type":"output_text","text":"{\"findings\":"}]}]}"#;
+        assert!(matches!(
+            parse_response(garbage),
+            Err(ModelError::InvalidOutput(_))
+        ));
+    }
+}

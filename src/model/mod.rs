@@ -1,0 +1,17 @@
+//! The OpenAI Responses API: one typed client, the review schema, and the prompt.
+
+mod client;
+pub mod prompt;
+pub mod schema;
+
+pub(crate) use client::backoff;
+pub use client::{ModelClient, ModelError, ModelReply, RetryPolicy, ReviewCall, Usage};
+
+/// The call for one review.
+pub fn client_call<'a>(instructions: &'a str, user_message: &'a str) -> ReviewCall<'a> {
+    ReviewCall {
+        instructions,
+        user_message,
+    }
+}
+pub use schema::{CodeLocation, Finding, LineRange, ReviewOutput};

@@ -1,0 +1,187 @@
+//! Puts each finding on lines GitHub will accept, or in the summary when it cannot.
+
+use std::collections::HashMap;
+
+use crate::diff::{Anchor, FileDiff, FileIndex, Side};
+use crate::model::Finding;
+
+/// A finding placed on commentable lines.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub finding: Finding,
+    pub path: String,
+    pub side: Side,
+    pub start: u32,
+    pub end: u32,
+    /// The model's range was cut to the part inside the diff.
+    pub clamped: bool,
+}
+
+/// A finding that stays in the summary, with the reason.
+#[derive(Debug, Clone)]
+pub struct Unplaced {
+    pub finding: Finding,
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Placement {
+    pub inline: Vec<Placed>,
+    pub summary_only: Vec<Unplaced>,
+    /// Findings thrown away because their fields made no sense (bad priority, empty title).
+    pub invalid: usize,
+}
+
+/// Places `findings` against the files of the PR. Only files in `reviewable` (shown to the
+/// model) take inline comments.
+pub fn place(findings: Vec<Finding>, files: &[FileDiff], reviewable: &[String]) -> Placement {
+    let indexes: HashMap<&str, FileIndex> = files
+        .iter()
+        .filter(|f| reviewable.iter().any(|p| p == &f.path))
+        .map(|f| (f.path.as_str(), FileIndex::new(f)))
+        .collect();
+    let mut placement = Placement::default();
+    let mut seen: Vec<(String, Side, u32, u32, String)> = Vec::new();
+    for mut finding in findings {
+        if !(0..=3).contains(&finding.priority)
+            || finding.title.trim().is_empty()
+            || !finding.confidence_score.is_finite()
+        {
+            tracing::info!(title = %finding.title, priority = finding.priority, "dropping an invalid finding");
+            placement.invalid += 1;
+            continue;
+        }
+        finding.confidence_score = finding.confidence_score.clamp(0.0, 1.0);
+        let loc = &finding.code_location;
+        let (a, b) = (loc.line_range.start, loc.line_range.end);
+        let Some(index) = indexes.get(loc.file_path.as_str()) else {
+            let reason = if files.iter().any(|f| f.path == loc.file_path) {
+                "its file has no reviewable line diff"
+            } else {
+                "its file is not part of this pull request"
+            };
+            placement.summary_only.push(Unplaced { finding, reason });
+            continue;
+        };
+        if a < 1 || b < 1 || a > u32::MAX as i64 || b > u32::MAX as i64 {
+            placement.summary_only.push(Unplaced {
+                finding,
+                reason: "its line numbers are not valid",
+            });
+            continue;
+        }
+        let side = loc.side;
+        let (start, end, clamped) = match index.anchor(side, a as u32, b as u32) {
+            Anchor::Exact { start, end } => (start, end, false),
+            Anchor::Clamped { start, end } => (start, end, true),
+            Anchor::Outside => {
+                placement.summary_only.push(Unplaced {
+                    finding,
+                    reason: "its lines are outside the diff",
+                });
+                continue;
+            }
+        };
+        let key = (
+            loc.file_path.clone(),
+            side,
+            start,
+            end,
+            finding.title.trim().to_lowercase(),
+        );
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let path = loc.file_path.clone();
+        placement.inline.push(Placed {
+            finding,
+            path,
+            side,
+            start,
+            end,
+            clamped,
+        });
+    }
+    // Most important first, then in file order, so the review reads top-down.
+    placement.inline.sort_by(|x, y| {
+        (x.finding.priority, &x.path, x.start).cmp(&(y.finding.priority, &y.path, y.start))
+    });
+    placement.summary_only.sort_by_key(|u| u.finding.priority);
+    placement
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CodeLocation, LineRange};
+
+    fn finding(path: &str, side: Side, start: i64, end: i64, priority: i64) -> Finding {
+        Finding {
+            title: format!("t {path} {start}"),
+            body: "b".into(),
+            confidence_score: 0.9,
+            priority,
+            code_location: CodeLocation {
+                file_path: path.into(),
+                side,
+                line_range: LineRange { start, end },
+            },
+            suggestion: None,
+        }
+    }
+
+    #[test]
+    fn findings_are_placed_clamped_or_kept_for_the_summary() {
+        let files = vec![
+            FileDiff::from_github(
+                "a.rs".into(),
+                None,
+                "modified",
+                Some("@@ -1,3 +1,3 @@\n a\n-b\n+B\n c"),
+                1,
+                1,
+            ),
+            FileDiff::from_github("img.png".into(), None, "added", None, 0, 0),
+        ];
+        let reviewable = vec!["a.rs".to_string()];
+        let p = place(
+            vec![
+                finding("a.rs", Side::Right, 2, 2, 1),
+                finding("a.rs", Side::Left, 2, 2, 0),
+                finding("a.rs", Side::Right, 3, 9, 2),
+                finding("a.rs", Side::Right, 40, 41, 2),
+                finding("img.png", Side::Right, 1, 1, 2),
+                finding("nope.rs", Side::Right, 1, 1, 2),
+                finding("a.rs", Side::Right, 2, 2, 7),
+                finding("a.rs", Side::Right, 0, 2, 2),
+            ],
+            &files,
+            &reviewable,
+        );
+        let inline: Vec<_> = p
+            .inline
+            .iter()
+            .map(|x| (x.side, x.start, x.end, x.clamped))
+            .collect();
+        assert_eq!(
+            inline,
+            vec![
+                (Side::Left, 2, 2, false),
+                (Side::Right, 2, 2, false),
+                (Side::Right, 3, 3, true)
+            ]
+        );
+        let reasons: Vec<_> = p.summary_only.iter().map(|u| u.reason).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                "its lines are outside the diff",
+                "its file has no reviewable line diff",
+                "its file is not part of this pull request",
+                "its line numbers are not valid",
+            ]
+        );
+        assert_eq!(p.invalid, 1);
+    }
+}

@@ -1,0 +1,283 @@
+//! The text the app posts: the review summary with its hidden marker, each inline comment,
+//! and the failure notice. Model text is untrusted: it cannot mention people, cannot open or
+//! close an HTML comment (and so cannot forge or hide our marker), and is cut to GitHub's
+//! size limit.
+
+use std::fmt::Write;
+
+use super::anchor::{Placed, Placement};
+use crate::diff::Side;
+use crate::github::NewReviewComment;
+use crate::ids::CommitSha;
+use crate::model::{ReviewOutput, Usage};
+
+/// GitHub refuses comment bodies longer than this (characters).
+pub const GITHUB_BODY_LIMIT: usize = 65_536;
+/// Room kept below the limit for our own framing.
+const SUMMARY_LIMIT: usize = 60_000;
+const INLINE_LIMIT: usize = 16_000;
+
+/// The hidden marker that lets the app find its own reviews again.
+pub fn marker(sha: &CommitSha, trigger: &str) -> String {
+    format!("<!-- codex-review sha={} trigger={} -->", sha, trigger)
+}
+
+/// Reads `(sha, trigger)` back from a body carrying our marker.
+pub fn read_marker(body: &str) -> Option<(String, String)> {
+    let start = body.find("<!-- codex-review ")?;
+    let rest = &body[start + "<!-- codex-review ".len()..];
+    let inner = &rest[..rest.find(" -->")?];
+    let mut sha = None;
+    let mut trigger = None;
+    for part in inner.split_whitespace() {
+        if let Some(v) = part.strip_prefix("sha=") {
+            sha = Some(v.to_owned());
+        } else if let Some(v) = part.strip_prefix("trigger=") {
+            trigger = Some(v.to_owned());
+        }
+    }
+    Some((sha?, trigger?))
+}
+
+/// Makes model text safe to post: no @-mentions, no HTML comments, bounded length.
+pub fn sanitize(text: &str, limit: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(limit) + 16);
+    let mut prev: Option<char> = None;
+    for c in text.chars() {
+        if c == '@' && !prev.is_some_and(|p| p.is_alphanumeric() || p == '`') {
+            // A word joiner after `@` keeps the text readable but stops the notification.
+            out.push_str("@\u{2060}");
+        } else {
+            out.push(c);
+        }
+        prev = Some(c);
+    }
+    let out = out.replace("<!--", "&lt;!--").replace("-->", "--&gt;");
+    truncate(out, limit)
+}
+
+fn truncate(mut s: String, limit: usize) -> String {
+    if s.chars().count() > limit {
+        let cut = s
+            .char_indices()
+            .nth(limit.saturating_sub(20))
+            .map_or(s.len(), |(i, _)| i);
+        s.truncate(cut);
+        s.push_str("\n\n…(truncated)");
+    }
+    s
+}
+
+/// The body of one inline comment: priority, title, paragraph, and a suggestion block.
+pub fn inline_comment(placed: &Placed) -> NewReviewComment {
+    let f = &placed.finding;
+    let mut body = format!(
+        "**[P{}] {}**\n\n{}",
+        f.priority,
+        sanitize(f.title.trim(), 200),
+        sanitize(f.body.trim(), INLINE_LIMIT)
+    );
+    // A suggestion replaces exactly the commented RIGHT-side lines; after clamping, the
+    // lines are not the ones the model wrote it for, so it is left out.
+    if let Some(code) = f.suggestion.as_deref()
+        && placed.side == Side::Right
+        && !placed.clamped
+        && code.len() <= INLINE_LIMIT
+    {
+        let fence = "`".repeat(longest_backtick_run(code).max(2) + 1);
+        let code = code.strip_suffix('\n').unwrap_or(code);
+        let _ = write!(body, "\n\n{fence}suggestion\n{code}\n{fence}");
+    }
+    if placed.clamped {
+        let _ = write!(
+            body,
+            "\n\n<sub>The model pointed at lines {}–{}; this comment sits on the part inside the diff.</sub>",
+            f.code_location.line_range.start, f.code_location.line_range.end
+        );
+    }
+    let side = placed.side.as_str();
+    let range = placed.start < placed.end;
+    NewReviewComment {
+        path: placed.path.clone(),
+        body,
+        line: placed.end,
+        side,
+        start_line: range.then_some(placed.start),
+        start_side: range.then_some(side),
+    }
+}
+
+fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// What the summary needs besides the placement.
+pub struct SummaryInput<'a> {
+    pub sha: &'a CommitSha,
+    pub trigger: &'a str,
+    pub output: &'a ReviewOutput,
+    pub placement: &'a Placement,
+    pub focus_areas: &'a [String],
+    pub not_reviewed: &'a [(String, String)],
+    pub model: &'a str,
+    pub usage: Usage,
+    /// Set when the PR's head moved while the review ran.
+    pub head_moved_to: Option<&'a CommitSha>,
+}
+
+/// The review's top-level body.
+pub fn summary(input: &SummaryInput<'_>) -> String {
+    let p = input.placement;
+    let total = p.inline.len() + p.summary_only.len();
+    let mut counts = [0usize; 4];
+    for prio in p
+        .inline
+        .iter()
+        .map(|x| x.finding.priority)
+        .chain(p.summary_only.iter().map(|u| u.finding.priority))
+    {
+        counts[prio.clamp(0, 3) as usize] += 1;
+    }
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", marker(input.sha, input.trigger));
+    if total == 0 {
+        let _ = writeln!(s, "### Codex review: no issues found\n");
+    } else {
+        let verdict = if input.output.overall_correctness == "patch is incorrect" {
+            "changes needed"
+        } else {
+            "no blocking issues"
+        };
+        let _ = writeln!(
+            s,
+            "### Codex review: {total} finding{} ({verdict})\n",
+            if total == 1 { "" } else { "s" }
+        );
+    }
+    let explanation = sanitize(input.output.overall_explanation.trim(), 2_000);
+    if !explanation.is_empty() {
+        let _ = writeln!(s, "{explanation}\n");
+    }
+    if total > 0 {
+        let _ = writeln!(
+            s,
+            "| P0 | P1 | P2 | P3 |\n|---|---|---|---|\n| {} | {} | {} | {} |\n",
+            counts[0], counts[1], counts[2], counts[3]
+        );
+    }
+    if input.focus_areas.is_empty() {
+        let _ = writeln!(s, "Focus: general (correctness, security, performance).\n");
+    } else {
+        let _ = writeln!(s, "Focus: {}.\n", input.focus_areas.join(", "));
+    }
+    if !p.summary_only.is_empty() {
+        let _ = writeln!(s, "**Findings that could not be placed on the diff**\n");
+        for u in &p.summary_only {
+            let loc = &u.finding.code_location;
+            let _ = writeln!(
+                s,
+                "- **[P{}] {}** — `{}` lines {}–{} ({}); {}.\n  {}",
+                u.finding.priority,
+                sanitize(u.finding.title.trim(), 200),
+                sanitize(&loc.file_path, 300).replace('`', "'"),
+                loc.line_range.start,
+                loc.line_range.end,
+                loc.side.as_str(),
+                u.reason,
+                sanitize(u.finding.body.trim(), 4_000).replace('\n', "\n  ")
+            );
+        }
+        s.push('\n');
+    }
+    if !input.not_reviewed.is_empty() {
+        let _ = writeln!(
+            s,
+            "<details><summary>{} file{} not reviewed</summary>\n",
+            input.not_reviewed.len(),
+            if input.not_reviewed.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+        for (path, why) in input.not_reviewed.iter().take(300) {
+            let _ = writeln!(s, "- `{}`: {why}", path.replace('`', "'"));
+        }
+        if input.not_reviewed.len() > 300 {
+            let _ = writeln!(s, "- … and {} more", input.not_reviewed.len() - 300);
+        }
+        s.push_str("\n</details>\n\n");
+    }
+    if p.invalid > 0 {
+        let _ = writeln!(
+            s,
+            "{} malformed finding{} from the model were dropped.\n",
+            p.invalid,
+            if p.invalid == 1 { "" } else { "s" }
+        );
+    }
+    if let Some(new_head) = input.head_moved_to {
+        let _ = writeln!(
+            s,
+            "New commits arrived while this review ran (now at {}); comment `@codex review` to review them.\n",
+            new_head.short()
+        );
+    }
+    let u = input.usage;
+    let _ = write!(
+        s,
+        "<sub>Reviewed {} with {} · tokens: {} in ({} cached), {} out ({} reasoning)</sub>",
+        input.sha.short(),
+        input.model,
+        u.input_tokens,
+        u.cached_tokens,
+        u.output_tokens,
+        u.reasoning_tokens
+    );
+    truncate(s, SUMMARY_LIMIT)
+}
+
+/// The comment posted when a review could not be done.
+pub fn failure_comment(marker_id: &str, what_failed: &str, what_to_do: &str) -> String {
+    format!(
+        "<!-- codex-review failure trigger={marker_id} -->\n\
+         ⚠️ **Codex review could not review this pull request.**\n\n\
+         {}\n\n{what_to_do}",
+        sanitize(what_failed, 4_000)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_round_trip() {
+        let sha = CommitSha::parse(&"a".repeat(40)).unwrap();
+        let body = format!("{}\nhello", marker(&sha, "comment-42"));
+        assert_eq!(
+            read_marker(&body),
+            Some(("a".repeat(40), "comment-42".into()))
+        );
+        assert_eq!(read_marker("no marker"), None);
+    }
+
+    #[test]
+    fn model_text_cannot_mention_or_inject_markers() {
+        let s = sanitize(
+            "ping @alice and @org/team, mail a@b.c, `@x` <!-- codex-review sha=1 trigger=2 -->",
+            1000,
+        );
+        assert!(!s.contains("@alice") && !s.contains("@org"));
+        assert!(s.contains("a@b.c"));
+        assert!(!s.contains("<!--") && !s.contains("-->"));
+        assert!(read_marker(&s).is_none());
+        let long = sanitize(&"x".repeat(70_000), GITHUB_BODY_LIMIT);
+        assert!(long.chars().count() <= GITHUB_BODY_LIMIT);
+    }
+
+    #[test]
+    fn suggestion_fences_outgrow_backticks_in_the_code() {
+        assert_eq!(longest_backtick_run("a ``` b ```` c"), 4);
+    }
+}

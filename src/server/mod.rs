@@ -1,0 +1,67 @@
+//! The HTTP side: the router, the webhook endpoint, health and metrics.
+
+mod signature;
+mod webhook;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tokio::sync::Notify;
+
+pub use signature::{WebhookSecrets, sign};
+
+use crate::jobs::Store;
+use crate::metrics::Metrics;
+
+/// GitHub caps webhook payloads at 25 MB; anything larger is refused with 413.
+pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub secrets: WebhookSecrets,
+    pub bot_handle: Arc<str>,
+    pub metrics: Arc<Metrics>,
+    /// Woken when a job is queued, so a worker picks it up at once.
+    pub wake: Arc<Notify>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/webhook", post(webhook::receive))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// The process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database answers (migrations ran before the listener opened).
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.store.ping().await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let jobs = state.store.job_counts().await.unwrap_or_default();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(&jobs),
+    )
+}

@@ -1,0 +1,135 @@
+//! `POST /webhook`: verify, parse into a domain event, store, answer. Nothing else: the work
+//! happens in the worker, after the answer.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::event::{self, Event};
+use crate::ids::DeliveryId;
+use crate::jobs::{DeliveryRecord, Recorded};
+
+/// A delivery whose signature checked out, with its raw body.
+pub struct SignedDelivery {
+    pub event: String,
+    pub delivery: DeliveryId,
+    pub body: Bytes,
+}
+
+impl FromRequest<AppState> for SignedDelivery {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let signature = headers.get("x-hub-signature-256").map(|v| v.as_bytes());
+        if !state.secrets.verify(signature, &body) {
+            state.metrics.signature_failure();
+            tracing::warn!(
+                delivery = headers
+                    .get("x-github-delivery")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-"),
+                "webhook signature missing or wrong"
+            );
+            return Err((StatusCode::UNAUTHORIZED, "signature missing or wrong\n").into_response());
+        }
+        let event = headers
+            .get("x-github-event")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| (StatusCode::BAD_REQUEST, "missing X-GitHub-Event\n").into_response())?;
+        let delivery = headers
+            .get("x-github-delivery")
+            .and_then(|v| v.to_str().ok())
+            .and_then(DeliveryId::parse)
+            .ok_or_else(|| {
+                (
+                    StatusCode::BAD_REQUEST,
+                    "missing or invalid X-GitHub-Delivery\n",
+                )
+                    .into_response()
+            })?;
+        Ok(SignedDelivery {
+            event,
+            delivery,
+            body,
+        })
+    }
+}
+
+#[tracing::instrument(skip_all, fields(delivery = %d.delivery, event = %d.event))]
+pub async fn receive(State(state): State<AppState>, d: SignedDelivery) -> Response {
+    let parsed = match event::parse(&d.event, &d.body, &state.bot_handle) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            tracing::warn!(error = %e, "signed delivery is not JSON");
+            return (StatusCode::BAD_REQUEST, "body is not JSON\n").into_response();
+        }
+    };
+    let action = action_of(&d.body);
+    let (outcome, job) = match &parsed {
+        Event::Ping => ("ping".to_owned(), None),
+        Event::Review(req) => ("queued".to_owned(), Some(req)),
+        Event::Ignored(why) => (format!("ignored: {why}"), None),
+    };
+    let recorded = state
+        .store
+        .record_delivery(DeliveryRecord {
+            id: &d.delivery,
+            event: &d.event,
+            action: action.as_deref(),
+            outcome: &outcome,
+            job,
+        })
+        .await;
+    match recorded {
+        Err(e) => {
+            // Not stored: answer with an error so the delivery shows as failed on GitHub and
+            // can be redelivered.
+            tracing::error!(error = format!("{e:#}"), "cannot store the delivery");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot store the delivery\n",
+            )
+                .into_response()
+        }
+        Ok(Recorded::Duplicate) => {
+            state.metrics.delivery(&d.event, "duplicate");
+            tracing::info!("redelivery of a stored delivery; nothing new queued");
+            (StatusCode::OK, "duplicate delivery\n").into_response()
+        }
+        Ok(Recorded::New(Some(job))) => {
+            state.metrics.delivery(&d.event, "queued");
+            state.wake.notify_one();
+            tracing::info!(job = job.0, "review queued");
+            (StatusCode::ACCEPTED, format!("queued job {job}\n")).into_response()
+        }
+        Ok(Recorded::New(None)) => {
+            let label = if matches!(parsed, Event::Ping) {
+                "ping"
+            } else {
+                "ignored"
+            };
+            state.metrics.delivery(&d.event, label);
+            tracing::debug!(outcome, "delivery stored");
+            (StatusCode::OK, format!("{outcome}\n")).into_response()
+        }
+    }
+}
+
+/// The payload's top-level `action`, read without parsing the rest again.
+fn action_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Action {
+        action: Option<String>,
+    }
+    serde_json::from_slice::<Action>(body)
+        .ok()?
+        .action
+        .filter(|a| a.len() <= 64)
+}

@@ -1,0 +1,298 @@
+//! Process settings, read once from the environment at start-up (DESIGN §2).
+//!
+//! Nothing else in the code reads environment variables: handlers get what they need from
+//! [`Settings`]. Secrets are [`SecretString`]s, whose `Debug` prints a placeholder.
+
+use std::net::SocketAddr;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Everything `codex-review serve` needs to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `LISTEN_ADDR`, default `0.0.0.0:3000`.
+    pub listen_addr: SocketAddr,
+    pub github: GitHubSettings,
+    pub openai: OpenAiSettings,
+    /// `DATABASE_URL`, default `sqlite://codex-review.db` (a file in the working directory).
+    pub database_url: String,
+    /// `BOT_HANDLE` without the `@`, default `codex`.
+    pub bot_handle: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct GitHubSettings {
+    /// `GITHUB_APP_ID`.
+    pub app_id: u64,
+    /// `GITHUB_PRIVATE_KEY`, or the contents of `GITHUB_PRIVATE_KEY_PATH`: an RSA key in PEM.
+    pub private_key: SecretString,
+    /// `GITHUB_WEBHOOK_SECRET`: one or more, comma-separated, all accepted (rotation).
+    pub webhook_secrets: Vec<SecretString>,
+    /// `GITHUB_API_URL`, default `https://api.github.com`, without a trailing slash.
+    pub api_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct OpenAiSettings {
+    /// `OPENAI_API_KEY`.
+    pub api_key: SecretString,
+    /// `OPENAI_BASE_URL`, default `https://api.openai.com/v1`, without a trailing slash.
+    pub base_url: String,
+    /// `CODEX_REVIEW_MODEL`, default `gpt-5.1-codex`, passed to the API unchanged.
+    pub model: String,
+    /// `CODEX_REVIEW_REASONING_EFFORT`, default `medium`.
+    pub reasoning_effort: String,
+}
+
+/// A setting that is missing or malformed. The message names the variable, never its value.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingsError {
+    #[error("{0} is required but not set")]
+    Missing(&'static str),
+    #[error("{var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+const REASONING_EFFORTS: &[&str] = &["none", "minimal", "low", "medium", "high", "xhigh"];
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment in production, a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| get(name).ok_or(SettingsError::Missing(name));
+
+        let listen_addr = match get("LISTEN_ADDR") {
+            None => SocketAddr::from(([0, 0, 0, 0], 3000)),
+            Some(raw) => raw.trim().parse().map_err(|_| SettingsError::Invalid {
+                var: "LISTEN_ADDR",
+                reason: "expected address:port, such as 0.0.0.0:3000".into(),
+            })?,
+        };
+
+        let app_id = required("GITHUB_APP_ID")?;
+        let app_id = app_id
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| SettingsError::Invalid {
+                var: "GITHUB_APP_ID",
+                reason: "expected the App's numeric id".into(),
+            })?;
+
+        let private_key = match (get("GITHUB_PRIVATE_KEY"), get("GITHUB_PRIVATE_KEY_PATH")) {
+            (Some(pem), _) => (
+                "GITHUB_PRIVATE_KEY",
+                SecretString::from(pem.replace("\\n", "\n")),
+            ),
+            (None, Some(path)) => {
+                let pem =
+                    std::fs::read_to_string(path.trim()).map_err(|e| SettingsError::Invalid {
+                        var: "GITHUB_PRIVATE_KEY_PATH",
+                        reason: format!("cannot read the file: {}", e.kind()),
+                    })?;
+                ("GITHUB_PRIVATE_KEY_PATH", SecretString::from(pem))
+            }
+            (None, None) => return Err(SettingsError::Missing("GITHUB_PRIVATE_KEY")),
+        };
+        let (key_var, private_key) = private_key;
+        if jsonwebtoken::EncodingKey::from_rsa_pem(private_key.expose_secret().as_bytes()).is_err()
+        {
+            return Err(SettingsError::Invalid {
+                var: key_var,
+                reason: "not a PEM-encoded RSA private key (download one from the App's settings)"
+                    .into(),
+            });
+        }
+
+        let webhook_secrets = required("GITHUB_WEBHOOK_SECRET")?;
+        let webhook_secrets: Vec<SecretString> = webhook_secrets
+            .split(',')
+            .map(|s| SecretString::from(s.trim().to_owned()))
+            .collect();
+        if webhook_secrets.iter().any(|s| s.expose_secret().is_empty()) {
+            return Err(SettingsError::Invalid {
+                var: "GITHUB_WEBHOOK_SECRET",
+                reason: "contains an empty secret between commas".into(),
+            });
+        }
+
+        let api_url = http_url(
+            "GITHUB_API_URL",
+            get("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
+        )?;
+
+        let api_key = SecretString::from(required("OPENAI_API_KEY")?.trim().to_owned());
+        let base_url = http_url(
+            "OPENAI_BASE_URL",
+            get("OPENAI_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".into()),
+        )?;
+        let model = get("CODEX_REVIEW_MODEL")
+            .map(|m| m.trim().to_owned())
+            .unwrap_or_else(|| "gpt-5.1-codex".into());
+        let reasoning_effort = get("CODEX_REVIEW_REASONING_EFFORT")
+            .map(|e| e.trim().to_ascii_lowercase())
+            .unwrap_or_else(|| "medium".into());
+        if !REASONING_EFFORTS.contains(&reasoning_effort.as_str()) {
+            return Err(SettingsError::Invalid {
+                var: "CODEX_REVIEW_REASONING_EFFORT",
+                reason: format!("expected one of {}", REASONING_EFFORTS.join(", ")),
+            });
+        }
+
+        let database_url = get("DATABASE_URL")
+            .map(|u| u.trim().to_owned())
+            .unwrap_or_else(|| "sqlite://codex-review.db".into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(SettingsError::Invalid {
+                var: "DATABASE_URL",
+                reason: "expected sqlite://PATH or postgres://...".into(),
+            });
+        }
+
+        let bot_handle = get("BOT_HANDLE")
+            .map(|h| h.trim().trim_start_matches('@').to_owned())
+            .unwrap_or_else(|| "codex".into());
+        if bot_handle.is_empty()
+            || !bot_handle
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'[' | b']'))
+        {
+            return Err(SettingsError::Invalid {
+                var: "BOT_HANDLE",
+                reason: "expected a GitHub login such as codex".into(),
+            });
+        }
+
+        Ok(Settings {
+            listen_addr,
+            github: GitHubSettings {
+                app_id,
+                private_key,
+                webhook_secrets,
+                api_url,
+            },
+            openai: OpenAiSettings {
+                api_key,
+                base_url,
+                model,
+                reasoning_effort,
+            },
+            database_url,
+            bot_handle,
+        })
+    }
+}
+
+/// An absolute http(s) URL, returned without a trailing slash.
+fn http_url(var: &'static str, raw: String) -> Result<String, SettingsError> {
+    let invalid = |reason: &str| SettingsError::Invalid {
+        var,
+        reason: reason.into(),
+    };
+    let url = reqwest::Url::parse(raw.trim()).map_err(|_| invalid("not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid("expected an http:// or https:// URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("must not have a query or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const TEST_KEY: &str = include_str!("../tests/fixtures/test-app-key.pem");
+
+    fn env(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let mut map: HashMap<String, String> = [
+            ("GITHUB_APP_ID", "12345"),
+            ("GITHUB_PRIVATE_KEY", TEST_KEY),
+            ("GITHUB_WEBHOOK_SECRET", "s3cret"),
+            ("OPENAI_API_KEY", "sk-test"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            if v.is_empty() {
+                map.remove(*k);
+            } else {
+                map.insert(k.to_string(), v.to_string());
+            }
+        }
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let s = env(&[]).unwrap();
+        assert_eq!(s.listen_addr.to_string(), "0.0.0.0:3000");
+        assert_eq!(s.github.api_url, "https://api.github.com");
+        assert_eq!(s.openai.base_url, "https://api.openai.com/v1");
+        assert_eq!(s.openai.model, "gpt-5.1-codex");
+        assert_eq!(s.openai.reasoning_effort, "medium");
+        assert_eq!(s.database_url, "sqlite://codex-review.db");
+        assert_eq!(s.bot_handle, "codex");
+    }
+
+    #[test]
+    fn enterprise_base_and_several_secrets_are_accepted() {
+        let s = env(&[
+            ("GITHUB_API_URL", "https://ghe.example.com/api/v3/"),
+            ("GITHUB_WEBHOOK_SECRET", "old, new"),
+            ("BOT_HANDLE", "@reviewer"),
+        ])
+        .unwrap();
+        assert_eq!(s.github.api_url, "https://ghe.example.com/api/v3");
+        assert_eq!(s.github.webhook_secrets.len(), 2);
+        assert_eq!(s.github.webhook_secrets[1].expose_secret(), "new");
+        assert_eq!(s.bot_handle, "reviewer");
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_never_the_value() {
+        assert_eq!(
+            env(&[("GITHUB_APP_ID", "")]).unwrap_err(),
+            SettingsError::Missing("GITHUB_APP_ID")
+        );
+        assert_eq!(
+            env(&[("GITHUB_PRIVATE_KEY", "")]).unwrap_err(),
+            SettingsError::Missing("GITHUB_PRIVATE_KEY")
+        );
+        let err = env(&[("GITHUB_PRIVATE_KEY", "hunter2-not-a-key")]).unwrap_err();
+        assert!(err.to_string().starts_with("GITHUB_PRIVATE_KEY is invalid"));
+        assert!(!err.to_string().contains("hunter2"));
+        let err = env(&[("OPENAI_BASE_URL", "ftp://x")]).unwrap_err();
+        assert!(err.to_string().starts_with("OPENAI_BASE_URL is invalid"));
+        let err = env(&[("LISTEN_ADDR", "nope")]).unwrap_err();
+        assert!(err.to_string().starts_with("LISTEN_ADDR is invalid"));
+        let err = env(&[("GITHUB_WEBHOOK_SECRET", "a,,b")]).unwrap_err();
+        assert!(err.to_string().contains("GITHUB_WEBHOOK_SECRET"));
+        let err = env(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert!(err.to_string().contains("DATABASE_URL"));
+        let err = env(&[("CODEX_REVIEW_REASONING_EFFORT", "max")]).unwrap_err();
+        assert!(err.to_string().contains("CODEX_REVIEW_REASONING_EFFORT"));
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let s = env(&[("OPENAI_API_KEY", "sk-very-secret")]).unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("sk-very-secret"));
+        assert!(!shown.contains("s3cret"));
+        assert!(!shown.contains("PRIVATE KEY"));
+    }
+}
