@@ -72,6 +72,8 @@ impl Running {
 
 /// Opens the database, binds the listener, and starts the server and the workers.
 pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Running> {
+    // octocrab and reqwest both use rustls with the ring provider; it may already be set.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let store = Store::connect(&settings.database_url).await?;
     let metrics = Arc::new(Metrics::default());
     let github = GitHubApp::new(&settings.github, tuning.github_retry)?;

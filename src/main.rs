@@ -34,8 +34,6 @@ fn main() -> ExitCode {
         }
     };
     init_logging();
-    // Both octocrab and reqwest use rustls with the ring provider.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

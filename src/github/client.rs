@@ -1,5 +1,6 @@
 //! One method per GitHub call the app makes; URLs are built here and nowhere else.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, Method, StatusCode};
@@ -134,13 +135,13 @@ pub struct NewReviewComment {
 /// An installation client bound to one repository.
 #[derive(Clone)]
 pub struct RepoClient {
-    crab: Octocrab,
+    crab: Arc<Octocrab>,
     repo: RepoName,
     retry: RetryPolicy,
 }
 
 impl RepoClient {
-    pub(crate) fn new(crab: Octocrab, repo: RepoName, retry: RetryPolicy) -> Self {
+    pub(crate) fn new(crab: Arc<Octocrab>, repo: RepoName, retry: RetryPolicy) -> Self {
         Self { crab, repo, retry }
     }
 
@@ -305,14 +306,24 @@ async fn send_once(
     path: &str,
     body: Option<&Value>,
 ) -> Result<String, (GitHubError, Option<Duration>)> {
-    let transport = |e: octocrab::Error| {
-        (
+    let transport = |e: octocrab::Error| match e {
+        // octocrab's own requests (the installation token) fail with GitHub's answer.
+        octocrab::Error::GitHub { source, .. } => (
+            GitHubError::Api {
+                call,
+                status: source.status_code.as_u16(),
+                message: format!("{} (while getting an installation token)", source.message),
+                rate_limited: source.status_code == StatusCode::TOO_MANY_REQUESTS,
+            },
+            None,
+        ),
+        e => (
             GitHubError::Transport {
                 call,
                 message: transport_message(&e),
             },
             None,
-        )
+        ),
     };
     let response = match method {
         Method::GET => crab._get(path).await,
@@ -332,9 +343,6 @@ async fn send_once(
 /// What octocrab's error says, without anything that could carry a token.
 fn transport_message(e: &octocrab::Error) -> String {
     match e {
-        octocrab::Error::GitHub { source, .. } => {
-            format!("{} ({})", source.message, source.status_code)
-        }
         octocrab::Error::Hyper { .. } | octocrab::Error::Service { .. } => {
             "the connection failed or timed out".into()
         }

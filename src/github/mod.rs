@@ -24,6 +24,8 @@ use crate::settings::GitHubSettings;
 ///
 /// octocrab caches an installation's token inside that installation's client and refreshes it
 /// before it expires, so one client per installation is kept for the life of the process.
+/// It is shared behind an `Arc`: cloning an `Octocrab` copies its token cache, and a token
+/// fetched by a clone would be lost to the others.
 #[derive(Clone)]
 pub struct GitHubApp {
     inner: Arc<Inner>,
@@ -31,7 +33,7 @@ pub struct GitHubApp {
 
 struct Inner {
     app: Octocrab,
-    installations: Mutex<HashMap<InstallationId, Octocrab>>,
+    installations: Mutex<HashMap<InstallationId, Arc<Octocrab>>>,
     bot_login: OnceCell<String>,
     retry: RetryPolicy,
 }
@@ -86,11 +88,12 @@ impl GitHubApp {
             match cache.get(&installation) {
                 Some(crab) => crab.clone(),
                 None => {
-                    let crab = self
-                        .inner
-                        .app
-                        .installation(octocrab::models::InstallationId(installation.0))
-                        .context("creating the installation client")?;
+                    let crab = Arc::new(
+                        self.inner
+                            .app
+                            .installation(octocrab::models::InstallationId(installation.0))
+                            .context("creating the installation client")?,
+                    );
                     cache.insert(installation, crab.clone());
                     crab
                 }

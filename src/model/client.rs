@@ -129,10 +129,12 @@ impl ModelClient {
         json!({
             "model": self.model,
             "instructions": call.instructions,
+            // A message with string content: the one input shape that matches exactly one
+            // branch of `InputItem` in OpenAI's description (a content list matches two).
             "input": [{
                 "type": "message",
                 "role": "user",
-                "content": [{"type": "input_text", "text": call.user_message}]
+                "content": call.user_message
             }],
             "text": {
                 "format": {

@@ -1,0 +1,182 @@
+//! The fakes answer the way the official descriptions say the real services do.
+
+mod support;
+
+use serde_json::json;
+use support::*;
+
+#[tokio::test]
+async fn fake_github_answers_match_githubs_description() {
+    let app = TestApp::start().await;
+    let patch = "@@ -1,2 +1,3 @@\n a\n+b\n c";
+    app.github.add_pull(Pull::new(
+        REPO,
+        5,
+        &"b".repeat(40),
+        vec![File::new("a.rs", "modified", Some(patch))],
+    ));
+    let http = reqwest::Client::new();
+    let base = &app.github.base_url;
+    // A real installation token through the App's JWT is needed: get it the app's way.
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(PRIVATE_KEY.as_bytes()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let jwt = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &json!({"iat": now - 60, "exp": now + 540, "iss": APP_ID}),
+        &key,
+    )
+    .unwrap();
+    let check = |key: &str, status: &str, body: &serde_json::Value| {
+        let errors = spec::check_github_response(key, status, body);
+        assert!(errors.is_empty(), "{key}: {errors:#?}");
+    };
+    let app_json: serde_json::Value = http
+        .get(format!("{base}/app"))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    check("GET /app", "200", &app_json);
+    let token: serde_json::Value = http
+        .post(format!("{base}/app/installations/1/access_tokens"))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    check(
+        "POST /app/installations/{installation_id}/access_tokens",
+        "201",
+        &token,
+    );
+    let token = token["token"].as_str().unwrap().to_owned();
+    let get = |path: String| {
+        let req = http.get(format!("{base}{path}")).bearer_auth(&token);
+        async move {
+            req.send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    check(
+        "GET /repos/{owner}/{repo}/pulls/{pull_number}",
+        "200",
+        &get(format!("/repos/{REPO}/pulls/5")).await,
+    );
+    check(
+        "GET /repos/{owner}/{repo}/pulls/{pull_number}/files",
+        "200",
+        &get(format!("/repos/{REPO}/pulls/5/files")).await,
+    );
+
+    let review = json!({"commit_id": "b".repeat(40), "body": "x", "event": "COMMENT",
+                        "comments": [{"path": "a.rs", "line": 2, "side": "RIGHT", "body": "y"}]});
+    let res = http
+        .post(format!("{base}/repos/{REPO}/pulls/5/reviews"))
+        .bearer_auth(&token)
+        .json(&review)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    check(
+        "POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+        "200",
+        &res.json().await.unwrap(),
+    );
+    check(
+        "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+        "200",
+        &get(format!("/repos/{REPO}/pulls/5/reviews")).await,
+    );
+
+    // Like GitHub: one comment outside the diff rejects the whole review with 422.
+    let outside = json!({"commit_id": "b".repeat(40), "body": "x", "event": "COMMENT",
+                         "comments": [{"path": "a.rs", "line": 2, "side": "RIGHT", "body": "ok"},
+                                      {"path": "a.rs", "line": 9, "side": "RIGHT", "body": "off"}]});
+    let res = http
+        .post(format!("{base}/repos/{REPO}/pulls/5/reviews"))
+        .bearer_auth(&token)
+        .json(&outside)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert_eq!(app.github.reviews().len(), 1);
+
+    let res = http
+        .post(format!("{base}/repos/{REPO}/issues/5/comments"))
+        .bearer_auth(&token)
+        .json(&json!({"body": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    check(
+        "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+        "201",
+        &res.json().await.unwrap(),
+    );
+    let res = http
+        .post(format!("{base}/repos/{REPO}/issues/comments/77/reactions"))
+        .bearer_auth(&token)
+        .json(&json!({"content": "eyes"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    check(
+        "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+        "201",
+        &res.json().await.unwrap(),
+    );
+
+    // Without a token GitHub says 401.
+    let res = http
+        .get(format!("{base}/repos/{REPO}/pulls/5"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    app.assert_no_violations();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn fake_openai_refuses_a_non_strict_schema_like_openai() {
+    install_crypto();
+    let ai = FakeOpenAi::start().await;
+    let body = json!({
+        "model": "gpt-5.1-codex",
+        "input": "hi",
+        "text": {"format": {"type": "json_schema", "name": "x", "strict": true,
+                 "schema": {"type": "object", "properties": {"a": {"type": "string"}}, "required": []}}}
+    });
+    let res = reqwest::Client::new()
+        .post(format!("{}/responses", ai.base_url))
+        .bearer_auth(support::fake_openai::API_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let err: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("additionalProperties"),
+        "{err}"
+    );
+}

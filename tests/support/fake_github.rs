@@ -1,0 +1,645 @@
+//! An in-memory GitHub served over HTTP: an App with installations, repositories with pull
+//! requests and their files, reviews, comments and reactions. It behaves like GitHub where
+//! the app can go wrong: tokens from a signed JWT, pagination, a 422 for a review comment
+//! outside the diff (rejecting the whole review), pending reviews when `event` is missing.
+//! Every request body is checked against GitHub's OpenAPI description.
+
+use std::collections::{HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::spec;
+
+pub const APP_SLUG: &str = "codex-review";
+pub const BOT_LOGIN: &str = "codex-review[bot]";
+
+/// A changed file of a fake pull request.
+#[derive(Clone, Debug)]
+pub struct File {
+    pub filename: String,
+    pub status: String,
+    pub previous_filename: Option<String>,
+    pub patch: Option<String>,
+}
+
+impl File {
+    pub fn new(filename: &str, status: &str, patch: Option<&str>) -> Self {
+        Self {
+            filename: filename.into(),
+            status: status.into(),
+            previous_filename: None,
+            patch: patch.map(str::to_owned),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Pull {
+    pub repo: String,
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub state: String,
+    pub draft: bool,
+    pub head_sha: String,
+    pub head_ref: String,
+    pub base_ref: String,
+    pub files: Vec<File>,
+    /// Commits of the PR a review may be posted on (GitHub accepts older ones).
+    pub commits: Vec<String>,
+}
+
+impl Pull {
+    pub fn new(repo: &str, number: u64, head_sha: &str, files: Vec<File>) -> Self {
+        Self {
+            repo: repo.into(),
+            number,
+            title: "Add rate limiting to the login handler".into(),
+            body: "This adds a limiter.".into(),
+            state: "open".into(),
+            draft: false,
+            head_sha: head_sha.into(),
+            head_ref: "feature/limiter".into(),
+            base_ref: "main".into(),
+            files,
+            commits: vec![head_sha.into()],
+        }
+    }
+}
+
+/// A review as stored (and as the test inspects it).
+#[derive(Clone, Debug)]
+pub struct Review {
+    pub id: u64,
+    pub repo: String,
+    pub pr: u64,
+    pub user: String,
+    pub body: String,
+    pub commit_id: String,
+    pub state: String,
+    pub comments: Vec<Value>,
+}
+
+#[derive(Clone, Debug)]
+pub struct IssueComment {
+    pub id: u64,
+    pub repo: String,
+    pub issue: u64,
+    pub body: String,
+}
+
+/// A scripted failure: the next matching request gets `status` (after doing the work when
+/// `after_effect` is set, as when GitHub creates a review but the answer is lost).
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub method: Method,
+    pub path_suffix: String,
+    pub status: u16,
+    pub body: Value,
+    pub headers: Vec<(String, String)>,
+    pub after_effect: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: Method,
+    pub path: String,
+    pub query: String,
+}
+
+#[derive(Default)]
+pub struct GhState {
+    pub app_id: u64,
+    pub public_key: Vec<u8>,
+    pub tokens: HashSet<String>,
+    pub token_requests: u32,
+    pub pulls: Vec<Pull>,
+    pub reviews: Vec<Review>,
+    pub comments: Vec<IssueComment>,
+    pub reactions: Vec<(String, u64, String)>,
+    pub calls: Vec<Call>,
+    pub faults: VecDeque<Fault>,
+    /// Requests GitHub would not take as the app sent them (spec violations, approvals...).
+    pub violations: Vec<String>,
+    next_id: u64,
+}
+
+#[derive(Clone)]
+pub struct FakeGitHub {
+    state: Arc<Mutex<GhState>>,
+    pub addr: SocketAddr,
+    /// The base the app is configured with (`http://127.0.0.1:PORT` + prefix).
+    pub base_url: String,
+    prefix: String,
+}
+
+impl FakeGitHub {
+    /// Serves the fake under `prefix` (`""` for github.com, `"/api/v3"` for Enterprise).
+    pub async fn start(app_id: u64, public_key_pem: &[u8], prefix: &str) -> Self {
+        let state = Arc::new(Mutex::new(GhState {
+            app_id,
+            public_key: public_key_pem.to_vec(),
+            next_id: 1000,
+            ..GhState::default()
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let fake = FakeGitHub {
+            state,
+            addr,
+            base_url: format!("http://{addr}{prefix}"),
+            prefix: prefix.to_owned(),
+        };
+        let app = Router::new().fallback(handle).with_state(fake.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        fake
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, GhState> {
+        self.state.lock().unwrap()
+    }
+
+    pub fn add_pull(&self, pull: Pull) {
+        self.state().pulls.push(pull);
+    }
+
+    pub fn fail_next(&self, fault: Fault) {
+        self.state().faults.push_back(fault);
+    }
+
+    pub fn reviews(&self) -> Vec<Review> {
+        self.state().reviews.clone()
+    }
+
+    pub fn comments(&self) -> Vec<IssueComment> {
+        self.state().comments.clone()
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state().calls.clone()
+    }
+}
+
+fn error(status: u16, message: &str, errors: Option<Value>) -> Response {
+    let mut body = json!({
+        "message": message,
+        "documentation_url": "https://docs.github.com/rest",
+        "status": status.to_string(),
+    });
+    if let Some(errors) = errors {
+        body["errors"] = errors;
+    }
+    (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
+}
+
+fn query_param(query: &str, name: &str) -> Option<u64> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+fn paginate<T: Clone>(items: &[T], query: &str) -> Vec<T> {
+    let per_page = query_param(query, "per_page").unwrap_or(30).clamp(1, 100) as usize;
+    let page = query_param(query, "page").unwrap_or(1).max(1) as usize;
+    items
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .cloned()
+        .collect()
+}
+
+async fn handle(
+    State(fake): State<FakeGitHub>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(path) = uri.path().strip_prefix(fake.prefix.as_str()) else {
+        return error(404, "Not Found", None);
+    };
+    let path = path.to_owned();
+    let query = uri.query().unwrap_or("").to_owned();
+    let mut st = fake.state();
+    st.calls.push(Call {
+        method: method.clone(),
+        path: path.clone(),
+        query: query.clone(),
+    });
+    let fault_at = st
+        .faults
+        .iter()
+        .position(|f| f.method == method && path.ends_with(&f.path_suffix));
+    let fault = fault_at.and_then(|i| st.faults.remove(i));
+    if let Some(f) = &fault
+        && !f.after_effect
+    {
+        return fault_response(f);
+    }
+    let body: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(_) => return error(400, "Problems parsing JSON", None),
+        }
+    };
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let response = match (method.clone(), segments.as_slice()) {
+        (Method::GET, ["app"]) => match check_jwt(&st, auth) {
+            Err(m) => error(401, &m, None),
+            Ok(()) => {
+                let mut app = spec::github_example("integration");
+                app["id"] = json!(st.app_id);
+                app["slug"] = json!(APP_SLUG);
+                axum::Json(app).into_response()
+            }
+        },
+        (Method::POST, ["app", "installations", _id, "access_tokens"]) => {
+            match check_jwt(&st, auth) {
+                Err(m) => error(401, &m, None),
+                Ok(()) => {
+                    st.token_requests += 1;
+                    let token = format!("ghs_{:036x}", fastrand::u128(..));
+                    st.tokens.insert(token.clone());
+                    let mut t = spec::github_example("installation-token");
+                    t["token"] = json!(token);
+                    t["expires_at"] = json!("2099-01-01T00:00:00Z");
+                    // An installation on all repositories: GitHub then lists none.
+                    t["repository_selection"] = json!("all");
+                    t.as_object_mut().unwrap().remove("repositories");
+                    (StatusCode::CREATED, axum::Json(t)).into_response()
+                }
+            }
+        }
+        (_, ["repos", owner, repo, rest @ ..]) => {
+            let token = auth
+                .strip_prefix("Bearer ")
+                .or_else(|| auth.strip_prefix("token "))
+                .unwrap_or("");
+            if !st.tokens.contains(token) {
+                error(401, "Bad credentials", None)
+            } else {
+                let repo = format!("{owner}/{repo}");
+                repo_route(&mut st, &method, &repo, rest, &query, &body)
+            }
+        }
+        _ => error(404, "Not Found", None),
+    };
+    match fault {
+        Some(f) => fault_response(&f),
+        None => response,
+    }
+}
+
+fn fault_response(f: &Fault) -> Response {
+    let mut r = (
+        StatusCode::from_u16(f.status).unwrap(),
+        axum::Json(f.body.clone()),
+    )
+        .into_response();
+    for (k, v) in &f.headers {
+        r.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    r
+}
+
+/// `Err` holds GitHub's 401 message.
+fn check_jwt(st: &GhState, auth: &str) -> Result<(), String> {
+    let Some(jwt) = auth.strip_prefix("Bearer ") else {
+        return Err("A JSON web token could not be decoded".into());
+    };
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(&st.public_key).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_required_spec_claims(&["exp"]);
+    let claims = jsonwebtoken::decode::<Value>(jwt, &key, &validation)
+        .map_err(|e| format!("A JSON web token could not be decoded ({e})"))?
+        .claims;
+    let iss_ok = claims["iss"] == json!(st.app_id) || claims["iss"] == json!(st.app_id.to_string());
+    let lifetime = claims["exp"].as_i64().unwrap_or(0) - claims["iat"].as_i64().unwrap_or(0);
+    if !iss_ok || lifetime > 660 {
+        return Err("'Issuer' claim ('iss') must be an Integer".into());
+    }
+    Ok(())
+}
+
+fn repo_route(
+    st: &mut GhState,
+    method: &Method,
+    repo: &str,
+    rest: &[&str],
+    query: &str,
+    body: &Value,
+) -> Response {
+    let pull_index = |st: &GhState, n: &str| {
+        let n: u64 = n.parse().ok()?;
+        st.pulls
+            .iter()
+            .position(|p| p.repo == repo && p.number == n)
+    };
+    match (method.clone(), rest) {
+        (Method::GET, ["pulls", n]) => match pull_index(st, n) {
+            None => error(404, "Not Found", None),
+            Some(i) => axum::Json(pull_json(&st.pulls[i])).into_response(),
+        },
+        (Method::GET, ["pulls", n, "files"]) => match pull_index(st, n) {
+            None => error(404, "Not Found", None),
+            Some(i) => {
+                let all: Vec<Value> = st.pulls[i].files.iter().map(file_json).collect();
+                // GitHub lists at most 3,000 files.
+                let all = &all[..all.len().min(3000)];
+                axum::Json(paginate(all, query)).into_response()
+            }
+        },
+        (Method::GET, ["pulls", n, "reviews"]) => match pull_index(st, n) {
+            None => error(404, "Not Found", None),
+            Some(i) => {
+                let number = st.pulls[i].number;
+                let all: Vec<Value> = st
+                    .reviews
+                    .iter()
+                    .filter(|r| r.repo == repo && r.pr == number)
+                    .map(review_json)
+                    .collect();
+                axum::Json(paginate(&all, query)).into_response()
+            }
+        },
+        (Method::POST, ["pulls", n, "reviews"]) => match pull_index(st, n) {
+            None => error(404, "Not Found", None),
+            Some(i) => create_review(st, i, body),
+        },
+        (Method::POST, ["issues", n, "comments"]) => {
+            for e in spec::check_github_request(
+                "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+                body,
+            ) {
+                st.violations.push(format!("create comment: {e}"));
+            }
+            let Some(text) = body["body"].as_str() else {
+                return error(
+                    422,
+                    "Validation Failed",
+                    Some(
+                        json!([{"resource": "IssueComment", "code": "missing_field", "field": "body"}]),
+                    ),
+                );
+            };
+            if text.chars().count() > 65_536 {
+                return error(
+                    422,
+                    "Validation Failed",
+                    Some(
+                        json!([{"resource": "IssueComment", "code": "custom", "field": "body", "message": "body is too long (maximum is 65536 characters)"}]),
+                    ),
+                );
+            }
+            st.next_id += 1;
+            let id = st.next_id;
+            st.comments.push(IssueComment {
+                id,
+                repo: repo.into(),
+                issue: n.parse().unwrap_or(0),
+                body: text.into(),
+            });
+            let mut c = spec::github_example("issue-comment");
+            c["id"] = json!(id);
+            c["body"] = json!(text);
+            c["user"]["login"] = json!(BOT_LOGIN);
+            c["user"]["type"] = json!("Bot");
+            (StatusCode::CREATED, axum::Json(c)).into_response()
+        }
+        (Method::POST, ["issues", "comments", id, "reactions"]) => {
+            for e in spec::check_github_request(
+                "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+                body,
+            ) {
+                st.violations.push(format!("create reaction: {e}"));
+            }
+            let id: u64 = id.parse().unwrap_or(0);
+            let content = body["content"].as_str().unwrap_or("").to_owned();
+            let exists = st
+                .reactions
+                .iter()
+                .any(|(r, c, k)| r == repo && *c == id && *k == content);
+            let mut reaction = spec::github_example("reaction");
+            reaction["content"] = json!(content);
+            if exists {
+                (StatusCode::OK, axum::Json(reaction)).into_response()
+            } else {
+                st.reactions.push((repo.into(), id, content));
+                (StatusCode::CREATED, axum::Json(reaction)).into_response()
+            }
+        }
+        _ => error(404, "Not Found", None),
+    }
+}
+
+fn pull_json(p: &Pull) -> Value {
+    let mut v = spec::github_example("pull-request");
+    v["number"] = json!(p.number);
+    v["title"] = json!(p.title);
+    v["body"] = json!(p.body);
+    v["state"] = json!(p.state);
+    v["draft"] = json!(p.draft);
+    v["head"]["sha"] = json!(p.head_sha);
+    v["head"]["ref"] = json!(p.head_ref);
+    v["base"]["ref"] = json!(p.base_ref);
+    v["changed_files"] = json!(p.files.len());
+    // GitHub's example lists a team without the `type` its schema requires; none here.
+    v["requested_teams"] = json!([]);
+    v
+}
+
+fn file_json(f: &File) -> Value {
+    let mut v = spec::github_example("diff-entry-items")[0].clone();
+    let (add, del) = f.patch.as_deref().map_or((0, 0), |p| {
+        let lines = p.lines().filter(|l| !l.starts_with("@@"));
+        lines.fold((0, 0), |(a, d), l| match l.as_bytes().first() {
+            Some(b'+') => (a + 1, d),
+            Some(b'-') => (a, d + 1),
+            _ => (a, d),
+        })
+    });
+    v["filename"] = json!(f.filename);
+    v["status"] = json!(f.status);
+    v["additions"] = json!(add);
+    v["deletions"] = json!(del);
+    v["changes"] = json!(add + del);
+    let obj = v.as_object_mut().unwrap();
+    match &f.patch {
+        Some(p) => {
+            obj.insert("patch".into(), json!(p));
+        }
+        None => {
+            obj.remove("patch");
+        }
+    }
+    if let Some(prev) = &f.previous_filename {
+        obj.insert("previous_filename".into(), json!(prev));
+    }
+    v
+}
+
+fn review_json(r: &Review) -> Value {
+    let mut v = spec::github_example("pull-request-review");
+    v["id"] = json!(r.id);
+    v["user"]["login"] = json!(r.user);
+    v["user"]["type"] = json!("Bot");
+    v["body"] = json!(r.body);
+    v["state"] = json!(r.state);
+    v["commit_id"] = json!(r.commit_id);
+    v
+}
+
+/// Inclusive line ranges of each hunk on one side, read from the hunk headers only (an
+/// implementation independent of the app's parser).
+fn hunk_ranges(patch: &str, side: &str) -> Vec<(u64, u64)> {
+    patch
+        .lines()
+        .filter_map(|l| {
+            let l = l.strip_prefix("@@ -")?;
+            let (ranges, _) = l.split_once(" @@")?;
+            let (old, new) = ranges.split_once(" +")?;
+            let r = if side == "LEFT" { old } else { new };
+            let (start, len) = match r.split_once(',') {
+                Some((s, n)) => (s.parse::<u64>().ok()?, n.parse::<u64>().ok()?),
+                None => (r.parse::<u64>().ok()?, 1),
+            };
+            (len > 0).then(|| (start, start + len - 1))
+        })
+        .collect()
+}
+
+fn create_review(st: &mut GhState, i: usize, body: &Value) -> Response {
+    for e in spec::check_github_request(
+        "POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+        body,
+    ) {
+        st.violations.push(format!("create review: {e}"));
+    }
+    let pull = st.pulls[i].clone();
+    let event = body["event"].as_str();
+    match event {
+        None => st
+            .violations
+            .push("review created PENDING (no event)".into()),
+        Some("APPROVE") => st.violations.push("the app APPROVED a pull request".into()),
+        Some("REQUEST_CHANGES") => st.violations.push("the app requested changes".into()),
+        _ => {}
+    }
+    let text = body["body"].as_str().unwrap_or("");
+    if text.chars().count() > 65_536 {
+        return error(
+            422,
+            "Unprocessable Entity",
+            Some(json!(["Body is too long (maximum is 65536 characters)"])),
+        );
+    }
+    let commit_id = body["commit_id"]
+        .as_str()
+        .unwrap_or(&pull.head_sha)
+        .to_owned();
+    if !pull.commits.contains(&commit_id) {
+        return error(
+            422,
+            "Unprocessable Entity",
+            Some(json!([
+                "Commit SHA can't be blank or could not be resolved"
+            ])),
+        );
+    }
+    let comments = body["comments"].as_array().cloned().unwrap_or_default();
+    for c in &comments {
+        if c.get("position").is_some() {
+            st.violations
+                .push("a review comment uses the deprecated `position`".into());
+        }
+        let path = c["path"].as_str().unwrap_or("");
+        let Some(file) = pull.files.iter().find(|f| f.filename == path) else {
+            return error(
+                422,
+                "Unprocessable Entity",
+                Some(json!(["Path could not be resolved"])),
+            );
+        };
+        let Some(line) = c["line"].as_u64() else {
+            return error(
+                422,
+                "Unprocessable Entity",
+                Some(json!(["Line could not be resolved"])),
+            );
+        };
+        if c["body"]
+            .as_str()
+            .is_none_or(|b| b.chars().count() > 65_536)
+        {
+            return error(
+                422,
+                "Unprocessable Entity",
+                Some(json!(["Body is too long (maximum is 65536 characters)"])),
+            );
+        }
+        let side = c["side"].as_str().unwrap_or("RIGHT");
+        let ranges = hunk_ranges(file.patch.as_deref().unwrap_or(""), side);
+        let Some(hunk) = ranges.iter().find(|(s, e)| line >= *s && line <= *e) else {
+            return error(
+                422,
+                "Unprocessable Entity",
+                Some(json!(["Line could not be resolved"])),
+            );
+        };
+        if let Some(start) = c.get("start_line").and_then(Value::as_u64) {
+            let start_side = c["start_side"].as_str().unwrap_or(side);
+            if start >= line {
+                return error(
+                    422,
+                    "Unprocessable Entity",
+                    Some(json!(["start_line must precede the end line."])),
+                );
+            }
+            if start_side != side || start < hunk.0 {
+                return error(
+                    422,
+                    "Unprocessable Entity",
+                    Some(json!(["Start line could not be resolved"])),
+                );
+            }
+        }
+    }
+    st.next_id += 1;
+    let review = Review {
+        id: st.next_id,
+        repo: pull.repo.clone(),
+        pr: pull.number,
+        user: BOT_LOGIN.into(),
+        body: text.into(),
+        commit_id,
+        state: match event {
+            None => "PENDING".into(),
+            Some("APPROVE") => "APPROVED".into(),
+            Some("REQUEST_CHANGES") => "CHANGES_REQUESTED".into(),
+            _ => "COMMENTED".into(),
+        },
+        comments,
+    };
+    let json = review_json(&review);
+    st.reviews.push(review);
+    axum::Json(json).into_response()
+}

@@ -1,0 +1,259 @@
+//! A fake Responses API: checks the bearer key, validates every request against
+//! `CreateResponse` from OpenAI's OpenAPI description, refuses a non-strict schema with the
+//! 400 OpenAI gives, and answers from a script (reviews, 429 with retry-after, 5xx,
+//! incomplete answers, refusals).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use super::spec;
+
+pub const API_KEY: &str = "sk-test-0123456789abcdef";
+
+/// One scripted answer.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// A completed response whose output text is this review JSON.
+    Review(Value),
+    /// An error status with OpenAI's error envelope and optional `retry-after` seconds.
+    Error {
+        status: u16,
+        code: &'static str,
+        retry_after: Option<u64>,
+    },
+    /// `status: incomplete` because of `max_output_tokens`.
+    Incomplete,
+    /// A refusal content part.
+    Refusal(&'static str),
+    /// Wait before answering (to trip the client's timeout).
+    Delay(Duration, Box<Reply>),
+}
+
+#[derive(Default)]
+pub struct AiState {
+    pub script: VecDeque<Reply>,
+    pub requests: Vec<Value>,
+    pub violations: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct FakeOpenAi {
+    state: Arc<Mutex<AiState>>,
+    pub addr: SocketAddr,
+    pub base_url: String,
+}
+
+/// A review with no findings.
+pub fn clean_review() -> Value {
+    json!({
+        "findings": [],
+        "overall_correctness": "patch is correct",
+        "overall_explanation": "Nothing in this change needs fixing.",
+        "overall_confidence_score": 0.9
+    })
+}
+
+impl FakeOpenAi {
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(AiState::default()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let fake = FakeOpenAi {
+            state,
+            addr,
+            base_url: format!("http://{addr}/v1"),
+        };
+        let app = Router::new()
+            .route("/v1/responses", post(responses))
+            .with_state(fake.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        fake
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, AiState> {
+        self.state.lock().unwrap()
+    }
+
+    pub fn push(&self, reply: Reply) {
+        self.state().script.push_back(reply);
+    }
+
+    pub fn requests(&self) -> Vec<Value> {
+        self.state().requests.clone()
+    }
+}
+
+fn openai_error(status: u16, code: &str, message: &str, retry_after: Option<u64>) -> Response {
+    let kind = match status {
+        400 => "invalid_request_error",
+        401 => "invalid_request_error",
+        429 if code == "insufficient_quota" => "insufficient_quota",
+        429 => "requests",
+        _ => "server_error",
+    };
+    let mut r = (
+        StatusCode::from_u16(status).unwrap(),
+        axum::Json(
+            json!({"error": {"message": message, "type": kind, "param": null, "code": code}}),
+        ),
+    )
+        .into_response();
+    if let Some(s) = retry_after {
+        r.headers_mut()
+            .insert("retry-after", s.to_string().parse().unwrap());
+    }
+    r
+}
+
+/// The first rule of strict structured outputs that `schema` breaks, as OpenAI words it.
+fn strict_violation(schema: &Value, context: &str) -> Option<String> {
+    if schema["type"] == "object" {
+        if schema["additionalProperties"] != json!(false) {
+            return Some(format!(
+                "In context={context}, 'additionalProperties' is required to be supplied and to be false."
+            ));
+        }
+        let props = schema["properties"].as_object()?;
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for name in props.keys() {
+            if !required.contains(&name.as_str()) {
+                return Some(format!(
+                    "In context={context}, 'required' is required to be supplied and to be an array including every key in properties. Missing '{name}'."
+                ));
+            }
+        }
+        for (name, sub) in props {
+            if let Some(v) = strict_violation(sub, &format!("{context}.{name}")) {
+                return Some(v);
+            }
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        return strict_violation(items, &format!("{context}[]"));
+    }
+    None
+}
+
+async fn responses(
+    State(fake): State<FakeOpenAi>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth != format!("Bearer {API_KEY}") {
+        return openai_error(401, "invalid_api_key", "Incorrect API key provided.", None);
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return openai_error(
+            400,
+            "invalid_json",
+            "We could not parse the JSON body of your request.",
+            None,
+        );
+    };
+    let reply = {
+        let mut st = fake.state();
+        st.requests.push(body.clone());
+        for e in spec::check_openai_request(&body) {
+            st.violations.push(e);
+        }
+        let format = &body["text"]["format"];
+        if format["type"] == "json_schema"
+            && format["strict"] == json!(true)
+            && let Some(v) = strict_violation(&format["schema"], "()")
+        {
+            {
+                let name = format["name"].as_str().unwrap_or("");
+                return openai_error(
+                    400,
+                    "invalid_json_schema",
+                    &format!("Invalid schema for response_format '{name}': {v}"),
+                    None,
+                );
+            }
+        }
+        st.script
+            .pop_front()
+            .unwrap_or(Reply::Review(clean_review()))
+    };
+    answer(&body, reply).await
+}
+
+async fn answer(request: &Value, reply: Reply) -> Response {
+    let model = request["model"].as_str().unwrap_or("gpt-5.1-codex");
+    let id = format!("resp_{:032x}", fastrand::u128(..));
+    let usage = json!({
+        "input_tokens": 1834,
+        "input_tokens_details": {"cached_tokens": 1024},
+        "output_tokens": 412,
+        "output_tokens_details": {"reasoning_tokens": 256},
+        "total_tokens": 2246
+    });
+    let base = |status: &str, output: Value, incomplete: Value| {
+        json!({
+            "id": id, "object": "response", "created_at": 1_763_000_000, "status": status,
+            "error": null, "incomplete_details": incomplete, "instructions": request["instructions"],
+            "max_output_tokens": request["max_output_tokens"], "model": model, "output": output,
+            "parallel_tool_calls": true, "previous_response_id": null,
+            "reasoning": {"effort": request["reasoning"]["effort"], "summary": null},
+            "store": false, "temperature": 1.0, "text": request["text"], "tool_choice": "auto",
+            "tools": [], "top_p": 1.0, "truncation": "disabled", "usage": usage, "metadata": {}
+        })
+    };
+    let reasoning = json!({"id": format!("rs_{id}"), "type": "reasoning", "summary": []});
+    match reply {
+        Reply::Review(review) => {
+            let message = json!({
+                "id": format!("msg_{id}"), "type": "message", "status": "completed", "role": "assistant",
+                "content": [{"type": "output_text", "text": review.to_string(), "annotations": [], "logprobs": []}]
+            });
+            axum::Json(base("completed", json!([reasoning, message]), Value::Null)).into_response()
+        }
+        Reply::Error {
+            status,
+            code,
+            retry_after,
+        } => {
+            let message = match status {
+                429 if code == "insufficient_quota" => {
+                    "You exceeded your current quota, please check your plan and billing details."
+                }
+                429 => "Rate limit reached for requests per min. Please try again in 1s.",
+                _ => "The server had an error while processing your request. Sorry about that!",
+            };
+            openai_error(status, code, message, retry_after)
+        }
+        Reply::Incomplete => axum::Json(base(
+            "incomplete",
+            json!([reasoning]),
+            json!({"reason": "max_output_tokens"}),
+        ))
+        .into_response(),
+        Reply::Refusal(text) => {
+            let message = json!({
+                "id": format!("msg_{id}"), "type": "message", "status": "completed", "role": "assistant",
+                "content": [{"type": "refusal", "refusal": text}]
+            });
+            axum::Json(base("completed", json!([message]), Value::Null)).into_response()
+        }
+        Reply::Delay(d, inner) => {
+            tokio::time::sleep(d).await;
+            Box::pin(answer(request, *inner)).await
+        }
+    }
+}

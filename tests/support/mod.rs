@@ -1,0 +1,265 @@
+//! The test harness: the real service on a fresh SQLite file, with a fake GitHub and a fake
+//! Responses API, and signed deliveries built from GitHub's real payloads.
+#![allow(dead_code, unused_imports)]
+
+pub mod fake_github;
+pub mod fake_openai;
+pub mod spec;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use codex_review::app::{self, Running, Tuning};
+use codex_review::jobs::WorkerConfig;
+use codex_review::model::RetryPolicy;
+use codex_review::server::sign;
+use codex_review::settings::Settings;
+use serde_json::{Value, json};
+
+pub use fake_github::{FakeGitHub, File, Pull};
+pub use fake_openai::{FakeOpenAi, Reply};
+
+pub const APP_ID: u64 = 424242;
+pub const INSTALLATION: u64 = 1;
+pub const SECRET: &str = "whsec-test-secret";
+pub const REPO: &str = "Codertocat/Hello-World";
+pub const PRIVATE_KEY: &str = include_str!("../fixtures/test-app-key.pem");
+pub const PUBLIC_KEY: &str = include_str!("../fixtures/test-app-key.pub.pem");
+
+pub struct TestApp {
+    pub url: String,
+    pub github: FakeGitHub,
+    pub openai: FakeOpenAi,
+    pub running: Option<Running>,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+/// Options for [`TestApp::start_with`].
+pub struct Options {
+    pub api_prefix: &'static str,
+    pub env: Vec<(&'static str, String)>,
+    pub tuning: Tuning,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let fast = RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(200),
+            timeout: Duration::from_secs(5),
+        };
+        Self {
+            api_prefix: "",
+            env: Vec::new(),
+            tuning: Tuning {
+                github_retry: fast,
+                model_retry: fast,
+                worker: WorkerConfig {
+                    concurrency: 2,
+                    lease: Duration::from_secs(30),
+                    poll_interval: Duration::from_millis(50),
+                    max_attempts: 2,
+                    retry_base: Duration::from_millis(50),
+                    owner: "test-worker".into(),
+                },
+                shutdown_grace: Duration::from_secs(5),
+            },
+        }
+    }
+}
+
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Logs go to the test's captured output (shown when a test fails); RUST_LOG filters.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Self {
+        install_crypto();
+        let github = FakeGitHub::start(APP_ID, PUBLIC_KEY.as_bytes(), options.api_prefix).await;
+        let openai = FakeOpenAi::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut env: HashMap<&str, String> = HashMap::from([
+            ("LISTEN_ADDR", "127.0.0.1:0".to_string()),
+            ("GITHUB_APP_ID", APP_ID.to_string()),
+            ("GITHUB_PRIVATE_KEY", PRIVATE_KEY.to_string()),
+            ("GITHUB_WEBHOOK_SECRET", format!("old-secret,{SECRET}")),
+            ("GITHUB_API_URL", github.base_url.clone()),
+            ("OPENAI_API_KEY", fake_openai::API_KEY.to_string()),
+            ("OPENAI_BASE_URL", openai.base_url.clone()),
+            (
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("codex-review.db").display()),
+            ),
+        ]);
+        for (k, v) in options.env {
+            env.insert(k, v);
+        }
+        let settings = Settings::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let running = app::start(&settings, options.tuning).await.unwrap();
+        TestApp {
+            url: format!("http://{}", running.addr),
+            github,
+            openai,
+            running: Some(running),
+            http: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().unwrap()
+    }
+
+    /// Sends `payload` as a correctly signed delivery of `event` with a fresh delivery id.
+    pub async fn deliver(&self, event: &str, payload: &Value) -> (u16, String) {
+        let id = format!(
+            "{:08x}-0000-11ee-8000-{:012x}",
+            fastrand::u32(..),
+            fastrand::u64(..1 << 48)
+        );
+        self.deliver_as(event, &id, payload).await
+    }
+
+    /// Sends `payload` with a given delivery id (a redelivery reuses it).
+    pub async fn deliver_as(&self, event: &str, delivery: &str, payload: &Value) -> (u16, String) {
+        let body = serde_json::to_vec(payload).unwrap();
+        let signature = sign(SECRET, &body);
+        self.post_webhook(
+            &[
+                ("x-github-event", event),
+                ("x-github-delivery", delivery),
+                ("x-hub-signature-256", &signature),
+                ("content-type", "application/json"),
+            ],
+            body,
+        )
+        .await
+    }
+
+    /// Posts raw bytes to /webhook with the given headers.
+    pub async fn post_webhook(&self, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, String) {
+        let mut req = self.http.post(format!("{}/webhook", self.url)).body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    /// Waits until no job is queued or running (at most 20 s).
+    pub async fn settle(&self) {
+        let store = &self.running().store;
+        for _ in 0..400 {
+            let counts = store.job_counts().await.unwrap();
+            if !counts
+                .iter()
+                .any(|(s, n)| (s == "queued" || s == "running") && *n > 0)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "jobs did not settle: {:?}",
+            store.job_counts().await.unwrap()
+        );
+    }
+
+    /// No spec violations on either fake.
+    pub fn assert_no_violations(&self) {
+        let gh = self.github.state().violations.clone();
+        assert!(gh.is_empty(), "GitHub violations: {gh:#?}");
+        let ai = self.openai.state().violations.clone();
+        assert!(ai.is_empty(), "OpenAI violations: {ai:#?}");
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.unwrap();
+        }
+    }
+}
+
+/// An `issue_comment` `created` delivery on PR `pr`, from GitHub's real example payload.
+pub fn comment_payload(pr: u64, body: &str, association: &str) -> Value {
+    let mut p = spec::webhook("issue_comment.created");
+    p["issue"]["number"] = json!(pr);
+    p["issue"]["pull_request"] = json!({
+        "url": format!("https://api.github.com/repos/{REPO}/pulls/{pr}"),
+        "html_url": format!("https://github.com/{REPO}/pull/{pr}"),
+        "diff_url": format!("https://github.com/{REPO}/pull/{pr}.diff"),
+        "patch_url": format!("https://github.com/{REPO}/pull/{pr}.patch"),
+        "merged_at": null
+    });
+    p["comment"]["body"] = json!(body);
+    p["comment"]["id"] = json!(fastrand::u64(1..1 << 40));
+    p["comment"]["author_association"] = json!(association);
+    p["installation"] =
+        json!({"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="});
+    p
+}
+
+/// A `pull_request` delivery (`opened` or `ready_for_review`) from GitHub's real example.
+pub fn pull_request_payload(action: &str, pr: u64, head_sha: &str, draft: bool) -> Value {
+    let mut p = spec::webhook(&format!("pull_request.{action}"));
+    p["number"] = json!(pr);
+    p["pull_request"]["number"] = json!(pr);
+    p["pull_request"]["draft"] = json!(draft);
+    p["pull_request"]["head"]["sha"] = json!(head_sha);
+    p["pull_request"]["author_association"] = json!("MEMBER");
+    p["installation"] =
+        json!({"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="});
+    p
+}
+
+/// A finding in the model's output format.
+pub fn finding(
+    path: &str,
+    side: &str,
+    start: u64,
+    end: u64,
+    priority: u8,
+    suggestion: Option<&str>,
+) -> Value {
+    json!({
+        "title": format!("Problem at {path}:{start}"),
+        "body": format!("Explains the problem at {path} lines {start}-{end}."),
+        "confidence_score": 0.8,
+        "priority": priority,
+        "code_location": {"file_path": path, "side": side, "line_range": {"start": start, "end": end}},
+        "suggestion": suggestion
+    })
+}
+
+/// A review output holding `findings`.
+pub fn review_with(findings: Vec<Value>) -> Value {
+    json!({
+        "findings": findings,
+        "overall_correctness": "patch is incorrect",
+        "overall_explanation": "The limiter can be bypassed.",
+        "overall_confidence_score": 0.7
+    })
+}

@@ -1,0 +1,102 @@
+//! The official API descriptions (trimmed copies in tests/fixtures, made by
+//! scripts/refresh-fixtures.py from ../shared/specs) as JSON Schema validators.
+
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn github() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = fixture("github-openapi.subset.json");
+        nullable_to_json_schema(&mut doc);
+        doc
+    })
+}
+
+/// GitHub's description is OpenAPI 3.0: `nullable: true` becomes a union with `null`, as
+/// JSON Schema (and OpenAPI 3.1) spells it.
+fn nullable_to_json_schema(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            for v in map.values_mut() {
+                nullable_to_json_schema(v);
+            }
+            if map.remove("nullable") == Some(Value::Bool(true)) {
+                if let Some(Value::Array(values)) = map.get_mut("enum") {
+                    values.push(Value::Null);
+                }
+                match map.get("type").cloned() {
+                    Some(Value::String(t)) => {
+                        map.insert("type".into(), json!([t, "null"]));
+                    }
+                    _ => {
+                        let inner = Value::Object(std::mem::take(map));
+                        map.insert("anyOf".into(), json!([{"type": "null"}, inner]));
+                    }
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(nullable_to_json_schema),
+        _ => {}
+    }
+}
+
+/// A real webhook payload from @octokit/webhooks-examples.
+pub fn webhook(name: &str) -> Value {
+    fixture(&format!("webhooks/{name}.json"))
+}
+
+/// Compiles `schema` with `components` beside it so its `$ref`s resolve.
+fn compile(mut schema: Value, components: &Value) -> jsonschema::Validator {
+    schema
+        .as_object_mut()
+        .expect("schema is an object")
+        .insert("components".into(), components.clone());
+    jsonschema::draft202012::new(&schema).expect("the description compiles")
+}
+
+fn errors(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .take(10)
+        .collect()
+}
+
+/// Checks a Responses API request body against `CreateResponse`.
+pub fn check_openai_request(body: &Value) -> Vec<String> {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let v = V.get_or_init(|| {
+        let doc = fixture("openai-create-response.schema.json");
+        compile(json!({"$ref": doc["$ref"]}), &doc["components"])
+    });
+    errors(v, body)
+}
+
+/// Checks a request body against the GitHub operation `key` (`"POST /repos/..."`).
+pub fn check_github_request(key: &str, body: &Value) -> Vec<String> {
+    let op = &github()["operations"][key];
+    let schema = op["requestBody"]["content"]["application/json"]["schema"].clone();
+    assert!(schema.is_object(), "no request body schema for {key}");
+    errors(&compile(schema, &github()["components"]), body)
+}
+
+/// Checks a response body against the GitHub operation `key` and `status`.
+pub fn check_github_response(key: &str, status: &str, body: &Value) -> Vec<String> {
+    let op = &github()["operations"][key];
+    let schema = op["responses"][status]["content"]["application/json"]["schema"].clone();
+    assert!(schema.is_object(), "no response schema for {key} {status}");
+    errors(&compile(schema, &github()["components"]), body)
+}
+
+/// The example response GitHub's description gives for a component (`pull-request`, ...).
+pub fn github_example(name: &str) -> Value {
+    github()["components"]["examples"][name]["value"].clone()
+}
