@@ -5,14 +5,16 @@ use std::process::ExitCode;
 use codex_review::app::{self, Tuning};
 use codex_review::settings::Settings;
 
-const USAGE: &str = "usage: codex-review serve\n\n\
-Runs the GitHub App: POST /webhook, GET /healthz, /readyz, /metrics.\n\
+const USAGE: &str = "usage: codex-review serve | healthcheck\n\n\
+serve        runs the GitHub App: POST /webhook, GET /healthz, /readyz, /metrics\n\
+healthcheck  asks the local service's /healthz (for container health checks)\n\n\
 Settings are read from the environment; see the README.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("serve") if args.len() == 1 => {}
+        Some("healthcheck") if args.len() == 1 => return healthcheck(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -50,6 +52,42 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "codex-review stopped");
             eprintln!("codex-review: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `GET /healthz` on the port of `LISTEN_ADDR`, without any HTTP client (the runtime image
+/// has no curl). Exit 0 when the service answers 200.
+fn healthcheck() -> ExitCode {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    let port = std::env::var("LISTEN_ADDR")
+        .ok()
+        .and_then(|a| a.trim().parse::<std::net::SocketAddr>().ok())
+        .map_or(3000, |a| a.port());
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let answer = (|| -> std::io::Result<String> {
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        let mut head = [0u8; 64];
+        let n = stream.read(&mut head)?;
+        Ok(String::from_utf8_lossy(&head[..n]).into_owned())
+    })();
+    match answer {
+        Ok(head) if head.starts_with("HTTP/1.1 200") => ExitCode::SUCCESS,
+        Ok(head) => {
+            eprintln!(
+                "codex-review: unhealthy: {}",
+                head.lines().next().unwrap_or("")
+            );
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("codex-review: unhealthy: {e}");
             ExitCode::FAILURE
         }
     }
