@@ -312,6 +312,41 @@ mod tests {
         }
     }
 
+    fn pull_request(action: &str, draft: bool, association: &str) -> Vec<u8> {
+        json!({
+            "action": action,
+            "installation": {"id": 7},
+            "repository": {"full_name": "octo/hello"},
+            "pull_request": {"number": 5, "draft": draft, "state": "open",
+                             "author_association": association,
+                             "user": {"login": "bob", "type": "User"},
+                             "head": {"sha": "0123456789abcdef0123456789abcdef01234567"}}
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn ready_pull_requests_by_trusted_authors_are_reviewed() {
+        let review = |action, draft, assoc| {
+            parse("pull_request", &pull_request(action, draft, assoc), "codex").unwrap()
+        };
+        let Event::Review(req) = review("ready_for_review", false, "MEMBER") else {
+            panic!()
+        };
+        assert_eq!(req.trigger.marker_id(), "ready_for_review-0123456");
+        assert!(matches!(review("opened", false, "OWNER"), Event::Review(_)));
+        assert!(matches!(review("opened", true, "OWNER"), Event::Ignored(_)));
+        assert!(matches!(
+            review("synchronize", false, "OWNER"),
+            Event::Ignored(_)
+        ));
+        assert!(matches!(
+            review("opened", false, "CONTRIBUTOR"),
+            Event::Ignored(_)
+        ));
+    }
+
     #[test]
     fn not_json_is_an_error_but_odd_json_is_ignored() {
         assert!(parse("issue_comment", b"{not json", "codex").is_err());

@@ -2,7 +2,7 @@
 
 mod support;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
 
 const HEAD: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
@@ -520,4 +520,80 @@ async fn model_text_cannot_mention_people_or_forge_the_marker() {
     app.stop().await;
 }
 
-fn _assert_value(_: Value) {}
+#[tokio::test]
+async fn a_pull_request_without_line_changes_gets_a_review_without_a_model_call() {
+    let app = TestApp::start().await;
+    app.github.add_pull(Pull::new(
+        REPO,
+        22,
+        HEAD,
+        vec![File::new("assets/logo.png", "added", None)],
+    ));
+    assert_eq!(
+        app.deliver(
+            "issue_comment",
+            &comment_payload(22, "@codex review", "MEMBER")
+        )
+        .await
+        .0,
+        202
+    );
+    app.settle().await;
+    assert!(app.openai.requests().is_empty());
+    let reviews = app.github.reviews();
+    assert_eq!(reviews.len(), 1);
+    assert!(
+        reviews[0].body.contains("nothing to review"),
+        "{}",
+        reviews[0].body
+    );
+    assert!(
+        reviews[0]
+            .body
+            .contains("`assets/logo.png`: GitHub sent no line diff")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_review_is_posted_again_with_its_comments_in_the_summary() {
+    let app = TestApp::start().await;
+    app.github.add_pull(limiter_pull(23));
+    app.openai.push(Reply::Review(review_with(vec![finding(
+        "src/limiter.rs",
+        "RIGHT",
+        12,
+        12,
+        1,
+        None,
+    )])));
+    // GitHub refuses the first attempt as if a line could not be resolved.
+    app.github.fail_next(support::fake_github::Fault {
+        method: http::Method::POST,
+        path_suffix: "/pulls/23/reviews".into(),
+        status: 422,
+        body: json!({"message": "Unprocessable Entity", "errors": ["Line could not be resolved"]}),
+        headers: vec![],
+        after_effect: false,
+    });
+    assert_eq!(
+        app.deliver(
+            "issue_comment",
+            &comment_payload(23, "@codex review", "MEMBER")
+        )
+        .await
+        .0,
+        202
+    );
+    app.settle().await;
+    let reviews = app.github.reviews();
+    assert_eq!(reviews.len(), 1);
+    assert!(reviews[0].comments.is_empty());
+    assert!(
+        reviews[0]
+            .body
+            .contains("Inline comments that GitHub refused")
+    );
+    assert!(reviews[0].body.contains("Problem at src/limiter.rs:12"));
+    app.stop().await;
+}

@@ -217,6 +217,7 @@ impl Reviewer {
             placement: &placement,
             focus_areas: &req.focus_areas,
             not_reviewed: &rendered.skipped,
+            reviewed_files: rendered.reviewed.len(),
             model: self.model.model(),
             usage,
             head_moved_to: moved.as_ref(),

@@ -119,6 +119,8 @@ pub struct SummaryInput<'a> {
     pub placement: &'a Placement,
     pub focus_areas: &'a [String],
     pub not_reviewed: &'a [(String, String)],
+    /// Files the model was shown.
+    pub reviewed_files: usize,
     pub model: &'a str,
     pub usage: Usage,
     /// Set when the PR's head moved while the review ran.
@@ -140,7 +142,9 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
     }
     let mut s = String::new();
     let _ = writeln!(s, "{}", marker(input.sha, input.trigger));
-    if total == 0 {
+    if input.reviewed_files == 0 {
+        let _ = writeln!(s, "### Codex review: nothing to review\n");
+    } else if total == 0 {
         let _ = writeln!(s, "### Codex review: no issues found\n");
     } else {
         let verdict = if input.output.overall_correctness == "patch is incorrect" {
