@@ -29,11 +29,13 @@ impl FromRequest<AppState> for SignedDelivery {
         let signature = headers.get("x-hub-signature-256").map(|v| v.as_bytes());
         if !state.secrets.verify(signature, &body) {
             state.metrics.signature_failure();
+            // The delivery id is unauthenticated here: logged only if it looks like one.
+            let delivery = headers
+                .get("x-github-delivery")
+                .and_then(|v| v.to_str().ok())
+                .and_then(DeliveryId::parse);
             tracing::warn!(
-                delivery = headers
-                    .get("x-github-delivery")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-"),
+                delivery = delivery.as_ref().map_or("-", DeliveryId::as_str),
                 "webhook signature missing or wrong"
             );
             return Err((StatusCode::UNAUTHORIZED, "signature missing or wrong\n").into_response());
