@@ -78,7 +78,12 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
     let metrics = Arc::new(Metrics::default());
     let github = GitHubApp::new(&settings.github, tuning.github_retry)?;
     let model = ModelClient::new(&settings.openai, tuning.model_retry)?;
-    let reviewer = Arc::new(Reviewer::new(github, model, metrics.clone()));
+    let reviewer = Arc::new(Reviewer::new(
+        github,
+        model,
+        metrics.clone(),
+        settings.limits,
+    ));
     let wake = Arc::new(Notify::new());
     let (stop, stopped) = watch::channel(false);
 

@@ -18,6 +18,28 @@ pub struct Settings {
     pub database_url: String,
     /// `BOT_HANDLE` without the `@`, default `codex`.
     pub bot_handle: String,
+    pub limits: Limits,
+}
+
+/// How much one review may ask of the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `CODEX_REVIEW_CHUNK_TOKENS`: estimated tokens of diff per model call, default 60,000.
+    pub chunk_tokens: usize,
+    /// `CODEX_REVIEW_MAX_CALLS`: model calls per review at most, default 8.
+    pub max_calls: usize,
+    /// `CODEX_REVIEW_MODEL_CONCURRENCY`: model calls in flight in this process, default 4.
+    pub model_concurrency: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            chunk_tokens: 60_000,
+            max_calls: 8,
+            model_concurrency: 4,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -172,6 +194,29 @@ impl Settings {
             });
         }
 
+        let count = |var: &'static str, default: usize, min: usize| match get(var) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= min)
+                .ok_or_else(|| SettingsError::Invalid {
+                    var,
+                    reason: format!("expected a whole number of at least {min}"),
+                }),
+        };
+        let defaults = Limits::default();
+        let limits = Limits {
+            chunk_tokens: count("CODEX_REVIEW_CHUNK_TOKENS", defaults.chunk_tokens, 1_000)?,
+            max_calls: count("CODEX_REVIEW_MAX_CALLS", defaults.max_calls, 1)?,
+            model_concurrency: count(
+                "CODEX_REVIEW_MODEL_CONCURRENCY",
+                defaults.model_concurrency,
+                1,
+            )?,
+        };
+
         Ok(Settings {
             listen_addr,
             github: GitHubSettings {
@@ -188,6 +233,7 @@ impl Settings {
             },
             database_url,
             bot_handle,
+            limits,
         })
     }
 }
@@ -246,6 +292,7 @@ mod tests {
         assert_eq!(s.openai.reasoning_effort, "medium");
         assert_eq!(s.database_url, "sqlite://codex-review.db");
         assert_eq!(s.bot_handle, "codex");
+        assert_eq!(s.limits, Limits::default());
     }
 
     #[test]
@@ -285,6 +332,16 @@ mod tests {
         assert!(err.to_string().contains("DATABASE_URL"));
         let err = env(&[("CODEX_REVIEW_REASONING_EFFORT", "max")]).unwrap_err();
         assert!(err.to_string().contains("CODEX_REVIEW_REASONING_EFFORT"));
+        let err = env(&[("CODEX_REVIEW_CHUNK_TOKENS", "12")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("CODEX_REVIEW_CHUNK_TOKENS is invalid")
+        );
+        let err = env(&[("CODEX_REVIEW_MAX_CALLS", "0")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("CODEX_REVIEW_MAX_CALLS is invalid")
+        );
     }
 
     #[test]

@@ -137,7 +137,7 @@ async fn comment_trigger_posts_inline_comments_on_the_right_lines() {
     assert!(
         review
             .body
-            .contains("`docs/logo.png`: GitHub sent no line diff")
+            .contains("`docs/logo.png`: binary or empty file")
     );
 
     // The model saw the diff with explicit numbers, the PR as untrusted data, the focus.
@@ -550,7 +550,7 @@ async fn a_pull_request_without_line_changes_gets_a_review_without_a_model_call(
     assert!(
         reviews[0]
             .body
-            .contains("`assets/logo.png`: GitHub sent no line diff")
+            .contains("`assets/logo.png`: binary or empty file")
     );
     app.stop().await;
 }

@@ -86,7 +86,7 @@ mod tests {
     use super::*;
 
     fn file(patch: &str) -> FileDiff {
-        FileDiff::from_github("a.rs".into(), None, "modified", Some(patch), 0, 0)
+        FileDiff::from_github("a.rs".into(), None, "modified", Some(patch.into()), 0, 0)
     }
 
     #[test]

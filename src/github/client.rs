@@ -1,13 +1,13 @@
 //! One method per GitHub call the app makes; URLs are built here and nowhere else.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use http::{HeaderMap, Method, StatusCode};
+use http::Method;
 use octocrab::Octocrab;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::transport::{Request, send};
 use crate::ids::{CommentId, CommitSha, PrNumber, RepoName};
 use crate::model::RetryPolicy;
 
@@ -232,12 +232,38 @@ impl RepoClient {
             .map(drop)
     }
 
+    /// The text of `path` at `sha` (the raw contents API), or `None` when the file is not
+    /// there, is larger than `max_bytes`, or is not UTF-8.
+    pub async fn file_at(
+        &self,
+        path: &str,
+        sha: &CommitSha,
+        max_bytes: usize,
+    ) -> Result<Option<String>, GitHubError> {
+        let url = format!(
+            "/repos/{}/contents/{}?ref={sha}",
+            self.repo,
+            encode_path(path)
+        );
+        let request = Request {
+            accept: Some("application/vnd.github.raw+json"),
+            ..Request::get("get file contents", &url)
+        };
+        match send(&self.crab, self.retry, request).await {
+            Ok(text) if text.len() <= max_bytes => Ok(Some(text)),
+            Ok(_) => Ok(None),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(GitHubError::Decode { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         call: &'static str,
         path: &str,
     ) -> Result<T, GitHubError> {
-        let text = self.send(call, Method::GET, path, None, true).await?;
+        let text = send(&self.crab, self.retry, Request::get(call, path)).await?;
         decode(call, &text)
     }
 
@@ -249,8 +275,34 @@ impl RepoClient {
         body: Option<&Value>,
         idempotent: bool,
     ) -> Result<String, GitHubError> {
-        send_with_retry(&self.crab, self.retry, call, method, path, body, idempotent).await
+        let request = Request {
+            call,
+            method,
+            path,
+            body,
+            idempotent,
+            accept: None,
+        };
+        send(&self.crab, self.retry, request).await
     }
+}
+
+/// Percent-encodes each segment of a repository path for a URL.
+fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        for b in segment.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// `GET /app` with the App's JWT: its slug.
@@ -259,7 +311,7 @@ pub(crate) async fn get_app(crab: &Octocrab, retry: RetryPolicy) -> Result<Strin
     struct App {
         slug: String,
     }
-    let text = send_with_retry(crab, retry, "get app", Method::GET, "/app", None, true).await?;
+    let text = send(crab, retry, Request::get("get app", "/app")).await?;
     decode::<App>("get app", &text).map(|a| a.slug)
 }
 
@@ -273,180 +325,13 @@ fn decode<T: serde::de::DeserializeOwned>(
     })
 }
 
-async fn send_with_retry(
-    crab: &Octocrab,
-    retry: RetryPolicy,
-    call: &'static str,
-    method: Method,
-    path: &str,
-    body: Option<&Value>,
-    idempotent: bool,
-) -> Result<String, GitHubError> {
-    let mut attempt = 1;
-    loop {
-        match send_once(crab, call, method.clone(), path, body).await {
-            Ok(text) => return Ok(text),
-            Err((err, wait)) if idempotent && err.is_transient() && attempt < retry.attempts => {
-                let delay = wait
-                    .unwrap_or_else(|| crate::model::backoff(retry.base_delay, attempt))
-                    .min(retry.max_delay);
-                tracing::warn!(call, attempt, error = %err, delay_ms = delay.as_millis() as u64, "GitHub call failed; retrying");
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-            }
-            Err((err, _)) => return Err(err),
-        }
-    }
-}
-
-async fn send_once(
-    crab: &Octocrab,
-    call: &'static str,
-    method: Method,
-    path: &str,
-    body: Option<&Value>,
-) -> Result<String, (GitHubError, Option<Duration>)> {
-    let transport = |e: octocrab::Error| match e {
-        // octocrab's own requests (the installation token) fail with GitHub's answer.
-        octocrab::Error::GitHub { source, .. } => (
-            GitHubError::Api {
-                call,
-                status: source.status_code.as_u16(),
-                message: format!("{} (while getting an installation token)", source.message),
-                rate_limited: source.status_code == StatusCode::TOO_MANY_REQUESTS,
-            },
-            None,
-        ),
-        e => (
-            GitHubError::Transport {
-                call,
-                message: transport_message(&e),
-            },
-            None,
-        ),
-    };
-    let response = match method {
-        Method::GET => crab._get(path).await,
-        Method::POST => crab._post(path, body).await,
-        _ => unreachable!("only GET and POST are used"),
-    }
-    .map_err(transport)?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = crab.body_to_string(response).await.map_err(transport)?;
-    if status.is_success() {
-        return Ok(text);
-    }
-    Err(api_error(call, status, &headers, &text))
-}
-
-/// What octocrab's error says, without anything that could carry a token.
-fn transport_message(e: &octocrab::Error) -> String {
-    match e {
-        octocrab::Error::Hyper { .. } | octocrab::Error::Service { .. } => {
-            "the connection failed or timed out".into()
-        }
-        other => other.to_string().chars().take(200).collect(),
-    }
-}
-
-fn api_error(
-    call: &'static str,
-    status: StatusCode,
-    headers: &HeaderMap,
-    text: &str,
-) -> (GitHubError, Option<Duration>) {
-    let message = serde_json::from_str::<Value>(text)
-        .ok()
-        .and_then(|v| {
-            let main = v.get("message")?.as_str()?.to_owned();
-            let details: Vec<String> = v
-                .get("errors")
-                .and_then(Value::as_array)
-                .map(|errs| {
-                    errs.iter()
-                        .filter_map(|e| {
-                            e.as_str().map(str::to_owned).or_else(|| {
-                                e.get("message").and_then(Value::as_str).map(str::to_owned)
-                            })
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            Some(if details.is_empty() {
-                main
-            } else {
-                format!("{main} ({})", details.join("; "))
-            })
-        })
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let retry_after = header("retry-after")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let exhausted = header("x-ratelimit-remaining") == Some("0");
-    let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
-        || (status == StatusCode::FORBIDDEN
-            && (exhausted
-                || retry_after.is_some()
-                || message.to_lowercase().contains("rate limit")));
-    // Primary limit: wait until the reset time GitHub gives.
-    let wait = retry_after.or_else(|| {
-        if !exhausted {
-            return None;
-        }
-        let reset = header("x-ratelimit-reset")?.parse::<u64>().ok()?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?
-            .as_secs();
-        Some(Duration::from_secs(reset.saturating_sub(now) + 1))
-    });
-    (
-        GitHubError::Api {
-            call,
-            status: status.as_u16(),
-            message: message.chars().take(500).collect(),
-            rate_limited,
-        },
-        wait,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn secondary_rate_limits_are_transient_with_their_wait() {
-        let mut h = HeaderMap::new();
-        h.insert("retry-after", "3".parse().unwrap());
-        let (e, wait) = api_error(
-            "x",
-            StatusCode::FORBIDDEN,
-            &h,
-            r#"{"message":"You have exceeded a secondary rate limit"}"#,
-        );
-        assert!(e.is_transient());
-        assert_eq!(wait, Some(Duration::from_secs(3)));
-    }
-
-    #[test]
-    fn validation_errors_keep_githubs_details() {
-        let (e, _) = api_error(
-            "create review",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &HeaderMap::new(),
-            r#"{"message":"Unprocessable Entity","errors":["Line could not be resolved"]}"#,
-        );
-        assert!(!e.is_transient());
-        assert!(e.to_string().contains("Line could not be resolved"));
-        let (e, _) = api_error(
-            "x",
-            StatusCode::FORBIDDEN,
-            &HeaderMap::new(),
-            r#"{"message":"Resource not accessible by integration"}"#,
-        );
-        assert!(!e.is_transient());
+    fn paths_are_encoded_segment_by_segment() {
+        assert_eq!(encode_path("src/a b/#1?.rs"), "src/a%20b/%231%3F.rs");
+        assert_eq!(encode_path("docs/naïve.md"), "docs/na%C3%AFve.md");
     }
 }

@@ -2,6 +2,7 @@
 //! a [`RepoClient`] with one method per call the app makes.
 
 mod client;
+mod transport;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -138,7 +138,7 @@ mod tests {
                 "a.rs".into(),
                 None,
                 "modified",
-                Some("@@ -1,3 +1,3 @@\n a\n-b\n+B\n c"),
+                Some("@@ -1,3 +1,3 @@\n a\n-b\n+B\n c".into()),
                 1,
                 1,
             ),

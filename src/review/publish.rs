@@ -121,6 +121,8 @@ pub struct SummaryInput<'a> {
     pub not_reviewed: &'a [(String, String)],
     /// Files the model was shown.
     pub reviewed_files: usize,
+    /// Model calls the review took.
+    pub model_calls: usize,
     pub model: &'a str,
     pub usage: Usage,
     /// Set when the PR's head moved while the review ran.
@@ -230,8 +232,12 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
     let u = input.usage;
     let _ = write!(
         s,
-        "<sub>Reviewed {} with {} · tokens: {} in ({} cached), {} out ({} reasoning)</sub>",
+        "<sub>Reviewed {} ({} file{}, {} model call{}) with {} · tokens: {} in ({} cached), {} out ({} reasoning)</sub>",
         input.sha.short(),
+        input.reviewed_files,
+        if input.reviewed_files == 1 { "" } else { "s" },
+        input.model_calls,
+        if input.model_calls == 1 { "" } else { "s" },
         input.model,
         u.input_tokens,
         u.cached_tokens,

@@ -54,6 +54,8 @@ pub struct Pull {
     pub files: Vec<File>,
     /// Commits of the PR a review may be posted on (GitHub accepts older ones).
     pub commits: Vec<String>,
+    /// Content of files at the head commit, by path (the contents API).
+    pub contents: std::collections::HashMap<String, String>,
 }
 
 impl Pull {
@@ -70,6 +72,7 @@ impl Pull {
             base_ref: "main".into(),
             files,
             commits: vec![head_sha.into()],
+            contents: Default::default(),
         }
     }
 }
@@ -295,7 +298,15 @@ async fn handle(
                 error(401, "Bad credentials", None)
             } else {
                 let repo = format!("{owner}/{repo}");
-                repo_route(&mut st, &method, &repo, rest, &query, &body)
+                let accept = headers
+                    .get("accept")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if rest.first() == Some(&"contents") {
+                    contents(&mut st, &repo, &rest[1..], &query, accept)
+                } else {
+                    repo_route(&mut st, &method, &repo, rest, &query, &body)
+                }
             }
         }
         _ => error(404, "Not Found", None),
@@ -449,6 +460,58 @@ fn repo_route(
         }
         _ => error(404, "Not Found", None),
     }
+}
+
+/// `GET /repos/{repo}/contents/{path}?ref=SHA` with the raw media type.
+fn contents(st: &mut GhState, repo: &str, path: &[&str], query: &str, accept: &str) -> Response {
+    let path: Vec<String> = path.iter().map(|s| percent_decode(s)).collect();
+    let path = path.join("/");
+    let sha = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("ref="))
+        .unwrap_or("");
+    if accept != "application/vnd.github.raw+json" {
+        st.violations.push(format!(
+            "contents of {path} asked without the raw media type: {accept}"
+        ));
+    }
+    let found = st
+        .pulls
+        .iter()
+        .find(|p| p.repo == repo && p.head_sha == sha)
+        .and_then(|p| p.contents.get(&path).cloned());
+    match found {
+        Some(text) => (
+            StatusCode::OK,
+            [(
+                "content-type",
+                "application/vnd.github.raw+json; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        None => error(404, "Not Found", None),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
 }
 
 fn pull_json(p: &Pull) -> Value {

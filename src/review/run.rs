@@ -1,0 +1,343 @@
+//! One review, start to finish: read the PR, choose and render its files, ask the model
+//! (in parallel chunks for large PRs), place the findings, post.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use super::anchor::{self, Placement, Unplaced};
+use super::{MAX_INLINE_COMMENTS, Outcome, ReviewError, Reviewer, publish};
+use crate::diff::chunk::{self, Budget, Plan, Source};
+use crate::diff::filter::{PathRules, review_value};
+use crate::diff::{FileDiff, FileStatus};
+use crate::event::{ReviewRequest, Trigger};
+use crate::github::{NewReview, PullInfo, RepoClient};
+use crate::ids::CommitSha;
+use crate::model::prompt::{self, PromptInput};
+use crate::model::{ModelError, ReviewOutput, Usage};
+
+/// Files whose full new content is fetched for context, at most, per review.
+const MAX_CONTENT_FILES: usize = 50;
+/// Content fetches in flight at once.
+const CONTENT_FETCH_CONCURRENCY: usize = 8;
+/// Files with longer patches are shown by their hunks only (no content is fetched).
+const MAX_CONTENT_PATCH_LINES: usize = 3_000;
+/// Larger files are not fetched.
+const MAX_CONTENT_BYTES: usize = 512 * 1024;
+/// Tokens kept free in each call for the instructions and the PR's title and description.
+const PROMPT_OVERHEAD_TOKENS: usize = 4_000;
+
+/// What the model said about the whole PR, merged over its chunks.
+struct Answer {
+    output: ReviewOutput,
+    usage: Usage,
+    calls: usize,
+}
+
+impl Reviewer {
+    /// Reviews the PR of `req` and posts the result.
+    pub async fn review(&self, req: &ReviewRequest) -> Result<Outcome, ReviewError> {
+        let gh = self
+            .github
+            .repo(req.installation, req.repo.clone())
+            .map_err(|e| ReviewError::Internal(format!("{e:#}")))?;
+        if let Trigger::Comment { comment_id, .. } = &req.trigger
+            && let Err(e) = gh.react_eyes(*comment_id).await
+        {
+            // The review matters more than the reaction; go on.
+            tracing::warn!(error = %e, "cannot add the 👀 reaction");
+        }
+        let pull = gh.pull(req.pr).await?;
+        if matches!(req.trigger, Trigger::PullRequest { .. })
+            && (pull.state != "open" || pull.draft)
+        {
+            return Ok(Outcome::Skipped(
+                "the pull request is closed or back to draft",
+            ));
+        }
+        let sha = pull.head_sha().ok_or_else(|| {
+            ReviewError::Internal("GitHub sent a head SHA that is not a commit id".into())
+        })?;
+        let trigger_id = req.trigger.marker_id();
+        if let Some(review_id) = self.find_posted(&gh, req.pr, &sha, &trigger_id).await? {
+            return Ok(Outcome::AlreadyPosted { review_id });
+        }
+
+        let files: Vec<FileDiff> = gh
+            .files(req.pr)
+            .await?
+            .into_iter()
+            .map(|f| {
+                FileDiff::from_github(
+                    f.filename,
+                    f.previous_filename,
+                    &f.status,
+                    f.patch,
+                    f.additions,
+                    f.deletions,
+                )
+            })
+            .collect();
+        let rules = PathRules::default();
+        let mut skipped: Vec<(String, String)> = Vec::new();
+        let mut reviewable: Vec<&FileDiff> = Vec::new();
+        for file in &files {
+            match rules.skip_reason(file) {
+                Some(why) => skipped.push((file.path.clone(), why)),
+                None => reviewable.push(file),
+            }
+        }
+        if pull.changed_files > files.len() as u64 {
+            skipped.push((
+                format!("{} more files", pull.changed_files - files.len() as u64),
+                "GitHub lists at most 3,000 files of a pull request".into(),
+            ));
+        }
+        let contents = fetch_contents(&gh, &sha, &reviewable).await;
+        let sources: Vec<Source<'_>> = reviewable
+            .iter()
+            .map(|file| Source {
+                file,
+                content: contents.get(&file.path).map(String::as_str),
+            })
+            .collect();
+        let plan = chunk::plan(
+            &sources,
+            Budget {
+                tokens_per_call: self
+                    .limits
+                    .chunk_tokens
+                    .saturating_sub(PROMPT_OVERHEAD_TOKENS)
+                    .max(1_000),
+                max_calls: self.limits.max_calls,
+            },
+        );
+        skipped.extend(plan.skipped.iter().cloned());
+
+        let answer = if plan.chunks.is_empty() {
+            // Nothing the model could read (only binaries, lock files...): say so, at no cost.
+            Answer {
+                output: ReviewOutput {
+                    findings: Vec::new(),
+                    overall_correctness: "patch is correct".into(),
+                    overall_explanation: "This pull request has no changes that could be reviewed."
+                        .into(),
+                    overall_confidence_score: 1.0,
+                },
+                usage: Usage::default(),
+                calls: 0,
+            }
+        } else {
+            self.ask_model(req, &pull, &plan, &mut skipped).await?
+        };
+
+        let mut placement = anchor::place(answer.output.findings.clone(), &files, &plan.reviewed);
+        cap_inline(&mut placement, MAX_INLINE_COMMENTS);
+
+        // The head may have moved while the model worked: the review still belongs to the
+        // commit it read, and says so.
+        let current = gh.pull(req.pr).await.ok().and_then(|p| p.head_sha());
+        let moved = current.filter(|c| c != &sha);
+        let body = publish::summary(&publish::SummaryInput {
+            sha: &sha,
+            trigger: &trigger_id,
+            output: &answer.output,
+            placement: &placement,
+            focus_areas: &req.focus_areas,
+            not_reviewed: &skipped,
+            reviewed_files: plan.reviewed.len(),
+            model_calls: answer.calls,
+            model: self.model.model(),
+            usage: answer.usage,
+            head_moved_to: moved.as_ref(),
+        });
+        let review = NewReview {
+            commit_id: sha.to_string(),
+            body,
+            event: "COMMENT",
+            comments: placement
+                .inline
+                .iter()
+                .map(publish::inline_comment)
+                .collect(),
+        };
+        self.post(&gh, req.pr, review, &placement, &sha, &trigger_id)
+            .await
+    }
+
+    /// One model call per chunk, in parallel within the process-wide limit. A chunk that
+    /// fails leaves its files in `skipped`; when every chunk fails, the first error is
+    /// returned (a transient one, if any, so the job is retried).
+    async fn ask_model(
+        &self,
+        req: &ReviewRequest,
+        pull: &PullInfo,
+        plan: &Plan,
+        skipped: &mut Vec<(String, String)>,
+    ) -> Result<Answer, ReviewError> {
+        let parts = plan.chunks.len();
+        let mut calls = JoinSet::new();
+        for (i, chunk) in plan.chunks.iter().enumerate() {
+            let elsewhere: Vec<String> = plan
+                .reviewed
+                .iter()
+                .filter(|p| !chunk.files.contains(p))
+                .cloned()
+                .collect();
+            let message = prompt::user_message(&PromptInput {
+                repo: req.repo.as_str(),
+                title: &pull.title,
+                description: pull.body.as_deref().unwrap_or(""),
+                base_ref: &pull.base.name,
+                head_ref: &pull.head.name,
+                diff: &chunk.text,
+                not_shown: skipped,
+                part: (parts > 1).then_some((i + 1, parts)),
+                elsewhere: &elsewhere,
+                focus_areas: &req.focus_areas,
+            });
+            let model = self.model.clone();
+            let slots = Arc::clone(&self.model_slots);
+            calls.spawn(async move {
+                let _slot = slots.acquire_owned().await.expect("never closed");
+                let call = crate::model::client_call(prompt::INSTRUCTIONS, &message);
+                (i, model.review(&call).await)
+            });
+        }
+        let mut results: Vec<(usize, Result<crate::model::ModelReply, ModelError>)> =
+            Vec::with_capacity(parts);
+        while let Some(joined) = calls.join_next().await {
+            results
+                .push(joined.map_err(|e| ReviewError::Internal(format!("model call task: {e}")))?);
+        }
+        results.sort_by_key(|(i, _)| *i);
+
+        let mut merged = ReviewOutput {
+            findings: Vec::new(),
+            overall_correctness: "patch is correct".into(),
+            overall_explanation: String::new(),
+            overall_confidence_score: 1.0,
+        };
+        let mut usage = Usage::default();
+        let mut errors: Vec<ModelError> = Vec::new();
+        for (i, result) in results {
+            match result {
+                Ok(reply) => {
+                    self.metrics.tokens(reply.usage);
+                    tracing::info!(
+                        part = i + 1,
+                        parts,
+                        response_id = %reply.response_id,
+                        input_tokens = reply.usage.input_tokens,
+                        cached_tokens = reply.usage.cached_tokens,
+                        output_tokens = reply.usage.output_tokens,
+                        reasoning_tokens = reply.usage.reasoning_tokens,
+                        findings = reply.review.findings.len(),
+                        "model answered"
+                    );
+                    usage.input_tokens += reply.usage.input_tokens;
+                    usage.cached_tokens += reply.usage.cached_tokens;
+                    usage.output_tokens += reply.usage.output_tokens;
+                    usage.reasoning_tokens += reply.usage.reasoning_tokens;
+                    let r = reply.review;
+                    if r.overall_correctness == "patch is incorrect" {
+                        merged.overall_correctness = r.overall_correctness;
+                    }
+                    if !r.overall_explanation.trim().is_empty() {
+                        if !merged.overall_explanation.is_empty() {
+                            merged.overall_explanation.push(' ');
+                        }
+                        merged
+                            .overall_explanation
+                            .push_str(r.overall_explanation.trim());
+                    }
+                    merged.overall_confidence_score = merged
+                        .overall_confidence_score
+                        .min(r.overall_confidence_score);
+                    merged.findings.extend(r.findings);
+                }
+                Err(e) => {
+                    tracing::warn!(part = i + 1, parts, error = %e, "model call failed");
+                    for path in &plan.chunks[i].files {
+                        skipped.push((
+                            path.clone(),
+                            format!("the model call for its part failed: {e}"),
+                        ));
+                    }
+                    errors.push(e);
+                }
+            }
+        }
+        if errors.len() == parts {
+            let pick = errors
+                .iter()
+                .position(ModelError::is_transient)
+                .unwrap_or(0);
+            return Err(errors.swap_remove(pick).into());
+        }
+        Ok(Answer {
+            output: merged,
+            usage,
+            calls: parts,
+        })
+    }
+}
+
+/// The new content of the most valuable small files, for context around their hunks.
+/// Failures only cost context: they are logged and the file is shown by its hunks.
+async fn fetch_contents(
+    gh: &RepoClient,
+    sha: &CommitSha,
+    files: &[&FileDiff],
+) -> HashMap<String, String> {
+    let mut wanted: Vec<&FileDiff> = files
+        .iter()
+        .copied()
+        .filter(|f| f.status != FileStatus::Removed && f.line_count() <= MAX_CONTENT_PATCH_LINES)
+        .collect();
+    wanted.sort_by(|a, b| (review_value(&a.path), &a.path).cmp(&(review_value(&b.path), &b.path)));
+    wanted.truncate(MAX_CONTENT_FILES);
+    let mut out = HashMap::new();
+    let mut pending = wanted.into_iter().map(|f| f.path.clone());
+    let mut fetches = JoinSet::new();
+    loop {
+        while fetches.len() < CONTENT_FETCH_CONCURRENCY {
+            let Some(path) = pending.next() else { break };
+            let (gh, sha) = (gh.clone(), sha.clone());
+            fetches.spawn(async move {
+                let content = gh.file_at(&path, &sha, MAX_CONTENT_BYTES).await;
+                (path, content)
+            });
+        }
+        let Some(joined) = fetches.join_next().await else {
+            break;
+        };
+        match joined {
+            Ok((path, Ok(Some(content)))) => {
+                out.insert(path, content);
+            }
+            Ok((_, Ok(None))) => {}
+            Ok((path, Err(e))) => tracing::warn!(path, error = %e, "cannot fetch file content"),
+            Err(e) => tracing::warn!(error = %e, "content fetch task failed"),
+        }
+    }
+    out
+}
+
+/// Moves inline findings past `max` into the summary (they are sorted most important first).
+fn cap_inline(placement: &mut Placement, max: usize) {
+    if placement.inline.len() > max {
+        let overflow = placement.inline.split_off(max);
+        let mut moved: Vec<Unplaced> = overflow
+            .into_iter()
+            .map(|p| Unplaced {
+                finding: p.finding,
+                reason: "over the limit of inline comments per review",
+            })
+            .collect();
+        moved.append(&mut placement.summary_only);
+        placement.summary_only = moved;
+        placement.summary_only.sort_by_key(|u| u.finding.priority);
+    }
+}
