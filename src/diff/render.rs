@@ -74,12 +74,14 @@ pub fn push_line(out: &mut String, file: &FileDiff, line: &DiffLine) {
 
 /// Appends a hunk header.
 pub fn push_hunk_header(out: &mut String, file: &FileDiff, hunk: &Hunk) {
+    // As in the patch: a side without lines names the line before the change.
+    let shown = |start: u32, len: u32| if len == 0 { start - 1 } else { start };
     let _ = writeln!(
         out,
         "@@ -{},{} +{},{} @@ {}",
-        hunk.old_start,
+        shown(hunk.old_start, hunk.old_len),
         hunk.old_len,
-        hunk.new_start,
+        shown(hunk.new_start, hunk.new_len),
         hunk.new_len,
         file.section(hunk)
     );

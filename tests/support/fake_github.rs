@@ -27,6 +27,8 @@ pub struct File {
     pub status: String,
     pub previous_filename: Option<String>,
     pub patch: Option<String>,
+    /// Counts GitHub reports when it sends no patch for a large diff.
+    pub counts: Option<(u64, u64)>,
 }
 
 impl File {
@@ -36,6 +38,15 @@ impl File {
             status: status.into(),
             previous_filename: None,
             patch: patch.map(str::to_owned),
+            counts: None,
+        }
+    }
+
+    /// A text change too large for GitHub to include: counts, but no patch.
+    pub fn too_large(filename: &str, additions: u64, deletions: u64) -> Self {
+        Self {
+            counts: Some((additions, deletions)),
+            ..Self::new(filename, "modified", None)
         }
     }
 }
@@ -532,12 +543,14 @@ fn pull_json(p: &Pull) -> Value {
 
 fn file_json(f: &File) -> Value {
     let mut v = spec::github_example("diff-entry-items")[0].clone();
-    let (add, del) = f.patch.as_deref().map_or((0, 0), |p| {
-        let lines = p.lines().filter(|l| !l.starts_with("@@"));
-        lines.fold((0, 0), |(a, d), l| match l.as_bytes().first() {
-            Some(b'+') => (a + 1, d),
-            Some(b'-') => (a, d + 1),
-            _ => (a, d),
+    let (add, del) = f.counts.unwrap_or_else(|| {
+        f.patch.as_deref().map_or((0, 0), |p| {
+            let lines = p.lines().filter(|l| !l.starts_with("@@"));
+            lines.fold((0, 0), |(a, d), l| match l.as_bytes().first() {
+                Some(b'+') => (a + 1, d),
+                Some(b'-') => (a, d + 1),
+                _ => (a, d),
+            })
         })
     });
     v["filename"] = json!(f.filename);

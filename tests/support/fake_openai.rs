@@ -38,9 +38,13 @@ pub enum Reply {
     Delay(Duration, Box<Reply>),
 }
 
+/// Answers a request when the script is empty (a fake model that reads its input).
+pub type Responder = Box<dyn Fn(&Value) -> Reply + Send + Sync>;
+
 #[derive(Default)]
 pub struct AiState {
     pub script: VecDeque<Reply>,
+    pub responder: Option<Responder>,
     pub requests: Vec<Value>,
     pub violations: Vec<String>,
 }
@@ -81,6 +85,10 @@ impl FakeOpenAi {
 
     pub fn state(&self) -> MutexGuard<'_, AiState> {
         self.state.lock().unwrap()
+    }
+
+    pub fn respond_with(&self, responder: impl Fn(&Value) -> Reply + Send + Sync + 'static) {
+        self.state().responder = Some(Box::new(responder));
     }
 
     pub fn push(&self, reply: Reply) {
@@ -187,9 +195,13 @@ async fn responses(
                 );
             }
         }
-        st.script
-            .pop_front()
-            .unwrap_or(Reply::Review(clean_review()))
+        match st.script.pop_front() {
+            Some(reply) => reply,
+            None => match &st.responder {
+                Some(respond) => respond(&body),
+                None => Reply::Review(clean_review()),
+            },
+        }
     };
     answer(&body, reply).await
 }
