@@ -257,6 +257,25 @@ mod tests {
     }
 
     #[test]
+    fn memory_stays_proportional_to_the_patch() {
+        // Lines are byte ranges into the patch: the parsed structure costs a fixed amount per
+        // line, never a copy of the text.
+        assert!(std::mem::size_of::<DiffLine>() <= 32);
+        let body: String = (0..10_000)
+            .map(|i| format!("+let value_{i} = compute({i});\n"))
+            .collect();
+        let patch = format!("@@ -0,0 +1,10000 @@\n{body}");
+        let len = patch.len();
+        let f = file("added", Some(&patch), 10_000, 0);
+        let structure = f.line_count() * std::mem::size_of::<DiffLine>();
+        assert!(
+            structure < len,
+            "{structure} bytes of structure for {len} bytes of patch"
+        );
+        assert_eq!(f.patch.len(), len);
+    }
+
+    #[test]
     fn a_rename_with_edits_keeps_both_paths_and_hunks() {
         let f = FileDiff::from_github(
             "src/new.rs".into(),
