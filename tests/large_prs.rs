@@ -44,7 +44,7 @@ fn one_finding_per_call(request: &Value) -> Reply {
 }
 
 #[tokio::test]
-async fn a_pull_request_of_320_files_is_reviewed_in_chunks_into_one_review() {
+async fn a_pull_request_of_321_files_is_reviewed_in_chunks_into_one_review() {
     let mut options = Options::default();
     options
         .env
