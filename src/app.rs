@@ -81,6 +81,7 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
     let reviewer = Arc::new(Reviewer::new(
         github,
         model,
+        store.clone(),
         metrics.clone(),
         settings.limits,
     ));

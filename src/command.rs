@@ -7,7 +7,11 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// `@codex review` followed by optional focus areas (lower-cased, de-duplicated).
-    Review { focus_areas: Vec<String> },
+    /// `@codex review full` reviews the whole PR even after an earlier review.
+    Review {
+        focus_areas: Vec<String>,
+        full: bool,
+    },
 }
 
 /// At most this many focus areas are kept from one comment.
@@ -77,6 +81,11 @@ fn parse_line(line: &str, handle: &str) -> Option<Command> {
         return None;
     }
     let mut focus_areas: Vec<String> = Vec::new();
+    let mut words = words.peekable();
+    let full = words.peek().is_some_and(|w| w.eq_ignore_ascii_case("full"));
+    if full {
+        words.next();
+    }
     for word in words {
         let word = word
             .trim_matches(|c: char| matches!(c, ',' | '.' | ';' | '!' | '?'))
@@ -97,7 +106,7 @@ fn parse_line(line: &str, handle: &str) -> Option<Command> {
             break;
         }
     }
-    Some(Command::Review { focus_areas })
+    Some(Command::Review { focus_areas, full })
 }
 
 #[cfg(test)]
@@ -107,7 +116,23 @@ mod tests {
     fn review(areas: &[&str]) -> Option<Command> {
         Some(Command::Review {
             focus_areas: areas.iter().map(|s| s.to_string()).collect(),
+            full: false,
         })
+    }
+
+    #[test]
+    fn full_asks_for_a_whole_review() {
+        assert_eq!(
+            parse("@codex review full security", "codex"),
+            Some(Command::Review {
+                focus_areas: vec!["security".into()],
+                full: true
+            })
+        );
+        assert_eq!(
+            parse("@codex review security full", "codex"),
+            review(&["security", "full"])
+        );
     }
 
     #[test]
@@ -130,7 +155,9 @@ mod tests {
         );
         let many = "@codex review a b c d e f g h i j";
         match parse(many, "codex") {
-            Some(Command::Review { focus_areas }) => assert_eq!(focus_areas.len(), MAX_FOCUS_AREAS),
+            Some(Command::Review { focus_areas, .. }) => {
+                assert_eq!(focus_areas.len(), MAX_FOCUS_AREAS)
+            }
             other => panic!("{other:?}"),
         }
     }

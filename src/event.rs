@@ -16,6 +16,12 @@ pub enum Event {
     Ping,
     /// A pull request should be reviewed.
     Review(ReviewRequest),
+    /// New commits were pushed to a pull request: queued reviews of older heads are stale.
+    Pushed {
+        repo: RepoName,
+        pr: PrNumber,
+        head_sha: CommitSha,
+    },
     /// Nothing to do; the reason is recorded with the delivery.
     Ignored(&'static str),
 }
@@ -29,6 +35,34 @@ pub struct ReviewRequest {
     pub trigger: Trigger,
     /// Focus areas from the comment, in the order written.
     pub focus_areas: Vec<String>,
+    /// `@codex review full`: the whole PR, even when an earlier review exists.
+    #[serde(default)]
+    pub full: bool,
+}
+
+impl ReviewRequest {
+    /// The head SHA the trigger names, when it names one (pull request events).
+    pub fn head_sha(&self) -> Option<&CommitSha> {
+        match &self.trigger {
+            Trigger::PullRequest { head_sha, .. } => head_sha.as_ref(),
+            Trigger::Comment { .. } => None,
+        }
+    }
+
+    /// Requests with the same key ask for the same work: a second one joins a queued or
+    /// running job instead of adding another.
+    pub fn dedupe_key(&self) -> String {
+        let mut focus = self.focus_areas.clone();
+        focus.sort();
+        format!(
+            "{}#{}#{}#{}#{}",
+            self.repo,
+            self.pr,
+            if self.full { "full" } else { "default" },
+            focus.join(","),
+            self.head_sha().map_or("", CommitSha::as_str),
+        )
+    }
 }
 
 /// Why the review was requested.
@@ -190,7 +224,7 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
     {
         return Event::Ignored("comment by a bot");
     }
-    let Some(Command::Review { focus_areas }) =
+    let Some(Command::Review { focus_areas, full }) =
         command::parse(comment.body.as_deref().unwrap_or(""), bot_handle)
     else {
         return Event::Ignored("no command for the bot");
@@ -213,11 +247,25 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
             author: comment.user.login,
         },
         focus_areas,
+        full,
     })
 }
 
 fn pull_request(payload: PullRequestPayload) -> Event {
     let pr = payload.pull_request;
+    if payload.action == "synchronize" {
+        return match (
+            RepoName::parse(&payload.repository.full_name),
+            CommitSha::parse(&pr.head.sha),
+        ) {
+            (Some(repo), Some(head_sha)) => Event::Pushed {
+                repo,
+                pr: PrNumber(pr.number),
+                head_sha,
+            },
+            _ => Event::Ignored("push to a pull request without a valid repository or head"),
+        };
+    }
     match payload.action.as_str() {
         "ready_for_review" => {}
         "opened" if !pr.draft => {}
@@ -250,6 +298,7 @@ fn pull_request(payload: PullRequestPayload) -> Event {
             head_sha: CommitSha::parse(&pr.head.sha),
         },
         focus_areas: Vec::new(),
+        full: false,
     })
 }
 
@@ -339,6 +388,10 @@ mod tests {
         assert!(matches!(review("opened", true, "OWNER"), Event::Ignored(_)));
         assert!(matches!(
             review("synchronize", false, "OWNER"),
+            Event::Pushed { .. }
+        ));
+        assert!(matches!(
+            review("closed", false, "OWNER"),
             Event::Ignored(_)
         ));
         assert!(matches!(

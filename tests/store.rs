@@ -6,166 +6,170 @@ mod support;
 use std::time::Duration;
 
 use codex_review::event::{ReviewRequest, Trigger};
-use codex_review::ids::{CommentId, DeliveryId, InstallationId, PrNumber, RepoName};
-use codex_review::jobs::{DeliveryRecord, Recorded, Store};
-use sqlx::Connection;
+use codex_review::ids::{CommentId, CommitSha, DeliveryId, InstallationId, PrNumber, RepoName};
+use codex_review::jobs::{DeliveryRecord, Effect, PostedFinding, PostedReview, Recorded, Store};
+use support::{Backend, TestDb};
 
-fn request(pr: u64) -> ReviewRequest {
+fn comment_request(pr: u64, comment: u64) -> ReviewRequest {
     ReviewRequest {
         installation: InstallationId(1),
         repo: RepoName::parse("octo/hello").unwrap(),
         pr: PrNumber(pr),
         trigger: Trigger::Comment {
-            comment_id: CommentId(pr * 10),
+            comment_id: CommentId(comment),
             author: "alice".into(),
         },
         focus_areas: vec!["security".into()],
+        full: false,
     }
 }
 
-/// A database for one test, dropped at the end (Postgres) or a temp file (SQLite).
-struct TestDb {
-    url: String,
-    admin: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
+fn ready_request(pr: u64, installation: u64, head: &str) -> ReviewRequest {
+    ReviewRequest {
+        installation: InstallationId(installation),
+        repo: RepoName::parse("octo/hello").unwrap(),
+        pr: PrNumber(pr),
+        trigger: Trigger::PullRequest {
+            action: "ready_for_review".into(),
+            head_sha: CommitSha::parse(head),
+        },
+        focus_areas: vec![],
+        full: false,
+    }
 }
 
-impl TestDb {
-    async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
-        TestDb {
-            url,
-            admin: None,
-            _dir: Some(dir),
-        }
-    }
-
-    async fn postgres() -> Option<Self> {
-        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-            eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL store tests");
-            return None;
-        };
-        let name = format!("codex_review_test_{:016x}", fastrand::u64(..));
-        let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        Some(TestDb {
-            url: format!("{base}/{name}"),
-            admin: Some((admin_url, name)),
-            _dir: None,
+async fn enqueue(store: &Store, delivery: &str, req: &ReviewRequest) -> Recorded {
+    let id = DeliveryId::parse(delivery).unwrap();
+    store
+        .record_delivery(DeliveryRecord {
+            id: &id,
+            event: "issue_comment",
+            action: Some("created"),
+            outcome: "queued",
+            effect: Effect::Enqueue(req),
         })
-    }
-
-    async fn drop_db(self) {
-        if let Some((admin_url, name)) = self.admin {
-            let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        }
-    }
-}
-
-async fn deliveries_are_stored_once_and_jobs_claimed_once(db: &TestDb) {
-    let store = Store::connect(&db.url).await.unwrap();
-    let id = DeliveryId::parse("d-1").unwrap();
-    let req = request(1);
-    let record = || DeliveryRecord {
-        id: &id,
-        event: "issue_comment",
-        action: Some("created"),
-        outcome: "queued",
-        job: Some(&req),
-    };
-    let first = store.record_delivery(record()).await.unwrap();
-    assert!(matches!(first, Recorded::New(Some(_))));
-    assert_eq!(
-        store.record_delivery(record()).await.unwrap(),
-        Recorded::Duplicate
-    );
-    assert_eq!(store.delivery_count().await.unwrap(), 1);
-
-    let job = store
-        .claim("w1", Duration::from_secs(60))
         .await
         .unwrap()
-        .unwrap();
+}
+
+async fn open(backend: Backend) -> Option<(TestDb, Store)> {
+    let db = TestDb::new(backend).await?;
+    let store = Store::connect(&db.url).await.unwrap();
+    Some((db, store))
+}
+
+const LEASE: Duration = Duration::from_secs(60);
+
+async fn deliveries_are_stored_once_and_jobs_claimed_once(backend: Backend) {
+    let Some((db, store)) = open(backend).await else {
+        return;
+    };
+    let req = comment_request(1, 10);
+    let Recorded::Queued(job_id) = enqueue(&store, "d-1", &req).await else {
+        panic!()
+    };
+    assert_eq!(enqueue(&store, "d-1", &req).await, Recorded::Duplicate);
+    assert_eq!(store.delivery_count().await.unwrap(), 1);
+
+    let job = store.claim("w1", LEASE, 2).await.unwrap().unwrap();
+    assert_eq!((job.id, job.attempt), (job_id, 1));
     assert_eq!(job.request, req);
-    assert_eq!(job.attempt, 1);
-    assert!(
-        store
-            .claim("w2", Duration::from_secs(60))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .heartbeat(job.id, "w1", Duration::from_secs(60))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .heartbeat(job.id, "w2", Duration::from_secs(60))
-            .await
-            .unwrap()
-    );
-    store.complete(job.id, "posted review 1").await.unwrap();
+    assert!(store.claim("w2", LEASE, 2).await.unwrap().is_none());
+    assert!(store.heartbeat(job.id, "w1", LEASE).await.unwrap());
+    assert!(!store.heartbeat(job.id, "w2", LEASE).await.unwrap());
+    store
+        .complete(job.id, "w1", "posted review 1")
+        .await
+        .unwrap();
     assert_eq!(
         store.job_counts().await.unwrap(),
         vec![("done".to_string(), 1)]
     );
     store.close().await;
+    db.drop_db().await;
 }
 
-async fn an_expired_lease_is_claimed_again(db: &TestDb) {
-    let store = Store::connect(&db.url).await.unwrap();
-    let id = DeliveryId::parse("d-2").unwrap();
-    let req = request(2);
-    store
-        .record_delivery(DeliveryRecord {
-            id: &id,
-            event: "issue_comment",
-            action: None,
-            outcome: "queued",
-            job: Some(&req),
-        })
-        .await
-        .unwrap();
+async fn a_second_trigger_for_the_same_work_joins_the_queued_job(backend: Backend) {
+    let Some((db, store)) = open(backend).await else {
+        return;
+    };
+    let Recorded::Queued(first) = enqueue(&store, "d-1", &comment_request(1, 10)).await else {
+        panic!()
+    };
+    assert_eq!(
+        enqueue(&store, "d-2", &comment_request(1, 11)).await,
+        Recorded::Joined(first)
+    );
+    // Running still joins.
+    let job = store.claim("w1", LEASE, 2).await.unwrap().unwrap();
+    assert_eq!(job.joined_comments, vec![CommentId(11)]);
+    assert_eq!(
+        enqueue(&store, "d-3", &comment_request(1, 12)).await,
+        Recorded::Joined(first)
+    );
+    // Other focus areas or another PR are other work.
+    let mut other = comment_request(1, 13);
+    other.focus_areas = vec!["performance".into()];
+    assert!(matches!(
+        enqueue(&store, "d-4", &other).await,
+        Recorded::Queued(_)
+    ));
+    assert!(matches!(
+        enqueue(&store, "d-5", &comment_request(2, 14)).await,
+        Recorded::Queued(_)
+    ));
+    // Once done, the same request queues anew.
+    store.complete(job.id, "w1", "done").await.unwrap();
+    assert!(matches!(
+        enqueue(&store, "d-6", &comment_request(1, 15)).await,
+        Recorded::Queued(_)
+    ));
+    store.close().await;
+    db.drop_db().await;
+}
+
+async fn an_expired_lease_is_claimed_again_and_the_old_owner_is_locked_out(backend: Backend) {
+    let Some((db, store)) = open(backend).await else {
+        return;
+    };
+    enqueue(&store, "d-2", &comment_request(2, 20)).await;
     let first = store
-        .claim("dead-worker", Duration::from_millis(1))
+        .claim("dead-worker", Duration::from_millis(1), 2)
         .await
         .unwrap()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let again = store
-        .claim("live-worker", Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
+    let again = store.claim("live-worker", LEASE, 2).await.unwrap().unwrap();
     assert_eq!((again.id, again.attempt), (first.id, 2));
-    // The dead worker's heartbeat no longer holds the job.
     assert!(
         !store
-            .heartbeat(first.id, "dead-worker", Duration::from_secs(60))
+            .heartbeat(first.id, "dead-worker", LEASE)
             .await
             .unwrap()
     );
+    // The dead worker's late results change nothing.
     store
-        .retry_later(again.id, Duration::from_secs(3600), "GitHub answered 502")
+        .complete(first.id, "dead-worker", "stale")
+        .await
+        .unwrap();
+    store
+        .retry_later(first.id, "dead-worker", Duration::ZERO, "stale")
+        .await
+        .unwrap();
+    let (state, outcome, _) = store.job_state(again.id).await.unwrap().unwrap();
+    assert_eq!((state.as_str(), outcome), ("running", None));
+    store
+        .retry_later(
+            again.id,
+            "live-worker",
+            Duration::from_secs(3600),
+            "GitHub answered 502",
+        )
         .await
         .unwrap();
     assert!(
         store
-            .claim("live-worker", Duration::from_secs(60))
+            .claim("live-worker", LEASE, 2)
             .await
             .unwrap()
             .is_none()
@@ -176,71 +180,163 @@ async fn an_expired_lease_is_claimed_again(db: &TestDb) {
         ("queued", Some("GitHub answered 502"))
     );
     store.close().await;
+    db.drop_db().await;
 }
 
-async fn released_jobs_go_back_to_the_queue(db: &TestDb) {
-    let store = Store::connect(&db.url).await.unwrap();
-    let id = DeliveryId::parse("d-3").unwrap();
-    let req = request(3);
-    store
+async fn released_jobs_go_back_to_the_queue(backend: Backend) {
+    let Some((db, store)) = open(backend).await else {
+        return;
+    };
+    enqueue(&store, "d-3", &comment_request(3, 30)).await;
+    let job = store.claim("stopping", LEASE, 2).await.unwrap().unwrap();
+    store.release_owned("stopping").await.unwrap();
+    let again = store.claim("other", LEASE, 2).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempt), (job.id, 1));
+    store.close().await;
+    db.drop_db().await;
+}
+
+async fn one_busy_installation_does_not_starve_the_others(backend: Backend) {
+    let Some((db, store)) = open(backend).await else {
+        return;
+    };
+    let head = "a".repeat(40);
+    for pr in 1..=5 {
+        enqueue(
+            &store,
+            &format!("busy-{pr}"),
+            &ready_request(pr, 100, &head),
+        )
+        .await;
+    }
+    enqueue(&store, "quiet-1", &ready_request(50, 200, &head)).await;
+    let mut installations = Vec::new();
+    while let Some(job) = store.claim("w", LEASE, 2).await.unwrap() {
+        installations.push(job.request.installation.0);
+    }
+    // Two of the busy installation (its limit), then the quiet one despite its later place.
+    assert_eq!(installations, vec![100, 100, 200]);
+    store.close().await;
+    db.drop_db().await;
+}
+
+async fn a_push_cancels_queued_reviews_of_older_heads(backend: Backend) {
+    let Some((db, store)) = open(backend).await else {
+        return;
+    };
+    let (old, new) = ("a".repeat(40), "b".repeat(40));
+    enqueue(&store, "ready-old", &ready_request(7, 1, &old)).await;
+    enqueue(&store, "ready-new", &ready_request(7, 1, &new)).await;
+    enqueue(&store, "comment", &comment_request(7, 70)).await;
+    let repo = RepoName::parse("octo/hello").unwrap();
+    let head = CommitSha::parse(&new).unwrap();
+    let id = DeliveryId::parse("push").unwrap();
+    let recorded = store
         .record_delivery(DeliveryRecord {
             id: &id,
             event: "pull_request",
-            action: Some("opened"),
-            outcome: "queued",
-            job: Some(&req),
+            action: Some("synchronize"),
+            outcome: "push",
+            effect: Effect::Supersede {
+                repo: &repo,
+                pr: PrNumber(7),
+                head_sha: &head,
+            },
         })
         .await
         .unwrap();
-    let job = store
-        .claim("stopping", Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
-    store.release_owned("stopping").await.unwrap();
-    let again = store
-        .claim("other", Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!((again.id, again.attempt), (job.id, 1));
+    assert_eq!(recorded, Recorded::Stored { cancelled: 1 });
+    let mut counts = store.job_counts().await.unwrap();
+    counts.sort();
+    assert_eq!(
+        counts,
+        vec![("cancelled".to_string(), 1), ("queued".to_string(), 2)]
+    );
     store.close().await;
+    db.drop_db().await;
 }
 
-async fn migrations_are_idempotent(db: &TestDb) {
+async fn posted_reviews_and_findings_are_remembered(backend: Backend) {
+    let Some((db, store)) = open(backend).await else {
+        return;
+    };
+    let repo = RepoName::parse("octo/hello").unwrap();
+    let (a, b) = (
+        CommitSha::parse(&"a".repeat(40)).unwrap(),
+        CommitSha::parse(&"b".repeat(40)).unwrap(),
+    );
+    assert_eq!(
+        store.last_reviewed_sha(&repo, PrNumber(1)).await.unwrap(),
+        None
+    );
+    let finding = |fp: &str| PostedFinding {
+        fingerprint: fp.into(),
+        path: "a.rs".into(),
+        title: "t".into(),
+    };
+    store
+        .record_review(PostedReview {
+            repo: &repo,
+            pr: PrNumber(1),
+            head_sha: &a,
+            trigger_id: "comment-1",
+            review_id: 5,
+            findings: &[finding("f1"), finding("f2")],
+        })
+        .await
+        .unwrap();
+    store
+        .record_review(PostedReview {
+            repo: &repo,
+            pr: PrNumber(1),
+            head_sha: &b,
+            trigger_id: "comment-2",
+            review_id: 6,
+            findings: &[finding("f2"), finding("f3")],
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.last_reviewed_sha(&repo, PrNumber(1)).await.unwrap(),
+        Some(b)
+    );
+    let mut fps: Vec<String> = store
+        .posted_fingerprints(&repo, PrNumber(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    fps.sort();
+    assert_eq!(fps, vec!["f1", "f2", "f3"]);
+    assert!(
+        store
+            .posted_fingerprints(&repo, PrNumber(2))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.close().await;
+    db.drop_db().await;
+}
+
+async fn migrations_are_idempotent(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
     Store::connect(&db.url).await.unwrap().close().await;
     let store = Store::connect(&db.url).await.unwrap();
     assert!(store.ping().await);
     store.close().await;
-}
-
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let db = super::TestDb::sqlite().await;
-                    super::$name(&db).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(db) = super::TestDb::postgres().await else { return };
-                    super::$name(&db).await;
-                    db.drop_db().await;
-                }
-            )*
-        }
-    };
+    db.drop_db().await;
 }
 
 both_backends!(
     deliveries_are_stored_once_and_jobs_claimed_once,
-    an_expired_lease_is_claimed_again,
+    a_second_trigger_for_the_same_work_joins_the_queued_job,
+    an_expired_lease_is_claimed_again_and_the_old_owner_is_locked_out,
     released_jobs_go_back_to_the_queue,
+    one_busy_installation_does_not_starve_the_others,
+    a_push_cancels_queued_reviews_of_older_heads,
+    posted_reviews_and_findings_are_remembered,
     migrations_are_idempotent,
 );

@@ -95,6 +95,16 @@ pub struct ChangedFile {
     pub patch: Option<String>,
 }
 
+/// `GET /compare/{base}...{head}`: how `head` relates to `base`, and what changed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Comparison {
+    /// `ahead` when `base` is an ancestor of `head`; `diverged`, `behind` or `identical`
+    /// otherwise.
+    pub status: String,
+    #[serde(default)]
+    pub files: Vec<ChangedFile>,
+}
+
 /// A review already on the PR.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ReviewInfo {
@@ -172,6 +182,21 @@ impl RepoClient {
             }
         }
         Ok(files)
+    }
+
+    /// The changes from `base` to `head`, or `None` when GitHub does not know `base` (a
+    /// force-push can leave it unreachable).
+    pub async fn compare(
+        &self,
+        base: &CommitSha,
+        head: &CommitSha,
+    ) -> Result<Option<Comparison>, GitHubError> {
+        let path = format!("/repos/{}/compare/{base}...{head}", self.repo);
+        match self.get_json("compare commits", &path).await {
+            Ok(c) => Ok(Some(c)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// All reviews of the PR (to find our own by its marker).

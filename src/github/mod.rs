@@ -14,7 +14,8 @@ use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
 
 pub use client::{
-    ChangedFile, GitHubError, NewReview, NewReviewComment, PullInfo, RepoClient, ReviewInfo,
+    ChangedFile, Comparison, GitHubError, NewReview, NewReviewComment, PullInfo, RepoClient,
+    ReviewInfo,
 };
 
 use crate::ids::{InstallationId, RepoName};

@@ -1,7 +1,12 @@
-//! Durable work: deliveries and jobs in SQLite (default) or Postgres, and the worker pool.
+//! Durable work: deliveries and jobs in SQLite (default) or Postgres, the memory of posted
+//! reviews, and the worker pool.
 
+mod memory;
+mod queue;
 mod store;
 mod worker;
 
-pub use store::{ClaimedJob, DeliveryRecord, Recorded, Store};
-pub use worker::{JobHandler, JobResult, Worker, WorkerConfig};
+pub use memory::{PostedFinding, PostedReview};
+pub use queue::{ClaimedJob, DeliveryRecord, Effect, Recorded};
+pub use store::Store;
+pub use worker::{JobHandler, JobResult, Lease, Worker, WorkerConfig};

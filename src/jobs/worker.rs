@@ -8,7 +8,9 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, watch};
 use tracing::Instrument;
 
-use super::store::{ClaimedJob, Store};
+use super::queue::ClaimedJob;
+use super::store::Store;
+use crate::ids::JobId;
 
 /// How a job run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,11 +24,41 @@ pub enum JobResult {
     },
     /// A permanent failure, already reported to the user by the handler.
     Failed(String),
+    /// The worker lost its lease: another worker owns the job now; record nothing.
+    Abandoned(String),
+}
+
+/// The claim a worker holds on a job while it runs.
+#[derive(Clone)]
+pub struct Lease {
+    store: Store,
+    job: JobId,
+    owner: String,
+    duration: Duration,
+}
+
+impl Lease {
+    /// Extends the lease and says whether this worker still holds the job. Called right
+    /// before an effect that must happen once (posting the review): a worker whose lease
+    /// expired (it stalled, and another took the job over) must not post.
+    pub async fn confirm(&self) -> bool {
+        match self
+            .store
+            .heartbeat(self.job, &self.owner, self.duration)
+            .await
+        {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "cannot confirm the lease");
+                false
+            }
+        }
+    }
 }
 
 /// What the worker runs.
 pub trait JobHandler: Send + Sync + 'static {
-    fn run(&self, job: &ClaimedJob) -> impl Future<Output = JobResult> + Send;
+    fn run(&self, job: &ClaimedJob, lease: &Lease) -> impl Future<Output = JobResult> + Send;
     /// Called once when a job is given up after its last attempt; tells the user.
     fn give_up(&self, job: &ClaimedJob, error: &str) -> impl Future<Output = ()> + Send;
 }
@@ -35,6 +67,8 @@ pub trait JobHandler: Send + Sync + 'static {
 pub struct WorkerConfig {
     /// Jobs run at the same time in this process.
     pub concurrency: usize,
+    /// Jobs of one installation running at the same time, across all replicas.
+    pub per_installation: usize,
     /// How long a claim lasts without a heartbeat; a dead worker's job is re-claimed after it.
     pub lease: Duration,
     /// How often the queue is polled when no wake-up comes.
@@ -51,6 +85,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             concurrency: 4,
+            per_installation: 2,
             lease: Duration::from_secs(120),
             poll_interval: Duration::from_secs(2),
             max_attempts: 3,
@@ -93,7 +128,11 @@ impl<H: JobHandler> Worker<H> {
             };
             let claimed = match self
                 .store
-                .claim(&self.config.owner, self.config.lease)
+                .claim(
+                    &self.config.owner,
+                    self.config.lease,
+                    self.config.per_installation,
+                )
                 .await
             {
                 Ok(job) => job,
@@ -173,27 +212,41 @@ impl<H: JobHandler> RunContext<H> {
                 }
             })
         };
-        let result = self.handler.run(&job).await;
+        let lease = Lease {
+            store: self.store.clone(),
+            job: job.id,
+            owner: self.config.owner.clone(),
+            duration: self.config.lease,
+        };
+        let result = self.handler.run(&job, &lease).await;
         heartbeat.abort();
         let stored = match &result {
             JobResult::Done(outcome) => {
                 tracing::info!(outcome, "job done");
-                self.store.complete(job.id, outcome).await
+                self.store
+                    .complete(job.id, &self.config.owner, outcome)
+                    .await
             }
             JobResult::Failed(error) => {
                 tracing::warn!(error, "job failed");
-                self.store.fail(job.id, error).await
+                self.store.fail(job.id, &self.config.owner, error).await
+            }
+            JobResult::Abandoned(why) => {
+                tracing::warn!(why, "job abandoned: another worker holds it now");
+                Ok(())
             }
             JobResult::Retry { error, after } if job.attempt < self.config.max_attempts => {
                 let delay = after
                     .unwrap_or_else(|| crate::model::backoff(self.config.retry_base, job.attempt));
                 tracing::warn!(error, delay_s = delay.as_secs(), "job will be retried");
-                self.store.retry_later(job.id, delay, error).await
+                self.store
+                    .retry_later(job.id, &self.config.owner, delay, error)
+                    .await
             }
             JobResult::Retry { error, .. } => {
                 tracing::error!(error, "job given up after its last attempt");
                 self.handler.give_up(&job, error).await;
-                self.store.fail(job.id, error).await
+                self.store.fail(job.id, &self.config.owner, error).await
             }
         };
         if let Err(e) = stored {

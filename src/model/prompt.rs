@@ -42,6 +42,8 @@ pub struct PromptInput<'a> {
     pub part: Option<(usize, usize)>,
     /// Files reviewed in the other parts.
     pub elsewhere: &'a [String],
+    /// The short SHA of the earlier reviewed head, when only the changes since are shown.
+    pub since: Option<&'a str>,
     pub focus_areas: &'a [String],
 }
 
@@ -63,7 +65,12 @@ pub fn user_message(input: &PromptInput<'_>) -> String {
     } else {
         description
     });
-    s.push_str("\n\nChanged files:\n");
+    match input.since {
+        Some(since) => s.push_str(&format!(
+            "\n\nChanges since commit {since}, which was reviewed before (line numbers on the RIGHT side are those of the pull request's head; review only these changes):\n"
+        )),
+        None => s.push_str("\n\nChanged files:\n"),
+    }
     s.push_str(input.diff);
     if let Some((i, n)) = input.part {
         s.push_str(&format!(
@@ -135,6 +142,7 @@ mod tests {
             diff: "=== FILE a.rs (added) ===\n",
             not_shown: &[("logo.png".into(), "binary".into())],
             part: Some((2, 3)),
+            since: None,
             elsewhere: &["src/b.rs".into()],
             focus_areas: &focus,
         });

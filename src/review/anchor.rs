@@ -111,6 +111,23 @@ pub fn place(findings: Vec<Finding>, files: &[FileDiff], reviewable: &[String]) 
     placement
 }
 
+/// Moves LEFT-side inline findings into the summary with `reason` (an incremental review's
+/// deleted lines are numbered in an earlier commit, not in the PR's base).
+pub fn left_side_to_summary(placement: &mut Placement, reason: &'static str) {
+    let (left, right): (Vec<Placed>, Vec<Placed>) = placement
+        .inline
+        .drain(..)
+        .partition(|p| p.side == Side::Left);
+    placement.inline = right;
+    placement
+        .summary_only
+        .extend(left.into_iter().map(|p| Unplaced {
+            finding: p.finding,
+            reason,
+        }));
+    placement.summary_only.sort_by_key(|u| u.finding.priority);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

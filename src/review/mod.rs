@@ -4,6 +4,7 @@
 //! `publish` writes the text, `post` posts it exactly once.
 
 pub mod anchor;
+pub mod memory;
 mod post;
 pub mod publish;
 mod run;
@@ -14,7 +15,7 @@ use tokio::sync::Semaphore;
 
 use crate::event::ReviewRequest;
 use crate::github::{GitHubApp, GitHubError};
-use crate::jobs::{ClaimedJob, JobHandler, JobResult};
+use crate::jobs::{ClaimedJob, JobHandler, JobResult, Lease, Store};
 use crate::metrics::Metrics;
 use crate::model::{ModelClient, ModelError};
 use crate::settings::Limits;
@@ -31,6 +32,14 @@ pub enum ReviewError {
     Model(#[from] ModelError),
     #[error("{0}")]
     Internal(String),
+    /// New commits arrived while the review ran; it is not posted for the old head.
+    #[error("the pull request's head moved from {from} to {to} during the review")]
+    HeadMoved { from: String, to: String },
+    /// This worker's lease expired and another worker took the job over.
+    #[error("the job's lease was lost")]
+    LeaseLost,
+    #[error("database: {0}")]
+    Store(String),
 }
 
 impl ReviewError {
@@ -39,6 +48,8 @@ impl ReviewError {
             ReviewError::GitHub(e) => e.is_transient(),
             ReviewError::Model(e) => e.is_transient(),
             ReviewError::Internal(_) => false,
+            ReviewError::HeadMoved { .. } | ReviewError::LeaseLost => true,
+            ReviewError::Store(_) => true,
         }
     }
 
@@ -102,6 +113,7 @@ impl Outcome {
 pub struct Reviewer {
     github: GitHubApp,
     model: ModelClient,
+    store: Store,
     metrics: Arc<Metrics>,
     limits: Limits,
     /// Model calls in flight across all reviews of this process.
@@ -112,12 +124,14 @@ impl Reviewer {
     pub fn new(
         github: GitHubApp,
         model: ModelClient,
+        store: Store,
         metrics: Arc<Metrics>,
         limits: Limits,
     ) -> Self {
         Self {
             github,
             model,
+            store,
             metrics,
             limits,
             model_slots: Arc::new(Semaphore::new(limits.model_concurrency.max(1))),
@@ -137,8 +151,11 @@ impl Reviewer {
 }
 
 impl JobHandler for Reviewer {
-    async fn run(&self, job: &ClaimedJob) -> JobResult {
-        match self.review(&job.request).await {
+    async fn run(&self, job: &ClaimedJob, lease: &Lease) -> JobResult {
+        match self
+            .review(&job.request, Some(lease), &job.joined_comments)
+            .await
+        {
             Ok(outcome) => {
                 self.metrics.review(match outcome {
                     Outcome::Posted { .. } => "posted",
@@ -147,6 +164,12 @@ impl JobHandler for Reviewer {
                 });
                 JobResult::Done(outcome.describe())
             }
+            Err(ReviewError::LeaseLost) => JobResult::Abandoned(ReviewError::LeaseLost.to_string()),
+            Err(e @ ReviewError::HeadMoved { .. }) => JobResult::Retry {
+                // Review the new head right away.
+                error: e.to_string(),
+                after: Some(std::time::Duration::ZERO),
+            },
             Err(e) if e.is_transient() => JobResult::Retry {
                 error: e.to_string(),
                 after: None,

@@ -125,8 +125,10 @@ pub struct SummaryInput<'a> {
     pub model_calls: usize,
     pub model: &'a str,
     pub usage: Usage,
-    /// Set when the PR's head moved while the review ran.
-    pub head_moved_to: Option<&'a CommitSha>,
+    /// The earlier reviewed head, when only the changes since were reviewed.
+    pub since: Option<&'a CommitSha>,
+    /// Findings left out because an earlier review of this PR already posted them.
+    pub repeated: usize,
 }
 
 /// The review's top-level body.
@@ -169,6 +171,13 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
             s,
             "| P0 | P1 | P2 | P3 |\n|---|---|---|---|\n| {} | {} | {} | {} |\n",
             counts[0], counts[1], counts[2], counts[3]
+        );
+    }
+    if let Some(since) = input.since {
+        let _ = writeln!(
+            s,
+            "Reviewed the changes since {} (reviewed before); comment `@codex review full` for the whole pull request.\n",
+            since.short()
         );
     }
     if input.focus_areas.is_empty() {
@@ -222,11 +231,13 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
             if p.invalid == 1 { "" } else { "s" }
         );
     }
-    if let Some(new_head) = input.head_moved_to {
+    if input.repeated > 0 {
         let _ = writeln!(
             s,
-            "New commits arrived while this review ran (now at {}); comment `@codex review` to review them.\n",
-            new_head.short()
+            "{} finding{} already reported in an earlier review {} not repeated.\n",
+            input.repeated,
+            if input.repeated == 1 { "" } else { "s" },
+            if input.repeated == 1 { "was" } else { "were" }
         );
     }
     let u = input.usage;

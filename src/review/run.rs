@@ -7,13 +7,14 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use super::anchor::{self, Placement, Unplaced};
-use super::{MAX_INLINE_COMMENTS, Outcome, ReviewError, Reviewer, publish};
+use super::{MAX_INLINE_COMMENTS, Outcome, ReviewError, Reviewer, memory, publish};
 use crate::diff::chunk::{self, Budget, Plan, Source};
 use crate::diff::filter::{PathRules, review_value};
 use crate::diff::{FileDiff, FileStatus};
 use crate::event::{ReviewRequest, Trigger};
 use crate::github::{NewReview, PullInfo, RepoClient};
-use crate::ids::CommitSha;
+use crate::ids::{CommentId, CommitSha};
+use crate::jobs::{Lease, PostedReview};
 use crate::model::prompt::{self, PromptInput};
 use crate::model::{ModelError, ReviewOutput, Usage};
 
@@ -36,17 +37,27 @@ struct Answer {
 }
 
 impl Reviewer {
-    /// Reviews the PR of `req` and posts the result.
-    pub async fn review(&self, req: &ReviewRequest) -> Result<Outcome, ReviewError> {
+    /// Reviews the PR of `req` and posts the result. With a `lease`, nothing is posted
+    /// unless this worker still holds the job at that moment.
+    pub async fn review(
+        &self,
+        req: &ReviewRequest,
+        lease: Option<&Lease>,
+        joined: &[CommentId],
+    ) -> Result<Outcome, ReviewError> {
         let gh = self
             .github
             .repo(req.installation, req.repo.clone())
             .map_err(|e| ReviewError::Internal(format!("{e:#}")))?;
-        if let Trigger::Comment { comment_id, .. } = &req.trigger
-            && let Err(e) = gh.react_eyes(*comment_id).await
-        {
-            // The review matters more than the reaction; go on.
-            tracing::warn!(error = %e, "cannot add the 👀 reaction");
+        let trigger_comment = match &req.trigger {
+            Trigger::Comment { comment_id, .. } => Some(*comment_id),
+            Trigger::PullRequest { .. } => None,
+        };
+        for comment in trigger_comment.iter().chain(joined) {
+            if let Err(e) = gh.react_eyes(*comment).await {
+                // The review matters more than the reaction; go on.
+                tracing::warn!(error = %e, "cannot add the 👀 reaction");
+            }
         }
         let pull = gh.pull(req.pr).await?;
         if matches!(req.trigger, Trigger::PullRequest { .. })
@@ -64,33 +75,26 @@ impl Reviewer {
             return Ok(Outcome::AlreadyPosted { review_id });
         }
 
-        let files: Vec<FileDiff> = gh
-            .files(req.pr)
-            .await?
-            .into_iter()
-            .map(|f| {
-                FileDiff::from_github(
-                    f.filename,
-                    f.previous_filename,
-                    &f.status,
-                    f.patch,
-                    f.additions,
-                    f.deletions,
-                )
-            })
-            .collect();
+        let pr_files = to_diffs(gh.files(req.pr).await?);
+        // After an earlier review, only the commits since then (unless `full`, or the old
+        // head is gone or no longer an ancestor, as after a force-push).
+        let since = self.incremental_base(&gh, req, &sha).await?;
+        let (review_files, since) = match since {
+            Some((base, files)) => (files, Some(base)),
+            None => (pr_files.clone(), None),
+        };
         let rules = PathRules::default();
         let mut skipped: Vec<(String, String)> = Vec::new();
         let mut reviewable: Vec<&FileDiff> = Vec::new();
-        for file in &files {
+        for file in &review_files {
             match rules.skip_reason(file) {
                 Some(why) => skipped.push((file.path.clone(), why)),
                 None => reviewable.push(file),
             }
         }
-        if pull.changed_files > files.len() as u64 {
+        if since.is_none() && pull.changed_files > pr_files.len() as u64 {
             skipped.push((
-                format!("{} more files", pull.changed_files - files.len() as u64),
+                format!("{} more files", pull.changed_files - pr_files.len() as u64),
                 "GitHub lists at most 3,000 files of a pull request".into(),
             ));
         }
@@ -129,16 +133,41 @@ impl Reviewer {
                 calls: 0,
             }
         } else {
-            self.ask_model(req, &pull, &plan, &mut skipped).await?
+            self.ask_model(req, &pull, &plan, since.as_ref(), &mut skipped)
+                .await?
         };
 
-        let mut placement = anchor::place(answer.output.findings.clone(), &files, &plan.reviewed);
+        // Inline comments go on the PR's own diff, whatever diff the model read.
+        let mut placement =
+            anchor::place(answer.output.findings.clone(), &pr_files, &plan.reviewed);
+        if since.is_some() {
+            anchor::left_side_to_summary(
+                &mut placement,
+                "it points at a deleted line of an earlier commit of this pull request",
+            );
+        }
+        let known = self
+            .store
+            .posted_fingerprints(&req.repo, req.pr)
+            .await
+            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+        let (repeated, remembered) = memory::drop_repeated(&mut placement, &pr_files, &known);
         cap_inline(&mut placement, MAX_INLINE_COMMENTS);
 
-        // The head may have moved while the model worked: the review still belongs to the
-        // commit it read, and says so.
-        let current = gh.pull(req.pr).await.ok().and_then(|p| p.head_sha());
-        let moved = current.filter(|c| c != &sha);
+        // New commits while the model worked: a review of the old head is stale. A person's
+        // request is run again on the new head; an automatic one is left to its newer event.
+        let current = gh.pull(req.pr).await?.head_sha();
+        if let Some(current) = current.filter(|c| c != &sha) {
+            return match req.trigger {
+                Trigger::Comment { .. } => Err(ReviewError::HeadMoved {
+                    from: sha.to_string(),
+                    to: current.to_string(),
+                }),
+                Trigger::PullRequest { .. } => Ok(Outcome::Skipped(
+                    "superseded: new commits arrived during the review",
+                )),
+            };
+        }
         let body = publish::summary(&publish::SummaryInput {
             sha: &sha,
             trigger: &trigger_id,
@@ -150,7 +179,8 @@ impl Reviewer {
             model_calls: answer.calls,
             model: self.model.model(),
             usage: answer.usage,
-            head_moved_to: moved.as_ref(),
+            since: since.as_ref(),
+            repeated,
         });
         let review = NewReview {
             commit_id: sha.to_string(),
@@ -162,8 +192,71 @@ impl Reviewer {
                 .map(publish::inline_comment)
                 .collect(),
         };
-        self.post(&gh, req.pr, review, &placement, &sha, &trigger_id)
+        // Another worker may have posted while this one waited on the model.
+        if let Some(review_id) = self.find_posted(&gh, req.pr, &sha, &trigger_id).await? {
+            return Ok(Outcome::AlreadyPosted { review_id });
+        }
+        if let Some(lease) = lease
+            && !lease.confirm().await
+        {
+            return Err(ReviewError::LeaseLost);
+        }
+        let outcome = self
+            .post(&gh, req.pr, review, &placement, &sha, &trigger_id)
+            .await?;
+        if let Outcome::Posted { review_id, .. } | Outcome::AlreadyPosted { review_id } = outcome {
+            let recorded = self
+                .store
+                .record_review(PostedReview {
+                    repo: &req.repo,
+                    pr: req.pr,
+                    head_sha: &sha,
+                    trigger_id: &trigger_id,
+                    review_id,
+                    findings: &remembered,
+                })
+                .await;
+            if let Err(e) = recorded {
+                // The review is on GitHub; only the memory of it is missing.
+                tracing::error!(error = format!("{e:#}"), "cannot record the posted review");
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The last reviewed head and the changes since, when an incremental review applies.
+    async fn incremental_base(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        head: &CommitSha,
+    ) -> Result<Option<(CommitSha, Vec<FileDiff>)>, ReviewError> {
+        if req.full || !matches!(req.trigger, Trigger::Comment { .. }) {
+            return Ok(None);
+        }
+        let last = self
+            .store
+            .last_reviewed_sha(&req.repo, req.pr)
             .await
+            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+        let Some(last) = last.filter(|l| l != head) else {
+            return Ok(None);
+        };
+        match gh.compare(&last, head).await? {
+            // GitHub lists at most 300 files in a comparison: beyond that, review it all.
+            Some(c) if c.status == "ahead" && c.files.len() < 300 => {
+                Ok(Some((last, to_diffs(c.files))))
+            }
+            other => {
+                tracing::info!(
+                    status = other
+                        .as_ref()
+                        .map_or("unknown commit", |c| c.status.as_str()),
+                    "the last reviewed head is not an ancestor: reviewing everything"
+                );
+                Ok(None)
+            }
+        }
     }
 
     /// One model call per chunk, in parallel within the process-wide limit. A chunk that
@@ -174,6 +267,7 @@ impl Reviewer {
         req: &ReviewRequest,
         pull: &PullInfo,
         plan: &Plan,
+        since: Option<&CommitSha>,
         skipped: &mut Vec<(String, String)>,
     ) -> Result<Answer, ReviewError> {
         let parts = plan.chunks.len();
@@ -194,6 +288,7 @@ impl Reviewer {
                 diff: &chunk.text,
                 not_shown: skipped,
                 part: (parts > 1).then_some((i + 1, parts)),
+                since: since.map(CommitSha::short),
                 elsewhere: &elsewhere,
                 focus_areas: &req.focus_areas,
             });
@@ -282,6 +377,22 @@ impl Reviewer {
             calls: parts,
         })
     }
+}
+
+fn to_diffs(files: Vec<crate::github::ChangedFile>) -> Vec<FileDiff> {
+    files
+        .into_iter()
+        .map(|f| {
+            FileDiff::from_github(
+                f.filename,
+                f.previous_filename,
+                &f.status,
+                f.patch,
+                f.additions,
+                f.deletions,
+            )
+        })
+        .collect()
 }
 
 /// The new content of the most valuable small files, for context around their hunks.

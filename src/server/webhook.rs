@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use crate::event::{self, Event};
 use crate::ids::DeliveryId;
-use crate::jobs::{DeliveryRecord, Recorded};
+use crate::jobs::{DeliveryRecord, Effect, Recorded};
 
 /// A delivery whose signature checked out, with its raw body.
 pub struct SignedDelivery {
@@ -74,10 +74,18 @@ pub async fn receive(State(state): State<AppState>, d: SignedDelivery) -> Respon
         }
     };
     let action = action_of(&d.body);
-    let (outcome, job) = match &parsed {
-        Event::Ping => ("ping".to_owned(), None),
-        Event::Review(req) => ("queued".to_owned(), Some(req)),
-        Event::Ignored(why) => (format!("ignored: {why}"), None),
+    let (outcome, effect) = match &parsed {
+        Event::Ping => ("ping".to_owned(), Effect::None),
+        Event::Review(req) => ("queued".to_owned(), Effect::Enqueue(req)),
+        Event::Pushed { repo, pr, head_sha } => (
+            format!("push of {}", head_sha.short()),
+            Effect::Supersede {
+                repo,
+                pr: *pr,
+                head_sha,
+            },
+        ),
+        Event::Ignored(why) => (format!("ignored: {why}"), Effect::None),
     };
     let recorded = state
         .store
@@ -86,7 +94,7 @@ pub async fn receive(State(state): State<AppState>, d: SignedDelivery) -> Respon
             event: &d.event,
             action: action.as_deref(),
             outcome: &outcome,
-            job,
+            effect,
         })
         .await;
     match recorded {
@@ -105,20 +113,27 @@ pub async fn receive(State(state): State<AppState>, d: SignedDelivery) -> Respon
             tracing::info!("redelivery of a stored delivery; nothing new queued");
             (StatusCode::OK, "duplicate delivery\n").into_response()
         }
-        Ok(Recorded::New(Some(job))) => {
+        Ok(Recorded::Queued(job)) => {
             state.metrics.delivery(&d.event, "queued");
             state.wake.notify_one();
             tracing::info!(job = job.0, "review queued");
             (StatusCode::ACCEPTED, format!("queued job {job}\n")).into_response()
         }
-        Ok(Recorded::New(None)) => {
-            let label = if matches!(parsed, Event::Ping) {
-                "ping"
-            } else {
-                "ignored"
+        Ok(Recorded::Joined(job)) => {
+            state.metrics.delivery(&d.event, "joined");
+            tracing::info!(job = job.0, "the same review is already queued or running");
+            (StatusCode::ACCEPTED, format!("joined job {job}\n")).into_response()
+        }
+        Ok(Recorded::Stored { cancelled }) => {
+            let label = match parsed {
+                Event::Ping => "ping",
+                Event::Pushed { .. } => "push",
+                _ => "ignored",
             };
             state.metrics.delivery(&d.event, label);
-            tracing::debug!(outcome, "delivery stored");
+            if cancelled > 0 {
+                tracing::info!(cancelled, "queued reviews of an older head cancelled");
+            }
             (StatusCode::OK, format!("{outcome}\n")).into_response()
         }
     }

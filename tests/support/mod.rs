@@ -40,6 +40,10 @@ pub struct Options {
     pub api_prefix: &'static str,
     pub env: Vec<(&'static str, String)>,
     pub tuning: Tuning,
+    /// Share another instance's fakes (several replicas of the app).
+    pub fakes: Option<(FakeGitHub, FakeOpenAi)>,
+    /// A database URL instead of a fresh SQLite file.
+    pub database_url: Option<String>,
 }
 
 impl Default for Options {
@@ -53,11 +57,14 @@ impl Default for Options {
         Self {
             api_prefix: "",
             env: Vec::new(),
+            fakes: None,
+            database_url: None,
             tuning: Tuning {
                 github_retry: fast,
                 model_retry: fast,
                 worker: WorkerConfig {
                     concurrency: 2,
+                    per_installation: 2,
                     lease: Duration::from_secs(30),
                     poll_interval: Duration::from_millis(50),
                     max_attempts: 2,
@@ -88,9 +95,17 @@ impl TestApp {
 
     pub async fn start_with(options: Options) -> Self {
         install_crypto();
-        let github = FakeGitHub::start(APP_ID, PUBLIC_KEY.as_bytes(), options.api_prefix).await;
-        let openai = FakeOpenAi::start().await;
+        let (github, openai) = match options.fakes {
+            Some(fakes) => fakes,
+            None => (
+                FakeGitHub::start(APP_ID, PUBLIC_KEY.as_bytes(), options.api_prefix).await,
+                FakeOpenAi::start().await,
+            ),
+        };
         let dir = tempfile::tempdir().unwrap();
+        let database_url = options.database_url.unwrap_or_else(|| {
+            format!("sqlite://{}", dir.path().join("codex-review.db").display())
+        });
         let mut env: HashMap<&str, String> = HashMap::from([
             ("LISTEN_ADDR", "127.0.0.1:0".to_string()),
             ("GITHUB_APP_ID", APP_ID.to_string()),
@@ -99,10 +114,7 @@ impl TestApp {
             ("GITHUB_API_URL", github.base_url.clone()),
             ("OPENAI_API_KEY", fake_openai::API_KEY.to_string()),
             ("OPENAI_BASE_URL", openai.base_url.clone()),
-            (
-                "DATABASE_URL",
-                format!("sqlite://{}", dir.path().join("codex-review.db").display()),
-            ),
+            ("DATABASE_URL", database_url),
         ]);
         for (k, v) in options.env {
             env.insert(k, v);
@@ -201,6 +213,97 @@ impl TestApp {
             r.shutdown().await.unwrap();
         }
     }
+
+    /// Both fakes, to start another replica against them.
+    pub fn fakes(&self) -> (FakeGitHub, FakeOpenAi) {
+        (self.github.clone(), self.openai.clone())
+    }
+}
+
+/// A database for one test: a SQLite file, or a fresh PostgreSQL database when
+/// `TEST_DATABASE_URL` is set (dropped by [`TestDb::drop_db`]).
+pub struct TestDb {
+    pub url: String,
+    admin: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl TestDb {
+    /// `None` (with a printed notice) for Postgres when `TEST_DATABASE_URL` is unset.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
+                Some(TestDb {
+                    url,
+                    admin: None,
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+                    eprintln!("TEST_DATABASE_URL is not set: skipping this PostgreSQL test");
+                    return None;
+                };
+                let name = format!("codex_review_test_{:016x}", fastrand::u64(..));
+                let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let (base, _) = admin_url.rsplit_once('/').unwrap();
+                Some(TestDb {
+                    url: format!("{base}/{name}"),
+                    admin: Some((admin_url, name)),
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    pub async fn drop_db(self) {
+        use sqlx::Connection;
+        if let Some((admin_url, name)) = self.admin {
+            let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+/// Runs each listed `async fn(Backend)` test on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::support::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::support::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
 }
 
 /// An `issue_comment` `created` delivery on PR `pr`, from GitHub's real example payload.

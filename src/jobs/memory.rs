@@ -1,0 +1,107 @@
+//! What the app remembers of its own reviews: the SHAs it reviewed and the findings it posted,
+//! so a later review covers the new commits and does not repeat itself.
+
+use std::collections::HashSet;
+
+use anyhow::Context as _;
+use sqlx::Row;
+
+use super::store::{Store, now_ms};
+use crate::ids::{CommitSha, PrNumber, RepoName};
+
+/// A finding as remembered: its fingerprint and, for people reading the table, where it was.
+#[derive(Debug, Clone)]
+pub struct PostedFinding {
+    pub fingerprint: String,
+    pub path: String,
+    pub title: String,
+}
+
+/// A posted review to remember.
+pub struct PostedReview<'a> {
+    pub repo: &'a RepoName,
+    pub pr: PrNumber,
+    pub head_sha: &'a CommitSha,
+    pub trigger_id: &'a str,
+    pub review_id: u64,
+    pub findings: &'a [PostedFinding],
+}
+
+impl Store {
+    /// Records a posted review and its findings in one transaction.
+    pub async fn record_review(&self, r: PostedReview<'_>) -> anyhow::Result<()> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO posted_reviews (repo, pr_number, head_sha, trigger_id, review_id, posted_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(r.repo.as_str())
+        .bind(r.pr.0 as i64)
+        .bind(r.head_sha.as_str())
+        .bind(r.trigger_id)
+        .bind(r.review_id as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .context("recording the review")?;
+        for f in r.findings {
+            sqlx::query(
+                "INSERT INTO findings (repo, pr_number, fingerprint, path, title, head_sha,
+                                       review_id, posted_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (repo, pr_number, fingerprint) DO NOTHING",
+            )
+            .bind(r.repo.as_str())
+            .bind(r.pr.0 as i64)
+            .bind(&f.fingerprint)
+            .bind(&f.path)
+            .bind(&f.title)
+            .bind(r.head_sha.as_str())
+            .bind(r.review_id as i64)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .context("recording a finding")?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The head SHA of the app's latest review of this PR.
+    pub async fn last_reviewed_sha(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+    ) -> anyhow::Result<Option<CommitSha>> {
+        let row = sqlx::query(
+            "SELECT head_sha FROM posted_reviews WHERE repo = $1 AND pr_number = $2
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(repo.as_str())
+        .bind(pr.0 as i64)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()?
+            .and_then(|s| CommitSha::parse(&s)))
+    }
+
+    /// Fingerprints of the findings already posted on this PR.
+    pub async fn posted_fingerprints(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+    ) -> anyhow::Result<HashSet<String>> {
+        let rows =
+            sqlx::query("SELECT fingerprint FROM findings WHERE repo = $1 AND pr_number = $2")
+                .bind(repo.as_str())
+                .bind(pr.0 as i64)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>(0)?))
+            .collect()
+    }
+}

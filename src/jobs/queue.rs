@@ -1,0 +1,349 @@
+//! Deliveries and jobs: stored before the answer, claimed with a lease, finished once.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::Row;
+
+use super::store::{Backend, Store, now_ms};
+use crate::event::ReviewRequest;
+use crate::ids::{CommentId, CommitSha, DeliveryId, JobId, PrNumber, RepoName};
+
+/// A delivery as the webhook stores it.
+pub struct DeliveryRecord<'a> {
+    pub id: &'a DeliveryId,
+    pub event: &'a str,
+    pub action: Option<&'a str>,
+    /// `queued`, `ignored: <reason>`, `ping`...
+    pub outcome: &'a str,
+    pub effect: Effect<'a>,
+}
+
+/// What a delivery changes besides being recorded.
+pub enum Effect<'a> {
+    None,
+    /// Queue a review (or join the same one already queued or running).
+    Enqueue(&'a ReviewRequest),
+    /// A push: queued reviews of other heads of this PR are cancelled.
+    Supersede {
+        repo: &'a RepoName,
+        pr: PrNumber,
+        head_sha: &'a CommitSha,
+    },
+}
+
+/// What storing a delivery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// A new job was queued.
+    Queued(JobId),
+    /// The same work was already queued or running: this trigger joined that job.
+    Joined(JobId),
+    /// Stored; `cancelled` queued jobs were superseded.
+    Stored { cancelled: u64 },
+    /// The same delivery id was stored before (a redelivery): nothing new was done.
+    Duplicate,
+}
+
+/// A job a worker holds the lease of.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: JobId,
+    pub request: ReviewRequest,
+    /// 1 on the first run.
+    pub attempt: u32,
+    /// Comments that asked for the same review while this job waited.
+    pub joined_comments: Vec<CommentId>,
+}
+
+impl Store {
+    /// Stores a delivery and its effect in one transaction. A delivery id seen before is a
+    /// redelivery: nothing is written and [`Recorded::Duplicate`] is returned.
+    pub async fn record_delivery(&self, d: DeliveryRecord<'_>) -> anyhow::Result<Recorded> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO deliveries (delivery_id, event, action, outcome, received_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (delivery_id) DO NOTHING",
+        )
+        .bind(d.id.as_str())
+        .bind(d.event)
+        .bind(d.action)
+        .bind(d.outcome)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .context("storing the delivery")?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await?;
+            return Ok(Recorded::Duplicate);
+        }
+        let recorded = match d.effect {
+            Effect::None => Recorded::Stored { cancelled: 0 },
+            Effect::Enqueue(req) => {
+                let key = req.dedupe_key();
+                let new = sqlx::query(
+                    "INSERT INTO jobs (delivery_id, installation_id, repo, pr_number, request,
+                                       state, attempts, run_after, created_at, updated_at,
+                                       head_sha, dedupe_key)
+                     VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6, $6, $7, $8)
+                     ON CONFLICT (dedupe_key) WHERE state IN ('queued', 'running') DO NOTHING
+                     RETURNING id",
+                )
+                .bind(d.id.as_str())
+                .bind(req.installation.0 as i64)
+                .bind(req.repo.as_str())
+                .bind(req.pr.0 as i64)
+                .bind(serde_json::to_string(req)?)
+                .bind(now)
+                .bind(req.head_sha().map(CommitSha::as_str))
+                .bind(&key)
+                .fetch_optional(&mut *tx)
+                .await
+                .context("storing the job")?;
+                match new {
+                    Some(row) => Recorded::Queued(JobId(row.try_get::<i64, _>(0)? as u64)),
+                    None => {
+                        let row = sqlx::query(
+                            "SELECT id FROM jobs
+                             WHERE dedupe_key = $1 AND state IN ('queued', 'running')",
+                        )
+                        .bind(&key)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .context("finding the job to join")?;
+                        let id = row.try_get::<i64, _>(0)?;
+                        if let crate::event::Trigger::Comment { comment_id, .. } = &req.trigger {
+                            sqlx::query(
+                                "UPDATE jobs SET joined_comments = joined_comments || $1
+                                 WHERE id = $2",
+                            )
+                            .bind(format!("{comment_id},"))
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        Recorded::Joined(JobId(id as u64))
+                    }
+                }
+            }
+            Effect::Supersede { repo, pr, head_sha } => {
+                let cancelled = sqlx::query(
+                    "UPDATE jobs SET state = 'cancelled', outcome = $1, updated_at = $2
+                     WHERE repo = $3 AND pr_number = $4 AND state = 'queued'
+                       AND head_sha IS NOT NULL AND head_sha <> $5",
+                )
+                .bind(format!("superseded by a push of {}", head_sha.short()))
+                .bind(now)
+                .bind(repo.as_str())
+                .bind(pr.0 as i64)
+                .bind(head_sha.as_str())
+                .execute(&mut *tx)
+                .await
+                .context("cancelling superseded jobs")?
+                .rows_affected();
+                Recorded::Stored { cancelled }
+            }
+        };
+        tx.commit().await.context("committing the delivery")?;
+        Ok(recorded)
+    }
+
+    /// Takes the oldest runnable job (queued and due, or running with an expired lease) whose
+    /// installation has fewer than `per_installation` jobs running, and leases it to `owner`.
+    pub async fn claim(
+        &self,
+        owner: &str,
+        lease: Duration,
+        per_installation: usize,
+    ) -> anyhow::Result<Option<ClaimedJob>> {
+        let now = now_ms();
+        let sql = match self.backend {
+            // SQLite has one writer at a time: the sub-select and update are atomic.
+            Backend::Sqlite => {
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1,
+                        lease_until = $2, updated_at = $3
+                 WHERE id = (SELECT j.id FROM jobs j
+                             WHERE ((j.state = 'queued' AND j.run_after <= $3)
+                                 OR (j.state = 'running' AND j.lease_until < $3))
+                               AND (SELECT COUNT(*) FROM jobs r
+                                    WHERE r.installation_id = j.installation_id
+                                      AND r.state = 'running' AND r.lease_until >= $3) < $4
+                             ORDER BY j.run_after, j.id LIMIT 1)
+                 RETURNING id, request, attempts, joined_comments"
+            }
+            // Concurrent claimers skip each other's rows. The per-installation count is a
+            // soft limit here: two replicas claiming at the same instant may both pass it.
+            Backend::Postgres => {
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1,
+                        lease_until = $2, updated_at = $3
+                 WHERE id = (SELECT j.id FROM jobs j
+                             WHERE ((j.state = 'queued' AND j.run_after <= $3)
+                                 OR (j.state = 'running' AND j.lease_until < $3))
+                               AND (SELECT COUNT(*) FROM jobs r
+                                    WHERE r.installation_id = j.installation_id
+                                      AND r.state = 'running' AND r.lease_until >= $3) < $4
+                             ORDER BY j.run_after, j.id LIMIT 1
+                             FOR UPDATE SKIP LOCKED)
+                 RETURNING id, request, attempts, joined_comments"
+            }
+        };
+        let row = sqlx::query(sql)
+            .bind(owner)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now)
+            .bind(per_installation.max(1) as i64)
+            .fetch_optional(&self.pool)
+            .await
+            .context("claiming a job")?;
+        let Some(row) = row else { return Ok(None) };
+        let id = JobId(row.try_get::<i64, _>(0)? as u64);
+        let request: String = row.try_get(1)?;
+        let attempt = row.try_get::<i64, _>(2)? as u32;
+        let joined: String = row.try_get(3)?;
+        let joined_comments = joined
+            .split(',')
+            .filter_map(|c| c.parse().ok().map(CommentId))
+            .collect();
+        match serde_json::from_str::<ReviewRequest>(&request) {
+            Ok(request) => Ok(Some(ClaimedJob {
+                id,
+                request,
+                attempt,
+                joined_comments,
+            })),
+            Err(e) => {
+                // A row this version cannot read: park it rather than crash-loop on it.
+                self.fail(id, "", &format!("unreadable job: {e}")).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Extends the lease of a job still being worked on. False when `owner` no longer holds
+    /// it (the lease expired and another worker took the job).
+    pub async fn heartbeat(&self, id: JobId, owner: &str, lease: Duration) -> anyhow::Result<bool> {
+        let now = now_ms();
+        let n = sqlx::query(
+            "UPDATE jobs SET lease_until = $1, updated_at = $2
+             WHERE id = $3 AND state = 'running' AND lease_owner = $4",
+        )
+        .bind(now + lease.as_millis() as i64)
+        .bind(now)
+        .bind(id.0 as i64)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// The job is finished; `outcome` says how (kept for operators).
+    pub async fn complete(&self, id: JobId, owner: &str, outcome: &str) -> anyhow::Result<()> {
+        self.finish(id, owner, "done", Some(outcome), None).await
+    }
+
+    /// The job failed for good (`owner` as for [`Store::complete`]; empty: whoever holds it).
+    pub async fn fail(&self, id: JobId, owner: &str, error: &str) -> anyhow::Result<()> {
+        self.finish(id, owner, "failed", None, Some(error)).await
+    }
+
+    /// Marks a job finished. With an `owner`, only while that owner holds the lease (a worker
+    /// that lost its lease does not overwrite the result of the one that took over).
+    async fn finish(
+        &self,
+        id: JobId,
+        owner: &str,
+        state: &str,
+        outcome: Option<&str>,
+        error: Option<&str>,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = $1, outcome = $2, last_error = COALESCE($3, last_error),
+                    lease_owner = NULL, lease_until = NULL, updated_at = $4
+             WHERE id = $5 AND ($6 = '' OR lease_owner = $6)",
+        )
+        .bind(state)
+        .bind(outcome)
+        .bind(error)
+        .bind(now_ms())
+        .bind(id.0 as i64)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .context("finishing a job")?;
+        Ok(())
+    }
+
+    /// Puts the job `owner` holds back in the queue to run again after `delay`.
+    pub async fn retry_later(
+        &self,
+        id: JobId,
+        owner: &str,
+        delay: Duration,
+        error: &str,
+    ) -> anyhow::Result<()> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_after = $1, last_error = $2,
+                    lease_owner = NULL, lease_until = NULL, updated_at = $3
+             WHERE id = $4 AND lease_owner = $5",
+        )
+        .bind(now + delay.as_millis() as i64)
+        .bind(error)
+        .bind(now)
+        .bind(id.0 as i64)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .context("re-queueing a job")?;
+        Ok(())
+    }
+
+    /// Hands back every job `owner` still holds (shutdown): another worker may take them at
+    /// once, and the interrupted attempt does not count.
+    pub async fn release_owned(&self, owner: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL,
+                    lease_until = NULL, updated_at = $1
+             WHERE lease_owner = $2 AND state = 'running'",
+        )
+        .bind(now_ms())
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Jobs per state (metrics, tests).
+    pub async fn job_counts(&self) -> anyhow::Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
+            .collect()
+    }
+
+    /// The number of stored deliveries (tests, load benchmark).
+    pub async fn delivery_count(&self) -> anyhow::Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM deliveries")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    /// The state and stored outcome or error of one job.
+    pub async fn job_state(
+        &self,
+        id: JobId,
+    ) -> anyhow::Result<Option<(String, Option<String>, Option<String>)>> {
+        let row = sqlx::query("SELECT state, outcome, last_error FROM jobs WHERE id = $1")
+            .bind(id.0 as i64)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()
+    }
+}

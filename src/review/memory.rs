@@ -1,0 +1,127 @@
+//! Fingerprints of findings, so a later review of the same PR does not post a finding that
+//! is already there, unless the code it points at changed.
+
+use std::collections::HashSet;
+
+use sha2::{Digest, Sha256};
+
+use super::anchor::Placement;
+use crate::diff::{FileDiff, Side};
+use crate::jobs::PostedFinding;
+use crate::model::Finding;
+
+/// Lower-case words of the title: "Check the bound!" and "check the  bound" are the same.
+fn normalize_title(title: &str) -> String {
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The code of `start..=end` on `side`, each line trimmed (indentation changes do not make
+/// a finding new).
+fn code_at(file: &FileDiff, side: Side, start: u32, end: u32) -> String {
+    let mut code = String::new();
+    for line in file.hunks.iter().flat_map(|h| h.lines.iter()) {
+        let n = match side {
+            Side::Left => line.old,
+            Side::Right => line.new,
+        };
+        if n.is_some_and(|n| n >= start && n <= end) {
+            code.push_str(file.text(line).trim());
+            code.push('\n');
+        }
+    }
+    code
+}
+
+/// The fingerprint of a finding: path, side, normalised title and the code it points at.
+pub fn fingerprint(path: &str, side: Side, title: &str, code: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [path, side.as_str(), &normalize_title(title), code] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+fn remembered(finding: &Finding, fingerprint: String) -> PostedFinding {
+    PostedFinding {
+        fingerprint,
+        path: finding.code_location.file_path.clone(),
+        title: finding.title.chars().take(200).collect(),
+    }
+}
+
+/// Drops the findings already posted on the PR (by fingerprint) and returns how many were
+/// dropped and the fingerprints of those that remain (to remember once posted).
+pub fn drop_repeated(
+    placement: &mut Placement,
+    files: &[FileDiff],
+    known: &HashSet<String>,
+) -> (usize, Vec<PostedFinding>) {
+    let mut repeated = 0;
+    let mut kept = Vec::new();
+    placement.inline.retain(|p| {
+        let code = files
+            .iter()
+            .find(|f| f.path == p.path)
+            .map_or_else(String::new, |f| code_at(f, p.side, p.start, p.end));
+        let fp = fingerprint(&p.path, p.side, &p.finding.title, &code);
+        if known.contains(&fp) {
+            repeated += 1;
+            return false;
+        }
+        kept.push(remembered(&p.finding, fp));
+        true
+    });
+    placement.summary_only.retain(|u| {
+        let loc = &u.finding.code_location;
+        let fp = fingerprint(&loc.file_path, loc.side, &u.finding.title, "");
+        if known.contains(&fp) {
+            repeated += 1;
+            return false;
+        }
+        kept.push(remembered(&u.finding, fp));
+        true
+    });
+    (repeated, kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_ignore_wording_case_and_indentation_but_not_code() {
+        let a = fingerprint("a.rs", Side::Right, "Check the bound!", "x[i]\n");
+        assert_eq!(
+            a,
+            fingerprint("a.rs", Side::Right, "check  the bound", "x[i]\n")
+        );
+        assert_ne!(
+            a,
+            fingerprint("a.rs", Side::Right, "Check the bound", "x[i + 1]\n")
+        );
+        assert_ne!(
+            a,
+            fingerprint("b.rs", Side::Right, "Check the bound", "x[i]\n")
+        );
+        assert_ne!(
+            a,
+            fingerprint("a.rs", Side::Left, "Check the bound", "x[i]\n")
+        );
+        let f = FileDiff::from_github(
+            "a.rs".into(),
+            None,
+            "modified",
+            Some("@@ -1,2 +1,2 @@\n   keep\n-old\n+    new".into()),
+            1,
+            1,
+        );
+        assert_eq!(code_at(&f, Side::Right, 1, 2), "keep\nnew\n");
+        assert_eq!(code_at(&f, Side::Left, 2, 2), "old\n");
+    }
+}
