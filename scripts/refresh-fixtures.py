@@ -24,6 +24,8 @@ GITHUB_OPERATIONS = [
     ("post", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
     ("post", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
     ("post", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"),
+    ("get", "/repos/{owner}/{repo}/compare/{basehead}"),
+    ("get", "/repos/{owner}/{repo}/contents/{path}"),
 ]
 
 # (event, action or None, file name) of the webhook payloads the tests start from.
@@ -31,6 +33,7 @@ WEBHOOKS = [
     ("issue_comment", "created", "issue_comment.created.json"),
     ("pull_request", "opened", "pull_request.opened.json"),
     ("pull_request", "ready_for_review", "pull_request.ready_for_review.json"),
+    ("pull_request", "synchronize", "pull_request.synchronize.json"),
     ("ping", None, "ping.json"),
 ]
 

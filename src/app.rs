@@ -62,6 +62,16 @@ impl Running {
         Ok(())
     }
 
+    /// Stops everything at once, as a crash would: running jobs keep their leases until they
+    /// expire, and nothing is released. For tests of recovery.
+    pub async fn kill(self) {
+        self.server.abort();
+        self.worker.abort();
+        let _ = self.server.await;
+        let _ = self.worker.await;
+        self.store.close().await;
+    }
+
     /// Waits for SIGINT or SIGTERM, then shuts down.
     pub async fn run_until_signal(self) -> anyhow::Result<()> {
         shutdown_signal().await;
@@ -107,7 +117,12 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
             })
             .await
     });
-    let worker = Worker::new(store.clone(), reviewer, tuning.worker, wake);
+    let worker_config = WorkerConfig {
+        concurrency: settings.limits.workers,
+        per_installation: settings.limits.per_installation,
+        ..tuning.worker
+    };
+    let worker = Worker::new(store.clone(), reviewer, worker_config, wake);
     let worker = tokio::spawn(worker.run(stopped, tuning.shutdown_grace));
     tracing::info!(%addr, "codex-review listening");
     Ok(Running {

@@ -30,6 +30,11 @@ pub struct Limits {
     pub max_calls: usize,
     /// `CODEX_REVIEW_MODEL_CONCURRENCY`: model calls in flight in this process, default 4.
     pub model_concurrency: usize,
+    /// `CODEX_REVIEW_WORKERS`: review jobs run at once by this process, default 4.
+    pub workers: usize,
+    /// `CODEX_REVIEW_INSTALLATION_CONCURRENCY`: jobs of one installation running at once
+    /// across all replicas, default 2 (one busy organisation does not starve the others).
+    pub per_installation: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +43,8 @@ impl Default for Limits {
             chunk_tokens: 60_000,
             max_calls: 8,
             model_concurrency: 4,
+            workers: 4,
+            per_installation: 2,
         }
     }
 }
@@ -213,6 +220,12 @@ impl Settings {
             model_concurrency: count(
                 "CODEX_REVIEW_MODEL_CONCURRENCY",
                 defaults.model_concurrency,
+                1,
+            )?,
+            workers: count("CODEX_REVIEW_WORKERS", defaults.workers, 1)?,
+            per_installation: count(
+                "CODEX_REVIEW_INSTALLATION_CONCURRENCY",
+                defaults.per_installation,
                 1,
             )?,
         };

@@ -188,6 +188,14 @@ impl<H: JobHandler> Worker<H> {
     }
 }
 
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 struct RunContext<H> {
     store: Store,
     handler: Arc<H>,
@@ -196,7 +204,9 @@ struct RunContext<H> {
 
 impl<H: JobHandler> RunContext<H> {
     async fn run(self, job: ClaimedJob) {
-        let heartbeat = {
+        // Dropped with this future (also when the job is aborted), so a dead job never keeps
+        // its lease alive.
+        let _heartbeat = AbortOnDrop({
             let store = self.store.clone();
             let owner = self.config.owner.clone();
             let lease = self.config.lease;
@@ -211,7 +221,7 @@ impl<H: JobHandler> RunContext<H> {
                     }
                 }
             })
-        };
+        });
         let lease = Lease {
             store: self.store.clone(),
             job: job.id,
@@ -219,7 +229,7 @@ impl<H: JobHandler> RunContext<H> {
             duration: self.config.lease,
         };
         let result = self.handler.run(&job, &lease).await;
-        heartbeat.abort();
+        drop(_heartbeat);
         let stored = match &result {
             JobResult::Done(outcome) => {
                 tracing::info!(outcome, "job done");

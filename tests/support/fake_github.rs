@@ -67,6 +67,8 @@ pub struct Pull {
     pub commits: Vec<String>,
     /// Content of files at the head commit, by path (the contents API).
     pub contents: std::collections::HashMap<String, String>,
+    /// `base...head` → (status, files) for the compare API.
+    pub compares: std::collections::HashMap<String, (String, Vec<File>)>,
 }
 
 impl Pull {
@@ -84,6 +86,7 @@ impl Pull {
             files,
             commits: vec![head_sha.into()],
             contents: Default::default(),
+            compares: Default::default(),
         }
     }
 }
@@ -313,7 +316,9 @@ async fn handle(
                     .get("accept")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                if rest.first() == Some(&"contents") {
+                if let ["compare", spec] = rest {
+                    compare(&st, &repo, spec)
+                } else if rest.first() == Some(&"contents") {
                     contents(&mut st, &repo, &rest[1..], &query, accept)
                 } else {
                     repo_route(&mut st, &method, &repo, rest, &query, &body)
@@ -470,6 +475,25 @@ fn repo_route(
             }
         }
         _ => error(404, "Not Found", None),
+    }
+}
+
+/// `GET /repos/{repo}/compare/{base}...{head}`: 404 for an unknown base, as GitHub answers
+/// for a commit a force-push made unreachable.
+fn compare(st: &GhState, repo: &str, spec: &str) -> Response {
+    let found = st
+        .pulls
+        .iter()
+        .filter(|p| p.repo == repo)
+        .find_map(|p| p.compares.get(spec).cloned());
+    match found {
+        Some((status, files)) => {
+            let mut v = spec::github_example("commit-comparison");
+            v["status"] = json!(status);
+            v["files"] = json!(files.iter().map(file_json).collect::<Vec<_>>());
+            axum::Json(v).into_response()
+        }
+        None => error(404, "Not Found", None),
     }
 }
 
