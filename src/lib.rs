@@ -13,6 +13,7 @@ pub mod ids;
 pub mod jobs;
 pub mod metrics;
 pub mod model;
+pub mod repo_config;
 pub mod review;
 pub mod server;
 pub mod settings;

@@ -1,0 +1,255 @@
+//! `.github/codex-review.yml`: how a repository tunes its reviews.
+//!
+//! Read from the pull request's BASE branch (never the head: a PR must not change how it is
+//! reviewed), parsed strictly (unknown keys are errors, with their line and column), and
+//! described by a JSON Schema generated from these types (`codex-review.schema.json`).
+
+mod guidelines;
+mod parse;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use guidelines::{nearest_agents_files, review_guidelines};
+pub use parse::{ConfigError, parse};
+
+/// Where the file lives in a repository.
+pub const CONFIG_PATH: &str = ".github/codex-review.yml";
+
+/// The whole file. Every key is optional.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+#[schemars(title = "codex-review repository configuration")]
+pub struct RepoConfig {
+    /// Whether codex-review acts on this repository at all. Default: `true`.
+    pub enabled: bool,
+    /// Reviews that start without a comment.
+    pub auto_review: AutoReview,
+    /// Which changed files are reviewed.
+    pub paths: Paths,
+    /// What the review looks for and how much of it is posted.
+    pub review: ReviewSettings,
+    /// Who may ask for a review, and how often.
+    pub triggers: Triggers,
+}
+
+impl Default for RepoConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            auto_review: AutoReview::default(),
+            paths: Paths::default(),
+            review: ReviewSettings::default(),
+            triggers: Triggers::default(),
+        }
+    }
+}
+
+/// Events that can start a review on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoEvent {
+    /// A pull request opened (ready, or a draft when `drafts` is true).
+    Opened,
+    /// A draft marked ready for review.
+    ReadyForReview,
+    /// New commits pushed to the pull request.
+    Synchronize,
+}
+
+impl AutoEvent {
+    pub fn from_action(action: &str) -> Option<Self> {
+        match action {
+            "opened" | "reopened" => Some(Self::Opened),
+            "ready_for_review" => Some(Self::ReadyForReview),
+            "synchronize" => Some(Self::Synchronize),
+            _ => None,
+        }
+    }
+}
+
+/// Automatic reviews.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoReview {
+    /// Review pull requests without being asked. Default: `true`.
+    pub enabled: bool,
+    /// Also review draft pull requests. Default: `false`.
+    pub drafts: bool,
+    /// The events that start a review. Default: `[opened, ready_for_review]`; add
+    /// `synchronize` to review every push.
+    pub on: Vec<AutoEvent>,
+    /// Only pull requests into these base branches (globs, such as `release/*`).
+    /// Default: all branches.
+    pub base_branches: Vec<String>,
+    /// Pull requests by these logins are not reviewed automatically.
+    /// Default: `["dependabot[bot]", "renovate[bot]"]`.
+    pub ignore_authors: Vec<String>,
+    /// Pull requests with any of these labels are not reviewed automatically. Default: none.
+    pub ignore_labels: Vec<String>,
+    /// Pull requests whose title contains any of these words (case-insensitive) are not
+    /// reviewed automatically. Default: `["WIP", "DO NOT REVIEW"]`.
+    pub ignore_title_keywords: Vec<String>,
+}
+
+impl Default for AutoReview {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            drafts: false,
+            on: vec![AutoEvent::Opened, AutoEvent::ReadyForReview],
+            base_branches: Vec::new(),
+            ignore_authors: vec!["dependabot[bot]".into(), "renovate[bot]".into()],
+            ignore_labels: Vec::new(),
+            ignore_title_keywords: vec!["WIP".into(), "DO NOT REVIEW".into()],
+        }
+    }
+}
+
+/// Changed files to review, as gitignore-style globs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Paths {
+    /// When not empty, only matching files are reviewed. Default: all files.
+    pub include: Vec<String>,
+    /// Matching files are not reviewed (on top of lock files, vendored and generated files).
+    /// Default: none.
+    pub exclude: Vec<String>,
+}
+
+/// Extra instructions for files matching a glob.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PathInstruction {
+    /// A gitignore-style glob, such as `migrations/**`.
+    pub path: String,
+    /// What to check in those files.
+    pub instructions: String,
+}
+
+/// `reasoning.effort` values the Responses API accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReasoningEffort {
+    None,
+    Minimal,
+    Low,
+    Medium,
+    High,
+    Xhigh,
+}
+
+impl ReasoningEffort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Minimal => "minimal",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Xhigh => "xhigh",
+        }
+    }
+}
+
+/// The review itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewSettings {
+    /// What to look for first, after any focus areas named in the trigger comment.
+    /// Default: `[correctness, security, performance]`.
+    pub focus_areas: Vec<String>,
+    /// Guidance for every review of this repository. Default: none.
+    pub instructions: String,
+    /// Guidance for files matching a glob. Default: none.
+    pub path_instructions: Vec<PathInstruction>,
+    /// Post findings of this priority or more urgent: 0 = must fix ... 3 = low.
+    /// Default: `2` (post P0, P1 and P2).
+    #[schemars(range(min = 0, max = 3))]
+    pub min_priority: u8,
+    /// Post findings the model is at least this sure of, from 0.0 to 1.0. Default: `0.0`.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub min_confidence: f64,
+    /// Inline comments per review; the rest are listed in the summary, most important first.
+    /// Default: `10`.
+    #[schemars(range(min = 0, max = 100))]
+    pub max_inline_comments: usize,
+    /// Offer ```suggestion blocks with replacement code. Default: `true`.
+    pub suggestions: bool,
+    /// The language the review is written in. Default: `English`.
+    pub language: String,
+    /// Model for this repository instead of the service's default. Default: the service's.
+    pub model: Option<String>,
+    /// `reasoning.effort` for this repository. Default: the service's.
+    pub reasoning_effort: Option<ReasoningEffort>,
+}
+
+impl Default for ReviewSettings {
+    fn default() -> Self {
+        Self {
+            focus_areas: vec!["correctness".into(), "security".into(), "performance".into()],
+            instructions: String::new(),
+            path_instructions: Vec::new(),
+            min_priority: 2,
+            min_confidence: 0.0,
+            max_inline_comments: 10,
+            suggestions: true,
+            language: "English".into(),
+            model: None,
+            reasoning_effort: None,
+        }
+    }
+}
+
+/// `author_association` values GitHub sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Association {
+    Owner,
+    Member,
+    Collaborator,
+    Contributor,
+    FirstTimeContributor,
+    FirstTimer,
+    Mannequin,
+    None,
+}
+
+impl Association {
+    pub fn from_github(value: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(value.to_owned())).ok()
+    }
+}
+
+/// Who may trigger reviews.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Triggers {
+    /// Comment authors (by their relation to the repository) who may run commands.
+    /// Default: `[OWNER, MEMBER, COLLABORATOR]`.
+    pub allowed_associations: Vec<Association>,
+    /// Reviews of one pull request per hour at most; more get a one-line reply.
+    /// Default: `10`.
+    pub max_per_pr_per_hour: u32,
+}
+
+impl Default for Triggers {
+    fn default() -> Self {
+        Self {
+            allowed_associations: vec![
+                Association::Owner,
+                Association::Member,
+                Association::Collaborator,
+            ],
+            max_per_pr_per_hour: 10,
+        }
+    }
+}
+
+/// The JSON Schema of the file, for editors (checked in as `codex-review.schema.json`).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(RepoConfig);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    text.push('\n');
+    text
+}
