@@ -26,6 +26,8 @@ GITHUB_OPERATIONS = [
     ("post", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"),
     ("get", "/repos/{owner}/{repo}/compare/{basehead}"),
     ("get", "/repos/{owner}/{repo}/contents/{path}"),
+    ("get", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
+    ("get", "/repos/{owner}/{repo}/git/trees/{tree_sha}"),
 ]
 
 # (event, action or None, file name) of the webhook payloads the tests start from.

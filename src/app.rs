@@ -94,6 +94,7 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
         store.clone(),
         metrics.clone(),
         settings.limits,
+        &settings.bot_handle,
     ));
     let wake = Arc::new(Notify::new());
     let (stop, stopped) = watch::channel(false);

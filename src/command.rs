@@ -12,6 +12,14 @@ pub enum Command {
         focus_areas: Vec<String>,
         full: bool,
     },
+    /// `@codex help`: the commands and the effective configuration.
+    Help,
+    /// `@codex pause`: no automatic reviews of this pull request.
+    Pause,
+    /// `@codex resume`: automatic reviews again.
+    Resume,
+    /// `@codex <something else>`: answered with a short help.
+    Unknown(String),
 }
 
 /// At most this many focus areas are kept from one comment.
@@ -77,8 +85,15 @@ fn parse_line(line: &str, handle: &str) -> Option<Command> {
     };
     let mut words = rest.split_whitespace();
     let verb = words.next()?;
-    if !verb.eq_ignore_ascii_case("review") {
-        return None;
+    let verb_lower = verb
+        .trim_end_matches(['.', '!', ',', ':'])
+        .to_ascii_lowercase();
+    match verb_lower.as_str() {
+        "review" => {}
+        "help" => return Some(Command::Help),
+        "pause" => return Some(Command::Pause),
+        "resume" => return Some(Command::Resume),
+        _ => return Some(Command::Unknown(verb.chars().take(40).collect())),
     }
     let mut focus_areas: Vec<String> = Vec::new();
     let mut words = words.peekable();
@@ -180,14 +195,29 @@ mod tests {
             "    @codex review",
             "\t@codex review",
             "@codexbot review",
-            "@codex reviewed it",
             "@codex",
-            "@codex please",
             "@someone review",
             "",
         ] {
             assert_eq!(parse(body, "codex"), None, "{body:?}");
         }
+    }
+
+    #[test]
+    fn other_commands_and_unknown_words() {
+        assert_eq!(parse("@codex help", "codex"), Some(Command::Help));
+        assert_eq!(parse("@Codex PAUSE", "codex"), Some(Command::Pause));
+        assert_eq!(parse("@codex resume.", "codex"), Some(Command::Resume));
+        assert_eq!(
+            parse("@codex please", "codex"),
+            Some(Command::Unknown("please".into()))
+        );
+        assert_eq!(
+            parse("@codex reviewed it", "codex"),
+            Some(Command::Unknown("reviewed".into()))
+        );
+        assert_eq!(parse("> @codex help", "codex"), None);
+        assert_eq!(parse("```\n@codex pause\n```", "codex"), None);
     }
 
     #[test]

@@ -16,11 +16,13 @@ pub enum Event {
     Ping,
     /// A pull request should be reviewed.
     Review(ReviewRequest),
-    /// New commits were pushed to a pull request: queued reviews of older heads are stale.
+    /// New commits were pushed to a pull request: queued reviews of older heads are stale,
+    /// and the repository's configuration may ask for an automatic review of the new head.
     Pushed {
         repo: RepoName,
         pr: PrNumber,
         head_sha: CommitSha,
+        review: Option<ReviewRequest>,
     },
     /// Nothing to do; the reason is recorded with the delivery.
     Ignored(&'static str),
@@ -33,6 +35,9 @@ pub struct ReviewRequest {
     pub repo: RepoName,
     pub pr: PrNumber,
     pub trigger: Trigger,
+    /// What the comment asks for (a review unless it says otherwise).
+    #[serde(default)]
+    pub task: Task,
     /// Focus areas from the comment, in the order written.
     pub focus_areas: Vec<String>,
     /// `@codex review full`: the whole PR, even when an earlier review exists.
@@ -54,15 +59,43 @@ impl ReviewRequest {
     pub fn dedupe_key(&self) -> String {
         let mut focus = self.focus_areas.clone();
         focus.sort();
+        let task = match &self.task {
+            Task::Review if self.full => "full",
+            Task::Review => "review",
+            Task::Help => "help",
+            Task::Pause => "pause",
+            Task::Resume => "resume",
+            Task::Unknown { .. } => "unknown",
+        };
+        // A comment joins only its own author's queued request: each person is authorized
+        // on their own.
+        let who = match &self.trigger {
+            Trigger::Comment { author, .. } => author.as_str(),
+            Trigger::PullRequest { .. } => "",
+        };
         format!(
-            "{}#{}#{}#{}#{}",
+            "{}#{}#{task}#{}#{}#{who}",
             self.repo,
             self.pr,
-            if self.full { "full" } else { "default" },
             focus.join(","),
             self.head_sha().map_or("", CommitSha::as_str),
         )
     }
+}
+
+/// What a job does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Task {
+    #[default]
+    Review,
+    Help,
+    Pause,
+    Resume,
+    /// `@codex <word>` with a word that is no command.
+    Unknown {
+        word: String,
+    },
 }
 
 /// Why the review was requested.
@@ -73,11 +106,19 @@ pub enum Trigger {
     Comment {
         comment_id: CommentId,
         author: String,
+        /// `author_association` as GitHub sent it (checked against the repository's
+        /// configuration by the worker).
+        #[serde(default)]
+        association: Option<String>,
     },
     /// A pull request opened ready for review, or moved from draft to ready.
     PullRequest {
         action: String,
         head_sha: Option<CommitSha>,
+        #[serde(default)]
+        author: String,
+        #[serde(default)]
+        association: Option<String>,
     },
 }
 
@@ -86,7 +127,9 @@ impl Trigger {
     pub fn marker_id(&self) -> String {
         match self {
             Trigger::Comment { comment_id, .. } => format!("comment-{comment_id}"),
-            Trigger::PullRequest { action, head_sha } => match head_sha {
+            Trigger::PullRequest {
+                action, head_sha, ..
+            } => match head_sha {
                 Some(sha) => format!("{action}-{}", sha.short()),
                 None => action.clone(),
             },
@@ -98,9 +141,6 @@ impl Trigger {
 #[derive(Debug, thiserror::Error)]
 #[error("the payload is not JSON: {0}")]
 pub struct NotJson(#[source] serde_json::Error);
-
-/// Associations that may spend the model budget.
-const TRUSTED_ASSOCIATIONS: &[&str] = &["OWNER", "MEMBER", "COLLABORATOR"];
 
 #[derive(Deserialize)]
 struct Installation {
@@ -163,8 +203,6 @@ struct PullRequestPayload {
 #[derive(Deserialize)]
 struct PullRequest {
     number: u64,
-    #[serde(default)]
-    draft: bool,
     state: Option<String>,
     user: User,
     author_association: Option<String>,
@@ -224,13 +262,22 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
     {
         return Event::Ignored("comment by a bot");
     }
-    let Some(Command::Review { focus_areas, full }) =
-        command::parse(comment.body.as_deref().unwrap_or(""), bot_handle)
-    else {
+    let Some(command) = command::parse(comment.body.as_deref().unwrap_or(""), bot_handle) else {
         return Event::Ignored("no command for the bot");
     };
-    if !is_trusted(comment.author_association.as_deref()) {
-        return Event::Ignored("comment author is not an owner, member or collaborator");
+    let (task, focus_areas, full) = match command {
+        Command::Review { focus_areas, full } => (Task::Review, focus_areas, full),
+        Command::Help => (Task::Help, Vec::new(), false),
+        Command::Pause => (Task::Pause, Vec::new(), false),
+        Command::Resume => (Task::Resume, Vec::new(), false),
+        Command::Unknown(word) => (Task::Unknown { word }, Vec::new(), false),
+    };
+    // Contributors and first-timers cannot run commands by default; the worker checks the
+    // repository's `triggers.allowed_associations` (which may allow them) before any model
+    // call. Associations GitHub marks as untrusted and that no configuration can allow are
+    // refused here, at no cost.
+    if matches!(comment.author_association.as_deref(), Some("MANNEQUIN")) {
+        return Event::Ignored("comment by a mannequin account");
     }
     let (Some(installation), Some(repo)) = (
         payload.installation,
@@ -245,7 +292,9 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
         trigger: Trigger::Comment {
             comment_id: CommentId(comment.id),
             author: comment.user.login,
+            association: comment.author_association,
         },
+        task,
         focus_areas,
         full,
     })
@@ -253,35 +302,11 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
 
 fn pull_request(payload: PullRequestPayload) -> Event {
     let pr = payload.pull_request;
-    if payload.action == "synchronize" {
-        return match (
-            RepoName::parse(&payload.repository.full_name),
-            CommitSha::parse(&pr.head.sha),
-        ) {
-            (Some(repo), Some(head_sha)) => Event::Pushed {
-                repo,
-                pr: PrNumber(pr.number),
-                head_sha,
-            },
-            _ => Event::Ignored("push to a pull request without a valid repository or head"),
-        };
-    }
-    match payload.action.as_str() {
-        "ready_for_review" => {}
-        "opened" if !pr.draft => {}
-        "opened" => return Event::Ignored("pull request opened as a draft"),
-        _ => return Event::Ignored("pull request action not handled"),
-    }
-    if pr.state.as_deref().is_some_and(|s| s != "open") {
-        return Event::Ignored("pull request is not open");
-    }
-    if pr.user.is_bot() {
-        return Event::Ignored("pull request by a bot");
-    }
-    // Automatic reviews spend the budget on the author's behalf: only for trusted authors.
-    // Anyone trusted can still ask for a review of an outside contribution with a comment.
-    if !is_trusted(pr.author_association.as_deref()) {
-        return Event::Ignored("pull request author is not an owner, member or collaborator");
+    if !matches!(
+        payload.action.as_str(),
+        "opened" | "reopened" | "ready_for_review" | "synchronize"
+    ) {
+        return Event::Ignored("pull request action not handled");
     }
     let (Some(installation), Some(repo)) = (
         payload.installation,
@@ -289,21 +314,37 @@ fn pull_request(payload: PullRequestPayload) -> Event {
     ) else {
         return Event::Ignored("delivery without an installation or a valid repository");
     };
-    Event::Review(ReviewRequest {
+    let head_sha = CommitSha::parse(&pr.head.sha);
+    let open = pr.state.as_deref().is_none_or(|s| s == "open");
+    // Whether this event is reviewed (drafts, authors, labels, the events the repository
+    // chose) is decided by the worker with the base branch's configuration.
+    let review = open.then(|| ReviewRequest {
         installation: InstallationId(installation.id),
-        repo,
+        repo: repo.clone(),
         pr: PrNumber(pr.number),
         trigger: Trigger::PullRequest {
-            action: payload.action,
-            head_sha: CommitSha::parse(&pr.head.sha),
+            action: payload.action.clone(),
+            head_sha: head_sha.clone(),
+            author: pr.user.login.clone(),
+            association: pr.author_association.clone(),
         },
+        task: Task::Review,
         focus_areas: Vec::new(),
         full: false,
-    })
-}
-
-fn is_trusted(association: Option<&str>) -> bool {
-    association.is_some_and(|a| TRUSTED_ASSOCIATIONS.contains(&a))
+    });
+    match (payload.action.as_str(), head_sha) {
+        ("synchronize", Some(head_sha)) => Event::Pushed {
+            repo,
+            pr: PrNumber(pr.number),
+            head_sha,
+            review,
+        },
+        ("synchronize", None) => Event::Ignored("push to a pull request without a valid head"),
+        _ => match review {
+            Some(review) => Event::Review(review),
+            None => Event::Ignored("pull request is not open"),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -344,21 +385,39 @@ mod tests {
     }
 
     #[test]
-    fn untrusted_or_bot_comments_are_ignored() {
-        for (assoc, kind) in [
-            ("CONTRIBUTOR", "User"),
-            ("NONE", "User"),
-            ("FIRST_TIME_CONTRIBUTOR", "User"),
-            ("OWNER", "Bot"),
-        ] {
-            let event = parse(
-                "issue_comment",
-                &comment("@codex review", assoc, kind),
-                "codex",
-            )
-            .unwrap();
-            assert!(matches!(event, Event::Ignored(_)), "{assoc} {kind}");
-        }
+    fn bot_comments_are_ignored_and_other_authors_left_to_the_worker() {
+        let event = parse(
+            "issue_comment",
+            &comment("@codex review", "OWNER", "Bot"),
+            "codex",
+        );
+        assert!(matches!(event.unwrap(), Event::Ignored(_)));
+        // The repository's configuration decides (in the worker) who may run commands.
+        let event = parse(
+            "issue_comment",
+            &comment("@codex review", "CONTRIBUTOR", "User"),
+            "codex",
+        );
+        let Event::Review(req) = event.unwrap() else {
+            panic!()
+        };
+        assert!(
+            matches!(req.trigger, Trigger::Comment { association: Some(ref a), .. } if a == "CONTRIBUTOR")
+        );
+        let event = parse(
+            "issue_comment",
+            &comment("@codex pause", "MEMBER", "User"),
+            "codex",
+        );
+        let Event::Review(req) = event.unwrap() else {
+            panic!()
+        };
+        assert_eq!(req.task, Task::Pause);
+        assert_ne!(req.dedupe_key(), {
+            let mut review = req.clone();
+            review.task = Task::Review;
+            review.dedupe_key()
+        });
     }
 
     fn pull_request(action: &str, draft: bool, association: &str) -> Vec<u8> {
@@ -385,7 +444,8 @@ mod tests {
         };
         assert_eq!(req.trigger.marker_id(), "ready_for_review-0123456");
         assert!(matches!(review("opened", false, "OWNER"), Event::Review(_)));
-        assert!(matches!(review("opened", true, "OWNER"), Event::Ignored(_)));
+        // Drafts and outside authors are decided by the worker with the configuration.
+        assert!(matches!(review("opened", true, "OWNER"), Event::Review(_)));
         assert!(matches!(
             review("synchronize", false, "OWNER"),
             Event::Pushed { .. }
@@ -396,7 +456,7 @@ mod tests {
         ));
         assert!(matches!(
             review("opened", false, "CONTRIBUTOR"),
-            Event::Ignored(_)
+            Event::Review(_)
         ));
     }
 

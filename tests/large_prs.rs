@@ -178,7 +178,7 @@ async fn the_model_sees_the_code_around_the_change() {
             1,
             Some("    let data = std::fs::read_to_string(path).map_err(wrap)?;"),
         ),
-        finding("src/io.rs", "RIGHT", 8, 8, 3, None),
+        finding("src/io.rs", "RIGHT", 8, 8, 2, None),
     ])));
     assert_eq!(
         app.deliver(

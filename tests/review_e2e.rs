@@ -161,7 +161,7 @@ async fn comment_trigger_posts_inline_comments_on_the_right_lines() {
     assert!(
         message
             .trim_end()
-            .ends_with("look for these first: security, performance.")
+            .ends_with("look for these first: security, performance, correctness.")
     );
     app.assert_no_violations();
     app.stop().await;
@@ -196,7 +196,9 @@ async fn ready_for_review_and_ready_opened_prs_are_reviewed_without_a_comment() 
     let app = TestApp::start().await;
     app.github.add_pull(limiter_pull(9));
     app.github.add_pull(limiter_pull(10));
-    app.github.add_pull(limiter_pull(11));
+    let mut draft = limiter_pull(11);
+    draft.draft = true;
+    app.github.add_pull(draft);
     let (s1, _) = app
         .deliver(
             "pull_request",
@@ -215,8 +217,8 @@ async fn ready_for_review_and_ready_opened_prs_are_reviewed_without_a_comment() 
             &pull_request_payload("opened", 11, HEAD, true),
         )
         .await;
-    assert_eq!((s1, s2, s3), (202, 202, 200));
-    assert!(body.contains("draft"), "{body}");
+    // The draft is queued, and the base branch's configuration (default: no drafts) skips it.
+    assert_eq!((s1, s2, s3), (202, 202, 202), "{body}");
     app.settle().await;
     let mut prs: Vec<u64> = app.github.reviews().iter().map(|r| r.pr).collect();
     prs.sort();
@@ -246,7 +248,6 @@ async fn redelivered_webhook_reviews_once() {
 async fn untrusted_bot_and_issue_comments_cost_nothing() {
     let app = TestApp::start().await;
     app.github.add_pull(limiter_pull(13));
-    let contributor = comment_payload(13, "@codex review", "CONTRIBUTOR");
     let mut bot = comment_payload(13, "@codex review", "MEMBER");
     bot["comment"]["user"]["type"] = json!("Bot");
     bot["comment"]["user"]["login"] = json!("codex-review[bot]");
@@ -258,14 +259,38 @@ async fn untrusted_bot_and_issue_comments_cost_nothing() {
     let mut edited = comment_payload(13, "@codex review", "MEMBER");
     edited["action"] = json!("edited");
     let quoted = comment_payload(13, "> @codex review\nno thanks", "MEMBER");
-    for payload in [contributor, bot, on_issue, edited, quoted] {
+    for payload in [bot, on_issue, edited, quoted] {
         let (status, body) = app.deliver("issue_comment", &payload).await;
         assert_eq!(status, 200, "{body}");
         assert!(body.starts_with("ignored"), "{body}");
     }
     app.settle().await;
     assert!(app.github.calls().is_empty(), "{:?}", app.github.calls());
+    // An outside contributor's command is checked against the base branch's configuration
+    // (default: owners, members, collaborators): no reaction, no model call, no reply.
+    let contributor = comment_payload(13, "@codex review", "CONTRIBUTOR");
+    assert_eq!(app.deliver("issue_comment", &contributor).await.0, 202);
+    let no_association = {
+        let mut p = comment_payload(13, "@codex review", "NONE");
+        p["comment"]
+            .as_object_mut()
+            .unwrap()
+            .remove("author_association");
+        p["comment"]["user"]["login"] = json!("stranger");
+        p
+    };
+    assert_eq!(app.deliver("issue_comment", &no_association).await.0, 202);
+    app.settle().await;
     assert!(app.openai.requests().is_empty());
+    assert!(app.github.reviews().is_empty() && app.github.comments().is_empty());
+    assert!(app.github.state().reactions.is_empty());
+    // Without an association GitHub was asked for the author's permission.
+    assert!(
+        app.github
+            .calls()
+            .iter()
+            .any(|c| c.path.ends_with("/permission"))
+    );
     app.stop().await;
 }
 

@@ -5,9 +5,11 @@ mod support;
 
 use std::time::Duration;
 
-use codex_review::event::{ReviewRequest, Trigger};
+use codex_review::event::{ReviewRequest, Task, Trigger};
 use codex_review::ids::{CommentId, CommitSha, DeliveryId, InstallationId, PrNumber, RepoName};
-use codex_review::jobs::{DeliveryRecord, Effect, PostedFinding, PostedReview, Recorded, Store};
+use codex_review::jobs::{
+    DeliveryRecord, Effect, PostedFinding, PostedReview, Recorded, Store, Supersede,
+};
 use support::{Backend, TestDb};
 
 fn comment_request(pr: u64, comment: u64) -> ReviewRequest {
@@ -18,7 +20,9 @@ fn comment_request(pr: u64, comment: u64) -> ReviewRequest {
         trigger: Trigger::Comment {
             comment_id: CommentId(comment),
             author: "alice".into(),
+            association: Some("MEMBER".into()),
         },
+        task: Task::Review,
         focus_areas: vec!["security".into()],
         full: false,
     }
@@ -32,7 +36,10 @@ fn ready_request(pr: u64, installation: u64, head: &str) -> ReviewRequest {
         trigger: Trigger::PullRequest {
             action: "ready_for_review".into(),
             head_sha: CommitSha::parse(head),
+            author: "bob".into(),
+            association: Some("MEMBER".into()),
         },
+        task: Task::Review,
         focus_areas: vec![],
         full: false,
     }
@@ -46,7 +53,7 @@ async fn enqueue(store: &Store, delivery: &str, req: &ReviewRequest) -> Recorded
             event: "issue_comment",
             action: Some("created"),
             outcome: "queued",
-            effect: Effect::Enqueue(req),
+            effect: Effect::enqueue(req),
         })
         .await
         .unwrap()
@@ -237,10 +244,13 @@ async fn a_push_cancels_queued_reviews_of_older_heads(backend: Backend) {
             event: "pull_request",
             action: Some("synchronize"),
             outcome: "push",
-            effect: Effect::Supersede {
-                repo: &repo,
-                pr: PrNumber(7),
-                head_sha: &head,
+            effect: Effect {
+                supersede: Some(Supersede {
+                    repo: &repo,
+                    pr: PrNumber(7),
+                    head_sha: &head,
+                }),
+                enqueue: None,
             },
         })
         .await

@@ -160,6 +160,11 @@ impl PathRules {
         })
     }
 
+    /// Whether `path` matches the include globs (false when there are none).
+    pub fn includes(&self, path: &str) -> bool {
+        self.include.as_ref().is_some_and(|i| i.is_match(path))
+    }
+
     /// Why `file` is not shown to the model, or `None` when it is reviewed.
     pub fn skip_reason(&self, file: &FileDiff) -> Option<String> {
         if let Some(why) = &file.no_patch {

@@ -66,6 +66,15 @@ pub struct PullInfo {
     pub base: BranchRef,
     #[serde(default)]
     pub changed_files: u64,
+    pub user: Option<Login>,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    pub author_association: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Label {
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -199,6 +208,56 @@ impl RepoClient {
         }
     }
 
+    /// The user's permission on the repository (`admin`, `maintain`, `write`, `triage`,
+    /// `read`, `none`), or `None` when GitHub does not know the user.
+    pub async fn permission(&self, login: &str) -> Result<Option<String>, GitHubError> {
+        #[derive(Deserialize)]
+        struct Permission {
+            permission: String,
+        }
+        let path = format!(
+            "/repos/{}/collaborators/{}/permission",
+            self.repo,
+            encode_path(login)
+        );
+        match self.get_json::<Permission>("get permission", &path).await {
+            Ok(p) => Ok(Some(p.permission)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every file path of the tree at `sha` (recursive), and whether GitHub truncated the
+    /// listing (very large repositories).
+    pub async fn tree_paths(&self, sha: &str) -> Result<(Vec<String>, bool), GitHubError> {
+        #[derive(Deserialize)]
+        struct Tree {
+            #[serde(default)]
+            tree: Vec<Entry>,
+            #[serde(default)]
+            truncated: bool,
+        }
+        #[derive(Deserialize)]
+        struct Entry {
+            path: String,
+            #[serde(rename = "type")]
+            kind: String,
+        }
+        let path = format!(
+            "/repos/{}/git/trees/{}?recursive=1",
+            self.repo,
+            encode_path(sha)
+        );
+        let tree: Tree = self.get_json("get tree", &path).await?;
+        let paths = tree
+            .tree
+            .into_iter()
+            .filter(|e| e.kind == "blob")
+            .map(|e| e.path)
+            .collect();
+        Ok((paths, tree.truncated))
+    }
+
     /// All reviews of the PR (to find our own by its marker).
     pub async fn reviews(&self, pr: PrNumber) -> Result<Vec<ReviewInfo>, GitHubError> {
         let mut reviews = Vec::new();
@@ -262,7 +321,7 @@ impl RepoClient {
     pub async fn file_at(
         &self,
         path: &str,
-        sha: &CommitSha,
+        sha: &str,
         max_bytes: usize,
     ) -> Result<Option<String>, GitHubError> {
         let url = format!(

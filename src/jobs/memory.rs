@@ -105,3 +105,78 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// `@codex pause` (true) or `@codex resume` (false) for one pull request.
+    pub async fn set_paused(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        paused: bool,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO pr_settings (repo, pr_number, paused, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (repo, pr_number) DO UPDATE SET paused = $3, updated_at = $4",
+        )
+        .bind(repo.as_str())
+        .bind(pr.0 as i64)
+        .bind(i64::from(paused))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .context("saving the pause switch")?;
+        Ok(())
+    }
+
+    /// Whether automatic reviews of this pull request are paused.
+    pub async fn is_paused(&self, repo: &RepoName, pr: PrNumber) -> anyhow::Result<bool> {
+        let row = sqlx::query("SELECT paused FROM pr_settings WHERE repo = $1 AND pr_number = $2")
+            .bind(repo.as_str())
+            .bind(pr.0 as i64)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<i64, _>(0))
+            .transpose()?
+            .unwrap_or(0)
+            != 0)
+    }
+
+    /// Records that a notice of `kind` and `key` was given on this PR. True the first time
+    /// only, so the notice is posted once.
+    pub async fn first_notice(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        kind: &str,
+        key: &str,
+    ) -> anyhow::Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO notices (repo, pr_number, kind, notice_key, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(repo.as_str())
+        .bind(pr.0 as i64)
+        .bind(kind)
+        .bind(key)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Reviews posted on this PR in the last hour.
+    pub async fn reviews_in_last_hour(&self, repo: &RepoName, pr: PrNumber) -> anyhow::Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM posted_reviews
+             WHERE repo = $1 AND pr_number = $2 AND posted_at > $3",
+        )
+        .bind(repo.as_str())
+        .bind(pr.0 as i64)
+        .bind(now_ms() - 3_600_000)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+}

@@ -7,6 +7,6 @@ mod store;
 mod worker;
 
 pub use memory::{PostedFinding, PostedReview};
-pub use queue::{ClaimedJob, DeliveryRecord, Effect, Recorded};
+pub use queue::{ClaimedJob, DeliveryRecord, Effect, Recorded, Supersede};
 pub use store::Store;
 pub use worker::{JobHandler, JobResult, Lease, Worker, WorkerConfig};

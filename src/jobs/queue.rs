@@ -20,16 +20,28 @@ pub struct DeliveryRecord<'a> {
 }
 
 /// What a delivery changes besides being recorded.
-pub enum Effect<'a> {
-    None,
-    /// Queue a review (or join the same one already queued or running).
-    Enqueue(&'a ReviewRequest),
-    /// A push: queued reviews of other heads of this PR are cancelled.
-    Supersede {
-        repo: &'a RepoName,
-        pr: PrNumber,
-        head_sha: &'a CommitSha,
-    },
+#[derive(Default)]
+pub struct Effect<'a> {
+    /// A push: queued reviews of other heads of this PR are cancelled (first).
+    pub supersede: Option<Supersede<'a>>,
+    /// Queue a job (or join the same one already queued or running).
+    pub enqueue: Option<&'a ReviewRequest>,
+}
+
+/// The new head of a pull request.
+pub struct Supersede<'a> {
+    pub repo: &'a RepoName,
+    pub pr: PrNumber,
+    pub head_sha: &'a CommitSha,
+}
+
+impl<'a> Effect<'a> {
+    pub fn enqueue(req: &'a ReviewRequest) -> Self {
+        Self {
+            supersede: None,
+            enqueue: Some(req),
+        }
+    }
 }
 
 /// What storing a delivery did.
@@ -79,9 +91,26 @@ impl Store {
             tx.rollback().await?;
             return Ok(Recorded::Duplicate);
         }
-        let recorded = match d.effect {
-            Effect::None => Recorded::Stored { cancelled: 0 },
-            Effect::Enqueue(req) => {
+        let mut cancelled = 0;
+        if let Some(Supersede { repo, pr, head_sha }) = d.effect.supersede {
+            cancelled = sqlx::query(
+                "UPDATE jobs SET state = 'cancelled', outcome = $1, updated_at = $2
+                 WHERE repo = $3 AND pr_number = $4 AND state = 'queued'
+                   AND head_sha IS NOT NULL AND head_sha <> $5",
+            )
+            .bind(format!("superseded by a push of {}", head_sha.short()))
+            .bind(now)
+            .bind(repo.as_str())
+            .bind(pr.0 as i64)
+            .bind(head_sha.as_str())
+            .execute(&mut *tx)
+            .await
+            .context("cancelling superseded jobs")?
+            .rows_affected();
+        }
+        let recorded = match d.effect.enqueue {
+            None => Recorded::Stored { cancelled },
+            Some(req) => {
                 let key = req.dedupe_key();
                 let new = sqlx::query(
                     "INSERT INTO jobs (delivery_id, installation_id, repo, pr_number, request,
@@ -128,24 +157,10 @@ impl Store {
                     }
                 }
             }
-            Effect::Supersede { repo, pr, head_sha } => {
-                let cancelled = sqlx::query(
-                    "UPDATE jobs SET state = 'cancelled', outcome = $1, updated_at = $2
-                     WHERE repo = $3 AND pr_number = $4 AND state = 'queued'
-                       AND head_sha IS NOT NULL AND head_sha <> $5",
-                )
-                .bind(format!("superseded by a push of {}", head_sha.short()))
-                .bind(now)
-                .bind(repo.as_str())
-                .bind(pr.0 as i64)
-                .bind(head_sha.as_str())
-                .execute(&mut *tx)
-                .await
-                .context("cancelling superseded jobs")?
-                .rows_affected();
-                Recorded::Stored { cancelled }
-            }
         };
+        if cancelled > 0 {
+            tracing::info!(cancelled, "queued reviews of an older head cancelled");
+        }
         tx.commit().await.context("committing the delivery")?;
         Ok(recorded)
     }

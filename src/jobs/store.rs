@@ -86,6 +86,11 @@ impl Store {
                     "dedupe and findings",
                     include_str!("../../migrations/sqlite/0002_dedupe_and_findings.sql"),
                 ),
+                migration(
+                    3,
+                    "pr settings and notices",
+                    include_str!("../../migrations/sqlite/0003_pr_settings_and_notices.sql"),
+                ),
             ],
             Backend::Postgres => vec![
                 migration(
@@ -97,6 +102,11 @@ impl Store {
                     2,
                     "dedupe and findings",
                     include_str!("../../migrations/postgres/0002_dedupe_and_findings.sql"),
+                ),
+                migration(
+                    3,
+                    "pr settings and notices",
+                    include_str!("../../migrations/postgres/0003_pr_settings_and_notices.sql"),
                 ),
             ],
         };

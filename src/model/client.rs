@@ -100,6 +100,10 @@ pub struct ModelClient {
 pub struct ReviewCall<'a> {
     pub instructions: &'a str,
     pub user_message: &'a str,
+    /// The repository's model, instead of the service's.
+    pub model: Option<&'a str>,
+    /// The repository's `reasoning.effort`, instead of the service's.
+    pub reasoning_effort: Option<&'a str>,
 }
 
 impl ModelClient {
@@ -127,7 +131,7 @@ impl ModelClient {
     /// The JSON body of a review request.
     pub fn request_body(&self, call: &ReviewCall<'_>) -> Value {
         json!({
-            "model": self.model,
+            "model": call.model.unwrap_or(&self.model),
             "instructions": call.instructions,
             // A message with string content: the one input shape that matches exactly one
             // branch of `InputItem` in OpenAI's description (a content list matches two).
@@ -144,7 +148,7 @@ impl ModelClient {
                     "schema": review_schema()
                 }
             },
-            "reasoning": {"effort": self.reasoning_effort},
+            "reasoning": {"effort": call.reasoning_effort.unwrap_or(&self.reasoning_effort)},
             "max_output_tokens": self.max_output_tokens,
             "store": false
         })

@@ -12,6 +12,8 @@ pub fn client_call<'a>(instructions: &'a str, user_message: &'a str) -> ReviewCa
     ReviewCall {
         instructions,
         user_message,
+        model: None,
+        reasoning_effort: None,
     }
 }
 pub use schema::{CodeLocation, Finding, LineRange, ReviewOutput};

@@ -12,18 +12,19 @@ pub fn review_guidelines(markdown: &str) -> Option<String> {
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             in_fence = !in_fence;
         }
-        let heading = (!in_fence)
-            .then(|| {
-                let hashes = trimmed.bytes().take_while(|b| *b == b'#').count();
-                (1..=6).contains(&hashes)
-                    && trimmed[hashes..].starts_with(' ')
-                    && !line.starts_with("    ")
-            })
-            .unwrap_or(false)
-            .then(|| {
-                let hashes = trimmed.bytes().take_while(|b| *b == b'#').count();
-                (hashes, trimmed[hashes..].trim().trim_end_matches('#').trim())
-            });
+        let hashes = trimmed.bytes().take_while(|b| *b == b'#').count();
+        let is_heading = !in_fence
+            && (1..=6).contains(&hashes)
+            && trimmed[hashes..].starts_with(' ')
+            && !line.starts_with("    ");
+        let heading = if is_heading {
+            Some((
+                hashes,
+                trimmed[hashes..].trim().trim_end_matches('#').trim(),
+            ))
+        } else {
+            None
+        };
         match (level, heading) {
             (None, Some((n, title))) if title.eq_ignore_ascii_case("review guidelines") => {
                 level = Some(n);
@@ -73,7 +74,10 @@ mod tests {
             "- Flag `unwrap()` in handlers.\n- Money is in cents.\n\n### Details\nNested detail."
         );
         assert_eq!(review_guidelines("# Agents\nNothing here."), None);
-        assert_eq!(review_guidelines("```\n## Review guidelines\nno\n```"), None);
+        assert_eq!(
+            review_guidelines("```\n## Review guidelines\nno\n```"),
+            None
+        );
     }
 
     #[test]
@@ -84,7 +88,15 @@ mod tests {
             "web/admin/AGENTS.md".to_string(),
         ];
         assert_eq!(
-            nearest_agents_files(&existing, &["web/admin/x.ts", "web/y.ts", "src/z.rs", "web/admin/deep/q.ts"]),
+            nearest_agents_files(
+                &existing,
+                &[
+                    "web/admin/x.ts",
+                    "web/y.ts",
+                    "src/z.rs",
+                    "web/admin/deep/q.ts"
+                ]
+            ),
             vec!["AGENTS.md", "web/admin/AGENTS.md", "web/AGENTS.md"]
         );
     }

@@ -187,7 +187,11 @@ pub struct ReviewSettings {
 impl Default for ReviewSettings {
     fn default() -> Self {
         Self {
-            focus_areas: vec!["correctness".into(), "security".into(), "performance".into()],
+            focus_areas: vec![
+                "correctness".into(),
+                "security".into(),
+                "performance".into(),
+            ],
             instructions: String::new(),
             path_instructions: Vec::new(),
             min_priority: 2,

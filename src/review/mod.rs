@@ -4,6 +4,7 @@
 //! `publish` writes the text, `post` posts it exactly once.
 
 pub mod anchor;
+mod gate;
 pub mod memory;
 mod post;
 pub mod publish;
@@ -19,9 +20,6 @@ use crate::jobs::{ClaimedJob, JobHandler, JobResult, Lease, Store};
 use crate::metrics::Metrics;
 use crate::model::{ModelClient, ModelError};
 use crate::settings::Limits;
-
-/// Inline comments per review; the rest are listed in the summary, most important first.
-pub const MAX_INLINE_COMMENTS: usize = 10;
 
 /// Why a review could not be done.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +87,8 @@ pub enum Outcome {
         review_id: u64,
     },
     Skipped(&'static str),
+    /// A command answered with a comment.
+    Replied(&'static str),
 }
 
 impl Outcome {
@@ -105,6 +105,7 @@ impl Outcome {
                 format!("review {review_id} was already posted")
             }
             Outcome::Skipped(why) => format!("skipped: {why}"),
+            Outcome::Replied(what) => format!("replied: {what}"),
         }
     }
 }
@@ -118,6 +119,9 @@ pub struct Reviewer {
     limits: Limits,
     /// Model calls in flight across all reviews of this process.
     model_slots: Arc<Semaphore>,
+    config_cache: gate::ConfigCache,
+    /// The mention that triggers commands, without `@`.
+    bot_handle: String,
 }
 
 impl Reviewer {
@@ -127,6 +131,7 @@ impl Reviewer {
         store: Store,
         metrics: Arc<Metrics>,
         limits: Limits,
+        bot_handle: &str,
     ) -> Self {
         Self {
             github,
@@ -135,6 +140,8 @@ impl Reviewer {
             metrics,
             limits,
             model_slots: Arc::new(Semaphore::new(limits.model_concurrency.max(1))),
+            config_cache: gate::ConfigCache::default(),
+            bot_handle: bot_handle.to_owned(),
         }
     }
 
@@ -160,7 +167,7 @@ impl JobHandler for Reviewer {
                 self.metrics.review(match outcome {
                     Outcome::Posted { .. } => "posted",
                     Outcome::AlreadyPosted { .. } => "already_posted",
-                    Outcome::Skipped(_) => "skipped",
+                    Outcome::Skipped(_) | Outcome::Replied(_) => "skipped",
                 });
                 JobResult::Done(outcome.describe())
             }

@@ -129,6 +129,10 @@ pub struct SummaryInput<'a> {
     pub since: Option<&'a CommitSha>,
     /// Findings left out because an earlier review of this PR already posted them.
     pub repeated: usize,
+    /// Findings below the repository's `min_priority` / `min_confidence`.
+    pub below_thresholds: usize,
+    /// Why the repository's configuration file was ignored (the defaults applied).
+    pub config_error: Option<String>,
 }
 
 /// The review's top-level body.
@@ -229,6 +233,26 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
             "{} malformed finding{} from the model were dropped.\n",
             p.invalid,
             if p.invalid == 1 { "" } else { "s" }
+        );
+    }
+    if input.below_thresholds > 0 {
+        let _ = writeln!(
+            s,
+            "{} finding{} below the repository's `min_priority` / `min_confidence` {} not shown.\n",
+            input.below_thresholds,
+            if input.below_thresholds == 1 { "" } else { "s" },
+            if input.below_thresholds == 1 {
+                "is"
+            } else {
+                "are"
+            }
+        );
+    }
+    if let Some(error) = &input.config_error {
+        let _ = writeln!(
+            s,
+            "⚠️ `.github/codex-review.yml` on the base branch was ignored and the defaults applied: {}\n",
+            sanitize(error, 1_000)
         );
     }
     if input.repeated > 0 {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use super::anchor::{self, Placement, Unplaced};
-use super::{MAX_INLINE_COMMENTS, Outcome, ReviewError, Reviewer, memory, publish};
+use super::{Outcome, ReviewError, Reviewer, gate, memory, publish};
 use crate::diff::chunk::{self, Budget, Plan, Source};
 use crate::diff::filter::{PathRules, review_value};
 use crate::diff::{FileDiff, FileStatus};
@@ -17,6 +17,7 @@ use crate::ids::{CommentId, CommitSha};
 use crate::jobs::{Lease, PostedReview};
 use crate::model::prompt::{self, PromptInput};
 use crate::model::{ModelError, ReviewOutput, Usage};
+use crate::repo_config::ReviewSettings;
 
 /// Files whose full new content is fetched for context, at most, per review.
 const MAX_CONTENT_FILES: usize = 50;
@@ -49,6 +50,12 @@ impl Reviewer {
             .github
             .repo(req.installation, req.repo.clone())
             .map_err(|e| ReviewError::Internal(format!("{e:#}")))?;
+        let pull = gh.pull(req.pr).await?;
+        let loaded = match self.gate(&gh, req, &pull).await? {
+            gate::Gate::Review(loaded) => loaded,
+            gate::Gate::Done(outcome) => return Ok(outcome),
+        };
+        let config = &loaded.config;
         let trigger_comment = match &req.trigger {
             Trigger::Comment { comment_id, .. } => Some(*comment_id),
             Trigger::PullRequest { .. } => None,
@@ -58,14 +65,6 @@ impl Reviewer {
                 // The review matters more than the reaction; go on.
                 tracing::warn!(error = %e, "cannot add the 👀 reaction");
             }
-        }
-        let pull = gh.pull(req.pr).await?;
-        if matches!(req.trigger, Trigger::PullRequest { .. })
-            && (pull.state != "open" || pull.draft)
-        {
-            return Ok(Outcome::Skipped(
-                "the pull request is closed or back to draft",
-            ));
         }
         let sha = pull.head_sha().ok_or_else(|| {
             ReviewError::Internal("GitHub sent a head SHA that is not a commit id".into())
@@ -83,7 +82,8 @@ impl Reviewer {
             Some((base, files)) => (files, Some(base)),
             None => (pr_files.clone(), None),
         };
-        let rules = PathRules::default();
+        let rules =
+            PathRules::new(&config.paths.include, &config.paths.exclude).unwrap_or_default();
         let mut skipped: Vec<(String, String)> = Vec::new();
         let mut reviewable: Vec<&FileDiff> = Vec::new();
         for file in &review_files {
@@ -133,7 +133,25 @@ impl Reviewer {
                 calls: 0,
             }
         } else {
-            self.ask_model(req, &pull, &plan, since.as_ref(), &mut skipped)
+            let changed: Vec<&str> = plan.reviewed.iter().map(String::as_str).collect();
+            let mut focus_areas = req.focus_areas.clone();
+            for area in &config.review.focus_areas {
+                if !focus_areas.contains(area) {
+                    focus_areas.push(area.clone());
+                }
+            }
+            let call = CallSettings {
+                focus_areas,
+                guidelines: self.guidelines(&gh, &pull.base.sha, config, &changed).await,
+                language: config.review.language.clone(),
+                suggestions: config.review.suggestions,
+                model: config.review.model.clone(),
+                reasoning_effort: config
+                    .review
+                    .reasoning_effort
+                    .map(|e| e.as_str().to_owned()),
+            };
+            self.ask_model(req, &pull, &plan, since.as_ref(), &call, &mut skipped)
                 .await?
         };
 
@@ -151,8 +169,14 @@ impl Reviewer {
             .posted_fingerprints(&req.repo, req.pr)
             .await
             .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+        let below = keep_above_thresholds(&mut placement, &config.review);
+        if !config.review.suggestions {
+            for p in &mut placement.inline {
+                p.finding.suggestion = None;
+            }
+        }
         let (repeated, remembered) = memory::drop_repeated(&mut placement, &pr_files, &known);
-        cap_inline(&mut placement, MAX_INLINE_COMMENTS);
+        cap_inline(&mut placement, config.review.max_inline_comments);
 
         // New commits while the model worked: a review of the old head is stale. A person's
         // request is run again on the new head; an automatic one is left to its newer event.
@@ -181,6 +205,8 @@ impl Reviewer {
             usage: answer.usage,
             since: since.as_ref(),
             repeated,
+            below_thresholds: below,
+            config_error: loaded.error.as_ref().map(ToString::to_string),
         });
         let review = NewReview {
             commit_id: sha.to_string(),
@@ -268,6 +294,7 @@ impl Reviewer {
         pull: &PullInfo,
         plan: &Plan,
         since: Option<&CommitSha>,
+        settings: &CallSettings,
         skipped: &mut Vec<(String, String)>,
     ) -> Result<Answer, ReviewError> {
         let parts = plan.chunks.len();
@@ -290,13 +317,22 @@ impl Reviewer {
                 part: (parts > 1).then_some((i + 1, parts)),
                 since: since.map(CommitSha::short),
                 elsewhere: &elsewhere,
-                focus_areas: &req.focus_areas,
+                focus_areas: &settings.focus_areas,
+                guidelines: &settings.guidelines,
+                language: &settings.language,
+                suggestions: settings.suggestions,
             });
             let model = self.model.clone();
             let slots = Arc::clone(&self.model_slots);
+            let (model_name, effort) = (settings.model.clone(), settings.reasoning_effort.clone());
             calls.spawn(async move {
                 let _slot = slots.acquire_owned().await.expect("never closed");
-                let call = crate::model::client_call(prompt::INSTRUCTIONS, &message);
+                let call = crate::model::ReviewCall {
+                    instructions: prompt::INSTRUCTIONS,
+                    user_message: &message,
+                    model: model_name.as_deref(),
+                    reasoning_effort: effort.as_deref(),
+                };
                 (i, model.review(&call).await)
             });
         }
@@ -417,7 +453,7 @@ async fn fetch_contents(
             let Some(path) = pending.next() else { break };
             let (gh, sha) = (gh.clone(), sha.clone());
             fetches.spawn(async move {
-                let content = gh.file_at(&path, &sha, MAX_CONTENT_BYTES).await;
+                let content = gh.file_at(&path, sha.as_str(), MAX_CONTENT_BYTES).await;
                 (path, content)
             });
         }
@@ -434,6 +470,28 @@ async fn fetch_contents(
         }
     }
     out
+}
+
+/// What every model call of one review shares.
+struct CallSettings {
+    focus_areas: Vec<String>,
+    guidelines: String,
+    language: String,
+    suggestions: bool,
+    model: Option<String>,
+    reasoning_effort: Option<String>,
+}
+
+/// Drops findings less urgent than `min_priority` or less sure than `min_confidence`;
+/// returns how many.
+fn keep_above_thresholds(placement: &mut Placement, review: &ReviewSettings) -> usize {
+    let keep = |f: &crate::model::Finding| {
+        f.priority <= i64::from(review.min_priority) && f.confidence_score >= review.min_confidence
+    };
+    let before = placement.inline.len() + placement.summary_only.len();
+    placement.inline.retain(|p| keep(&p.finding));
+    placement.summary_only.retain(|u| keep(&u.finding));
+    before - placement.inline.len() - placement.summary_only.len()
 }
 
 /// Moves inline findings past `max` into the summary (they are sorted most important first).

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use crate::event::{self, Event};
 use crate::ids::DeliveryId;
-use crate::jobs::{DeliveryRecord, Effect, Recorded};
+use crate::jobs::{DeliveryRecord, Effect, Recorded, Supersede};
 
 /// A delivery whose signature checked out, with its raw body.
 pub struct SignedDelivery {
@@ -75,17 +75,25 @@ pub async fn receive(State(state): State<AppState>, d: SignedDelivery) -> Respon
     };
     let action = action_of(&d.body);
     let (outcome, effect) = match &parsed {
-        Event::Ping => ("ping".to_owned(), Effect::None),
-        Event::Review(req) => ("queued".to_owned(), Effect::Enqueue(req)),
-        Event::Pushed { repo, pr, head_sha } => (
+        Event::Ping => ("ping".to_owned(), Effect::default()),
+        Event::Review(req) => ("queued".to_owned(), Effect::enqueue(req)),
+        Event::Pushed {
+            repo,
+            pr,
+            head_sha,
+            review,
+        } => (
             format!("push of {}", head_sha.short()),
-            Effect::Supersede {
-                repo,
-                pr: *pr,
-                head_sha,
+            Effect {
+                supersede: Some(Supersede {
+                    repo,
+                    pr: *pr,
+                    head_sha,
+                }),
+                enqueue: review.as_ref(),
             },
         ),
-        Event::Ignored(why) => (format!("ignored: {why}"), Effect::None),
+        Event::Ignored(why) => (format!("ignored: {why}"), Effect::default()),
     };
     let recorded = state
         .store

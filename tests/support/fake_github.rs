@@ -69,6 +69,12 @@ pub struct Pull {
     pub contents: std::collections::HashMap<String, String>,
     /// `base...head` → (status, files) for the compare API.
     pub compares: std::collections::HashMap<String, (String, Vec<File>)>,
+    pub base_sha: String,
+    /// Files of the base branch at `base_sha` (configuration, AGENTS.md).
+    pub base_contents: std::collections::HashMap<String, String>,
+    pub author: String,
+    pub author_association: String,
+    pub labels: Vec<String>,
 }
 
 impl Pull {
@@ -87,6 +93,11 @@ impl Pull {
             commits: vec![head_sha.into()],
             contents: Default::default(),
             compares: Default::default(),
+            base_sha: "b".repeat(40),
+            base_contents: Default::default(),
+            author: "octocat".into(),
+            author_association: "MEMBER".into(),
+            labels: Vec::new(),
         }
     }
 }
@@ -145,6 +156,8 @@ pub struct GhState {
     pub faults: VecDeque<Fault>,
     /// Requests GitHub would not take as the app sent them (spec violations, approvals...).
     pub violations: Vec<String>,
+    /// Permissions by login for the collaborator permission API (default `read`).
+    pub permissions: std::collections::HashMap<String, String>,
     next_id: u64,
 }
 
@@ -318,6 +331,18 @@ async fn handle(
                     .unwrap_or("");
                 if let ["compare", spec] = rest {
                     compare(&st, &repo, spec)
+                } else if let ["collaborators", login, "permission"] = rest {
+                    let permission = st
+                        .permissions
+                        .get(*login)
+                        .cloned()
+                        .unwrap_or_else(|| "read".into());
+                    axum::Json(
+                        json!({"permission": permission, "role_name": permission, "user": null}),
+                    )
+                    .into_response()
+                } else if let ["git", "trees", sha] = rest {
+                    tree(&st, &repo, sha)
                 } else if rest.first() == Some(&"contents") {
                     contents(&mut st, &repo, &rest[1..], &query, accept)
                 } else {
@@ -497,6 +522,27 @@ fn compare(st: &GhState, repo: &str, spec: &str) -> Response {
     }
 }
 
+/// `GET /repos/{repo}/git/trees/{sha}?recursive=1` for a base commit.
+fn tree(st: &GhState, repo: &str, sha: &str) -> Response {
+    let Some(pull) = st
+        .pulls
+        .iter()
+        .find(|p| p.repo == repo && p.base_sha == sha)
+    else {
+        return error(404, "Not Found", None);
+    };
+    let mut paths: Vec<&String> = pull.base_contents.keys().collect();
+    paths.sort();
+    let entries: Vec<Value> = paths
+        .iter()
+        .map(|p| json!({"path": p, "mode": "100644", "type": "blob", "sha": "0".repeat(40), "size": 1, "url": "https://api.github.com/x"}))
+        .collect();
+    axum::Json(
+        json!({"sha": sha, "url": "https://api.github.com/x", "tree": entries, "truncated": false}),
+    )
+    .into_response()
+}
+
 /// `GET /repos/{repo}/contents/{path}?ref=SHA` with the raw media type.
 fn contents(st: &mut GhState, repo: &str, path: &[&str], query: &str, accept: &str) -> Response {
     let path: Vec<String> = path.iter().map(|s| percent_decode(s)).collect();
@@ -510,11 +556,15 @@ fn contents(st: &mut GhState, repo: &str, path: &[&str], query: &str, accept: &s
             "contents of {path} asked without the raw media type: {accept}"
         ));
     }
-    let found = st
-        .pulls
-        .iter()
-        .find(|p| p.repo == repo && p.head_sha == sha)
-        .and_then(|p| p.contents.get(&path).cloned());
+    let found = st.pulls.iter().filter(|p| p.repo == repo).find_map(|p| {
+        if p.head_sha == sha {
+            p.contents.get(&path).cloned()
+        } else if p.base_sha == sha {
+            p.base_contents.get(&path).cloned()
+        } else {
+            None
+        }
+    });
     match found {
         Some(text) => (
             StatusCode::OK,
@@ -559,6 +609,25 @@ fn pull_json(p: &Pull) -> Value {
     v["head"]["sha"] = json!(p.head_sha);
     v["head"]["ref"] = json!(p.head_ref);
     v["base"]["ref"] = json!(p.base_ref);
+    v["base"]["sha"] = json!(p.base_sha);
+    v["user"]["login"] = json!(p.author);
+    v["user"]["type"] = json!(if p.author.ends_with("[bot]") {
+        "Bot"
+    } else {
+        "User"
+    });
+    v["author_association"] = json!(p.author_association);
+    let template = v["labels"][0].clone();
+    v["labels"] = json!(
+        p.labels
+            .iter()
+            .map(|name| {
+                let mut l = template.clone();
+                l["name"] = json!(name);
+                l
+            })
+            .collect::<Vec<_>>()
+    );
     v["changed_files"] = json!(p.files.len());
     // GitHub's example lists a team without the `type` its schema requires; none here.
     v["requested_teams"] = json!([]);

@@ -1,0 +1,513 @@
+//! Before any model call: the repository's configuration (from the base branch), who asked,
+//! what they asked for, and whether an automatic review applies.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::{Outcome, ReviewError, Reviewer, publish};
+use crate::diff::filter::PathRules;
+use crate::event::{ReviewRequest, Task, Trigger};
+use crate::github::{PullInfo, RepoClient};
+use crate::ids::RepoName;
+use crate::repo_config::{
+    self, Association, AutoEvent, CONFIG_PATH, ConfigError, RepoConfig, nearest_agents_files,
+    review_guidelines,
+};
+
+/// How long a configuration read at one base SHA is reused.
+const CONFIG_TTL: Duration = Duration::from_secs(60);
+/// Characters of repository guidelines sent to the model at most.
+const MAX_GUIDELINES: usize = 12_000;
+/// AGENTS.md files read per review at most.
+const MAX_AGENTS_FILES: usize = 10;
+
+/// The configuration in force for one review.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: RepoConfig,
+    /// Why the repository's file was ignored (the defaults apply then).
+    pub error: Option<ConfigError>,
+}
+
+/// Configurations by (repository, base SHA), read at most once a minute.
+#[derive(Default)]
+pub struct ConfigCache {
+    entries: Mutex<HashMap<(RepoName, String), (Instant, Loaded)>>,
+}
+
+impl ConfigCache {
+    fn get(&self, repo: &RepoName, sha: &str) -> Option<Loaded> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(&(repo.clone(), sha.to_owned()))
+            .filter(|(at, _)| at.elapsed() < CONFIG_TTL)
+            .map(|(_, loaded)| loaded.clone())
+    }
+
+    fn put(&self, repo: &RepoName, sha: &str, loaded: &Loaded) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() > 1_000 {
+            entries.retain(|_, (at, _)| at.elapsed() < CONFIG_TTL);
+        }
+        entries.insert(
+            (repo.clone(), sha.to_owned()),
+            (Instant::now(), loaded.clone()),
+        );
+    }
+}
+
+/// What to do with a job after the checks.
+pub enum Gate {
+    Review(Box<Loaded>),
+    Done(Outcome),
+}
+
+impl Reviewer {
+    /// The configuration at the PR's base SHA (never the head).
+    pub(super) async fn load_config(
+        &self,
+        gh: &RepoClient,
+        repo: &RepoName,
+        base_sha: &str,
+    ) -> Result<Loaded, ReviewError> {
+        if let Some(loaded) = self.config_cache.get(repo, base_sha) {
+            return Ok(loaded);
+        }
+        let text = gh.file_at(CONFIG_PATH, base_sha, 256 * 1024).await?;
+        let loaded = match text.as_deref().map(repo_config::parse) {
+            None => Loaded {
+                config: RepoConfig::default(),
+                error: None,
+            },
+            Some(Ok(config)) => Loaded {
+                config,
+                error: None,
+            },
+            Some(Err(error)) => Loaded {
+                config: RepoConfig::default(),
+                error: Some(error),
+            },
+        };
+        self.config_cache.put(repo, base_sha, &loaded);
+        Ok(loaded)
+    }
+
+    /// Decides whether `req` leads to a review; answers commands on the way.
+    pub(super) async fn gate(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        pull: &PullInfo,
+    ) -> Result<Gate, ReviewError> {
+        let loaded = self.load_config(gh, &req.repo, &pull.base.sha).await?;
+        let config = &loaded.config;
+        match &req.trigger {
+            Trigger::Comment {
+                author,
+                association,
+                comment_id,
+            } => {
+                if !self
+                    .allowed(gh, config, author, association.as_deref())
+                    .await?
+                {
+                    tracing::info!(author, "comment author may not run commands here");
+                    return Ok(Gate::Done(Outcome::Skipped(
+                        "the comment's author is not allowed to run commands",
+                    )));
+                }
+                if !config.enabled {
+                    self.reply(gh, req, &format!("Codex review is turned off for this repository (`enabled: false` in `{CONFIG_PATH}` on the base branch).")).await?;
+                    return Ok(Gate::Done(Outcome::Replied("disabled")));
+                }
+                match &req.task {
+                    Task::Review => {}
+                    Task::Help => {
+                        self.reply(gh, req, &help_text(&self.bot_handle, &loaded))
+                            .await?;
+                        return Ok(Gate::Done(Outcome::Replied("help")));
+                    }
+                    Task::Pause | Task::Resume => {
+                        let pause = req.task == Task::Pause;
+                        self.store
+                            .set_paused(&req.repo, req.pr, pause)
+                            .await
+                            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                        let text = if pause {
+                            format!(
+                                "Automatic reviews of this pull request are paused. Comment `@{} resume` to turn them back on; `@{} review` still works.",
+                                self.bot_handle, self.bot_handle
+                            )
+                        } else {
+                            "Automatic reviews of this pull request are back on.".to_owned()
+                        };
+                        self.reply(gh, req, &text).await?;
+                        return Ok(Gate::Done(Outcome::Replied(if pause {
+                            "paused"
+                        } else {
+                            "resumed"
+                        })));
+                    }
+                    Task::Unknown { word } => {
+                        let word: String = word
+                            .chars()
+                            .filter(|c| c.is_alphanumeric() || *c == '-')
+                            .collect();
+                        let text = format!(
+                            "I don't know the command `{word}`. {}",
+                            commands_text(&self.bot_handle)
+                        );
+                        self.reply(gh, req, &text).await?;
+                        return Ok(Gate::Done(Outcome::Replied("unknown command")));
+                    }
+                }
+                let recent = self
+                    .store
+                    .reviews_in_last_hour(&req.repo, req.pr)
+                    .await
+                    .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                if recent >= i64::from(config.triggers.max_per_pr_per_hour) {
+                    let text = format!(
+                        "This pull request had {recent} reviews in the last hour, the limit set by `triggers.max_per_pr_per_hour`: try again later."
+                    );
+                    if self
+                        .store
+                        .first_notice(
+                            &req.repo,
+                            req.pr,
+                            "rate-limit",
+                            &format!("comment-{comment_id}"),
+                        )
+                        .await
+                        .map_err(|e| ReviewError::Store(format!("{e:#}")))?
+                    {
+                        self.reply(gh, req, &text).await?;
+                    }
+                    return Ok(Gate::Done(Outcome::Replied("rate limited")));
+                }
+            }
+            Trigger::PullRequest {
+                action,
+                author,
+                association,
+                ..
+            } => {
+                if let Some(error) = &loaded.error {
+                    // Once per base SHA: the same broken file is not reported on every push.
+                    let first = self
+                        .store
+                        .first_notice(&req.repo, req.pr, "config-error", &pull.base.sha)
+                        .await
+                        .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                    if first {
+                        let text = format!(
+                            "<!-- codex-review config-error -->\n⚠️ **Codex review did not review this pull request automatically**: `{CONFIG_PATH}` on the base branch is invalid.\n\n{}\n\nFix the file, or comment `@{} review` to review with the default settings.",
+                            publish::sanitize(&error.to_string(), 2_000),
+                            self.bot_handle
+                        );
+                        gh.comment(req.pr, &text).await?;
+                    }
+                    return Ok(Gate::Done(Outcome::Skipped("invalid configuration")));
+                }
+                let paused = self
+                    .store
+                    .is_paused(&req.repo, req.pr)
+                    .await
+                    .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                if let Some(why) =
+                    auto_review_skip(config, action, author, association.as_deref(), pull, paused)
+                {
+                    tracing::info!(why, "no automatic review");
+                    return Ok(Gate::Done(Outcome::Skipped(why)));
+                }
+                let recent = self
+                    .store
+                    .reviews_in_last_hour(&req.repo, req.pr)
+                    .await
+                    .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                if recent >= i64::from(config.triggers.max_per_pr_per_hour) {
+                    return Ok(Gate::Done(Outcome::Skipped("rate limited")));
+                }
+            }
+        }
+        Ok(Gate::Review(Box::new(loaded)))
+    }
+
+    /// Whether a comment's author may run commands: their association is allowed, or, when
+    /// GitHub did not send one, their permission on the repository says so.
+    async fn allowed(
+        &self,
+        gh: &RepoClient,
+        config: &RepoConfig,
+        author: &str,
+        association: Option<&str>,
+    ) -> Result<bool, ReviewError> {
+        let allowed = &config.triggers.allowed_associations;
+        if let Some(a) = association.and_then(Association::from_github) {
+            return Ok(allowed.contains(&a));
+        }
+        let as_association = match gh.permission(author).await?.as_deref() {
+            Some("admin" | "maintain" | "write") => Association::Collaborator,
+            Some(_) => Association::Contributor,
+            None => Association::None,
+        };
+        Ok(allowed.contains(&as_association))
+    }
+
+    async fn reply(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        text: &str,
+    ) -> Result<(), ReviewError> {
+        let mention = match &req.trigger {
+            Trigger::Comment { author, .. } => format!("@{author} "),
+            Trigger::PullRequest { .. } => String::new(),
+        };
+        gh.comment(req.pr, &format!("{mention}{text}")).await?;
+        Ok(())
+    }
+
+    /// The repository's guidance for the files of this review: the configured instructions,
+    /// the instructions of matching paths, and the "Review guidelines" of the AGENTS.md files
+    /// that apply (root and nearest), all from the base branch.
+    pub(super) async fn guidelines(
+        &self,
+        gh: &RepoClient,
+        base_sha: &str,
+        config: &RepoConfig,
+        changed: &[&str],
+    ) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if !config.review.instructions.trim().is_empty() {
+            parts.push(config.review.instructions.trim().to_owned());
+        }
+        for p in &config.review.path_instructions {
+            let Ok(rules) = PathRules::new(&[p.path.as_str()], &[]) else {
+                continue;
+            };
+            if changed.iter().any(|path| rules.includes(path)) {
+                parts.push(format!(
+                    "For files matching `{}`: {}",
+                    p.path,
+                    p.instructions.trim()
+                ));
+            }
+        }
+        match gh.tree_paths(base_sha).await {
+            Ok((paths, truncated)) => {
+                let agents: Vec<String> = paths
+                    .into_iter()
+                    .filter(|p| p == "AGENTS.md" || p.ends_with("/AGENTS.md"))
+                    .collect();
+                if truncated {
+                    tracing::info!(
+                        "the base tree listing was truncated; AGENTS.md files may be missed"
+                    );
+                }
+                for path in nearest_agents_files(&agents, changed)
+                    .into_iter()
+                    .take(MAX_AGENTS_FILES)
+                {
+                    match gh.file_at(path, base_sha, 256 * 1024).await {
+                        Ok(Some(text)) => {
+                            if let Some(section) = review_guidelines(&text) {
+                                parts.push(format!("From {path}:\n{section}"));
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(path, error = %e, "cannot read AGENTS.md"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot list the base tree for AGENTS.md files"),
+        }
+        let mut text = parts.join("\n\n");
+        if text.len() > MAX_GUIDELINES {
+            let cut = text
+                .char_indices()
+                .nth(MAX_GUIDELINES)
+                .map_or(text.len(), |(i, _)| i);
+            text.truncate(cut);
+            text.push_str("\n(guidelines cut at 12,000 characters)");
+        }
+        text
+    }
+}
+
+/// Why an automatic review does not apply, if it does not.
+fn auto_review_skip(
+    config: &RepoConfig,
+    action: &str,
+    author: &str,
+    association: Option<&str>,
+    pull: &PullInfo,
+    paused: bool,
+) -> Option<&'static str> {
+    let auto = &config.auto_review;
+    if !config.enabled || !auto.enabled {
+        return Some("automatic reviews are turned off");
+    }
+    if paused {
+        return Some("automatic reviews of this pull request are paused");
+    }
+    if pull.state != "open" {
+        return Some("the pull request is not open");
+    }
+    let event = AutoEvent::from_action(action)?;
+    if !auto.on.contains(&event) {
+        return Some("the repository does not review on this event");
+    }
+    if pull.draft && !auto.drafts {
+        return Some("the pull request is a draft");
+    }
+    if !auto.base_branches.is_empty() {
+        let rules = PathRules::new(&auto.base_branches, &[]).ok()?;
+        if !rules.includes(&pull.base.name) {
+            return Some("the base branch is not one the repository reviews");
+        }
+    }
+    let login = pull.user.as_ref().map_or(author, |u| u.login.as_str());
+    if auto
+        .ignore_authors
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(login))
+    {
+        return Some("the author is in auto_review.ignore_authors");
+    }
+    if pull.labels.iter().any(|l| {
+        auto.ignore_labels
+            .iter()
+            .any(|i| i.eq_ignore_ascii_case(&l.name))
+    }) {
+        return Some("the pull request has a label in auto_review.ignore_labels");
+    }
+    let title = pull.title.to_lowercase();
+    if auto
+        .ignore_title_keywords
+        .iter()
+        .any(|k| !k.is_empty() && title.contains(&k.to_lowercase()))
+    {
+        return Some("the title has a keyword in auto_review.ignore_title_keywords");
+    }
+    // Bots are governed by ignore_authors; people by the associations allowed to trigger.
+    if !login.ends_with("[bot]") {
+        let association = pull.author_association.as_deref().or(association);
+        let allowed = association
+            .and_then(Association::from_github)
+            .is_some_and(|a| config.triggers.allowed_associations.contains(&a));
+        if !allowed {
+            return Some("the author is not allowed to trigger reviews");
+        }
+    }
+    None
+}
+
+fn commands_text(handle: &str) -> String {
+    format!(
+        "Commands:\n\n\
+         - `@{handle} review [focus areas]`: review this pull request (the changes since the last review, if any), looking first at the focus areas, such as `security performance`\n\
+         - `@{handle} review full`: review the whole pull request again\n\
+         - `@{handle} pause` / `@{handle} resume`: stop or restart automatic reviews of this pull request\n\
+         - `@{handle} help`: this help and the configuration in force"
+    )
+}
+
+fn help_text(handle: &str, loaded: &Loaded) -> String {
+    let c = &loaded.config;
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "(none)".to_owned()
+        } else {
+            v.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let on: Vec<String> = c
+        .auto_review
+        .on
+        .iter()
+        .map(|e| {
+            serde_json::to_value(e)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect();
+    let associations: Vec<String> = c
+        .triggers
+        .allowed_associations
+        .iter()
+        .map(|a| {
+            serde_json::to_value(a)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut text = commands_text(handle);
+    text.push_str(&format!(
+        "\n\nConfiguration in force for this pull request (`{CONFIG_PATH}` on the base branch):\n\n"
+    ));
+    if let Some(e) = &loaded.error {
+        text.push_str(&format!(
+            "⚠️ The file is invalid and the defaults apply: {}\n\n",
+            publish::sanitize(&e.to_string(), 1_000)
+        ));
+    }
+    text.push_str(&format!(
+        "| key | value |\n|---|---|\n\
+         | `enabled` | {} |\n\
+         | `auto_review.enabled` | {} |\n\
+         | `auto_review.drafts` | {} |\n\
+         | `auto_review.on` | {} |\n\
+         | `auto_review.base_branches` | {} |\n\
+         | `auto_review.ignore_authors` | {} |\n\
+         | `auto_review.ignore_labels` | {} |\n\
+         | `auto_review.ignore_title_keywords` | {} |\n\
+         | `paths.include` | {} |\n\
+         | `paths.exclude` | {} |\n\
+         | `review.focus_areas` | {} |\n\
+         | `review.min_priority` | {} |\n\
+         | `review.min_confidence` | {} |\n\
+         | `review.max_inline_comments` | {} |\n\
+         | `review.suggestions` | {} |\n\
+         | `review.language` | {} |\n\
+         | `review.model` | {} |\n\
+         | `review.reasoning_effort` | {} |\n\
+         | `triggers.allowed_associations` | {} |\n\
+         | `triggers.max_per_pr_per_hour` | {} |\n",
+        c.enabled,
+        c.auto_review.enabled,
+        c.auto_review.drafts,
+        list(&on),
+        list(&c.auto_review.base_branches),
+        list(&c.auto_review.ignore_authors),
+        list(&c.auto_review.ignore_labels),
+        list(&c.auto_review.ignore_title_keywords),
+        list(&c.paths.include),
+        list(&c.paths.exclude),
+        list(&c.review.focus_areas),
+        c.review.min_priority,
+        c.review.min_confidence,
+        c.review.max_inline_comments,
+        c.review.suggestions,
+        publish::sanitize(&c.review.language, 40),
+        c.review
+            .model
+            .as_deref()
+            .map_or("(service default)".to_owned(), |m| format!(
+                "`{}`",
+                publish::sanitize(m, 100)
+            )),
+        c.review
+            .reasoning_effort
+            .map_or("(service default)", |e| e.as_str()),
+        list(&associations),
+        c.triggers.max_per_pr_per_hour,
+    ));
+    text
+}
