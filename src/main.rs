@@ -3,11 +3,14 @@
 use std::process::ExitCode;
 
 use codex_review::app::{self, Tuning};
+use codex_review::repo_config;
 use codex_review::settings::Settings;
 
-const USAGE: &str = "usage: codex-review serve | healthcheck\n\n\
-serve        runs the GitHub App: POST /webhook, GET /healthz, /readyz, /metrics\n\
-healthcheck  asks the local service's /healthz (for container health checks)\n\n\
+const USAGE: &str = "usage: codex-review serve | healthcheck | check-config [PATH] | config-schema\n\n\
+serve          runs the GitHub App: POST /webhook, GET /healthz, /readyz, /metrics\n\
+healthcheck    asks the local service's /healthz (for container health checks)\n\
+check-config   validates a repository configuration (default .github/codex-review.yml)\n\
+config-schema  prints the JSON Schema of that file\n\n\
 Settings are read from the environment; see the README.";
 
 fn main() -> ExitCode {
@@ -15,6 +18,13 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("serve") if args.len() == 1 => {}
         Some("healthcheck") if args.len() == 1 => return healthcheck(),
+        Some("check-config") if args.len() <= 2 => {
+            return check_config(args.get(1).map_or(repo_config::CONFIG_PATH, String::as_str));
+        }
+        Some("config-schema") if args.len() == 1 => {
+            print!("{}", repo_config::json_schema());
+            return ExitCode::SUCCESS;
+        }
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -53,6 +63,28 @@ fn main() -> ExitCode {
             tracing::error!(error = format!("{e:#}"), "codex-review stopped");
             eprintln!("codex-review: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Validates a configuration file: exit 0, or 1 with `PATH:LINE:COLUMN: message`.
+fn check_config(path: &str) -> ExitCode {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("{path}: cannot read the file: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match repo_config::parse(&text) {
+        Ok(_) => {
+            println!("{path}: ok");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let key = if e.key.is_empty() { "(file)" } else { &e.key };
+            eprintln!("{path}:{}:{}: `{key}`: {}", e.line, e.column, e.message);
+            ExitCode::from(1)
         }
     }
 }
