@@ -12,6 +12,8 @@ pub struct Metrics {
     deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
     reviews: Mutex<BTreeMap<&'static str, u64>>,
     tokens: Mutex<BTreeMap<&'static str, u64>>,
+    /// Estimated model spend, in millionths of a USD.
+    cost_micro_usd: AtomicU64,
 }
 
 impl Metrics {
@@ -44,6 +46,14 @@ impl Metrics {
         *map.entry("cached").or_default() += usage.cached_tokens;
         *map.entry("output").or_default() += usage.output_tokens;
         *map.entry("reasoning").or_default() += usage.reasoning_tokens;
+    }
+
+    /// Adds a review's estimated cost (nothing when the price is unknown).
+    pub fn cost(&self, usd: Option<f64>) {
+        if let Some(usd) = usd.filter(|u| u.is_finite() && *u >= 0.0) {
+            self.cost_micro_usd
+                .fetch_add((usd * 1_000_000.0).round() as u64, Ordering::Relaxed);
+        }
     }
 
     /// The text served at `/metrics`; `jobs` are the job counts per state.
@@ -84,6 +94,13 @@ impl Metrics {
         for (kind, n) in self.tokens.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             let _ = writeln!(s, "codex_review_model_tokens_total{{kind=\"{kind}\"}} {n}");
         }
+        s.push_str("# HELP codex_review_model_cost_usd_total Estimated model spend from the price table.\n");
+        s.push_str("# TYPE codex_review_model_cost_usd_total counter\n");
+        let _ = writeln!(
+            s,
+            "codex_review_model_cost_usd_total {:.6}",
+            self.cost_micro_usd.load(Ordering::Relaxed) as f64 / 1_000_000.0
+        );
         s.push_str("# HELP codex_review_jobs Jobs in the database by state.\n");
         s.push_str("# TYPE codex_review_jobs gauge\n");
         for (state, n) in jobs {

@@ -4,6 +4,7 @@
 //! [`Settings`]. Secrets are [`SecretString`]s, whose `Debug` prints a placeholder.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -71,6 +72,111 @@ pub struct OpenAiSettings {
     pub model: String,
     /// `CODEX_REVIEW_REASONING_EFFORT`, default `medium`.
     pub reasoning_effort: String,
+    /// `OPENAI_ORGANIZATION`, sent as `OpenAI-Organization` when set.
+    pub organization: Option<String>,
+    /// `OPENAI_PROJECT`, sent as `OpenAI-Project` when set.
+    pub project: Option<String>,
+    /// `CODEX_REVIEW_PROMPT_CACHE_RETENTION`: `24h` (default, extended prompt caching),
+    /// `in_memory`, or `off` (the field is not sent).
+    pub prompt_cache_retention: Option<String>,
+    /// `CODEX_REVIEW_MAX_OUTPUT_TOKENS`, default 32,000 (doubled once for an answer cut short).
+    pub max_output_tokens: u32,
+    /// `CODEX_REVIEW_MODEL_TIMEOUT_SECS`: one request, default 600.
+    pub timeout: Duration,
+    /// `CODEX_REVIEW_MODEL_DEADLINE_SECS`: one call with its retries, default 1,200.
+    pub deadline: Duration,
+    /// `CODEX_REVIEW_PRICES`: USD per million tokens, `model=input/cached/output` entries
+    /// separated by `;`, on top of the built-in table.
+    pub prices: crate::model::PriceTable,
+}
+
+impl OpenAiSettings {
+    /// The model settings alone (all that `codex-review review` needs).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let api_key = SecretString::from(
+            get("OPENAI_API_KEY")
+                .ok_or(SettingsError::Missing("OPENAI_API_KEY"))?
+                .trim()
+                .to_owned(),
+        );
+        let base_url = http_url(
+            "OPENAI_BASE_URL",
+            get("OPENAI_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".into()),
+        )?;
+        let model = get("CODEX_REVIEW_MODEL")
+            .map(|m| m.trim().to_owned())
+            .unwrap_or_else(|| "gpt-5.1-codex".into());
+        let reasoning_effort = get("CODEX_REVIEW_REASONING_EFFORT")
+            .map(|e| e.trim().to_ascii_lowercase())
+            .unwrap_or_else(|| "medium".into());
+        if !REASONING_EFFORTS.contains(&reasoning_effort.as_str()) {
+            return Err(SettingsError::Invalid {
+                var: "CODEX_REVIEW_REASONING_EFFORT",
+                reason: format!("expected one of {}", REASONING_EFFORTS.join(", ")),
+            });
+        }
+        let header = |var: &'static str| -> Result<Option<String>, SettingsError> {
+            match get(var) {
+                None => Ok(None),
+                Some(v) if v.trim().bytes().all(|b| b.is_ascii_graphic()) => {
+                    Ok(Some(v.trim().to_owned()))
+                }
+                Some(_) => Err(SettingsError::Invalid {
+                    var,
+                    reason: "must be printable ASCII without spaces".into(),
+                }),
+            }
+        };
+        let prompt_cache_retention = match get("CODEX_REVIEW_PROMPT_CACHE_RETENTION")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("24h") => Some("24h".to_owned()),
+            Some("in_memory") => Some("in_memory".to_owned()),
+            Some("off") => None,
+            Some(_) => {
+                return Err(SettingsError::Invalid {
+                    var: "CODEX_REVIEW_PROMPT_CACHE_RETENTION",
+                    reason: "expected 24h, in_memory or off".into(),
+                });
+            }
+        };
+        let number = |var: &'static str, default: u64, min: u64| match get(var) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n >= min)
+                .ok_or_else(|| SettingsError::Invalid {
+                    var,
+                    reason: format!("expected a whole number of at least {min}"),
+                }),
+        };
+        let prices = match get("CODEX_REVIEW_PRICES") {
+            None => crate::model::PriceTable::default(),
+            Some(raw) => {
+                crate::model::PriceTable::parse(&raw).map_err(|reason| SettingsError::Invalid {
+                    var: "CODEX_REVIEW_PRICES",
+                    reason,
+                })?
+            }
+        };
+        Ok(Self {
+            api_key,
+            base_url,
+            model,
+            reasoning_effort,
+            organization: header("OPENAI_ORGANIZATION")?,
+            project: header("OPENAI_PROJECT")?,
+            prompt_cache_retention,
+            max_output_tokens: number("CODEX_REVIEW_MAX_OUTPUT_TOKENS", 32_000, 1_000)? as u32,
+            timeout: Duration::from_secs(number("CODEX_REVIEW_MODEL_TIMEOUT_SECS", 600, 1)?),
+            deadline: Duration::from_secs(number("CODEX_REVIEW_MODEL_DEADLINE_SECS", 1_200, 1)?),
+            prices,
+        })
+    }
 }
 
 /// A setting that is missing or malformed. The message names the variable, never its value.
@@ -92,6 +198,7 @@ impl Settings {
 
     /// Reads settings through `lookup` (the environment in production, a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let lookup = &lookup;
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| get(name).ok_or(SettingsError::Missing(name));
 
@@ -156,23 +263,7 @@ impl Settings {
             get("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
         )?;
 
-        let api_key = SecretString::from(required("OPENAI_API_KEY")?.trim().to_owned());
-        let base_url = http_url(
-            "OPENAI_BASE_URL",
-            get("OPENAI_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".into()),
-        )?;
-        let model = get("CODEX_REVIEW_MODEL")
-            .map(|m| m.trim().to_owned())
-            .unwrap_or_else(|| "gpt-5.1-codex".into());
-        let reasoning_effort = get("CODEX_REVIEW_REASONING_EFFORT")
-            .map(|e| e.trim().to_ascii_lowercase())
-            .unwrap_or_else(|| "medium".into());
-        if !REASONING_EFFORTS.contains(&reasoning_effort.as_str()) {
-            return Err(SettingsError::Invalid {
-                var: "CODEX_REVIEW_REASONING_EFFORT",
-                reason: format!("expected one of {}", REASONING_EFFORTS.join(", ")),
-            });
-        }
+        let openai = OpenAiSettings::from_lookup(&lookup)?;
 
         let database_url = get("DATABASE_URL")
             .map(|u| u.trim().to_owned())
@@ -238,12 +329,7 @@ impl Settings {
                 webhook_secrets,
                 api_url,
             },
-            openai: OpenAiSettings {
-                api_key,
-                base_url,
-                model,
-                reasoning_effort,
-            },
+            openai,
             database_url,
             bot_handle,
             limits,

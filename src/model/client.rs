@@ -6,6 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::cost::PriceTable;
 use super::schema::{ReviewOutput, SCHEMA_NAME, review_schema};
 use crate::settings::OpenAiSettings;
 
@@ -90,13 +91,18 @@ pub struct ModelClient {
     http: reqwest::Client,
     endpoint: String,
     api_key: SecretString,
+    organization: Option<String>,
+    project: Option<String>,
     model: String,
     reasoning_effort: String,
+    prompt_cache_retention: Option<String>,
     max_output_tokens: u32,
+    deadline: Duration,
     retry: RetryPolicy,
+    prices: PriceTable,
 }
 
-/// What one review call sends besides the fixed instructions and schema.
+/// What one review call sends besides the fixed schema.
 pub struct ReviewCall<'a> {
     pub instructions: &'a str,
     pub user_message: &'a str,
@@ -104,33 +110,49 @@ pub struct ReviewCall<'a> {
     pub model: Option<&'a str>,
     /// The repository's `reasoning.effort`, instead of the service's.
     pub reasoning_effort: Option<&'a str>,
+    /// `prompt_cache_key`: calls that share it (one repository) share cached prefixes.
+    pub cache_key: Option<&'a str>,
 }
+
+/// Output tokens are doubled once for an answer cut short, up to this.
+const MAX_OUTPUT_TOKENS_CEILING: u32 = 128_000;
 
 impl ModelClient {
     pub fn new(settings: &OpenAiSettings, retry: RetryPolicy) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(retry.timeout)
+            .timeout(settings.timeout)
             .user_agent(concat!("codex-review/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
             http,
             endpoint: format!("{}/responses", settings.base_url),
             api_key: settings.api_key.clone(),
+            organization: settings.organization.clone(),
+            project: settings.project.clone(),
             model: settings.model.clone(),
             reasoning_effort: settings.reasoning_effort.clone(),
-            max_output_tokens: 32_000,
+            prompt_cache_retention: settings.prompt_cache_retention.clone(),
+            max_output_tokens: settings.max_output_tokens,
+            deadline: settings.deadline,
             retry,
+            prices: settings.prices.clone(),
         })
     }
 
+    /// The service's model.
     pub fn model(&self) -> &str {
         &self.model
     }
 
+    /// The price table for cost estimates.
+    pub fn prices(&self) -> &PriceTable {
+        &self.prices
+    }
+
     /// The JSON body of a review request.
-    pub fn request_body(&self, call: &ReviewCall<'_>) -> Value {
-        json!({
+    pub fn request_body(&self, call: &ReviewCall<'_>, max_output_tokens: u32) -> Value {
+        let mut body = json!({
             "model": call.model.unwrap_or(&self.model),
             "instructions": call.instructions,
             // A message with string content: the one input shape that matches exactly one
@@ -149,22 +171,54 @@ impl ModelClient {
                 }
             },
             "reasoning": {"effort": call.reasoning_effort.unwrap_or(&self.reasoning_effort)},
-            "max_output_tokens": self.max_output_tokens,
+            "max_output_tokens": max_output_tokens,
             "store": false
-        })
+        });
+        if let Some(key) = call.cache_key {
+            body["prompt_cache_key"] = json!(key);
+        }
+        if let Some(retention) = &self.prompt_cache_retention {
+            body["prompt_cache_retention"] = json!(retention);
+        }
+        body
     }
 
-    /// Asks for a review, retrying transient failures with backoff (honouring `retry-after`).
+    /// Asks for a review. Transient failures are retried with backoff (honouring
+    /// `retry-after`) within the overall deadline; an answer cut short by
+    /// `max_output_tokens` is asked again once with twice the budget, and an answer that is not
+    /// valid for the schema is asked again once.
     pub async fn review(&self, call: &ReviewCall<'_>) -> Result<ModelReply, ModelError> {
-        let body = self.request_body(call);
+        let started = std::time::Instant::now();
+        let mut max_output = self.max_output_tokens;
+        let mut body = self.request_body(call, max_output);
         let mut attempt = 1;
+        let (mut grew, mut reasked) = (false, false);
         loop {
             match self.send(&body).await {
                 Ok(reply) => return Ok(reply),
+                Err((ModelError::Incomplete { reason }, _))
+                    if reason == "max_output_tokens" && !grew =>
+                {
+                    grew = true;
+                    max_output = (max_output * 2).min(MAX_OUTPUT_TOKENS_CEILING);
+                    tracing::warn!(
+                        max_output,
+                        "answer cut short; asking again with a larger budget"
+                    );
+                    body = self.request_body(call, max_output);
+                }
+                Err((ModelError::InvalidOutput(why), _)) if !reasked => {
+                    reasked = true;
+                    tracing::warn!(why, "answer not valid for the schema; asking again once");
+                }
                 Err((err, retry_after)) if err.is_transient() && attempt < self.retry.attempts => {
                     let delay =
                         retry_after.unwrap_or_else(|| backoff(self.retry.base_delay, attempt));
                     let delay = delay.min(self.retry.max_delay);
+                    if started.elapsed() + delay > self.deadline {
+                        tracing::warn!(error = %err, "model call deadline reached");
+                        return Err(err);
+                    }
                     tracing::warn!(attempt, error = %err, delay_ms = delay.as_millis() as u64, "model call failed; retrying");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
@@ -175,11 +229,18 @@ impl ModelClient {
     }
 
     async fn send(&self, body: &Value) -> Result<ModelReply, (ModelError, Option<Duration>)> {
-        let response = self
+        let mut request = self
             .http
             .post(&self.endpoint)
             .bearer_auth(self.api_key.expose_secret())
-            .json(body)
+            .json(body);
+        if let Some(org) = &self.organization {
+            request = request.header("OpenAI-Organization", org);
+        }
+        if let Some(project) = &self.project {
+            request = request.header("OpenAI-Project", project);
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| (ModelError::Transport(describe_transport(&e)), None))?;

@@ -1,6 +1,7 @@
 //! The OpenAI Responses API: one typed client, the review schema, and the prompt.
 
 mod client;
+mod cost;
 pub mod prompt;
 pub mod schema;
 
@@ -14,6 +15,8 @@ pub fn client_call<'a>(instructions: &'a str, user_message: &'a str) -> ReviewCa
         user_message,
         model: None,
         reasoning_effort: None,
+        cache_key: None,
     }
 }
+pub use cost::{Price, PriceTable};
 pub use schema::{CodeLocation, Finding, LineRange, ReviewOutput};

@@ -125,6 +125,8 @@ pub struct SummaryInput<'a> {
     pub model_calls: usize,
     pub model: &'a str,
     pub usage: Usage,
+    /// Estimated USD, when the model's price is known.
+    pub cost: Option<f64>,
     /// The earlier reviewed head, when only the changes since were reviewed.
     pub since: Option<&'a CommitSha>,
     /// Findings left out because an earlier review of this PR already posted them.
@@ -265,9 +267,14 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
         );
     }
     let u = input.usage;
+    let cost = match input.cost {
+        Some(usd) => format!(" · ≈ ${usd:.4}"),
+        None if input.model_calls > 0 => " · cost unknown (no price for this model)".to_owned(),
+        None => String::new(),
+    };
     let _ = write!(
         s,
-        "<sub>Reviewed {} ({} file{}, {} model call{}) with {} · tokens: {} in ({} cached), {} out ({} reasoning)</sub>",
+        "<sub>Reviewed {} ({} file{}, {} model call{}) with {} · tokens: {} in ({} cached), {} out ({} reasoning){cost}</sub>",
         input.sha.short(),
         input.reviewed_files,
         if input.reviewed_files == 1 { "" } else { "s" },

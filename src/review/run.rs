@@ -192,6 +192,25 @@ impl Reviewer {
                 )),
             };
         }
+        let model_used = config
+            .review
+            .model
+            .clone()
+            .unwrap_or_else(|| self.model.model().to_owned());
+        let cost = self.model.prices().cost(&model_used, answer.usage);
+        if answer.calls > 0 {
+            self.metrics.cost(cost);
+            tracing::info!(
+                model = %model_used,
+                calls = answer.calls,
+                input_tokens = answer.usage.input_tokens,
+                cached_tokens = answer.usage.cached_tokens,
+                output_tokens = answer.usage.output_tokens,
+                reasoning_tokens = answer.usage.reasoning_tokens,
+                cost_usd = cost.unwrap_or(f64::NAN),
+                "review usage"
+            );
+        }
         let body = publish::summary(&publish::SummaryInput {
             sha: &sha,
             trigger: &trigger_id,
@@ -201,8 +220,9 @@ impl Reviewer {
             not_reviewed: &skipped,
             reviewed_files: plan.reviewed.len(),
             model_calls: answer.calls,
-            model: self.model.model(),
+            model: &model_used,
             usage: answer.usage,
+            cost,
             since: since.as_ref(),
             repeated,
             below_thresholds: below,
@@ -325,6 +345,7 @@ impl Reviewer {
             let model = self.model.clone();
             let slots = Arc::clone(&self.model_slots);
             let (model_name, effort) = (settings.model.clone(), settings.reasoning_effort.clone());
+            let cache_key = format!("codex-review:{}", req.repo);
             calls.spawn(async move {
                 let _slot = slots.acquire_owned().await.expect("never closed");
                 let call = crate::model::ReviewCall {
@@ -332,6 +353,7 @@ impl Reviewer {
                     user_message: &message,
                     model: model_name.as_deref(),
                     reasoning_effort: effort.as_deref(),
+                    cache_key: Some(&cache_key),
                 };
                 (i, model.review(&call).await)
             });

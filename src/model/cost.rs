@@ -1,0 +1,132 @@
+//! What a review cost: a price table (USD per million tokens) and the estimate for a usage.
+
+use super::Usage;
+
+/// Prices of one model, USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Price {
+    pub input: f64,
+    /// Input tokens served from the prompt cache.
+    pub cached: f64,
+    /// Output tokens, reasoning included (OpenAI bills reasoning as output).
+    pub output: f64,
+}
+
+/// Prices by model name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceTable(Vec<(String, Price)>);
+
+impl Default for PriceTable {
+    /// OpenAI's list prices for the models this app is meant for (November 2025).
+    fn default() -> Self {
+        let p = |input, cached, output| Price {
+            input,
+            cached,
+            output,
+        };
+        Self(vec![
+            ("gpt-5.1-codex".into(), p(1.25, 0.125, 10.0)),
+            ("gpt-5.1-codex-max".into(), p(1.25, 0.125, 10.0)),
+            ("gpt-5.1-codex-mini".into(), p(0.25, 0.025, 2.0)),
+            ("gpt-5.1".into(), p(1.25, 0.125, 10.0)),
+            ("gpt-5-codex".into(), p(1.25, 0.125, 10.0)),
+            ("gpt-5".into(), p(1.25, 0.125, 10.0)),
+            ("gpt-5-mini".into(), p(0.25, 0.025, 2.0)),
+        ])
+    }
+}
+
+impl PriceTable {
+    /// Adds or replaces entries from `model=input/cached/output;model=...`.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut table = Self::default();
+        for entry in spec.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+            let (model, prices) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("expected model=input/cached/output, got {entry:?}"))?;
+            let numbers: Vec<f64> = prices
+                .split('/')
+                .map(|n| n.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| format!("prices of {:?} are not numbers", model.trim()))?;
+            let [input, cached, output] = numbers[..] else {
+                return Err(format!(
+                    "{:?} needs three prices: input/cached/output",
+                    model.trim()
+                ));
+            };
+            if [input, cached, output]
+                .iter()
+                .any(|p| !p.is_finite() || *p < 0.0)
+            {
+                return Err(format!("prices of {:?} must be positive", model.trim()));
+            }
+            let model = model.trim().to_owned();
+            table.0.retain(|(m, _)| *m != model);
+            table.0.push((
+                model,
+                Price {
+                    input,
+                    cached,
+                    output,
+                },
+            ));
+        }
+        Ok(table)
+    }
+
+    /// The price of `model`; gateway spellings such as `openai/gpt-5.1-codex` are found too.
+    pub fn price(&self, model: &str) -> Option<Price> {
+        let bare = model.rsplit('/').next().unwrap_or(model);
+        self.0
+            .iter()
+            .find(|(m, _)| m == model)
+            .or_else(|| self.0.iter().find(|(m, _)| m == bare))
+            .map(|(_, p)| *p)
+    }
+
+    /// Estimated USD for `usage` on `model`, when its price is known.
+    pub fn cost(&self, model: &str, usage: Usage) -> Option<f64> {
+        let p = self.price(model)?;
+        let uncached = usage.input_tokens.saturating_sub(usage.cached_tokens) as f64;
+        Some(
+            (uncached * p.input
+                + usage.cached_tokens as f64 * p.cached
+                + usage.output_tokens as f64 * p.output)
+                / 1_000_000.0,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_counts_cached_input_at_its_own_price() {
+        let usage = Usage {
+            input_tokens: 1_000_000,
+            cached_tokens: 400_000,
+            output_tokens: 100_000,
+            reasoning_tokens: 60_000,
+        };
+        let cost = PriceTable::default().cost("gpt-5.1-codex", usage).unwrap();
+        // 600k × 1.25 + 400k × 0.125 + 100k × 10 per million.
+        assert!((cost - (0.75 + 0.05 + 1.0)).abs() < 1e-9, "{cost}");
+        assert_eq!(
+            PriceTable::default().cost("openai/gpt-5.1-codex", usage),
+            Some(cost)
+        );
+        assert_eq!(PriceTable::default().cost("someone/else", usage), None);
+    }
+
+    #[test]
+    fn the_table_can_be_extended_and_overridden() {
+        let t = PriceTable::parse("my-gateway-model=1/0.1/4; gpt-5.1-codex=2/0.2/8").unwrap();
+        assert_eq!(t.price("my-gateway-model").unwrap().output, 4.0);
+        assert_eq!(t.price("gpt-5.1-codex").unwrap().input, 2.0);
+        assert!(PriceTable::parse("x=1/2").is_err());
+        assert!(PriceTable::parse("x=a/b/c").is_err());
+        assert!(PriceTable::parse("nonsense").is_err());
+    }
+}
