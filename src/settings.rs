@@ -263,7 +263,7 @@ impl Settings {
             get("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
         )?;
 
-        let openai = OpenAiSettings::from_lookup(&lookup)?;
+        let openai = OpenAiSettings::from_lookup(lookup)?;
 
         let database_url = get("DATABASE_URL")
             .map(|u| u.trim().to_owned())
