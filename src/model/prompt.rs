@@ -106,7 +106,7 @@ pub fn user_message(input: &PromptInput<'_>) -> String {
         s.push_str("Focus: general correctness, security and performance.\n");
     } else {
         s.push_str(&format!(
-            "Focus areas requested by the reviewer, look for these first: {}.\n",
+            "Focus areas (from the request, then the repository), look for these first: {}.\n",
             input.focus_areas.join(", ")
         ));
     }

@@ -42,34 +42,44 @@ pub fn place(findings: Vec<Finding>, files: &[FileDiff], reviewable: &[String]) 
         .collect();
     let mut placement = Placement::default();
     let mut seen: Vec<(String, Side, u32, u32, String)> = Vec::new();
-    for mut finding in findings {
-        if !(0..=3).contains(&finding.priority)
-            || finding.title.trim().is_empty()
-            || !finding.confidence_score.is_finite()
-        {
-            tracing::info!(title = %finding.title, priority = finding.priority, "dropping an invalid finding");
+    for finding in findings {
+        let loc = &finding.code_location;
+        let (a, b) = (loc.line_range.start, loc.line_range.end);
+        // The schema cannot say everything: what makes no sense is dropped and counted.
+        let problem = if !(0..=3).contains(&finding.priority) {
+            Some("priority outside 0..3")
+        } else if finding.title.trim().is_empty() {
+            Some("empty title")
+        } else if !(0.0..=1.0).contains(&finding.confidence_score) {
+            Some("confidence outside 0..1")
+        } else if a < 1 || b < 1 || a > u32::MAX as i64 || b > u32::MAX as i64 {
+            Some("line numbers not valid")
+        } else if a > b {
+            Some("line range ends before it starts")
+        } else if !files.iter().any(|f| f.path == loc.file_path) {
+            Some("file not in the pull request")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            tracing::info!(
+                problem,
+                path = %loc.file_path,
+                start = a,
+                end = b,
+                priority = finding.priority,
+                "dropping an invalid finding"
+            );
             placement.invalid += 1;
             continue;
         }
-        finding.confidence_score = finding.confidence_score.clamp(0.0, 1.0);
-        let loc = &finding.code_location;
-        let (a, b) = (loc.line_range.start, loc.line_range.end);
         let Some(index) = indexes.get(loc.file_path.as_str()) else {
-            let reason = if files.iter().any(|f| f.path == loc.file_path) {
-                "its file has no reviewable line diff"
-            } else {
-                "its file is not part of this pull request"
-            };
-            placement.summary_only.push(Unplaced { finding, reason });
-            continue;
-        };
-        if a < 1 || b < 1 || a > u32::MAX as i64 || b > u32::MAX as i64 {
             placement.summary_only.push(Unplaced {
                 finding,
-                reason: "its line numbers are not valid",
+                reason: "its file has no reviewable line diff",
             });
             continue;
-        }
+        };
         let side = loc.side;
         let (start, end, clamped) = match index.anchor(side, a as u32, b as u32) {
             Anchor::Exact { start, end } => (start, end, false),
@@ -172,6 +182,12 @@ mod tests {
                 finding("nope.rs", Side::Right, 1, 1, 2),
                 finding("a.rs", Side::Right, 2, 2, 7),
                 finding("a.rs", Side::Right, 0, 2, 2),
+                finding("a.rs", Side::Right, 3, 2, 2),
+                {
+                    let mut f = finding("a.rs", Side::Right, 2, 2, 1);
+                    f.confidence_score = 1.5;
+                    f
+                },
             ],
             &files,
             &reviewable,
@@ -195,10 +211,9 @@ mod tests {
             vec![
                 "its lines are outside the diff",
                 "its file has no reviewable line diff",
-                "its file is not part of this pull request",
-                "its line numbers are not valid",
             ]
         );
-        assert_eq!(p.invalid, 1);
+        // Unknown path, priority 7, line 0, a reversed range, confidence 1.5.
+        assert_eq!(p.invalid, 5);
     }
 }

@@ -34,6 +34,8 @@ pub enum Reply {
     Incomplete,
     /// A refusal content part.
     Refusal(&'static str),
+    /// A completed response whose output text is this (for text that is not valid JSON).
+    Text(&'static str),
     /// Wait before answering (to trip the client's timeout).
     Delay(Duration, Box<Reply>),
 }
@@ -44,6 +46,8 @@ pub type Responder = Box<dyn Fn(&Value) -> Reply + Send + Sync>;
 #[derive(Default)]
 pub struct AiState {
     pub script: VecDeque<Reply>,
+    /// `OpenAI-Organization` and `OpenAI-Project` of each request.
+    pub headers: Vec<(Option<String>, Option<String>)>,
     pub responder: Option<Responder>,
     pub requests: Vec<Value>,
     pub violations: Vec<String>,
@@ -177,6 +181,14 @@ async fn responses(
     let reply = {
         let mut st = fake.state();
         st.requests.push(body.clone());
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        st.headers
+            .push((header("openai-organization"), header("openai-project")));
         for e in spec::check_openai_request(&body) {
             st.violations.push(e);
         }
@@ -256,6 +268,13 @@ async fn answer(request: &Value, reply: Reply) -> Response {
             json!({"reason": "max_output_tokens"}),
         ))
         .into_response(),
+        Reply::Text(text) => {
+            let message = json!({
+                "id": format!("msg_{id}"), "type": "message", "status": "completed", "role": "assistant",
+                "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
+            });
+            axum::Json(base("completed", json!([reasoning, message]), Value::Null)).into_response()
+        }
         Reply::Refusal(text) => {
             let message = json!({
                 "id": format!("msg_{id}"), "type": "message", "status": "completed", "role": "assistant",
