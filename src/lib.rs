@@ -5,6 +5,7 @@
 //! the findings on commentable lines and posts one review.
 
 pub mod app;
+pub mod cli;
 pub mod command;
 pub mod diff;
 pub mod event;

@@ -6,8 +6,9 @@ use codex_review::app::{self, Tuning};
 use codex_review::repo_config;
 use codex_review::settings::Settings;
 
-const USAGE: &str = "usage: codex-review serve | healthcheck | check-config [PATH] | config-schema\n\n\
+const USAGE: &str = "usage: codex-review serve | review (URL | -) | healthcheck | check-config [PATH] | config-schema\n\n\
 serve          runs the GitHub App: POST /webhook, GET /healthz, /readyz, /metrics\n\
+review         reviews a pull request by URL, or a diff on standard input (see `review --help`)\n\
 healthcheck    asks the local service's /healthz (for container health checks)\n\
 check-config   validates a repository configuration (default .github/codex-review.yml)\n\
 config-schema  prints the JSON Schema of that file\n\n\
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         Some("check-config") if args.len() <= 2 => {
             return check_config(args.get(1).map_or(repo_config::CONFIG_PATH, String::as_str));
         }
+        Some("review") => return review(&args[1..]),
         Some("config-schema") if args.len() == 1 => {
             print!("{}", repo_config::json_schema());
             return ExitCode::SUCCESS;
@@ -63,6 +65,43 @@ fn main() -> ExitCode {
             tracing::error!(error = format!("{e:#}"), "codex-review stopped");
             eprintln!("codex-review: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `codex-review review ...`: exit 0 after printing the review, 1 on failure, 2 on bad usage.
+fn review(args: &[String]) -> ExitCode {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{}", codex_review::cli::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    let parsed = match codex_review::cli::parse_args(args) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            eprintln!("codex-review review: {e}\n\n{}", codex_review::cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("codex-review: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stdin = || std::io::read_to_string(std::io::stdin());
+    let mut out = std::io::stdout().lock();
+    let result = runtime.block_on(codex_review::cli::review(
+        &parsed,
+        |name| std::env::var(name).ok(),
+        stdin,
+        &mut out,
+    ));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("codex-review review: {e:#}");
+            ExitCode::from(1)
         }
     }
 }

@@ -11,10 +11,12 @@
 pub mod chunk;
 pub mod filter;
 mod index;
+mod local;
 mod parse;
 pub mod render;
 
 pub use index::{Anchor, FileIndex};
+pub use local::split_diff;
 pub use parse::{PatchError, parse_patch};
 
 /// Which version of the file a line number refers to (GitHub's `side`).

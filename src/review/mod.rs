@@ -4,6 +4,7 @@
 //! `publish` writes the text, `post` posts it exactly once.
 
 pub mod anchor;
+pub mod engine;
 mod gate;
 pub mod memory;
 mod post;

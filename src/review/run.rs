@@ -2,21 +2,20 @@
 //! (in parallel chunks for large PRs), place the findings, post.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
 use super::anchor::{self, Placement, Unplaced};
+use super::engine::{self, Answer, CallSettings, Subject};
 use super::{Outcome, ReviewError, Reviewer, gate, memory, publish};
-use crate::diff::chunk::{self, Budget, Plan, Source};
+use crate::diff::chunk::{self, Budget, Source};
 use crate::diff::filter::{PathRules, review_value};
 use crate::diff::{FileDiff, FileStatus};
 use crate::event::{ReviewRequest, Trigger};
-use crate::github::{NewReview, PullInfo, RepoClient};
+use crate::github::{NewReview, RepoClient};
 use crate::ids::{CommentId, CommitSha};
 use crate::jobs::{Lease, PostedReview};
-use crate::model::prompt::{self, PromptInput};
-use crate::model::{ModelError, ReviewOutput, Usage};
+use crate::model::{ReviewOutput, Usage};
 use crate::repo_config::ReviewSettings;
 
 /// Files whose full new content is fetched for context, at most, per review.
@@ -29,13 +28,6 @@ const MAX_CONTENT_PATCH_LINES: usize = 3_000;
 const MAX_CONTENT_BYTES: usize = 512 * 1024;
 /// Tokens kept free in each call for the instructions and the PR's title and description.
 const PROMPT_OVERHEAD_TOKENS: usize = 4_000;
-
-/// What the model said about the whole PR, merged over its chunks.
-struct Answer {
-    output: ReviewOutput,
-    usage: Usage,
-    calls: usize,
-}
 
 impl Reviewer {
     /// Reviews the PR of `req` and posts the result. With a `lease`, nothing is posted
@@ -151,8 +143,24 @@ impl Reviewer {
                     .reasoning_effort
                     .map(|e| e.as_str().to_owned()),
             };
-            self.ask_model(req, &pull, &plan, since.as_ref(), &call, &mut skipped)
-                .await?
+            let subject = Subject {
+                repo: req.repo.as_str(),
+                title: &pull.title,
+                description: pull.body.as_deref().unwrap_or(""),
+                base_ref: &pull.base.name,
+                head_ref: &pull.head.name,
+                since: since.as_ref().map(CommitSha::short),
+            };
+            engine::ask_model(
+                &self.model,
+                &self.model_slots,
+                &subject,
+                &plan,
+                &call,
+                &mut skipped,
+                |usage| self.metrics.tokens(usage),
+            )
+            .await?
         };
 
         // Inline comments go on the PR's own diff, whatever diff the model read.
@@ -304,137 +312,6 @@ impl Reviewer {
             }
         }
     }
-
-    /// One model call per chunk, in parallel within the process-wide limit. A chunk that
-    /// fails leaves its files in `skipped`; when every chunk fails, the first error is
-    /// returned (a transient one, if any, so the job is retried).
-    async fn ask_model(
-        &self,
-        req: &ReviewRequest,
-        pull: &PullInfo,
-        plan: &Plan,
-        since: Option<&CommitSha>,
-        settings: &CallSettings,
-        skipped: &mut Vec<(String, String)>,
-    ) -> Result<Answer, ReviewError> {
-        let parts = plan.chunks.len();
-        let mut calls = JoinSet::new();
-        for (i, chunk) in plan.chunks.iter().enumerate() {
-            let elsewhere: Vec<String> = plan
-                .reviewed
-                .iter()
-                .filter(|p| !chunk.files.contains(p))
-                .cloned()
-                .collect();
-            let message = prompt::user_message(&PromptInput {
-                repo: req.repo.as_str(),
-                title: &pull.title,
-                description: pull.body.as_deref().unwrap_or(""),
-                base_ref: &pull.base.name,
-                head_ref: &pull.head.name,
-                diff: &chunk.text,
-                not_shown: skipped,
-                part: (parts > 1).then_some((i + 1, parts)),
-                since: since.map(CommitSha::short),
-                elsewhere: &elsewhere,
-                focus_areas: &settings.focus_areas,
-                guidelines: &settings.guidelines,
-                language: &settings.language,
-                suggestions: settings.suggestions,
-            });
-            let model = self.model.clone();
-            let slots = Arc::clone(&self.model_slots);
-            let (model_name, effort) = (settings.model.clone(), settings.reasoning_effort.clone());
-            let cache_key = format!("codex-review:{}", req.repo);
-            calls.spawn(async move {
-                let _slot = slots.acquire_owned().await.expect("never closed");
-                let call = crate::model::ReviewCall {
-                    instructions: prompt::INSTRUCTIONS,
-                    user_message: &message,
-                    model: model_name.as_deref(),
-                    reasoning_effort: effort.as_deref(),
-                    cache_key: Some(&cache_key),
-                };
-                (i, model.review(&call).await)
-            });
-        }
-        let mut results: Vec<(usize, Result<crate::model::ModelReply, ModelError>)> =
-            Vec::with_capacity(parts);
-        while let Some(joined) = calls.join_next().await {
-            results
-                .push(joined.map_err(|e| ReviewError::Internal(format!("model call task: {e}")))?);
-        }
-        results.sort_by_key(|(i, _)| *i);
-
-        let mut merged = ReviewOutput {
-            findings: Vec::new(),
-            overall_correctness: "patch is correct".into(),
-            overall_explanation: String::new(),
-            overall_confidence_score: 1.0,
-        };
-        let mut usage = Usage::default();
-        let mut errors: Vec<ModelError> = Vec::new();
-        for (i, result) in results {
-            match result {
-                Ok(reply) => {
-                    self.metrics.tokens(reply.usage);
-                    tracing::info!(
-                        part = i + 1,
-                        parts,
-                        response_id = %reply.response_id,
-                        input_tokens = reply.usage.input_tokens,
-                        cached_tokens = reply.usage.cached_tokens,
-                        output_tokens = reply.usage.output_tokens,
-                        reasoning_tokens = reply.usage.reasoning_tokens,
-                        findings = reply.review.findings.len(),
-                        "model answered"
-                    );
-                    usage.input_tokens += reply.usage.input_tokens;
-                    usage.cached_tokens += reply.usage.cached_tokens;
-                    usage.output_tokens += reply.usage.output_tokens;
-                    usage.reasoning_tokens += reply.usage.reasoning_tokens;
-                    let r = reply.review;
-                    if r.overall_correctness == "patch is incorrect" {
-                        merged.overall_correctness = r.overall_correctness;
-                    }
-                    if !r.overall_explanation.trim().is_empty() {
-                        if !merged.overall_explanation.is_empty() {
-                            merged.overall_explanation.push(' ');
-                        }
-                        merged
-                            .overall_explanation
-                            .push_str(r.overall_explanation.trim());
-                    }
-                    merged.overall_confidence_score = merged
-                        .overall_confidence_score
-                        .min(r.overall_confidence_score);
-                    merged.findings.extend(r.findings);
-                }
-                Err(e) => {
-                    tracing::warn!(part = i + 1, parts, error = %e, "model call failed");
-                    for path in &plan.chunks[i].files {
-                        skipped.push((
-                            path.clone(),
-                            format!("the model call for its part failed: {e}"),
-                        ));
-                    }
-                    errors.push(e);
-                }
-            }
-        }
-        if errors.len() == parts {
-            let pick = errors
-                .iter()
-                .position(ModelError::is_transient)
-                .unwrap_or(0);
-            return Err(errors.swap_remove(pick).into());
-        }
-        Ok(Answer {
-            output: merged,
-            usage,
-            calls: parts,
-        })
-    }
 }
 
 fn to_diffs(files: Vec<crate::github::ChangedFile>) -> Vec<FileDiff> {
@@ -492,16 +369,6 @@ async fn fetch_contents(
         }
     }
     out
-}
-
-/// What every model call of one review shares.
-struct CallSettings {
-    focus_areas: Vec<String>,
-    guidelines: String,
-    language: String,
-    suggestions: bool,
-    model: Option<String>,
-    reasoning_effort: Option<String>,
 }
 
 /// Drops findings less urgent than `min_priority` or less sure than `min_confidence`;

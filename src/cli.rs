@@ -1,0 +1,441 @@
+//! `codex-review review`: the review pipeline from the command line, without an App.
+//!
+//! ```text
+//! codex-review review https://github.com/OWNER/REPO/pull/N [--post]   (GITHUB_TOKEN)
+//! git diff main... | codex-review review -
+//! options: --focus security,performance   --json
+//! ```
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use secrecy::ExposeSecret;
+use tokio::sync::Semaphore;
+
+use crate::diff::chunk::{self, Budget, Source};
+use crate::diff::filter::PathRules;
+use crate::diff::{FileDiff, split_diff};
+use crate::github::{NewReview, RepoClient};
+use crate::ids::{PrNumber, RepoName};
+use crate::model::{ModelClient, RetryPolicy};
+use crate::review::anchor;
+use crate::review::engine::{self, CallSettings, Subject};
+use crate::review::publish;
+use crate::settings::{Limits, OpenAiSettings};
+
+pub const USAGE: &str = "usage: codex-review review (URL | -) [--post] [--json] [--focus AREA[,AREA...]]\n\n\
+URL   a pull request, https://github.com/OWNER/REPO/pull/N (needs GITHUB_TOKEN)\n\
+-     a unified diff on standard input, such as `git diff main... | codex-review review -`\n\
+--post   post the review on the pull request, as the App would\n\
+--json   print the model's structured output\n\
+--focus  what to look for first";
+
+/// What to review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Stdin,
+    Pull { repo: RepoName, pr: PrNumber },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewArgs {
+    pub target: Target,
+    pub post: bool,
+    pub json: bool,
+    pub focus: Vec<String>,
+}
+
+/// Parses the arguments after `review`.
+pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
+    let mut target = None;
+    let (mut post, mut json, mut focus) = (false, false, Vec::new());
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--post" => post = true,
+            "--json" => json = true,
+            "--focus" => {
+                let list = it.next().ok_or("--focus needs a value")?;
+                focus.extend(
+                    list.split(',')
+                        .map(|a| a.trim().to_lowercase())
+                        .filter(|a| !a.is_empty()),
+                );
+            }
+            "-" => target = Some(Target::Stdin),
+            url if url.starts_with("https://") || url.starts_with("http://") => {
+                target = Some(
+                    parse_pull_url(url).ok_or_else(|| format!("not a pull request URL: {url}"))?,
+                );
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    let target = target.ok_or("name a pull request URL, or - for a diff on standard input")?;
+    if post && target == Target::Stdin {
+        return Err("--post needs a pull request URL".into());
+    }
+    Ok(ReviewArgs {
+        target,
+        post,
+        json,
+        focus,
+    })
+}
+
+fn parse_pull_url(url: &str) -> Option<Target> {
+    let path = url.split("://").nth(1)?.split_once('/')?.1;
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    match parts[..] {
+        [owner, name, "pull", number, ..] => Some(Target::Pull {
+            repo: RepoName::parse(&format!("{owner}/{name}"))?,
+            pr: PrNumber(number.parse().ok()?),
+        }),
+        _ => None,
+    }
+}
+
+/// Runs a review; `stdin` is read only for `-`. Findings go to `out`, progress to stderr.
+pub async fn review(
+    args: &ReviewArgs,
+    env: impl Fn(&str) -> Option<String>,
+    stdin: impl FnOnce() -> std::io::Result<String>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let openai = OpenAiSettings::from_lookup(&env).map_err(anyhow::Error::msg)?;
+    let model = ModelClient::new(&openai, RetryPolicy::default())?;
+    let limits = Limits::default();
+
+    let (files, subject_owned, github) = match &args.target {
+        Target::Stdin => {
+            let text = stdin().context("reading the diff from standard input")?;
+            let files = split_diff(&text);
+            if files.is_empty() {
+                bail!("standard input holds no diff");
+            }
+            let subject = (
+                "local diff".to_owned(),
+                "Local changes".to_owned(),
+                String::new(),
+                "base".to_owned(),
+                "working tree".to_owned(),
+            );
+            (files, subject, None)
+        }
+        Target::Pull { repo, pr } => {
+            let gh = github_client(&env, repo)?;
+            let pull = gh.pull(*pr).await?;
+            let files: Vec<FileDiff> = gh
+                .files(*pr)
+                .await?
+                .into_iter()
+                .map(|f| {
+                    FileDiff::from_github(
+                        f.filename,
+                        f.previous_filename,
+                        &f.status,
+                        f.patch,
+                        f.additions,
+                        f.deletions,
+                    )
+                })
+                .collect();
+            let head = pull
+                .head_sha()
+                .context("the pull request's head is not a commit id")?;
+            let subject = (
+                repo.to_string(),
+                pull.title.clone(),
+                pull.body.clone().unwrap_or_default(),
+                pull.base.name.clone(),
+                pull.head.name.clone(),
+            );
+            (files, subject, Some((gh, *pr, head)))
+        }
+    };
+
+    let rules = PathRules::default();
+    let mut skipped: Vec<(String, String)> = Vec::new();
+    let mut sources = Vec::new();
+    for file in &files {
+        match rules.skip_reason(file) {
+            Some(why) => skipped.push((file.path.clone(), why)),
+            None => sources.push(Source {
+                file,
+                content: None,
+            }),
+        }
+    }
+    let plan = chunk::plan(
+        &sources,
+        Budget {
+            tokens_per_call: limits.chunk_tokens - 4_000,
+            max_calls: limits.max_calls,
+        },
+    );
+    skipped.extend(plan.skipped.iter().cloned());
+    if plan.chunks.is_empty() {
+        writeln!(
+            out,
+            "Nothing to review: {} file(s), none with reviewable line changes.",
+            files.len()
+        )?;
+        return Ok(());
+    }
+    let subject = Subject {
+        repo: &subject_owned.0,
+        title: &subject_owned.1,
+        description: &subject_owned.2,
+        base_ref: &subject_owned.3,
+        head_ref: &subject_owned.4,
+        since: None,
+    };
+    let settings = CallSettings {
+        focus_areas: if args.focus.is_empty() {
+            vec![
+                "correctness".into(),
+                "security".into(),
+                "performance".into(),
+            ]
+        } else {
+            args.focus.clone()
+        },
+        ..CallSettings::default()
+    };
+    let slots = Arc::new(Semaphore::new(limits.model_concurrency));
+    let progress = Progress::start(plan.chunks.len());
+    let answer = engine::ask_model(
+        &model,
+        &slots,
+        &subject,
+        &plan,
+        &settings,
+        &mut skipped,
+        |_| {},
+    )
+    .await;
+    progress.stop();
+    let answer = answer?;
+
+    let placement = anchor::place(answer.output.findings.clone(), &files, &plan.reviewed);
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&answer.output)?)?;
+    } else {
+        print_human(out, &answer.output, &placement, &skipped)?;
+        let cost = model.prices().cost(model.model(), answer.usage);
+        writeln!(
+            out,
+            "\n{} model call(s) · tokens: {} in ({} cached), {} out ({} reasoning){}",
+            answer.calls,
+            answer.usage.input_tokens,
+            answer.usage.cached_tokens,
+            answer.usage.output_tokens,
+            answer.usage.reasoning_tokens,
+            cost.map_or_else(String::new, |c| format!(" · ≈ ${c:.4}"))
+        )?;
+    }
+
+    if args.post {
+        let Some((gh, pr, head)) = github else {
+            bail!("--post needs a pull request")
+        };
+        let trigger = format!(
+            "cli-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        );
+        let body = publish::summary(&publish::SummaryInput {
+            sha: &head,
+            trigger: &trigger,
+            output: &answer.output,
+            placement: &placement,
+            focus_areas: &settings.focus_areas,
+            not_reviewed: &skipped,
+            reviewed_files: plan.reviewed.len(),
+            model_calls: answer.calls,
+            model: model.model(),
+            usage: answer.usage,
+            cost: model.prices().cost(model.model(), answer.usage),
+            since: None,
+            repeated: 0,
+            below_thresholds: 0,
+            config_error: None,
+        });
+        let review = NewReview {
+            commit_id: head.to_string(),
+            body,
+            event: "COMMENT",
+            comments: placement
+                .inline
+                .iter()
+                .map(publish::inline_comment)
+                .collect(),
+        };
+        let id = gh.create_review(pr, &review).await?;
+        writeln!(out, "Posted review {id} on {}#{pr}.", gh.repo())?;
+    }
+    Ok(())
+}
+
+fn github_client(
+    env: &impl Fn(&str) -> Option<String>,
+    repo: &RepoName,
+) -> anyhow::Result<RepoClient> {
+    let token = env("GITHUB_TOKEN")
+        .filter(|t| !t.trim().is_empty())
+        .context("GITHUB_TOKEN is required to review a pull request by URL")?;
+    let token = secrecy::SecretString::from(token.trim().to_owned());
+    let base = env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into());
+    let crab = octocrab::Octocrab::builder()
+        .base_uri(base.trim_end_matches('/'))
+        .context("GITHUB_API_URL is not a valid URI")?
+        .personal_token(token.expose_secret().to_owned())
+        .build()
+        .context("building the GitHub client")?;
+    Ok(RepoClient::new(
+        Arc::new(crab),
+        repo.clone(),
+        RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            timeout: Duration::from_secs(30),
+        },
+    ))
+}
+
+fn print_human(
+    out: &mut impl Write,
+    output: &crate::model::ReviewOutput,
+    placement: &anchor::Placement,
+    skipped: &[(String, String)],
+) -> std::io::Result<()> {
+    let total = placement.inline.len() + placement.summary_only.len();
+    writeln!(out, "{} — {} finding(s)", output.overall_correctness, total)?;
+    if !output.overall_explanation.trim().is_empty() {
+        writeln!(out, "{}", output.overall_explanation.trim())?;
+    }
+    let mut all: Vec<(i64, String, &crate::model::Finding)> = placement
+        .inline
+        .iter()
+        .map(|p| {
+            let range = if p.start == p.end {
+                p.start.to_string()
+            } else {
+                format!("{}-{}", p.start, p.end)
+            };
+            (
+                p.finding.priority,
+                format!("{}:{range}", p.path),
+                &p.finding,
+            )
+        })
+        .chain(placement.summary_only.iter().map(|u| {
+            let l = &u.finding.code_location;
+            (
+                u.finding.priority,
+                format!(
+                    "{}:{}-{} ({})",
+                    l.file_path, l.line_range.start, l.line_range.end, u.reason
+                ),
+                &u.finding,
+            )
+        }))
+        .collect();
+    all.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    for (priority, location, f) in all {
+        writeln!(out, "\n[P{priority}] {location}  {}", f.title.trim())?;
+        for line in f.body.trim().lines() {
+            writeln!(out, "    {line}")?;
+        }
+        if let Some(code) = &f.suggestion {
+            writeln!(out, "    suggestion:")?;
+            for line in code.lines() {
+                writeln!(out, "    | {line}")?;
+            }
+        }
+    }
+    if placement.invalid > 0 {
+        writeln!(out, "\n{} malformed finding(s) dropped.", placement.invalid)?;
+    }
+    if !skipped.is_empty() {
+        writeln!(out, "\nNot reviewed:")?;
+        for (path, why) in skipped {
+            writeln!(out, "  {path}: {why}")?;
+        }
+    }
+    Ok(())
+}
+
+/// A line on stderr while the model works.
+struct Progress {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Progress {
+    fn start(calls: usize) -> Self {
+        let tty = std::io::stderr().is_terminal();
+        let started = Instant::now();
+        eprintln!(
+            "codex-review: asking the model ({calls} call{})…",
+            if calls == 1 { "" } else { "s" }
+        );
+        let task = tokio::spawn(async move {
+            if !tty {
+                return;
+            }
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                eprint!(
+                    "\r  waiting for the model: {} s",
+                    started.elapsed().as_secs()
+                );
+            }
+        });
+        Self { task }
+    }
+
+    fn stop(self) {
+        self.task.abort();
+        if std::io::stderr().is_terminal() {
+            eprintln!();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_read() {
+        let args = |a: &[&str]| parse_args(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            args(&[
+                "https://github.com/octo/hello/pull/42",
+                "--post",
+                "--focus",
+                "security, Performance"
+            ])
+            .unwrap(),
+            ReviewArgs {
+                target: Target::Pull {
+                    repo: RepoName::parse("octo/hello").unwrap(),
+                    pr: PrNumber(42)
+                },
+                post: true,
+                json: false,
+                focus: vec!["security".into(), "performance".into()],
+            }
+        );
+        assert_eq!(args(&["-", "--json"]).unwrap().target, Target::Stdin);
+        assert!(args(&["-", "--post"]).is_err());
+        assert!(args(&[]).is_err());
+        assert!(args(&["https://github.com/octo/hello/issues/1"]).is_err());
+        assert!(args(&["--frobnicate"]).is_err());
+    }
+}

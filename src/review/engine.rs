@@ -1,0 +1,183 @@
+//! Asking the model about a planned set of chunks, in parallel, and merging the answers.
+//! Used by the App's reviews and by `codex-review review`.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::ReviewError;
+use crate::diff::chunk::Plan;
+use crate::model::prompt::{self, PromptInput};
+use crate::model::{ModelClient, ModelError, ReviewOutput, Usage};
+
+/// What the model is told about the change besides the diff.
+pub struct Subject<'a> {
+    pub repo: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub base_ref: &'a str,
+    pub head_ref: &'a str,
+    /// The short SHA of the earlier reviewed head, for an incremental review.
+    pub since: Option<&'a str>,
+}
+
+/// What every model call of one review shares.
+pub struct CallSettings {
+    pub focus_areas: Vec<String>,
+    pub guidelines: String,
+    pub language: String,
+    pub suggestions: bool,
+    pub model: Option<String>,
+    pub reasoning_effort: Option<String>,
+}
+
+impl Default for CallSettings {
+    fn default() -> Self {
+        Self {
+            focus_areas: Vec::new(),
+            guidelines: String::new(),
+            language: "English".into(),
+            suggestions: true,
+            model: None,
+            reasoning_effort: None,
+        }
+    }
+}
+
+/// What the model said about the whole change, merged over its chunks.
+pub struct Answer {
+    pub output: ReviewOutput,
+    pub usage: Usage,
+    pub calls: usize,
+}
+
+/// One model call per chunk, in parallel within the process-wide limit. A chunk that
+/// fails leaves its files in `skipped`; when every chunk fails, the first error is
+/// returned (a transient one, if any, so the job is retried).
+pub async fn ask_model(
+    model: &ModelClient,
+    slots: &Arc<Semaphore>,
+    subject: &Subject<'_>,
+    plan: &Plan,
+    settings: &CallSettings,
+    skipped: &mut Vec<(String, String)>,
+    on_reply: impl Fn(Usage),
+) -> Result<Answer, ReviewError> {
+    let parts = plan.chunks.len();
+    let mut calls = JoinSet::new();
+    for (i, chunk) in plan.chunks.iter().enumerate() {
+        let elsewhere: Vec<String> = plan
+            .reviewed
+            .iter()
+            .filter(|p| !chunk.files.contains(p))
+            .cloned()
+            .collect();
+        let message = prompt::user_message(&PromptInput {
+            repo: subject.repo,
+            title: subject.title,
+            description: subject.description,
+            base_ref: subject.base_ref,
+            head_ref: subject.head_ref,
+            diff: &chunk.text,
+            not_shown: skipped,
+            part: (parts > 1).then_some((i + 1, parts)),
+            since: subject.since,
+            elsewhere: &elsewhere,
+            focus_areas: &settings.focus_areas,
+            guidelines: &settings.guidelines,
+            language: &settings.language,
+            suggestions: settings.suggestions,
+        });
+        let model = model.clone();
+        let slots = Arc::clone(slots);
+        let (model_name, effort) = (settings.model.clone(), settings.reasoning_effort.clone());
+        let cache_key = format!("codex-review:{}", subject.repo);
+        calls.spawn(async move {
+            let _slot = slots.acquire_owned().await.expect("never closed");
+            let call = crate::model::ReviewCall {
+                instructions: prompt::INSTRUCTIONS,
+                user_message: &message,
+                model: model_name.as_deref(),
+                reasoning_effort: effort.as_deref(),
+                cache_key: Some(&cache_key),
+            };
+            (i, model.review(&call).await)
+        });
+    }
+    let mut results: Vec<(usize, Result<crate::model::ModelReply, ModelError>)> =
+        Vec::with_capacity(parts);
+    while let Some(joined) = calls.join_next().await {
+        results.push(joined.map_err(|e| ReviewError::Internal(format!("model call task: {e}")))?);
+    }
+    results.sort_by_key(|(i, _)| *i);
+
+    let mut merged = ReviewOutput {
+        findings: Vec::new(),
+        overall_correctness: "patch is correct".into(),
+        overall_explanation: String::new(),
+        overall_confidence_score: 1.0,
+    };
+    let mut usage = Usage::default();
+    let mut errors: Vec<ModelError> = Vec::new();
+    for (i, result) in results {
+        match result {
+            Ok(reply) => {
+                on_reply(reply.usage);
+                tracing::info!(
+                    part = i + 1,
+                    parts,
+                    response_id = %reply.response_id,
+                    input_tokens = reply.usage.input_tokens,
+                    cached_tokens = reply.usage.cached_tokens,
+                    output_tokens = reply.usage.output_tokens,
+                    reasoning_tokens = reply.usage.reasoning_tokens,
+                    findings = reply.review.findings.len(),
+                    "model answered"
+                );
+                usage.input_tokens += reply.usage.input_tokens;
+                usage.cached_tokens += reply.usage.cached_tokens;
+                usage.output_tokens += reply.usage.output_tokens;
+                usage.reasoning_tokens += reply.usage.reasoning_tokens;
+                let r = reply.review;
+                if r.overall_correctness == "patch is incorrect" {
+                    merged.overall_correctness = r.overall_correctness;
+                }
+                if !r.overall_explanation.trim().is_empty() {
+                    if !merged.overall_explanation.is_empty() {
+                        merged.overall_explanation.push(' ');
+                    }
+                    merged
+                        .overall_explanation
+                        .push_str(r.overall_explanation.trim());
+                }
+                merged.overall_confidence_score = merged
+                    .overall_confidence_score
+                    .min(r.overall_confidence_score);
+                merged.findings.extend(r.findings);
+            }
+            Err(e) => {
+                tracing::warn!(part = i + 1, parts, error = %e, "model call failed");
+                for path in &plan.chunks[i].files {
+                    skipped.push((
+                        path.clone(),
+                        format!("the model call for its part failed: {e}"),
+                    ));
+                }
+                errors.push(e);
+            }
+        }
+    }
+    if errors.len() == parts {
+        let pick = errors
+            .iter()
+            .position(ModelError::is_transient)
+            .unwrap_or(0);
+        return Err(errors.swap_remove(pick).into());
+    }
+    Ok(Answer {
+        output: merged,
+        usage,
+        calls: parts,
+    })
+}

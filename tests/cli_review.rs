@@ -1,0 +1,162 @@
+//! `codex-review review`: a local diff and a pull request URL, against the fakes.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::json;
+use support::*;
+
+const DIFF: &str = "diff --git a/src/limits.rs b/src/limits.rs\nindex 1111111..2222222 100644\n--- a/src/limits.rs\n+++ b/src/limits.rs\n@@ -1,3 +1,4 @@\n pub fn allowed(count: u32, max: u32) -> bool {\n-    count < max\n+    let limit = max + 1;\n+    count <= limit\n }\ndiff --git a/Cargo.lock b/Cargo.lock\nindex 3..4 100644\n--- a/Cargo.lock\n+++ b/Cargo.lock\n@@ -1 +1 @@\n-a\n+b\n";
+
+fn run(args: &[&str], env: &[(&str, String)], stdin: &str) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_codex-review"));
+    cmd.arg("review")
+        .args(args)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn env(ai: &FakeOpenAi) -> Vec<(&'static str, String)> {
+    vec![
+        ("OPENAI_API_KEY", support::fake_openai::API_KEY.to_string()),
+        ("OPENAI_BASE_URL", ai.base_url.clone()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_diff_is_reviewed_from_standard_input() {
+    install_crypto();
+    let ai = FakeOpenAi::start().await;
+    let mut f = finding("src/limits.rs", "RIGHT", 2, 3, 1, Some("    count < max"));
+    f["title"] = json!("Off-by-one lets one request too many through");
+    ai.push(Reply::Review(review_with(vec![f])));
+    let env = env(&ai);
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || run(&["-", "--focus", "correctness"], &env, DIFF))
+            .await
+            .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("[P1] src/limits.rs:2-3  Off-by-one lets one request too many through"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    | count < max") || stdout.contains("    |     count < max"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Cargo.lock: lock file"), "{stdout}");
+    assert!(
+        stdout.contains("tokens: 1834 in (1024 cached), 412 out (256 reasoning) · ≈ $0.0053"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("asking the model (1 call)"), "{stderr}");
+    let request = &ai.requests()[0];
+    let message = request["input"][0]["content"].as_str().unwrap();
+    assert!(
+        message.contains("=== FILE src/limits.rs (modified) ===")
+            && !message.contains("Cargo.lock (modified)")
+    );
+    assert!(message.contains("look for these first: correctness."));
+    assert!(
+        ai.state().violations.is_empty(),
+        "{:?}",
+        ai.state().violations
+    );
+
+    // --json prints the structured output as the model gave it.
+    ai.push(Reply::Review(review_with(vec![])));
+    let env = self::env(&ai);
+    let (code, stdout, _) = tokio::task::spawn_blocking(move || run(&["-", "--json"], &env, DIFF))
+        .await
+        .unwrap();
+    assert_eq!(code, 0);
+    let parsed: codex_review::model::ReviewOutput = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(parsed.overall_correctness, "patch is incorrect");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_and_bad_usage_have_clear_exits() {
+    install_crypto();
+    let ai = FakeOpenAi::start().await;
+    ai.push(Reply::Error {
+        status: 429,
+        code: "insufficient_quota",
+        retry_after: None,
+    });
+    let env = env(&ai);
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || run(&["-"], &env, DIFF))
+        .await
+        .unwrap();
+    assert_eq!(code, 1);
+    assert!(stderr.contains("quota"), "{stderr}");
+    let (code, _, stderr) = tokio::task::spawn_blocking(|| run(&["-", "--post"], &[], ""))
+        .await
+        .unwrap();
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--post needs a pull request URL"));
+    let (code, _, stderr) = tokio::task::spawn_blocking(|| run(&["-"], &[], DIFF))
+        .await
+        .unwrap();
+    assert_eq!(code, 1);
+    assert!(stderr.contains("OPENAI_API_KEY is required"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_request_is_reviewed_by_url_and_posted() {
+    let app = TestApp::start().await;
+    let patch = "@@ -1,3 +1,4 @@ fn main() {\n a\n-b\n+B\n+C\n d";
+    app.github.add_pull(Pull::new(
+        REPO,
+        5,
+        &"5".repeat(40),
+        vec![File::new("src/lib.rs", "modified", Some(patch))],
+    ));
+    app.openai.push(Reply::Review(review_with(vec![finding(
+        "src/lib.rs",
+        "RIGHT",
+        2,
+        2,
+        1,
+        None,
+    )])));
+    // The fake accepts installation tokens; a personal token is one it has issued.
+    let token = "ghs_cli_token".to_string();
+    app.github.state().tokens.insert(token.clone());
+    let mut env = env(&app.openai);
+    env.push(("GITHUB_TOKEN", token));
+    env.push(("GITHUB_API_URL", app.github.base_url.clone()));
+    let url = format!("https://github.com/{REPO}/pull/5");
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || run(&[&url, "--post"], &env, ""))
+            .await
+            .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("[P1] src/lib.rs:2"), "{stdout}");
+    assert!(stdout.contains("Posted review"), "{stdout}");
+    let reviews = app.github.reviews();
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0].comments.len(), 1);
+    assert_eq!(reviews[0].state, "COMMENTED");
+    app.assert_no_violations();
+    app.stop().await;
+}
