@@ -188,7 +188,9 @@ pub enum SettingsError {
     Invalid { var: &'static str, reason: String },
 }
 
-const REASONING_EFFORTS: &[&str] = &["none", "minimal", "low", "medium", "high", "xhigh"];
+/// Every `reasoning.effort` OpenAI's description lists.
+pub const REASONING_EFFORTS: &[&str] =
+    &["none", "minimal", "low", "medium", "high", "xhigh", "max"];
 
 impl Settings {
     /// Reads the process environment.
@@ -429,7 +431,7 @@ mod tests {
         assert!(err.to_string().contains("GITHUB_WEBHOOK_SECRET"));
         let err = env(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert!(err.to_string().contains("DATABASE_URL"));
-        let err = env(&[("CODEX_REVIEW_REASONING_EFFORT", "max")]).unwrap_err();
+        let err = env(&[("CODEX_REVIEW_REASONING_EFFORT", "extreme")]).unwrap_err();
         assert!(err.to_string().contains("CODEX_REVIEW_REASONING_EFFORT"));
         let err = env(&[("CODEX_REVIEW_CHUNK_TOKENS", "12")]).unwrap_err();
         assert!(

@@ -212,3 +212,39 @@ async fn the_request_for_a_small_pr_matches_its_snapshot() {
     app.assert_no_violations();
     app.stop().await;
 }
+
+#[test]
+fn every_reasoning_effort_openai_lists_is_accepted_and_valid() {
+    let doc: Value =
+        serde_json::from_str(include_str!("fixtures/openai-create-response.schema.json")).unwrap();
+    let listed: Vec<String> = doc["components"]["schemas"]["ReasoningEffort"]["anyOf"][0]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert!(listed.contains(&"none".to_string()));
+    let mut accepted: Vec<&str> = codex_review::settings::REASONING_EFFORTS.to_vec();
+    accepted.sort_unstable();
+    let mut listed_sorted: Vec<&str> = listed.iter().map(String::as_str).collect();
+    listed_sorted.sort_unstable();
+    assert_eq!(accepted, listed_sorted);
+    for effort in &listed {
+        let settings = codex_review::settings::OpenAiSettings::from_lookup(|k| match k {
+            "OPENAI_API_KEY" => Some("sk-x".into()),
+            "CODEX_REVIEW_REASONING_EFFORT" => Some(effort.clone()),
+            _ => None,
+        })
+        .unwrap();
+        install_crypto();
+        let client = codex_review::model::ModelClient::new(
+            &settings,
+            codex_review::model::RetryPolicy::default(),
+        )
+        .unwrap();
+        let body = client.request_body(&codex_review::model::client_call("i", "m"), 1000);
+        assert_eq!(body["reasoning"]["effort"], json!(effort));
+        let errors = spec::check_openai_request(&body);
+        assert!(errors.is_empty(), "{effort}: {errors:?}");
+    }
+}
