@@ -88,6 +88,9 @@ pub struct OpenAiSettings {
     /// `CODEX_REVIEW_PRICES`: USD per million tokens, `model=input/cached/output` entries
     /// separated by `;`, on top of the built-in table.
     pub prices: crate::model::PriceTable,
+    /// `CODEX_REVIEW_STREAM`: ask for server-sent events (`stream: true`), which keeps long
+    /// reasoning alive through proxies that cut idle connections. Default: false.
+    pub stream: bool,
 }
 
 impl OpenAiSettings {
@@ -175,6 +178,19 @@ impl OpenAiSettings {
             timeout: Duration::from_secs(number("CODEX_REVIEW_MODEL_TIMEOUT_SECS", 600, 1)?),
             deadline: Duration::from_secs(number("CODEX_REVIEW_MODEL_DEADLINE_SECS", 1_200, 1)?),
             prices,
+            stream: match get("CODEX_REVIEW_STREAM")
+                .map(|v| v.trim().to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("false" | "0" | "no") => false,
+                Some("true" | "1" | "yes") => true,
+                Some(_) => {
+                    return Err(SettingsError::Invalid {
+                        var: "CODEX_REVIEW_STREAM",
+                        reason: "expected true or false".into(),
+                    });
+                }
+            },
         })
     }
 }

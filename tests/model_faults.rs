@@ -99,6 +99,21 @@ async fn an_answer_cut_short_is_asked_again_with_a_larger_budget() {
 }
 
 #[tokio::test]
+async fn a_streamed_answer_is_read_from_its_events() {
+    let app = app_with(vec![("CODEX_REVIEW_STREAM", "true".into())]).await;
+    app.openai.push(Reply::Incomplete);
+    app.openai.push(one_finding());
+    review_once(&app).await;
+    let requests = app.openai.requests();
+    assert_eq!(requests[0]["stream"], json!(true));
+    // The incomplete event leads to the retry with a larger budget, as without streaming.
+    assert_eq!(requests.len(), 2);
+    assert_eq!(app.github.reviews()[0].comments.len(), 1);
+    app.assert_no_violations();
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_refusal_is_a_visible_note() {
     let app = app_with(vec![]).await;
     app.openai.push(Reply::Refusal("I can't help with that."));

@@ -100,6 +100,7 @@ pub struct ModelClient {
     deadline: Duration,
     retry: RetryPolicy,
     prices: PriceTable,
+    stream: bool,
 }
 
 /// What one review call sends besides the fixed schema.
@@ -137,6 +138,7 @@ impl ModelClient {
             deadline: settings.deadline,
             retry,
             prices: settings.prices.clone(),
+            stream: settings.stream,
         })
     }
 
@@ -179,6 +181,9 @@ impl ModelClient {
         }
         if let Some(retention) = &self.prompt_cache_retention {
             body["prompt_cache_retention"] = json!(retention);
+        }
+        if self.stream {
+            body["stream"] = json!(true);
         }
         body
     }
@@ -253,8 +258,43 @@ impl ModelClient {
         if !status.is_success() {
             return Err((api_error(status.as_u16(), &text), retry_after));
         }
+        if self.stream {
+            return final_event(&text)
+                .and_then(|response| parse_response(&response))
+                .map_err(|e| (e, None));
+        }
         parse_response(&text).map_err(|e| (e, None))
     }
+}
+
+/// The response object of the last terminal event of a server-sent event stream
+/// (`response.completed`, `response.incomplete` or `response.failed`).
+fn final_event(stream: &str) -> Result<String, ModelError> {
+    let mut last = None;
+    for line in stream.lines() {
+        let Some(data) = line.strip_prefix("data:") else {
+            continue;
+        };
+        let Ok(event) = serde_json::from_str::<Value>(data.trim()) else {
+            continue;
+        };
+        match event["type"].as_str() {
+            Some("response.completed" | "response.incomplete" | "response.failed") => {
+                last = Some(event["response"].to_string());
+            }
+            Some("error") => {
+                let message = event["message"]
+                    .as_str()
+                    .unwrap_or("stream error")
+                    .to_owned();
+                return Err(ModelError::Failed(truncate(&message, 500)));
+            }
+            _ => {}
+        }
+    }
+    last.ok_or_else(|| {
+        ModelError::Transport("the event stream ended before the response did".into())
+    })
 }
 
 /// Exponential backoff with full jitter in [delay/2, delay].
@@ -464,6 +504,23 @@ mod tests {
             let full = base * (1 << (attempt - 1));
             assert!(d >= full / 2 && d <= full, "{d:?}");
         }
+    }
+
+    #[test]
+    fn a_streamed_answer_is_read_from_its_final_event() {
+        let review = r#"{\"findings\":[],\"overall_correctness\":\"patch is correct\",\"overall_explanation\":\"ok\",\"overall_confidence_score\":0.9}"#;
+        let completed = format!(
+            r#"{{"type":"response.completed","response":{{"id":"r","status":"completed","output":[{{"type":"message","content":[{{"type":"output_text","text":"{review}"}}]}}]}}}}"#
+        );
+        let stream = format!(
+            "event: response.created\ndata: {{\"type\":\"response.created\",\"response\":{{}}}}\n\nevent: response.output_text.delta\ndata: {{\"type\":\"response.output_text.delta\",\"delta\":\"{{\"}}\n\nevent: response.completed\ndata: {completed}\n\n"
+        );
+        let reply = parse_response(&final_event(&stream).unwrap()).unwrap();
+        assert_eq!(reply.review.overall_explanation, "ok");
+        assert!(matches!(
+            final_event("event: response.created\ndata: {}\n\n"),
+            Err(ModelError::Transport(_))
+        ));
     }
 
     #[test]

@@ -215,7 +215,44 @@ async fn responses(
             },
         }
     };
-    answer(&body, reply).await
+    let response = answer(&body, reply).await;
+    if body["stream"] == json!(true) && response.status().is_success() {
+        return as_event_stream(response).await;
+    }
+    response
+}
+
+/// The same answer as server-sent events, as the Responses API streams it.
+async fn as_event_stream(response: Response) -> Response {
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let full: Value = serde_json::from_slice(&bytes).unwrap();
+    let terminal = match full["status"].as_str() {
+        Some("incomplete") => "response.incomplete",
+        Some("failed") => "response.failed",
+        _ => "response.completed",
+    };
+    let mut created = full.clone();
+    created["status"] = json!("in_progress");
+    created["output"] = json!([]);
+    let mut events =
+        vec![json!({"type": "response.created", "sequence_number": 0, "response": created})];
+    if let Some(text) = full["output"]
+        .as_array()
+        .and_then(|o| o.iter().find(|i| i["type"] == "message"))
+        .and_then(|m| m["content"][0]["text"].as_str())
+    {
+        for (i, piece) in text.as_bytes().chunks(40).enumerate() {
+            events.push(json!({"type": "response.output_text.delta", "sequence_number": i + 1, "delta": String::from_utf8_lossy(piece)}));
+        }
+    }
+    events.push(json!({"type": terminal, "sequence_number": events.len(), "response": full}));
+    let body: String = events
+        .iter()
+        .map(|e| format!("event: {}\ndata: {}\n\n", e["type"].as_str().unwrap(), e))
+        .collect();
+    ([("content-type", "text/event-stream")], body).into_response()
 }
 
 async fn answer(request: &Value, reply: Reply) -> Response {
