@@ -28,6 +28,8 @@ GITHUB_OPERATIONS = [
     ("get", "/repos/{owner}/{repo}/contents/{path}"),
     ("get", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
     ("get", "/repos/{owner}/{repo}/git/trees/{tree_sha}"),
+    ("post", "/repos/{owner}/{repo}/check-runs"),
+    ("patch", "/repos/{owner}/{repo}/check-runs/{check_run_id}"),
 ]
 
 # (event, action or None, file name) of the webhook payloads the tests start from.
@@ -37,6 +39,7 @@ WEBHOOKS = [
     ("pull_request", "ready_for_review", "pull_request.ready_for_review.json"),
     ("pull_request", "synchronize", "pull_request.synchronize.json"),
     ("ping", None, "ping.json"),
+    ("check_run", "rerequested", "check_run.rerequested.json"),
 ]
 
 

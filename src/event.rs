@@ -49,7 +49,9 @@ impl ReviewRequest {
     /// The head SHA the trigger names, when it names one (pull request events).
     pub fn head_sha(&self) -> Option<&CommitSha> {
         match &self.trigger {
-            Trigger::PullRequest { head_sha, .. } => head_sha.as_ref(),
+            Trigger::PullRequest { head_sha, .. } | Trigger::CheckRun { head_sha, .. } => {
+                head_sha.as_ref()
+            }
             Trigger::Comment { .. } => None,
         }
     }
@@ -71,7 +73,7 @@ impl ReviewRequest {
         // on their own.
         let who = match &self.trigger {
             Trigger::Comment { author, .. } => author.as_str(),
-            Trigger::PullRequest { .. } => "",
+            Trigger::PullRequest { .. } | Trigger::CheckRun { .. } => "",
         };
         format!(
             "{}#{}#{task}#{}#{}#{who}",
@@ -120,6 +122,11 @@ pub enum Trigger {
         #[serde(default)]
         association: Option<String>,
     },
+    /// "Re-run" on the `codex-review` check (GitHub lets only people with write access).
+    CheckRun {
+        check_run_id: u64,
+        head_sha: Option<CommitSha>,
+    },
 }
 
 impl Trigger {
@@ -133,6 +140,7 @@ impl Trigger {
                 Some(sha) => format!("{action}-{}", sha.short()),
                 None => action.clone(),
             },
+            Trigger::CheckRun { check_run_id, .. } => format!("rerun-{check_run_id}"),
         }
     }
 }
@@ -214,6 +222,58 @@ struct Head {
     sha: String,
 }
 
+#[derive(Deserialize)]
+struct CheckRunPayload {
+    action: String,
+    installation: Option<Installation>,
+    repository: Repository,
+    check_run: CheckRun,
+}
+
+#[derive(Deserialize)]
+struct CheckRun {
+    id: u64,
+    name: String,
+    head_sha: String,
+    #[serde(default)]
+    pull_requests: Vec<CheckRunPull>,
+}
+
+#[derive(Deserialize)]
+struct CheckRunPull {
+    number: u64,
+}
+
+/// The name of the App's check run (see `review::check`).
+const CHECK_NAME: &str = "codex-review";
+
+fn check_run(payload: CheckRunPayload) -> Event {
+    if payload.action != "rerequested" || payload.check_run.name != CHECK_NAME {
+        return Event::Ignored("check run event not handled");
+    }
+    let Some(pr) = payload.check_run.pull_requests.first() else {
+        return Event::Ignored("re-run of a check without a pull request");
+    };
+    let (Some(installation), Some(repo)) = (
+        payload.installation,
+        RepoName::parse(&payload.repository.full_name),
+    ) else {
+        return Event::Ignored("delivery without an installation or a valid repository");
+    };
+    Event::Review(ReviewRequest {
+        installation: InstallationId(installation.id),
+        repo,
+        pr: PrNumber(pr.number),
+        trigger: Trigger::CheckRun {
+            check_run_id: payload.check_run.id,
+            head_sha: CommitSha::parse(&payload.check_run.head_sha),
+        },
+        task: Task::Review,
+        focus_areas: Vec::new(),
+        full: false,
+    })
+}
+
 /// Reads a delivery of kind `event_name` (`X-GitHub-Event`).
 ///
 /// Returns [`NotJson`] only for bodies that are not JSON; a JSON payload of an unexpected
@@ -224,6 +284,10 @@ pub fn parse(event_name: &str, body: &[u8], bot_handle: &str) -> Result<Event, N
         "issue_comment" => Ok(match from_json::<IssueCommentPayload>(body)? {
             Some(payload) => issue_comment(payload, bot_handle),
             None => Event::Ignored("issue_comment payload of an unexpected shape"),
+        }),
+        "check_run" => Ok(match from_json::<CheckRunPayload>(body)? {
+            Some(payload) => check_run(payload),
+            None => Event::Ignored("check_run payload of an unexpected shape"),
         }),
         "pull_request" => Ok(match from_json::<PullRequestPayload>(body)? {
             Some(payload) => pull_request(payload),

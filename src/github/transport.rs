@@ -94,6 +94,7 @@ async fn send_once(
             crab._get_with_headers(request.path, Some(headers)).await
         }
         (&Method::POST, _) => crab._post(request.path, request.body).await,
+        (&Method::PATCH, _) => crab._patch(request.path, request.body).await,
         (other, _) => unreachable!("{other} is not used"),
     }
     .map_err(transport)?;

@@ -31,6 +31,8 @@ pub struct RepoConfig {
     pub review: ReviewSettings,
     /// Who may ask for a review, and how often.
     pub triggers: Triggers,
+    /// The `codex-review` check run as a merge gate.
+    pub gate: Gate,
 }
 
 impl Default for RepoConfig {
@@ -41,8 +43,20 @@ impl Default for RepoConfig {
             paths: Paths::default(),
             review: ReviewSettings::default(),
             triggers: Triggers::default(),
+            gate: Gate::default(),
         }
     }
+}
+
+/// The check run's conclusion.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Gate {
+    /// Fail the `codex-review` check when a finding of this priority or more urgent is
+    /// posted (0 = must fix ... 3 = low), so it can be a required check. Default: none (the
+    /// check is neutral).
+    #[schemars(range(min = 0, max = 3))]
+    pub fail_on_priority: Option<u8>,
 }
 
 /// Events that can start a review on their own.

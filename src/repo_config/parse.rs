@@ -150,6 +150,12 @@ fn check(c: &RepoConfig) -> Result<(), (Vec<&'static str>, String)> {
             return Err((vec!["review", "path_instructions"], e.to_string()));
         }
     }
+    if c.gate.fail_on_priority.is_some_and(|p| p > 3) {
+        return Err((
+            vec!["gate", "fail_on_priority"],
+            "must be 0, 1, 2 or 3".into(),
+        ));
+    }
     if c.triggers.max_per_pr_per_hour == 0 {
         return Err((
             vec!["triggers", "max_per_pr_per_hour"],

@@ -187,6 +187,22 @@ impl Reviewer {
                     return Ok(Gate::Done(Outcome::Replied("rate limited")));
                 }
             }
+            // Only people with write access can re-run a check: no association to check.
+            Trigger::CheckRun { .. } => {
+                if !config.enabled {
+                    return Ok(Gate::Done(Outcome::Skipped(
+                        "turned off for this repository",
+                    )));
+                }
+                let recent = self
+                    .store
+                    .reviews_in_last_hour(&req.repo, req.pr)
+                    .await
+                    .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                if recent >= i64::from(config.triggers.max_per_pr_per_hour) {
+                    return Ok(Gate::Done(Outcome::Skipped("rate limited")));
+                }
+            }
             Trigger::PullRequest {
                 action,
                 author,
@@ -263,7 +279,7 @@ impl Reviewer {
     ) -> Result<(), ReviewError> {
         let mention = match &req.trigger {
             Trigger::Comment { author, .. } => format!("@{author} "),
-            Trigger::PullRequest { .. } => String::new(),
+            Trigger::PullRequest { .. } | Trigger::CheckRun { .. } => String::new(),
         };
         gh.comment(req.pr, &format!("{mention}{text}")).await?;
         Ok(())

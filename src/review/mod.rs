@@ -4,6 +4,7 @@
 //! `publish` writes the text, `post` posts it exactly once.
 
 pub mod anchor;
+mod check;
 pub mod engine;
 mod gate;
 pub mod memory;
@@ -83,6 +84,8 @@ pub enum Outcome {
         review_id: u64,
         inline: usize,
         summary_only: usize,
+        /// The most urgent priority posted (0 = must fix), if any finding was.
+        worst_priority: Option<i64>,
     },
     AlreadyPosted {
         review_id: u64,
@@ -99,6 +102,7 @@ impl Outcome {
                 review_id,
                 inline,
                 summary_only,
+                ..
             } => {
                 format!("posted review {review_id} ({inline} inline, {summary_only} in summary)")
             }

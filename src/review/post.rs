@@ -24,6 +24,7 @@ impl Reviewer {
                 review_id,
                 inline,
                 summary_only,
+                worst_priority: None,
             }),
             Err(e) if e.status() == Some(422) && !review.comments.is_empty() => {
                 tracing::error!(error = %e, "GitHub refused the inline comments; posting them in the summary");
@@ -44,6 +45,7 @@ impl Reviewer {
                     review_id,
                     inline: 0,
                     summary_only: summary_only + inline,
+                    worst_priority: None,
                 })
             }
             Err(e) if e.is_transient() => {

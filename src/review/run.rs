@@ -50,7 +50,7 @@ impl Reviewer {
         let config = &loaded.config;
         let trigger_comment = match &req.trigger {
             Trigger::Comment { comment_id, .. } => Some(*comment_id),
-            Trigger::PullRequest { .. } => None,
+            Trigger::PullRequest { .. } | Trigger::CheckRun { .. } => None,
         };
         for comment in trigger_comment.iter().chain(joined) {
             if let Err(e) = gh.react_eyes(*comment).await {
@@ -65,7 +65,29 @@ impl Reviewer {
         if let Some(review_id) = self.find_posted(&gh, req.pr, &sha, &trigger_id).await? {
             return Ok(Outcome::AlreadyPosted { review_id });
         }
+        let check = self.start_check(&gh, &sha).await;
+        let result = self
+            .review_and_post(&gh, req, &pull, &loaded, &sha, lease)
+            .await;
+        if let Some(check) = check {
+            self.finish_check(&gh, check, &result, config).await;
+        }
+        result
+    }
 
+    /// Reads the changes, asks the model, and posts the review (everything after the gate).
+    async fn review_and_post(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        pull: &crate::github::PullInfo,
+        loaded: &gate::Loaded,
+        sha: &CommitSha,
+        lease: Option<&Lease>,
+    ) -> Result<Outcome, ReviewError> {
+        let (gh, pull, sha) = (gh.clone(), pull.clone(), sha.clone());
+        let config = &loaded.config;
+        let trigger_id = req.trigger.marker_id();
         let pr_files = to_diffs(gh.files(req.pr).await?);
         // After an earlier review, only the commits since then (unless `full`, or the old
         // head is gone or no longer an ancestor, as after a force-push).
@@ -184,6 +206,12 @@ impl Reviewer {
             }
         }
         let (repeated, remembered) = memory::drop_repeated(&mut placement, &pr_files, &known);
+        let worst = placement
+            .inline
+            .iter()
+            .map(|p| p.finding.priority)
+            .chain(placement.summary_only.iter().map(|u| u.finding.priority))
+            .min();
         cap_inline(&mut placement, config.review.max_inline_comments);
 
         // New commits while the model worked: a review of the old head is stale. A person's
@@ -195,7 +223,7 @@ impl Reviewer {
                     from: sha.to_string(),
                     to: current.to_string(),
                 }),
-                Trigger::PullRequest { .. } => Ok(Outcome::Skipped(
+                Trigger::PullRequest { .. } | Trigger::CheckRun { .. } => Ok(Outcome::Skipped(
                     "superseded: new commits arrived during the review",
                 )),
             };
@@ -255,9 +283,12 @@ impl Reviewer {
         {
             return Err(ReviewError::LeaseLost);
         }
-        let outcome = self
+        let mut outcome = self
             .post(&gh, req.pr, review, &placement, &sha, &trigger_id)
             .await?;
+        if let Outcome::Posted { worst_priority, .. } = &mut outcome {
+            *worst_priority = worst;
+        }
         if let Outcome::Posted { review_id, .. } | Outcome::AlreadyPosted { review_id } = outcome {
             let recorded = self
                 .store

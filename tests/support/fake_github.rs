@@ -115,6 +115,19 @@ pub struct Review {
     pub comments: Vec<Value>,
 }
 
+/// A check run as the app created and completed it.
+#[derive(Clone, Debug)]
+pub struct CheckRun {
+    pub id: u64,
+    pub repo: String,
+    pub name: String,
+    pub head_sha: String,
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct IssueComment {
     pub id: u64,
@@ -151,6 +164,7 @@ pub struct GhState {
     pub pulls: Vec<Pull>,
     pub reviews: Vec<Review>,
     pub comments: Vec<IssueComment>,
+    pub check_runs: Vec<CheckRun>,
     pub reactions: Vec<(String, u64, String)>,
     pub calls: Vec<Call>,
     pub faults: VecDeque<Fault>,
@@ -437,6 +451,49 @@ fn repo_route(
             None => error(404, "Not Found", None),
             Some(i) => create_review(st, i, body),
         },
+        (Method::POST, ["check-runs"]) => {
+            for e in spec::check_github_request("POST /repos/{owner}/{repo}/check-runs", body) {
+                st.violations.push(format!("create check run: {e}"));
+            }
+            st.next_id += 1;
+            let run = CheckRun {
+                id: st.next_id,
+                repo: repo.into(),
+                name: body["name"].as_str().unwrap_or("").into(),
+                head_sha: body["head_sha"].as_str().unwrap_or("").into(),
+                status: body["status"].as_str().unwrap_or("queued").into(),
+                conclusion: None,
+                title: None,
+                summary: None,
+            };
+            let json = json!({"id": run.id, "name": run.name, "head_sha": run.head_sha, "status": run.status});
+            st.check_runs.push(run);
+            (StatusCode::CREATED, axum::Json(json)).into_response()
+        }
+        (Method::PATCH, ["check-runs", id]) => {
+            for e in spec::check_github_request(
+                "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
+                body,
+            ) {
+                st.violations.push(format!("update check run: {e}"));
+            }
+            let id: u64 = id.parse().unwrap_or(0);
+            let Some(run) = st
+                .check_runs
+                .iter_mut()
+                .find(|r| r.id == id && r.repo == repo)
+            else {
+                return error(404, "Not Found", None);
+            };
+            if let Some(status) = body["status"].as_str() {
+                run.status = status.into();
+            }
+            run.conclusion = body["conclusion"].as_str().map(str::to_owned);
+            run.title = body["output"]["title"].as_str().map(str::to_owned);
+            run.summary = body["output"]["summary"].as_str().map(str::to_owned);
+            let json = json!({"id": run.id, "status": run.status, "conclusion": run.conclusion});
+            axum::Json(json).into_response()
+        }
         (Method::POST, ["issues", n, "comments"]) => {
             for e in spec::check_github_request(
                 "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",

@@ -1,0 +1,130 @@
+//! The `codex-review` check run: in progress during the review, completed with its result,
+//! a gate when the repository asks for one, and "Re-run" reviews again.
+
+mod support;
+
+use serde_json::json;
+use support::*;
+
+const HEAD: &str = "5555555555555555555555555555555555555555";
+const PATCH: &str = "@@ -1,3 +1,4 @@ fn main() {\n a\n-b\n+B\n+C\n d";
+
+fn pull(number: u64, config: Option<&str>) -> Pull {
+    let mut p = Pull::new(
+        REPO,
+        number,
+        HEAD,
+        vec![File::new("src/lib.rs", "modified", Some(PATCH))],
+    );
+    if let Some(config) = config {
+        p.base_sha = format!("{number:040x}");
+        p.base_contents
+            .insert(".github/codex-review.yml".into(), config.into());
+    }
+    p
+}
+
+async fn ask(app: &TestApp, pr: u64) {
+    assert_eq!(
+        app.deliver(
+            "issue_comment",
+            &comment_payload(pr, "@codex review", "MEMBER")
+        )
+        .await
+        .0,
+        202
+    );
+    app.settle().await;
+}
+
+fn run_of(app: &TestApp, n: usize) -> support::fake_github::CheckRun {
+    app.github.state().check_runs[n].clone()
+}
+
+#[tokio::test]
+async fn a_review_completes_a_neutral_check_run_on_its_head() {
+    let app = TestApp::start().await;
+    app.github.add_pull(pull(1, None));
+    app.openai.push(Reply::Review(review_with(vec![finding(
+        "src/lib.rs",
+        "RIGHT",
+        2,
+        2,
+        0,
+        None,
+    )])));
+    ask(&app, 1).await;
+    let run = run_of(&app, 0);
+    assert_eq!(
+        (run.name.as_str(), run.head_sha.as_str()),
+        ("codex-review", HEAD)
+    );
+    assert_eq!(
+        (run.status.as_str(), run.conclusion.as_deref()),
+        ("completed", Some("neutral"))
+    );
+    assert_eq!(run.title.as_deref(), Some("1 finding"));
+    app.assert_no_violations();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_gate_fails_the_check_on_urgent_findings_only() {
+    let app = TestApp::start().await;
+    let config = "gate:\n  fail_on_priority: 1\n";
+    app.github.add_pull(pull(2, Some(config)));
+    app.github.add_pull(pull(3, Some(config)));
+    app.openai.push(Reply::Review(review_with(vec![finding(
+        "src/lib.rs",
+        "RIGHT",
+        2,
+        2,
+        1,
+        None,
+    )])));
+    ask(&app, 2).await;
+    app.openai.push(Reply::Review(review_with(vec![finding(
+        "src/lib.rs",
+        "RIGHT",
+        2,
+        2,
+        2,
+        None,
+    )])));
+    ask(&app, 3).await;
+    let failed = run_of(&app, 0);
+    assert_eq!(failed.conclusion.as_deref(), Some("failure"));
+    assert!(
+        failed
+            .summary
+            .unwrap()
+            .contains("`gate.fail_on_priority: 1`")
+    );
+    assert_eq!(run_of(&app, 1).conclusion.as_deref(), Some("success"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn re_running_the_check_reviews_again() {
+    let app = TestApp::start().await;
+    app.github.add_pull(pull(4, None));
+    ask(&app, 4).await;
+    let first = run_of(&app, 0);
+    let mut payload = spec::webhook("check_run.rerequested");
+    payload["check_run"]["id"] = json!(first.id);
+    payload["check_run"]["name"] = json!("codex-review");
+    payload["check_run"]["head_sha"] = json!(HEAD);
+    payload["check_run"]["pull_requests"] = json!([{"number": 4, "id": 1, "url": "https://api.github.com/x",
+        "head": {"ref": "f", "sha": HEAD, "repo": {"id": 1, "url": "https://api.github.com/x", "name": "Hello-World"}},
+        "base": {"ref": "main", "sha": "b", "repo": {"id": 1, "url": "https://api.github.com/x", "name": "Hello-World"}}}]);
+    payload["installation"] = json!({"id": INSTALLATION, "node_id": "x"});
+    payload["repository"]["full_name"] = json!(REPO);
+    assert_eq!(app.deliver("check_run", &payload).await.0, 202);
+    app.settle().await;
+    assert_eq!(app.github.reviews().len(), 2);
+    assert_eq!(app.github.state().check_runs.len(), 2);
+    // Another app's check is not ours to re-run.
+    payload["check_run"]["name"] = json!("ci");
+    assert_eq!(app.deliver("check_run", &payload).await.0, 200);
+    app.stop().await;
+}
