@@ -86,7 +86,7 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
     let _ = rustls::crypto::ring::default_provider().install_default();
     let store = Store::connect(&settings.database_url).await?;
     let metrics = Arc::new(Metrics::default());
-    let github = GitHubApp::new(&settings.github, tuning.github_retry)?;
+    let github = GitHubApp::new(&settings.github, tuning.github_retry, Some(metrics.clone()))?;
     let model = ModelClient::new(&settings.openai, tuning.model_retry)?;
     let reviewer = Arc::new(Reviewer::new(
         github,

@@ -14,6 +14,19 @@ pub struct Metrics {
     tokens: Mutex<BTreeMap<&'static str, u64>>,
     /// Estimated model spend, in millionths of a USD.
     cost_micro_usd: AtomicU64,
+    github_calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    model_calls: Mutex<BTreeMap<&'static str, u64>>,
+    /// Review jobs' run time: count and sum in milliseconds.
+    review_count: AtomicU64,
+    review_millis: AtomicU64,
+}
+
+/// GitHub's last `x-ratelimit-remaining`, for `/metrics` (one process talks to one GitHub).
+static RATE_LIMIT_REMAINING: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Records GitHub's remaining request budget from a response header.
+pub fn note_rate_limit_remaining(remaining: u64) {
+    RATE_LIMIT_REMAINING.store(remaining, Ordering::Relaxed);
 }
 
 impl Metrics {
@@ -48,6 +61,26 @@ impl Metrics {
         *map.entry("reasoning").or_default() += usage.reasoning_tokens;
     }
 
+    /// A GitHub call named `call` that ended with `status` (`2xx`, `4xx`, `5xx`,
+    /// `rate_limited`, `error`).
+    pub fn github_call(&self, call: &'static str, status: &'static str) {
+        let mut map = self.github_calls.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry((call, status)).or_default() += 1;
+    }
+
+    /// A model call that ended `ok` or `error`.
+    pub fn model_call(&self, outcome: &'static str) {
+        let mut map = self.model_calls.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry(outcome).or_default() += 1;
+    }
+
+    /// How long one review job ran.
+    pub fn review_duration(&self, took: std::time::Duration) {
+        self.review_count.fetch_add(1, Ordering::Relaxed);
+        self.review_millis
+            .fetch_add(took.as_millis() as u64, Ordering::Relaxed);
+    }
+
     /// Adds a review's estimated cost (nothing when the price is unknown).
     pub fn cost(&self, usd: Option<f64>) {
         if let Some(usd) = usd.filter(|u| u.is_finite() && *u >= 0.0) {
@@ -56,8 +89,9 @@ impl Metrics {
         }
     }
 
-    /// The text served at `/metrics`; `jobs` are the job counts per state.
-    pub fn render(&self, jobs: &[(String, i64)]) -> String {
+    /// The text served at `/metrics`; `jobs` are the job counts per state and
+    /// `oldest_queued` the age of the oldest job waiting.
+    pub fn render(&self, jobs: &[(String, i64)], oldest_queued: std::time::Duration) -> String {
         let mut s = String::new();
         s.push_str("# HELP codex_review_webhook_signature_failures_total Deliveries refused for a missing or wrong signature.\n");
         s.push_str("# TYPE codex_review_webhook_signature_failures_total counter\n");
@@ -101,11 +135,64 @@ impl Metrics {
             "codex_review_model_cost_usd_total {:.6}",
             self.cost_micro_usd.load(Ordering::Relaxed) as f64 / 1_000_000.0
         );
+        s.push_str("# HELP codex_review_model_calls_total Model calls by outcome.\n");
+        s.push_str("# TYPE codex_review_model_calls_total counter\n");
+        for (outcome, n) in self
+            .model_calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                s,
+                "codex_review_model_calls_total{{outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        s.push_str("# HELP codex_review_github_calls_total GitHub API calls by call and status.\n");
+        s.push_str("# TYPE codex_review_github_calls_total counter\n");
+        for ((call, status), n) in self
+            .github_calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                s,
+                "codex_review_github_calls_total{{call=\"{call}\",status=\"{status}\"}} {n}"
+            );
+        }
+        let remaining = RATE_LIMIT_REMAINING.load(Ordering::Relaxed);
+        if remaining != u64::MAX {
+            s.push_str("# HELP codex_review_github_rate_limit_remaining GitHub's last x-ratelimit-remaining.\n");
+            s.push_str("# TYPE codex_review_github_rate_limit_remaining gauge\n");
+            let _ = writeln!(s, "codex_review_github_rate_limit_remaining {remaining}");
+        }
+        s.push_str("# HELP codex_review_review_duration_seconds Time review jobs ran.\n");
+        s.push_str("# TYPE codex_review_review_duration_seconds summary\n");
+        let _ = writeln!(
+            s,
+            "codex_review_review_duration_seconds_sum {:.3}",
+            self.review_millis.load(Ordering::Relaxed) as f64 / 1000.0
+        );
+        let _ = writeln!(
+            s,
+            "codex_review_review_duration_seconds_count {}",
+            self.review_count.load(Ordering::Relaxed)
+        );
         s.push_str("# HELP codex_review_jobs Jobs in the database by state.\n");
         s.push_str("# TYPE codex_review_jobs gauge\n");
         for (state, n) in jobs {
             let _ = writeln!(s, "codex_review_jobs{{state=\"{state}\"}} {n}");
         }
+        s.push_str(
+            "# HELP codex_review_oldest_queued_job_age_seconds Age of the oldest queued job.\n",
+        );
+        s.push_str("# TYPE codex_review_oldest_queued_job_age_seconds gauge\n");
+        let _ = writeln!(
+            s,
+            "codex_review_oldest_queued_job_age_seconds {:.3}",
+            oldest_queued.as_secs_f64()
+        );
         s
     }
 }

@@ -154,6 +154,7 @@ pub struct NewReviewComment {
 /// An installation client bound to one repository.
 #[derive(Clone)]
 pub struct RepoClient {
+    metrics: Option<Arc<crate::metrics::Metrics>>,
     crab: Arc<Octocrab>,
     repo: RepoName,
     retry: RetryPolicy,
@@ -161,7 +162,18 @@ pub struct RepoClient {
 
 impl RepoClient {
     pub(crate) fn new(crab: Arc<Octocrab>, repo: RepoName, retry: RetryPolicy) -> Self {
-        Self { crab, repo, retry }
+        Self {
+            metrics: None,
+            crab,
+            repo,
+            retry,
+        }
+    }
+
+    /// Counts this client's calls and GitHub's rate-limit headroom in `metrics`.
+    pub(crate) fn with_metrics(mut self, metrics: Option<Arc<crate::metrics::Metrics>>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn repo(&self) -> &RepoName {
@@ -373,7 +385,7 @@ impl RepoClient {
             accept: Some("application/vnd.github.raw+json"),
             ..Request::get("get file contents", &url)
         };
-        match send(&self.crab, self.retry, request).await {
+        match send(&self.crab, self.retry, self.metrics.as_deref(), request).await {
             Ok(text) if text.len() <= max_bytes => Ok(Some(text)),
             Ok(_) => Ok(None),
             Err(e) if e.status() == Some(404) => Ok(None),
@@ -387,7 +399,13 @@ impl RepoClient {
         call: &'static str,
         path: &str,
     ) -> Result<T, GitHubError> {
-        let text = send(&self.crab, self.retry, Request::get(call, path)).await?;
+        let text = send(
+            &self.crab,
+            self.retry,
+            self.metrics.as_deref(),
+            Request::get(call, path),
+        )
+        .await?;
         decode(call, &text)
     }
 
@@ -407,7 +425,7 @@ impl RepoClient {
             idempotent,
             accept: None,
         };
-        send(&self.crab, self.retry, request).await
+        send(&self.crab, self.retry, self.metrics.as_deref(), request).await
     }
 }
 
@@ -430,12 +448,16 @@ fn encode_path(path: &str) -> String {
 }
 
 /// `GET /app` with the App's JWT: its slug.
-pub(crate) async fn get_app(crab: &Octocrab, retry: RetryPolicy) -> Result<String, GitHubError> {
+pub(crate) async fn get_app(
+    crab: &Octocrab,
+    retry: RetryPolicy,
+    metrics: Option<&crate::metrics::Metrics>,
+) -> Result<String, GitHubError> {
     #[derive(Deserialize)]
     struct App {
         slug: String,
     }
-    let text = send(crab, retry, Request::get("get app", "/app")).await?;
+    let text = send(crab, retry, metrics, Request::get("get app", "/app")).await?;
     decode::<App>("get app", &text).map(|a| a.slug)
 }
 

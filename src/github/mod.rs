@@ -38,10 +38,15 @@ struct Inner {
     installations: Mutex<HashMap<InstallationId, Arc<Octocrab>>>,
     bot_login: OnceCell<String>,
     retry: RetryPolicy,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl GitHubApp {
-    pub fn new(settings: &GitHubSettings, retry: RetryPolicy) -> anyhow::Result<Self> {
+    pub fn new(
+        settings: &GitHubSettings,
+        retry: RetryPolicy,
+        metrics: Option<Arc<crate::metrics::Metrics>>,
+    ) -> anyhow::Result<Self> {
         let key = jsonwebtoken::EncodingKey::from_rsa_pem(
             settings.private_key.expose_secret().as_bytes(),
         )
@@ -75,6 +80,7 @@ impl GitHubApp {
                 installations: Mutex::new(HashMap::new()),
                 bot_login: OnceCell::new(),
                 retry,
+                metrics,
             }),
         })
     }
@@ -101,7 +107,7 @@ impl GitHubApp {
                 }
             }
         };
-        Ok(RepoClient::new(crab, repo, self.inner.retry))
+        Ok(RepoClient::new(crab, repo, self.inner.retry).with_metrics(self.inner.metrics.clone()))
     }
 
     /// The login GitHub shows for the App's own comments and reviews (`slug[bot]`), read once
@@ -110,7 +116,12 @@ impl GitHubApp {
         self.inner
             .bot_login
             .get_or_try_init(|| async {
-                let app = client::get_app(&self.inner.app, self.inner.retry).await?;
+                let app = client::get_app(
+                    &self.inner.app,
+                    self.inner.retry,
+                    self.inner.metrics.as_deref(),
+                )
+                .await?;
                 Ok::<_, GitHubError>(format!("{}[bot]", app))
             })
             .await

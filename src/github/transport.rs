@@ -41,11 +41,30 @@ impl<'a> Request<'a> {
 pub(crate) async fn send(
     crab: &Octocrab,
     retry: RetryPolicy,
+    metrics: Option<&crate::metrics::Metrics>,
     request: Request<'_>,
 ) -> Result<String, GitHubError> {
     let mut attempt = 1;
     loop {
-        match send_once(crab, &request).await {
+        let result = send_once(crab, &request).await;
+        if let Some(m) = metrics {
+            let status = match &result {
+                Ok(_) => "2xx",
+                Err((GitHubError::Api { status, .. }, _)) if *status >= 500 => "5xx",
+                Err((
+                    GitHubError::Api {
+                        status: 429 | 403,
+                        rate_limited: true,
+                        ..
+                    },
+                    _,
+                )) => "rate_limited",
+                Err((GitHubError::Api { .. }, _)) => "4xx",
+                Err(_) => "error",
+            };
+            m.github_call(request.call, status);
+        }
+        match result {
             Ok(text) => return Ok(text),
             Err((err, wait))
                 if request.idempotent && err.is_transient() && attempt < retry.attempts =>
@@ -100,6 +119,13 @@ async fn send_once(
     .map_err(transport)?;
     let status = response.status();
     let headers = response.headers().clone();
+    if let Some(remaining) = headers
+        .get("x-ratelimit-remaining")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        crate::metrics::note_rate_limit_remaining(remaining);
+    }
     let text = crab.body_to_string(response).await.map_err(transport)?;
     if status.is_success() {
         return Ok(text);

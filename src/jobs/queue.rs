@@ -341,6 +341,17 @@ impl Store {
             .collect()
     }
 
+    /// How long the oldest queued job has waited (zero when none waits).
+    pub async fn oldest_queued_age(&self) -> anyhow::Result<Duration> {
+        let row = sqlx::query("SELECT MIN(created_at) FROM jobs WHERE state = 'queued'")
+            .fetch_one(&self.pool)
+            .await?;
+        let oldest: Option<i64> = row.try_get(0)?;
+        Ok(oldest.map_or(Duration::ZERO, |t| {
+            Duration::from_millis(now_ms().saturating_sub(t).max(0) as u64)
+        }))
+    }
+
     /// The number of stored deliveries (tests, load benchmark).
     pub async fn delivery_count(&self) -> anyhow::Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) FROM deliveries")

@@ -62,7 +62,8 @@ pub async fn ask_model(
     plan: &Plan,
     settings: &CallSettings,
     skipped: &mut Vec<(String, String)>,
-    on_reply: impl Fn(Usage),
+    // Called with each call's usage, or `None` when the call failed.
+    on_reply: impl Fn(Option<Usage>),
 ) -> Result<Answer, ReviewError> {
     let parts = plan.chunks.len();
     let mut calls = JoinSet::new();
@@ -123,7 +124,7 @@ pub async fn ask_model(
     for (i, result) in results {
         match result {
             Ok(reply) => {
-                on_reply(reply.usage);
+                on_reply(Some(reply.usage));
                 tracing::info!(
                     part = i + 1,
                     parts,
@@ -157,6 +158,7 @@ pub async fn ask_model(
                 merged.findings.extend(r.findings);
             }
             Err(e) => {
+                on_reply(None);
                 tracing::warn!(part = i + 1, parts, error = %e, "model call failed");
                 for path in &plan.chunks[i].files {
                     skipped.push((

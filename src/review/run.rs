@@ -180,7 +180,13 @@ impl Reviewer {
                 &plan,
                 &call,
                 &mut skipped,
-                |usage| self.metrics.tokens(usage),
+                |usage| match usage {
+                    Some(usage) => {
+                        self.metrics.model_call("ok");
+                        self.metrics.tokens(usage);
+                    }
+                    None => self.metrics.model_call("error"),
+                },
             )
             .await?
         };

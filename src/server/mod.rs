@@ -57,11 +57,12 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let jobs = state.store.job_counts().await.unwrap_or_default();
+    let oldest = state.store.oldest_queued_age().await.unwrap_or_default();
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(&jobs),
+        state.metrics.render(&jobs, oldest),
     )
 }
