@@ -100,6 +100,7 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
     let (stop, stopped) = watch::channel(false);
 
     let state = AppState {
+        writer: crate::jobs::DeliveryWriter::start(store.clone()),
         store: store.clone(),
         secrets: WebhookSecrets::new(settings.github.webhook_secrets.clone()),
         bot_handle: settings.bot_handle.as_str().into(),

@@ -5,8 +5,10 @@ mod memory;
 mod queue;
 mod store;
 mod worker;
+mod writer;
 
 pub use memory::{PostedFinding, PostedReview};
 pub use queue::{ClaimedJob, DeliveryRecord, Effect, Recorded, Supersede};
 pub use store::Store;
 pub use worker::{JobHandler, JobResult, Lease, Worker, WorkerConfig};
+pub use writer::{DeliveryWriter, OwnedDelivery};

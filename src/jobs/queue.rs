@@ -72,99 +72,146 @@ impl Store {
     /// Stores a delivery and its effect in one transaction. A delivery id seen before is a
     /// redelivery: nothing is written and [`Recorded::Duplicate`] is returned.
     pub async fn record_delivery(&self, d: DeliveryRecord<'_>) -> anyhow::Result<Recorded> {
-        let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO deliveries (delivery_id, event, action, outcome, received_at)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (delivery_id) DO NOTHING",
-        )
-        .bind(d.id.as_str())
-        .bind(d.event)
-        .bind(d.action)
-        .bind(d.outcome)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .context("storing the delivery")?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await?;
-            return Ok(Recorded::Duplicate);
+        let recorded = record_in(&mut tx, &d).await?;
+        tx.commit().await.context("committing the delivery")?;
+        Ok(recorded)
+    }
+
+    /// Stores several deliveries in one transaction (one disk sync for all: group commit).
+    /// If the batch fails, each is stored on its own so one bad record fails alone.
+    pub async fn record_deliveries(
+        &self,
+        batch: &[DeliveryRecord<'_>],
+    ) -> Vec<anyhow::Result<Recorded>> {
+        let together = async {
+            let mut tx = self.pool.begin().await?;
+            let mut out = Vec::with_capacity(batch.len());
+            for d in batch {
+                out.push(record_in(&mut tx, d).await?);
+            }
+            tx.commit().await.context("committing the deliveries")?;
+            anyhow::Ok(out)
+        };
+        match together.await {
+            Ok(recorded) => recorded.into_iter().map(Ok).collect(),
+            Err(e) => {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "a batch of deliveries failed; storing one by one"
+                );
+                let mut out = Vec::with_capacity(batch.len());
+                for d in batch {
+                    let one = async {
+                        let mut tx = self.pool.begin().await?;
+                        let recorded = record_in(&mut tx, d).await?;
+                        tx.commit().await.context("committing the delivery")?;
+                        anyhow::Ok(recorded)
+                    };
+                    out.push(one.await);
+                }
+                out
+            }
         }
-        let mut cancelled = 0;
-        if let Some(Supersede { repo, pr, head_sha }) = d.effect.supersede {
-            cancelled = sqlx::query(
-                "UPDATE jobs SET state = 'cancelled', outcome = $1, updated_at = $2
+    }
+}
+
+/// Stores one delivery and its effect inside `tx`.
+async fn record_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    d: &DeliveryRecord<'_>,
+) -> anyhow::Result<Recorded> {
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO deliveries (delivery_id, event, action, outcome, received_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (delivery_id) DO NOTHING",
+    )
+    .bind(d.id.as_str())
+    .bind(d.event)
+    .bind(d.action)
+    .bind(d.outcome)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .context("storing the delivery")?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(Recorded::Duplicate);
+    }
+    let mut cancelled = 0;
+    if let Some(Supersede { repo, pr, head_sha }) = &d.effect.supersede {
+        cancelled = sqlx::query(
+            "UPDATE jobs SET state = 'cancelled', outcome = $1, updated_at = $2
                  WHERE repo = $3 AND pr_number = $4 AND state = 'queued'
                    AND head_sha IS NOT NULL AND head_sha <> $5",
-            )
-            .bind(format!("superseded by a push of {}", head_sha.short()))
-            .bind(now)
-            .bind(repo.as_str())
-            .bind(pr.0 as i64)
-            .bind(head_sha.as_str())
-            .execute(&mut *tx)
-            .await
-            .context("cancelling superseded jobs")?
-            .rows_affected();
-        }
-        let recorded = match d.effect.enqueue {
-            None => Recorded::Stored { cancelled },
-            Some(req) => {
-                let key = req.dedupe_key();
-                let new = sqlx::query(
-                    "INSERT INTO jobs (delivery_id, installation_id, repo, pr_number, request,
+        )
+        .bind(format!("superseded by a push of {}", head_sha.short()))
+        .bind(now)
+        .bind(repo.as_str())
+        .bind(pr.0 as i64)
+        .bind(head_sha.as_str())
+        .execute(&mut **tx)
+        .await
+        .context("cancelling superseded jobs")?
+        .rows_affected();
+    }
+    let recorded = match d.effect.enqueue {
+        None => Recorded::Stored { cancelled },
+        Some(req) => {
+            let key = req.dedupe_key();
+            let new = sqlx::query(
+                "INSERT INTO jobs (delivery_id, installation_id, repo, pr_number, request,
                                        state, attempts, run_after, created_at, updated_at,
                                        head_sha, dedupe_key)
                      VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6, $6, $7, $8)
                      ON CONFLICT (dedupe_key) WHERE state IN ('queued', 'running') DO NOTHING
                      RETURNING id",
-                )
-                .bind(d.id.as_str())
-                .bind(req.installation.0 as i64)
-                .bind(req.repo.as_str())
-                .bind(req.pr.0 as i64)
-                .bind(serde_json::to_string(req)?)
-                .bind(now)
-                .bind(req.head_sha().map(CommitSha::as_str))
-                .bind(&key)
-                .fetch_optional(&mut *tx)
-                .await
-                .context("storing the job")?;
-                match new {
-                    Some(row) => Recorded::Queued(JobId(row.try_get::<i64, _>(0)? as u64)),
-                    None => {
-                        let row = sqlx::query(
-                            "SELECT id FROM jobs
+            )
+            .bind(d.id.as_str())
+            .bind(req.installation.0 as i64)
+            .bind(req.repo.as_str())
+            .bind(req.pr.0 as i64)
+            .bind(serde_json::to_string(req)?)
+            .bind(now)
+            .bind(req.head_sha().map(CommitSha::as_str))
+            .bind(&key)
+            .fetch_optional(&mut **tx)
+            .await
+            .context("storing the job")?;
+            match new {
+                Some(row) => Recorded::Queued(JobId(row.try_get::<i64, _>(0)? as u64)),
+                None => {
+                    let row = sqlx::query(
+                        "SELECT id FROM jobs
                              WHERE dedupe_key = $1 AND state IN ('queued', 'running')",
-                        )
-                        .bind(&key)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .context("finding the job to join")?;
-                        let id = row.try_get::<i64, _>(0)?;
-                        if let crate::event::Trigger::Comment { comment_id, .. } = &req.trigger {
-                            sqlx::query(
-                                "UPDATE jobs SET joined_comments = joined_comments || $1
+                    )
+                    .bind(&key)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .context("finding the job to join")?;
+                    let id = row.try_get::<i64, _>(0)?;
+                    if let crate::event::Trigger::Comment { comment_id, .. } = &req.trigger {
+                        sqlx::query(
+                            "UPDATE jobs SET joined_comments = joined_comments || $1
                                  WHERE id = $2",
-                            )
-                            .bind(format!("{comment_id},"))
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        Recorded::Joined(JobId(id as u64))
+                        )
+                        .bind(format!("{comment_id},"))
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?;
                     }
+                    Recorded::Joined(JobId(id as u64))
                 }
             }
-        };
-        if cancelled > 0 {
-            tracing::info!(cancelled, "queued reviews of an older head cancelled");
         }
-        tx.commit().await.context("committing the delivery")?;
-        Ok(recorded)
+    };
+    if cancelled > 0 {
+        tracing::info!(cancelled, "queued reviews of an older head cancelled");
     }
+    Ok(recorded)
+}
 
+impl Store {
     /// Takes the oldest runnable job (queued and due, or running with an expired lease) whose
     /// installation has fewer than `per_installation` jobs running, and leases it to `owner`.
     pub async fn claim(

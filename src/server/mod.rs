@@ -24,6 +24,8 @@ pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Stores deliveries with group commit.
+    pub writer: crate::jobs::DeliveryWriter,
     pub secrets: WebhookSecrets,
     pub bot_handle: Arc<str>,
     pub metrics: Arc<Metrics>,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use crate::event::{self, Event};
 use crate::ids::DeliveryId;
-use crate::jobs::{DeliveryRecord, Effect, Recorded, Supersede};
+use crate::jobs::{OwnedDelivery, Recorded};
 
 /// A delivery whose signature checked out, with its raw body.
 pub struct SignedDelivery {
@@ -74,9 +74,9 @@ pub async fn receive(State(state): State<AppState>, d: SignedDelivery) -> Respon
         }
     };
     let action = action_of(&d.body);
-    let (outcome, effect) = match &parsed {
-        Event::Ping => ("ping".to_owned(), Effect::default()),
-        Event::Review(req) => ("queued".to_owned(), Effect::enqueue(req)),
+    let (outcome, supersede, enqueue) = match &parsed {
+        Event::Ping => ("ping".to_owned(), None, None),
+        Event::Review(req) => ("queued".to_owned(), None, Some(req.clone())),
         Event::Pushed {
             repo,
             pr,
@@ -84,25 +84,20 @@ pub async fn receive(State(state): State<AppState>, d: SignedDelivery) -> Respon
             review,
         } => (
             format!("push of {}", head_sha.short()),
-            Effect {
-                supersede: Some(Supersede {
-                    repo,
-                    pr: *pr,
-                    head_sha,
-                }),
-                enqueue: review.as_ref(),
-            },
+            Some((repo.clone(), *pr, head_sha.clone())),
+            review.clone(),
         ),
-        Event::Ignored(why) => (format!("ignored: {why}"), Effect::default()),
+        Event::Ignored(why) => (format!("ignored: {why}"), None, None),
     };
     let recorded = state
-        .store
-        .record_delivery(DeliveryRecord {
-            id: &d.delivery,
-            event: &d.event,
-            action: action.as_deref(),
-            outcome: &outcome,
-            effect,
+        .writer
+        .record(OwnedDelivery {
+            id: d.delivery.clone(),
+            event: d.event.clone(),
+            action,
+            outcome: outcome.clone(),
+            supersede,
+            enqueue,
         })
         .await;
     match recorded {
