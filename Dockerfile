@@ -1,7 +1,7 @@
 # codex-review: build with the Rust toolchain, run on a small distroless image as non-root.
 # Build: docker build -t codex-review .    Run: docker run -p 3000:3000 --env-file .env codex-review
 
-FROM rust:1.95-bookworm AS build
+FROM docker.io/library/rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src src
