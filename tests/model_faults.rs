@@ -203,6 +203,18 @@ async fn tokens_and_cost_are_in_the_footer_and_the_metrics() {
         "{metrics}"
     );
     assert!(metrics.contains("codex_review_model_tokens_total{kind=\"cached\"} 1024"));
+    for line in [
+        "codex_review_model_calls_total{outcome=\"ok\"} 1",
+        "codex_review_github_calls_total{call=\"create review\",status=\"2xx\"} 1",
+        "codex_review_github_calls_total{call=\"get pull request\",status=\"2xx\"}",
+        "codex_review_review_duration_seconds_count 1",
+        "codex_review_reviews_total{outcome=\"posted\"} 1",
+        "codex_review_jobs{state=\"done\"} 1",
+        "codex_review_oldest_queued_job_age_seconds 0.000",
+        "codex_review_webhook_deliveries_total{event=\"issue_comment\",outcome=\"queued\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line}\n{metrics}");
+    }
     assert_eq!(
         app.openai.state().headers[0],
         (Some("org-test".into()), Some("proj_test".into()))

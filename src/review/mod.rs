@@ -164,10 +164,12 @@ impl Reviewer {
 
 impl JobHandler for Reviewer {
     async fn run(&self, job: &ClaimedJob, lease: &Lease) -> JobResult {
-        match self
+        let started = std::time::Instant::now();
+        let result = self
             .review(&job.request, Some(lease), &job.joined_comments)
-            .await
-        {
+            .await;
+        self.metrics.review_duration(started.elapsed());
+        match result {
             Ok(outcome) => {
                 self.metrics.review(match outcome {
                     Outcome::Posted { .. } => "posted",
