@@ -197,6 +197,10 @@ fn parse_header(header: &str) -> Option<Header> {
     };
     let (old_start, old_len) = range(old)?;
     let (new_start, new_len) = range(new)?;
+    // Line numbers start at 1: a side with lines cannot start at 0.
+    if (old_len > 0 && old_start == 0) || (new_len > 0 && new_start == 0) {
+        return None;
+    }
     // A zero-length side names the line before the change (0 for an empty file).
     let old_start = if old_len == 0 {
         old_start + 1
@@ -396,6 +400,11 @@ mod tests {
             Err(PatchError::BadHunkHeader { .. })
         ));
         assert!(parse_patch("garbage").is_err());
+        // Found by the fuzzer: a side with lines starting at line 0.
+        assert!(matches!(
+            parse_patch("@@ -1,3 +0,4 @@\n a\n+b\n+c\n d"),
+            Err(PatchError::BadHunkHeader { line: 1 })
+        ));
         assert_eq!(parse_patch("").unwrap(), vec![]);
     }
 }

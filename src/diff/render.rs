@@ -127,7 +127,9 @@ fn content_lines<'a>(file: &FileDiff, content: &'a str) -> Option<Vec<&'a str>> 
         .iter()
         .flat_map(|h| h.lines.iter())
         .all(|l| match l.new {
-            Some(n) => lines.get(n as usize - 1) == Some(&file.text(l)),
+            Some(n) => {
+                (n as usize).checked_sub(1).and_then(|i| lines.get(i)) == Some(&file.text(l))
+            }
             None => true,
         });
     agrees.then_some(lines)
@@ -178,7 +180,8 @@ fn push_outside(out: &mut String, new: u32, delta: i64, lines: &[&str]) {
     out.push(' ');
     number(out, Some(new));
     out.push_str(" :");
-    out.push_str(lines.get(new as usize - 1).copied().unwrap_or(""));
+    let text = (new as usize).checked_sub(1).and_then(|i| lines.get(i));
+    out.push_str(text.copied().unwrap_or(""));
     out.push('\n');
 }
 
