@@ -132,16 +132,7 @@ pub async fn review(
                 .files(*pr)
                 .await?
                 .into_iter()
-                .map(|f| {
-                    FileDiff::from_github(
-                        f.filename,
-                        f.previous_filename,
-                        &f.status,
-                        f.patch,
-                        f.additions,
-                        f.deletions,
-                    )
-                })
+                .map(crate::github::ChangedFile::into_diff)
                 .collect();
             let head = pull
                 .head_sha()

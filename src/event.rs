@@ -247,6 +247,17 @@ struct CheckRunPull {
 /// The name of the App's check run (see `review::check`).
 const CHECK_NAME: &str = "codex-review";
 
+/// The installation and repository a delivery is about, when both are usable.
+fn target(
+    installation: Option<Installation>,
+    repository: &Repository,
+) -> Option<(InstallationId, RepoName)> {
+    Some((
+        InstallationId(installation?.id),
+        RepoName::parse(&repository.full_name)?,
+    ))
+}
+
 fn check_run(payload: CheckRunPayload) -> Event {
     if payload.action != "rerequested" || payload.check_run.name != CHECK_NAME {
         return Event::Ignored("check run event not handled");
@@ -254,14 +265,11 @@ fn check_run(payload: CheckRunPayload) -> Event {
     let Some(pr) = payload.check_run.pull_requests.first() else {
         return Event::Ignored("re-run of a check without a pull request");
     };
-    let (Some(installation), Some(repo)) = (
-        payload.installation,
-        RepoName::parse(&payload.repository.full_name),
-    ) else {
+    let Some((installation, repo)) = target(payload.installation, &payload.repository) else {
         return Event::Ignored("delivery without an installation or a valid repository");
     };
     Event::Review(ReviewRequest {
-        installation: InstallationId(installation.id),
+        installation,
         repo,
         pr: PrNumber(pr.number),
         trigger: Trigger::CheckRun {
@@ -343,14 +351,11 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
     if matches!(comment.author_association.as_deref(), Some("MANNEQUIN")) {
         return Event::Ignored("comment by a mannequin account");
     }
-    let (Some(installation), Some(repo)) = (
-        payload.installation,
-        RepoName::parse(&payload.repository.full_name),
-    ) else {
+    let Some((installation, repo)) = target(payload.installation, &payload.repository) else {
         return Event::Ignored("delivery without an installation or a valid repository");
     };
     Event::Review(ReviewRequest {
-        installation: InstallationId(installation.id),
+        installation,
         repo,
         pr: PrNumber(payload.issue.number),
         trigger: Trigger::Comment {
@@ -372,10 +377,7 @@ fn pull_request(payload: PullRequestPayload) -> Event {
     ) {
         return Event::Ignored("pull request action not handled");
     }
-    let (Some(installation), Some(repo)) = (
-        payload.installation,
-        RepoName::parse(&payload.repository.full_name),
-    ) else {
+    let Some((installation, repo)) = target(payload.installation, &payload.repository) else {
         return Event::Ignored("delivery without an installation or a valid repository");
     };
     let head_sha = CommitSha::parse(&pr.head.sha);
@@ -383,7 +385,7 @@ fn pull_request(payload: PullRequestPayload) -> Event {
     // Whether this event is reviewed (drafts, authors, labels, the events the repository
     // chose) is decided by the worker with the base branch's configuration.
     let review = open.then(|| ReviewRequest {
-        installation: InstallationId(installation.id),
+        installation,
         repo: repo.clone(),
         pr: PrNumber(pr.number),
         trigger: Trigger::PullRequest {

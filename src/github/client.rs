@@ -104,6 +104,20 @@ pub struct ChangedFile {
     pub patch: Option<String>,
 }
 
+impl ChangedFile {
+    /// The file as the diff engine models it.
+    pub fn into_diff(self) -> crate::diff::FileDiff {
+        crate::diff::FileDiff::from_github(
+            self.filename,
+            self.previous_filename,
+            &self.status,
+            self.patch,
+            self.additions,
+            self.deletions,
+        )
+    }
+}
+
 /// `GET /compare/{base}...{head}`: how `head` relates to `base`, and what changed.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Comparison {

@@ -162,11 +162,7 @@ impl Reviewer {
                         return Ok(Gate::Done(Outcome::Replied("unknown command")));
                     }
                 }
-                let recent = self
-                    .store
-                    .reviews_in_last_hour(&req.repo, req.pr)
-                    .await
-                    .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                let recent = self.recent_reviews(req).await?;
                 if recent >= i64::from(config.triggers.max_per_pr_per_hour) {
                     let text = format!(
                         "This pull request had {recent} reviews in the last hour, the limit set by `triggers.max_per_pr_per_hour`: try again later."
@@ -194,11 +190,7 @@ impl Reviewer {
                         "turned off for this repository",
                     )));
                 }
-                let recent = self
-                    .store
-                    .reviews_in_last_hour(&req.repo, req.pr)
-                    .await
-                    .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                let recent = self.recent_reviews(req).await?;
                 if recent >= i64::from(config.triggers.max_per_pr_per_hour) {
                     return Ok(Gate::Done(Outcome::Skipped("rate limited")));
                 }
@@ -237,17 +229,21 @@ impl Reviewer {
                     tracing::info!(why, "no automatic review");
                     return Ok(Gate::Done(Outcome::Skipped(why)));
                 }
-                let recent = self
-                    .store
-                    .reviews_in_last_hour(&req.repo, req.pr)
-                    .await
-                    .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                let recent = self.recent_reviews(req).await?;
                 if recent >= i64::from(config.triggers.max_per_pr_per_hour) {
                     return Ok(Gate::Done(Outcome::Skipped("rate limited")));
                 }
             }
         }
         Ok(Gate::Review(Box::new(loaded)))
+    }
+
+    /// Reviews posted on the PR in the last hour (for `triggers.max_per_pr_per_hour`).
+    async fn recent_reviews(&self, req: &ReviewRequest) -> Result<i64, ReviewError> {
+        self.store
+            .reviews_in_last_hour(&req.repo, req.pr)
+            .await
+            .map_err(|e| ReviewError::Store(format!("{e:#}")))
     }
 
     /// Whether a comment's author may run commands: their association is allowed, or, when

@@ -354,16 +354,7 @@ impl Reviewer {
 fn to_diffs(files: Vec<crate::github::ChangedFile>) -> Vec<FileDiff> {
     files
         .into_iter()
-        .map(|f| {
-            FileDiff::from_github(
-                f.filename,
-                f.previous_filename,
-                &f.status,
-                f.patch,
-                f.additions,
-                f.deletions,
-            )
-        })
+        .map(crate::github::ChangedFile::into_diff)
         .collect()
 }
 
