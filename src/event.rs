@@ -287,22 +287,70 @@ fn check_run(payload: CheckRunPayload) -> Event {
 /// Returns [`NotJson`] only for bodies that are not JSON; a JSON payload of an unexpected
 /// shape is ignored (GitHub adds fields and events over time).
 pub fn parse(event_name: &str, body: &[u8], bot_handle: &str) -> Result<Event, NotJson> {
-    match event_name {
-        "ping" => check_json(body).map(|()| Event::Ping),
-        "issue_comment" => Ok(match from_json::<IssueCommentPayload>(body)? {
-            Some(payload) => issue_comment(payload, bot_handle),
-            None => Event::Ignored("issue_comment payload of an unexpected shape"),
-        }),
-        "check_run" => Ok(match from_json::<CheckRunPayload>(body)? {
-            Some(payload) => check_run(payload),
-            None => Event::Ignored("check_run payload of an unexpected shape"),
-        }),
-        "pull_request" => Ok(match from_json::<PullRequestPayload>(body)? {
-            Some(payload) => pull_request(payload),
-            None => Event::Ignored("pull_request payload of an unexpected shape"),
-        }),
-        _ => check_json(body).map(|()| Event::Ignored("event not handled")),
+    parse_delivery(event_name, body, bot_handle).map(|(event, _)| event)
+}
+
+/// [`parse`], with the payload's top-level `action` (kept with the delivery) read in the
+/// same pass over the body.
+pub fn parse_delivery(
+    event_name: &str,
+    body: &[u8],
+    bot_handle: &str,
+) -> Result<(Event, Option<String>), NotJson> {
+    fn typed<T: serde::de::DeserializeOwned>(
+        body: &[u8],
+        action: impl FnOnce(&T) -> String,
+        handle: impl FnOnce(T) -> Event,
+        unexpected: &'static str,
+    ) -> Result<(Event, Option<String>), NotJson> {
+        Ok(match from_json::<T>(body)? {
+            Some(payload) => {
+                let action = action(&payload);
+                (handle(payload), Some(action))
+            }
+            None => (Event::Ignored(unexpected), None),
+        })
     }
+    let (event, action) = match event_name {
+        "issue_comment" => typed::<IssueCommentPayload>(
+            body,
+            |p| p.action.clone(),
+            |p| issue_comment(p, bot_handle),
+            "issue_comment payload of an unexpected shape",
+        )?,
+        "check_run" => typed::<CheckRunPayload>(
+            body,
+            |p| p.action.clone(),
+            check_run,
+            "check_run payload of an unexpected shape",
+        )?,
+        "pull_request" => typed::<PullRequestPayload>(
+            body,
+            |p| p.action.clone(),
+            pull_request,
+            "pull_request payload of an unexpected shape",
+        )?,
+        other => {
+            #[derive(Deserialize)]
+            struct ActionOnly {
+                action: Option<serde_json::Value>,
+            }
+            // Reads the whole body (so malformed JSON is refused) but keeps only `action`.
+            let action = match serde_json::from_slice::<ActionOnly>(body) {
+                Ok(payload) => payload.action.and_then(|a| a.as_str().map(str::to_owned)),
+                // JSON, but not an object: no action.
+                Err(e) if e.is_data() => None,
+                Err(e) => return Err(NotJson(e)),
+            };
+            let event = if other == "ping" {
+                Event::Ping
+            } else {
+                Event::Ignored("event not handled")
+            };
+            (event, action)
+        }
+    };
+    Ok((event, action.filter(|a| a.len() <= 64)))
 }
 
 /// `Ok(None)` for JSON that does not fit `T`; `Err` for text that is not JSON.
@@ -312,12 +360,6 @@ fn from_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Option<T>, N
         Err(e) if e.is_data() => Ok(None),
         Err(e) => Err(NotJson(e)),
     }
-}
-
-fn check_json(body: &[u8]) -> Result<(), NotJson> {
-    serde_json::from_slice::<serde::de::IgnoredAny>(body)
-        .map(|_| ())
-        .map_err(NotJson)
 }
 
 fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {

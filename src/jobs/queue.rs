@@ -72,8 +72,12 @@ impl Store {
     /// Stores a delivery and its effect in one transaction. A delivery id seen before is a
     /// redelivery: nothing is written and [`Recorded::Duplicate`] is returned.
     pub async fn record_delivery(&self, d: DeliveryRecord<'_>) -> anyhow::Result<Recorded> {
+        self.record_one(&d).await
+    }
+
+    async fn record_one(&self, d: &DeliveryRecord<'_>) -> anyhow::Result<Recorded> {
         let mut tx = self.pool.begin().await?;
-        let recorded = record_in(&mut tx, &d).await?;
+        let recorded = record_in(&mut tx, d).await?;
         tx.commit().await.context("committing the delivery")?;
         Ok(recorded)
     }
@@ -102,13 +106,7 @@ impl Store {
                 );
                 let mut out = Vec::with_capacity(batch.len());
                 for d in batch {
-                    let one = async {
-                        let mut tx = self.pool.begin().await?;
-                        let recorded = record_in(&mut tx, d).await?;
-                        tx.commit().await.context("committing the delivery")?;
-                        anyhow::Ok(recorded)
-                    };
-                    out.push(one.await);
+                    out.push(self.record_one(d).await);
                 }
                 out
             }
@@ -221,35 +219,30 @@ impl Store {
         per_installation: usize,
     ) -> anyhow::Result<Option<ClaimedJob>> {
         let now = now_ms();
+        // SQLite has one writer at a time: the sub-select and update are atomic. On
+        // PostgreSQL concurrent claimers skip each other's rows; the per-installation count is
+        // a soft limit there (two replicas claiming at the same instant may both pass it).
+        macro_rules! claim_sql {
+            ($lock:literal) => {
+                concat!(
+                    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1,
+                            lease_until = $2, updated_at = $3
+                     WHERE id = (SELECT j.id FROM jobs j
+                                 WHERE ((j.state = 'queued' AND j.run_after <= $3)
+                                     OR (j.state = 'running' AND j.lease_until < $3))
+                                   AND (SELECT COUNT(*) FROM jobs r
+                                        WHERE r.installation_id = j.installation_id
+                                          AND r.state = 'running' AND r.lease_until >= $3) < $4
+                                 ORDER BY j.run_after, j.id LIMIT 1 ",
+                    $lock,
+                    ")
+                     RETURNING id, request, attempts, joined_comments"
+                )
+            };
+        }
         let sql = match self.backend {
-            // SQLite has one writer at a time: the sub-select and update are atomic.
-            Backend::Sqlite => {
-                "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1,
-                        lease_until = $2, updated_at = $3
-                 WHERE id = (SELECT j.id FROM jobs j
-                             WHERE ((j.state = 'queued' AND j.run_after <= $3)
-                                 OR (j.state = 'running' AND j.lease_until < $3))
-                               AND (SELECT COUNT(*) FROM jobs r
-                                    WHERE r.installation_id = j.installation_id
-                                      AND r.state = 'running' AND r.lease_until >= $3) < $4
-                             ORDER BY j.run_after, j.id LIMIT 1)
-                 RETURNING id, request, attempts, joined_comments"
-            }
-            // Concurrent claimers skip each other's rows. The per-installation count is a
-            // soft limit here: two replicas claiming at the same instant may both pass it.
-            Backend::Postgres => {
-                "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1,
-                        lease_until = $2, updated_at = $3
-                 WHERE id = (SELECT j.id FROM jobs j
-                             WHERE ((j.state = 'queued' AND j.run_after <= $3)
-                                 OR (j.state = 'running' AND j.lease_until < $3))
-                               AND (SELECT COUNT(*) FROM jobs r
-                                    WHERE r.installation_id = j.installation_id
-                                      AND r.state = 'running' AND r.lease_until >= $3) < $4
-                             ORDER BY j.run_after, j.id LIMIT 1
-                             FOR UPDATE SKIP LOCKED)
-                 RETURNING id, request, attempts, joined_comments"
-            }
+            Backend::Sqlite => claim_sql!(""),
+            Backend::Postgres => claim_sql!("FOR UPDATE SKIP LOCKED"),
         };
         let row = sqlx::query(sql)
             .bind(owner)

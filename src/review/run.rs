@@ -85,22 +85,22 @@ impl Reviewer {
         sha: &CommitSha,
         lease: Option<&Lease>,
     ) -> Result<Outcome, ReviewError> {
-        let (gh, pull, sha) = (gh.clone(), pull.clone(), sha.clone());
         let config = &loaded.config;
         let trigger_id = req.trigger.marker_id();
         let pr_files = to_diffs(gh.files(req.pr).await?);
         // After an earlier review, only the commits since then (unless `full`, or the old
         // head is gone or no longer an ancestor, as after a force-push).
-        let since = self.incremental_base(&gh, req, &sha).await?;
-        let (review_files, since) = match since {
-            Some((base, files)) => (files, Some(base)),
-            None => (pr_files.clone(), None),
+        let since = self.incremental_base(gh, req, sha).await?;
+        let (since, since_files) = match since {
+            Some((base, files)) => (Some(base), Some(files)),
+            None => (None, None),
         };
+        let review_files: &[FileDiff] = since_files.as_deref().unwrap_or(&pr_files);
         let rules =
             PathRules::new(&config.paths.include, &config.paths.exclude).unwrap_or_default();
         let mut skipped: Vec<(String, String)> = Vec::new();
         let mut reviewable: Vec<&FileDiff> = Vec::new();
-        for file in &review_files {
+        for file in review_files {
             match rules.skip_reason(file) {
                 Some(why) => skipped.push((file.path.clone(), why)),
                 None => reviewable.push(file),
@@ -112,7 +112,7 @@ impl Reviewer {
                 "GitHub lists at most 3,000 files of a pull request".into(),
             ));
         }
-        let contents = fetch_contents(&gh, &sha, &reviewable).await;
+        let contents = fetch_contents(gh, sha, &reviewable).await;
         let sources: Vec<Source<'_>> = reviewable
             .iter()
             .map(|file| Source {
@@ -156,7 +156,7 @@ impl Reviewer {
             }
             let call = CallSettings {
                 focus_areas,
-                guidelines: self.guidelines(&gh, &pull.base.sha, config, &changed).await,
+                guidelines: self.guidelines(gh, &pull.base.sha, config, &changed).await,
                 language: config.review.language.clone(),
                 suggestions: config.review.suggestions,
                 model: config.review.model.clone(),
@@ -223,7 +223,7 @@ impl Reviewer {
         // New commits while the model worked: a review of the old head is stale. A person's
         // request is run again on the new head; an automatic one is left to its newer event.
         let current = gh.pull(req.pr).await?.head_sha();
-        if let Some(current) = current.filter(|c| c != &sha) {
+        if let Some(current) = current.filter(|c| c != sha) {
             return match req.trigger {
                 Trigger::Comment { .. } => Err(ReviewError::HeadMoved {
                     from: sha.to_string(),
@@ -254,7 +254,7 @@ impl Reviewer {
             );
         }
         let body = publish::summary(&publish::SummaryInput {
-            sha: &sha,
+            sha,
             trigger: &trigger_id,
             output: &answer.output,
             placement: &placement,
@@ -281,7 +281,7 @@ impl Reviewer {
                 .collect(),
         };
         // Another worker may have posted while this one waited on the model.
-        if let Some(review_id) = self.find_posted(&gh, req.pr, &sha, &trigger_id).await? {
+        if let Some(review_id) = self.find_posted(gh, req.pr, sha, &trigger_id).await? {
             return Ok(Outcome::AlreadyPosted { review_id });
         }
         if let Some(lease) = lease
@@ -290,7 +290,7 @@ impl Reviewer {
             return Err(ReviewError::LeaseLost);
         }
         let mut outcome = self
-            .post(&gh, req.pr, review, &placement, &sha, &trigger_id)
+            .post(gh, req.pr, review, &placement, sha, &trigger_id)
             .await?;
         if let Outcome::Posted { worst_priority, .. } = &mut outcome {
             *worst_priority = worst;
@@ -301,7 +301,7 @@ impl Reviewer {
                 .record_review(PostedReview {
                     repo: &req.repo,
                     pr: req.pr,
-                    head_sha: &sha,
+                    head_sha: sha,
                     trigger_id: &trigger_id,
                     review_id,
                     findings: &remembered,

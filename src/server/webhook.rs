@@ -66,14 +66,13 @@ impl FromRequest<AppState> for SignedDelivery {
 
 #[tracing::instrument(skip_all, fields(delivery = %d.delivery, event = %d.event))]
 pub async fn receive(State(state): State<AppState>, d: SignedDelivery) -> Response {
-    let parsed = match event::parse(&d.event, &d.body, &state.bot_handle) {
+    let (parsed, action) = match event::parse_delivery(&d.event, &d.body, &state.bot_handle) {
         Ok(parsed) => parsed,
         Err(e) => {
             tracing::warn!(error = %e, "signed delivery is not JSON");
             return (StatusCode::BAD_REQUEST, "body is not JSON\n").into_response();
         }
     };
-    let action = action_of(&d.body);
     let (outcome, supersede, enqueue) = match &parsed {
         Event::Ping => ("ping".to_owned(), None, None),
         Event::Review(req) => ("queued".to_owned(), None, Some(req.clone())),
@@ -140,16 +139,4 @@ pub async fn receive(State(state): State<AppState>, d: SignedDelivery) -> Respon
             (StatusCode::OK, format!("{outcome}\n")).into_response()
         }
     }
-}
-
-/// The payload's top-level `action`, read without parsing the rest again.
-fn action_of(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Action {
-        action: Option<String>,
-    }
-    serde_json::from_slice::<Action>(body)
-        .ok()?
-        .action
-        .filter(|a| a.len() <= 64)
 }
