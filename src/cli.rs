@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use secrecy::ExposeSecret;
 use tokio::sync::Semaphore;
 
 use crate::diff::chunk::{self, Budget, Source};
@@ -211,7 +210,9 @@ pub async fn review(
     progress.stop();
     let answer = answer?;
 
-    let placement = anchor::place(answer.output.findings.clone(), &files, &plan.reviewed);
+    let mut placement = anchor::place(answer.output.findings.clone(), &files, &plan.reviewed);
+    // The CLI cannot ask a repository here: findings on other files stay in the summary.
+    anchor::settle_outside(&mut placement, |_| true);
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&answer.output)?)?;
     } else {
@@ -281,12 +282,11 @@ fn github_client(
         .context("GITHUB_TOKEN is required to review a pull request by URL")?;
     let token = secrecy::SecretString::from(token.trim().to_owned());
     let base = env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into());
-    let crab = octocrab::Octocrab::builder()
-        .base_uri(base.trim_end_matches('/'))
-        .context("GITHUB_API_URL is not a valid URI")?
-        .personal_token(token.expose_secret().to_owned())
-        .build()
-        .context("building the GitHub client")?;
+    let crab = crate::github::http::octocrab(
+        &base,
+        octocrab::AuthState::AccessToken { token },
+        Duration::from_secs(30),
+    )?;
     Ok(RepoClient::new(
         Arc::new(crab),
         repo.clone(),

@@ -15,7 +15,21 @@ async fn fake_github_answers_match_githubs_description() {
         &"b".repeat(40),
         vec![File::new("a.rs", "modified", Some(patch))],
     ));
-    let http = reqwest::Client::new();
+    // Sent as GitHub asks every client to: one JSON media type, the API version, a user agent.
+    let http = reqwest::Client::builder()
+        .user_agent("codex-review/test")
+        .default_headers(reqwest::header::HeaderMap::from_iter([
+            (
+                reqwest::header::ACCEPT,
+                "application/vnd.github+json".parse().unwrap(),
+            ),
+            (
+                reqwest::header::HeaderName::from_static("x-github-api-version"),
+                "2022-11-28".parse().unwrap(),
+            ),
+        ]))
+        .build()
+        .unwrap();
     let base = &app.github.base_url;
     // A real installation token through the App's JWT is needed: get it the app's way.
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(PRIVATE_KEY.as_bytes()).unwrap();

@@ -2,15 +2,14 @@
 //! a [`RepoClient`] with one method per call the app makes.
 
 mod client;
+pub mod http;
 mod transport;
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use octocrab::Octocrab;
 use secrecy::ExposeSecret;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 pub use client::{
@@ -51,29 +50,16 @@ impl GitHubApp {
             settings.private_key.expose_secret().as_bytes(),
         )
         .context("GITHUB_PRIVATE_KEY is not an RSA key in PEM")?;
-        // No `retry` feature: octocrab's retry layer would re-send POSTs (double reviews).
-        // Idempotent calls are retried in `RepoClient` instead.
-        let app = Octocrab::builder()
-            .base_uri(settings.api_url.as_str())
-            .context("GITHUB_API_URL is not a valid URI")?
-            .add_header(
-                http::header::ACCEPT,
-                "application/vnd.github+json".to_string(),
-            )
-            .add_header(
-                http::HeaderName::from_static("x-github-api-version"),
-                "2022-11-28".to_string(),
-            )
-            .add_header(
-                http::header::USER_AGENT,
-                concat!("codex-review/", env!("CARGO_PKG_VERSION")).to_string(),
-            )
-            .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(retry.timeout))
-            .set_write_timeout(Some(retry.timeout))
-            .app(octocrab::models::AppId(settings.app_id), key)
-            .build()
-            .context("building the GitHub client")?;
+        // octocrab's retry layer is not in the stack: it would re-send POSTs (double
+        // reviews). Idempotent calls are retried in `RepoClient` instead.
+        let app = http::octocrab(
+            &settings.api_url,
+            octocrab::AuthState::App(octocrab::auth::AppAuth {
+                app_id: octocrab::models::AppId(settings.app_id),
+                key,
+            }),
+            retry.timeout,
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 app,

@@ -30,6 +30,32 @@ pub struct Placement {
     pub summary_only: Vec<Unplaced>,
     /// Findings thrown away because their fields made no sense (bad priority, empty title).
     pub invalid: usize,
+    /// Findings on files this pull request does not change (a caller the change breaks):
+    /// listed in the summary when the file exists in the repository, see [`settle_outside`].
+    pub outside: Vec<Finding>,
+}
+
+/// Why a finding on a file outside the pull request's changes is only in the summary.
+pub const OUTSIDE_REASON: &str = "its file is not changed by this pull request";
+
+/// Settles [`Placement::outside`]: findings on files that `exists` in the repository go to the
+/// summary; findings on paths that do not exist are malformed (dropped and counted).
+pub fn settle_outside(placement: &mut Placement, exists: impl Fn(&str) -> bool) {
+    for finding in std::mem::take(&mut placement.outside) {
+        if exists(&finding.code_location.file_path) {
+            placement.summary_only.push(Unplaced {
+                finding,
+                reason: OUTSIDE_REASON,
+            });
+        } else {
+            tracing::info!(
+                path = %finding.code_location.file_path,
+                "dropping a finding on a file that is not in the repository"
+            );
+            placement.invalid += 1;
+        }
+    }
+    placement.summary_only.sort_by_key(|u| u.finding.priority);
 }
 
 /// Places `findings` against the files of the PR. Only files in `reviewable` (shown to the
@@ -56,8 +82,6 @@ pub fn place(findings: Vec<Finding>, files: &[FileDiff], reviewable: &[String]) 
             Some("line numbers not valid")
         } else if a > b {
             Some("line range ends before it starts")
-        } else if !files.iter().any(|f| f.path == loc.file_path) {
-            Some("file not in the pull request")
         } else {
             None
         };
@@ -71,6 +95,10 @@ pub fn place(findings: Vec<Finding>, files: &[FileDiff], reviewable: &[String]) 
                 "dropping an invalid finding"
             );
             placement.invalid += 1;
+            continue;
+        }
+        if !files.iter().any(|f| f.path == loc.file_path) {
+            placement.outside.push(finding);
             continue;
         }
         let Some(index) = indexes.get(loc.file_path.as_str()) else {
@@ -213,7 +241,21 @@ mod tests {
                 "its file has no reviewable line diff",
             ]
         );
-        // Unknown path, priority 7, line 0, a reversed range, confidence 1.5.
+        // Priority 7, line 0, a reversed range, confidence 1.5.
+        assert_eq!(p.invalid, 4);
+        // A file the pull request does not change waits for the repository's word.
+        assert_eq!(p.outside.len(), 1);
+        let mut p = p;
+        settle_outside(&mut p, |path| path == "nope.rs");
+        assert_eq!(p.invalid, 4);
+        assert!(
+            p.summary_only
+                .iter()
+                .any(|u| u.reason == OUTSIDE_REASON
+                    && u.finding.code_location.file_path == "nope.rs")
+        );
+        p.outside.push(finding("ghost.rs", Side::Right, 1, 1, 2));
+        settle_outside(&mut p, |_| false);
         assert_eq!(p.invalid, 5);
     }
 }

@@ -113,12 +113,7 @@ pub async fn ask_model(
     }
     results.sort_by_key(|(i, _)| *i);
 
-    let mut merged = ReviewOutput {
-        findings: Vec::new(),
-        overall_correctness: "patch is correct".into(),
-        overall_explanation: String::new(),
-        overall_confidence_score: 1.0,
-    };
+    let mut outputs: Vec<ReviewOutput> = Vec::with_capacity(parts);
     let mut usage = Usage::default();
     let mut errors: Vec<ModelError> = Vec::new();
     for (i, result) in results {
@@ -140,22 +135,7 @@ pub async fn ask_model(
                 usage.cached_tokens += reply.usage.cached_tokens;
                 usage.output_tokens += reply.usage.output_tokens;
                 usage.reasoning_tokens += reply.usage.reasoning_tokens;
-                let r = reply.review;
-                if r.overall_correctness == "patch is incorrect" {
-                    merged.overall_correctness = r.overall_correctness;
-                }
-                if !r.overall_explanation.trim().is_empty() {
-                    if !merged.overall_explanation.is_empty() {
-                        merged.overall_explanation.push(' ');
-                    }
-                    merged
-                        .overall_explanation
-                        .push_str(r.overall_explanation.trim());
-                }
-                merged.overall_confidence_score = merged
-                    .overall_confidence_score
-                    .min(r.overall_confidence_score);
-                merged.findings.extend(r.findings);
+                outputs.push(reply.review);
             }
             Err(e) => {
                 on_reply(None);
@@ -178,7 +158,7 @@ pub async fn ask_model(
         return Err(errors.swap_remove(pick).into());
     }
     Ok(Answer {
-        output: merged,
+        output: super::merge::merge_parts(outputs),
         usage,
         calls: parts,
     })

@@ -11,7 +11,7 @@ use crate::jobs::PostedFinding;
 use crate::model::Finding;
 
 /// Lower-case words of the title: "Check the bound!" and "check the  bound" are the same.
-fn normalize_title(title: &str) -> String {
+pub(crate) fn normalize_title(title: &str) -> String {
     title
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())

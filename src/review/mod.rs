@@ -8,6 +8,7 @@ mod check;
 pub mod engine;
 mod gate;
 pub mod memory;
+pub mod merge;
 mod post;
 pub mod publish;
 mod run;

@@ -1,7 +1,7 @@
 //! One review, start to finish: read the PR, choose and render its files, ask the model
 //! (in parallel chunks for large PRs), place the findings, post.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tokio::task::JoinSet;
 
@@ -90,7 +90,7 @@ impl Reviewer {
         let pr_files = to_diffs(gh.files(req.pr).await?);
         // After an earlier review, only the commits since then (unless `full`, or the old
         // head is gone or no longer an ancestor, as after a force-push).
-        let since = self.incremental_base(gh, req, sha).await?;
+        let since = self.incremental_base(gh, req, sha, &pr_files).await?;
         let (since, since_files) = match since {
             Some((base, files)) => (Some(base), Some(files)),
             None => (None, None),
@@ -194,6 +194,20 @@ impl Reviewer {
         // Inline comments go on the PR's own diff, whatever diff the model read.
         let mut placement =
             anchor::place(answer.output.findings.clone(), &pr_files, &plan.reviewed);
+        if !placement.outside.is_empty() {
+            // Only asked when the model pointed outside the diff: is the file real?
+            let known = match gh.tree_paths(sha.as_str()).await {
+                Ok((paths, false)) => Some(paths.into_iter().collect::<HashSet<String>>()),
+                Ok((_, true)) => None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot list the head tree; keeping findings on other files");
+                    None
+                }
+            };
+            anchor::settle_outside(&mut placement, |path| {
+                known.as_ref().is_none_or(|k| k.contains(path))
+            });
+        }
         if since.is_some() {
             anchor::left_side_to_summary(
                 &mut placement,
@@ -321,6 +335,7 @@ impl Reviewer {
         gh: &RepoClient,
         req: &ReviewRequest,
         head: &CommitSha,
+        pr_files: &[FileDiff],
     ) -> Result<Option<(CommitSha, Vec<FileDiff>)>, ReviewError> {
         if req.full || !matches!(req.trigger, Trigger::Comment { .. }) {
             return Ok(None);
@@ -336,7 +351,16 @@ impl Reviewer {
         match gh.compare(&last, head).await? {
             // GitHub lists at most 300 files in a comparison: beyond that, review it all.
             Some(c) if c.status == "ahead" && c.files.len() < 300 => {
-                Ok(Some((last, to_diffs(c.files))))
+                // Only the pull request's own files: a merge of the base branch into the PR
+                // brings the base branch's changes into the comparison, and they are not this
+                // pull request's to review.
+                let own: HashSet<&str> = pr_files.iter().map(|f| f.path.as_str()).collect();
+                let files = c
+                    .files
+                    .into_iter()
+                    .filter(|f| own.contains(f.filename.as_str()))
+                    .collect();
+                Ok(Some((last, to_diffs(files))))
             }
             other => {
                 tracing::info!(

@@ -178,6 +178,8 @@ pub struct GhState {
 #[derive(Clone)]
 pub struct FakeGitHub {
     state: Arc<Mutex<GhState>>,
+    /// Checks for violations when the test drops its last handle (the server has none).
+    guard: Option<Arc<super::ProtocolGuard>>,
     pub addr: SocketAddr,
     /// The base the app is configured with (`http://127.0.0.1:PORT` + prefix).
     pub base_url: String,
@@ -195,19 +197,32 @@ impl FakeGitHub {
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let checked = state.clone();
         let fake = FakeGitHub {
+            guard: Some(super::ProtocolGuard::new("GitHub", move || {
+                checked.lock().unwrap().violations.clone()
+            })),
             state,
             addr,
             base_url: format!("http://{addr}{prefix}"),
             prefix: prefix.to_owned(),
         };
-        let app = Router::new().fallback(handle).with_state(fake.clone());
+        let served = FakeGitHub {
+            guard: None,
+            ..fake.clone()
+        };
+        let app = Router::new().fallback(handle).with_state(served);
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
     }
 
     pub fn state(&self) -> MutexGuard<'_, GhState> {
         self.state.lock().unwrap()
+    }
+
+    /// The violations seen so far, cleared (for tests that provoke them on purpose).
+    pub fn take_violations(&self) -> Vec<String> {
+        std::mem::take(&mut self.state().violations)
     }
 
     pub fn add_pull(&self, pull: Pull) {
@@ -275,6 +290,41 @@ async fn handle(
     let path = path.to_owned();
     let query = uri.query().unwrap_or("").to_owned();
     let mut st = fake.state();
+    // GitHub reads one value of each header: a second `Accept` can turn a raw-contents
+    // answer into JSON. Refused here so that no request of the app can carry one.
+    let mut names: Vec<&axum::http::HeaderName> = headers.keys().collect();
+    names.retain(|name| headers.get_all(*name).iter().count() > 1);
+    if !names.is_empty() {
+        let repeated: Vec<String> = names
+            .iter()
+            .map(|name| {
+                let values: Vec<&str> = headers
+                    .get_all(*name)
+                    .iter()
+                    .map(|v| v.to_str().unwrap_or("?"))
+                    .collect();
+                format!("{name}: {}", values.join(" | "))
+            })
+            .collect();
+        st.violations.push(format!(
+            "{method} {path} repeats headers: {}",
+            repeated.join("; ")
+        ));
+        return error(400, "Repeated header", None);
+    }
+    for (name, want) in [
+        ("user-agent", "codex-review/"),
+        ("x-github-api-version", "2022-11-28"),
+    ] {
+        let value = headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !value.starts_with(want) {
+            st.violations
+                .push(format!("{method} {path} sent {name}: {value:?}"));
+        }
+    }
     st.calls.push(Call {
         method: method.clone(),
         path: path.clone(),
@@ -343,6 +393,10 @@ async fn handle(
                     .get("accept")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
+                if rest.first() != Some(&"contents") && accept != "application/vnd.github+json" {
+                    st.violations
+                        .push(format!("{method} {path} asked for {accept:?}, not JSON"));
+                }
                 if let ["compare", spec] = rest {
                     compare(&st, &repo, spec)
                 } else if let ["collaborators", login, "permission"] = rest {
@@ -579,17 +633,37 @@ fn compare(st: &GhState, repo: &str, spec: &str) -> Response {
     }
 }
 
-/// `GET /repos/{repo}/git/trees/{sha}?recursive=1` for a base commit.
+/// `GET /repos/{repo}/git/trees/{sha}?recursive=1` for a base commit (its files) or a head
+/// commit (the base's files, the head's contents, and the PR's files that were not removed).
 fn tree(st: &GhState, repo: &str, sha: &str) -> Response {
-    let Some(pull) = st
+    let mut paths: Vec<&String> = if let Some(pull) = st
         .pulls
         .iter()
         .find(|p| p.repo == repo && p.base_sha == sha)
-    else {
+    {
+        pull.base_contents.keys().collect()
+    } else if let Some(pull) = st
+        .pulls
+        .iter()
+        .find(|p| p.repo == repo && p.head_sha == sha)
+    {
+        let removed: Vec<&String> = pull
+            .files
+            .iter()
+            .filter(|f| f.status == "removed")
+            .map(|f| &f.filename)
+            .collect();
+        pull.base_contents
+            .keys()
+            .chain(pull.contents.keys())
+            .chain(pull.files.iter().map(|f| &f.filename))
+            .filter(|p| !removed.contains(p))
+            .collect()
+    } else {
         return error(404, "Not Found", None);
     };
-    let mut paths: Vec<&String> = pull.base_contents.keys().collect();
     paths.sort();
+    paths.dedup();
     let entries: Vec<Value> = paths
         .iter()
         .map(|p| json!({"path": p, "mode": "100644", "type": "blob", "sha": "0".repeat(40), "size": 1, "url": "https://api.github.com/x"}))

@@ -56,6 +56,8 @@ pub struct AiState {
 #[derive(Clone)]
 pub struct FakeOpenAi {
     state: Arc<Mutex<AiState>>,
+    /// Checks for violations when the test drops its last handle (the server has none).
+    guard: Option<Arc<super::ProtocolGuard>>,
     pub addr: SocketAddr,
     pub base_url: String,
 }
@@ -75,14 +77,21 @@ impl FakeOpenAi {
         let state = Arc::new(Mutex::new(AiState::default()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let checked = state.clone();
         let fake = FakeOpenAi {
+            guard: Some(super::ProtocolGuard::new("OpenAI", move || {
+                checked.lock().unwrap().violations.clone()
+            })),
             state,
             addr,
             base_url: format!("http://{addr}/v1"),
         };
         let app = Router::new()
             .route("/v1/responses", post(responses))
-            .with_state(fake.clone());
+            .with_state(FakeOpenAi {
+                guard: None,
+                ..fake.clone()
+            });
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
     }
@@ -93,6 +102,11 @@ impl FakeOpenAi {
 
     pub fn respond_with(&self, responder: impl Fn(&Value) -> Reply + Send + Sync + 'static) {
         self.state().responder = Some(Box::new(responder));
+    }
+
+    /// The violations seen so far, cleared (for tests that provoke them on purpose).
+    pub fn take_violations(&self) -> Vec<String> {
+        std::mem::take(&mut self.state().violations)
     }
 
     pub fn push(&self, reply: Reply) {

@@ -26,6 +26,41 @@ pub const REPO: &str = "Codertocat/Hello-World";
 pub const PRIVATE_KEY: &str = include_str!("../fixtures/test-app-key.pem");
 pub const PUBLIC_KEY: &str = include_str!("../fixtures/test-app-key.pub.pem");
 
+/// Asserts, when the last test-side handle of a fake is dropped, that the fake saw no protocol
+/// violation (approval, pending review, spec violation, repeated header...). Every fake carries
+/// one, so no test can forget the check; a test that provokes violations on purpose takes them
+/// with `take_violations`.
+pub struct ProtocolGuard {
+    name: &'static str,
+    violations: Box<dyn Fn() -> Vec<String> + Send + Sync>,
+}
+
+impl ProtocolGuard {
+    pub fn new(
+        name: &'static str,
+        violations: impl Fn() -> Vec<String> + Send + Sync + 'static,
+    ) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            name,
+            violations: Box::new(violations),
+        })
+    }
+}
+
+impl Drop for ProtocolGuard {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let seen = (self.violations)();
+        assert!(
+            seen.is_empty(),
+            "the fake {} saw protocol violations: {seen:#?}",
+            self.name
+        );
+    }
+}
+
 pub struct TestApp {
     pub url: String,
     pub github: FakeGitHub,
