@@ -122,6 +122,7 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
     let worker_config = WorkerConfig {
         concurrency: settings.limits.workers,
         per_installation: settings.limits.per_installation,
+        owner: settings.instance.clone(),
         ..tuning.worker
     };
     let worker = Worker::new(store.clone(), reviewer, worker_config, wake);

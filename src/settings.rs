@@ -20,6 +20,21 @@ pub struct Settings {
     /// `BOT_HANDLE` without the `@`, default `codex`.
     pub bot_handle: String,
     pub limits: Limits,
+    /// `CODEX_REVIEW_INSTANCE`: this process's name on the jobs it holds, default the host
+    /// name (a Fly.io machine keeps it across restarts). A restarted process takes back its own
+    /// unfinished jobs at once; two live processes must not share a name.
+    pub instance: String,
+    /// `CODEX_REVIEW_RETENTION_DAYS`: deliveries and finished jobs older than this are pruned,
+    /// default 14.
+    pub retention: Duration,
+}
+
+/// The host's name: `HOSTNAME`, else `/etc/hostname`.
+fn host_name(lookup: &impl Fn(&str) -> Option<String>) -> Option<String> {
+    lookup("HOSTNAME")
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
 }
 
 /// How much one review may ask of the model.
@@ -339,7 +354,23 @@ impl Settings {
             )?,
         };
 
+        let instance = match get("CODEX_REVIEW_INSTANCE") {
+            Some(name) => name.trim().to_owned(),
+            None => {
+                host_name(&lookup).unwrap_or_else(|| format!("codex-review-{}", std::process::id()))
+            }
+        };
+        if instance.len() > 200 || !instance.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(SettingsError::Invalid {
+                var: "CODEX_REVIEW_INSTANCE",
+                reason: "expected up to 200 printable characters without spaces".into(),
+            });
+        }
+        let retention_days = count("CODEX_REVIEW_RETENTION_DAYS", 14, 1)?;
+
         Ok(Settings {
+            instance,
+            retention: Duration::from_secs(retention_days as u64 * 86_400),
             listen_addr,
             github: GitHubSettings {
                 app_id,

@@ -160,7 +160,7 @@ async fn an_expired_lease_is_claimed_again_and_the_old_owner_is_locked_out(backe
         .await
         .unwrap();
     store
-        .retry_later(first.id, "dead-worker", Duration::ZERO, "stale")
+        .retry_later(first.id, "dead-worker", Duration::ZERO, "stale", true)
         .await
         .unwrap();
     let (state, outcome, _) = store.job_state(again.id).await.unwrap().unwrap();
@@ -171,6 +171,7 @@ async fn an_expired_lease_is_claimed_again_and_the_old_owner_is_locked_out(backe
             "live-worker",
             Duration::from_secs(3600),
             "GitHub answered 502",
+            true,
         )
         .await
         .unwrap();

@@ -24,6 +24,9 @@ pub enum GitHubError {
         message: String,
         /// Rate limited (primary or secondary).
         rate_limited: bool,
+        /// For a rate limit whose reset is further away than the call's retry window: how
+        /// long until GitHub takes calls again (the job waits that long, not its retries).
+        retry_in: Option<std::time::Duration>,
     },
     #[error("GitHub could not be reached for {call}: {message}")]
     Transport { call: &'static str, message: String },
@@ -42,6 +45,14 @@ impl GitHubError {
             } => *rate_limited || *status >= 500,
             GitHubError::Transport { .. } => true,
             GitHubError::Decode { .. } => false,
+        }
+    }
+
+    /// How long to wait before calling again, for a rate limit that outlasts the retries.
+    pub fn retry_in(&self) -> Option<std::time::Duration> {
+        match self {
+            GitHubError::Api { retry_in, .. } => *retry_in,
+            _ => None,
         }
     }
 

@@ -66,6 +66,31 @@ pub(crate) async fn send(
         }
         match result {
             Ok(text) => return Ok(text),
+            // A rate limit that resets after the retry window: waiting here would only burn
+            // the attempts. The job is put back until the reset instead.
+            Err((
+                GitHubError::Api {
+                    call,
+                    status,
+                    message,
+                    rate_limited: true,
+                    ..
+                },
+                Some(wait),
+            )) if wait > retry.max_delay => {
+                tracing::warn!(
+                    call,
+                    wait_s = wait.as_secs(),
+                    "GitHub rate limit resets later; the job waits for it"
+                );
+                return Err(GitHubError::Api {
+                    call,
+                    status,
+                    message,
+                    rate_limited: true,
+                    retry_in: Some(wait),
+                });
+            }
             Err((err, wait))
                 if request.idempotent && err.is_transient() && attempt < retry.attempts =>
             {
@@ -94,6 +119,7 @@ async fn send_once(
                 status: source.status_code.as_u16(),
                 message: format!("{} (while getting an installation token)", source.message),
                 rate_limited: source.status_code == StatusCode::TOO_MANY_REQUESTS,
+                retry_in: None,
             },
             None,
         ),
@@ -201,6 +227,7 @@ fn api_error(
             status: status.as_u16(),
             message: message.chars().take(500).collect(),
             rate_limited,
+            retry_in: None,
         },
         wait,
     )

@@ -66,6 +66,8 @@ pub struct ClaimedJob {
     pub attempt: u32,
     /// Comments that asked for the same review while this job waited.
     pub joined_comments: Vec<CommentId>,
+    /// Times a worker died holding this job (its lease expired before it finished).
+    pub lease_losses: u32,
 }
 
 impl Store {
@@ -219,44 +221,45 @@ impl Store {
         per_installation: usize,
     ) -> anyhow::Result<Option<ClaimedJob>> {
         let now = now_ms();
-        // SQLite has one writer at a time: the sub-select and update are atomic. On
-        // PostgreSQL concurrent claimers skip each other's rows; the per-installation count is
-        // a soft limit there (two replicas claiming at the same instant may both pass it).
-        macro_rules! claim_sql {
-            ($lock:literal) => {
-                concat!(
-                    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1,
-                            lease_until = $2, updated_at = $3
-                     WHERE id = (SELECT j.id FROM jobs j
-                                 WHERE ((j.state = 'queued' AND j.run_after <= $3)
-                                     OR (j.state = 'running' AND j.lease_until < $3))
-                                   AND (SELECT COUNT(*) FROM jobs r
-                                        WHERE r.installation_id = j.installation_id
-                                          AND r.state = 'running' AND r.lease_until >= $3) < $4
-                                 ORDER BY j.run_after, j.id LIMIT 1 ",
-                    $lock,
-                    ")
-                     RETURNING id, request, attempts, joined_comments"
-                )
-            };
+        // A job taken from an expired lease lost its worker: counted, so a job that crashes
+        // every worker is given up. (SET reads the row as it was: `state` is the old state.)
+        const CLAIM: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1,
+                    lease_losses = lease_losses + (CASE WHEN state = 'running' THEN 1 ELSE 0 END),
+                    lease_owner = $1, lease_until = $2, updated_at = $3
+             WHERE id = (SELECT j.id FROM jobs j
+                         WHERE ((j.state = 'queued' AND j.run_after <= $3)
+                             OR (j.state = 'running' AND j.lease_until < $3))
+                           AND (SELECT COUNT(*) FROM jobs r
+                                WHERE r.installation_id = j.installation_id
+                                  AND r.state = 'running' AND r.lease_until >= $3) < $4
+                         ORDER BY j.run_after, j.id LIMIT 1)
+             RETURNING id, request, attempts, joined_comments, lease_losses";
+        let mut tx = self.pool.begin().await.context("claiming a job")?;
+        if self.backend == Backend::Postgres {
+            // SQLite has one writer at a time, so the count and the update are atomic there.
+            // On PostgreSQL claims are serialised across replicas by a transaction-scoped
+            // advisory lock: two replicas claiming at the same instant cannot both pass the
+            // per-installation limit. Claims are short; the lock is held for one statement.
+            sqlx::query("SELECT pg_advisory_xact_lock(7245019981)")
+                .execute(&mut *tx)
+                .await
+                .context("taking the claim lock")?;
         }
-        let sql = match self.backend {
-            Backend::Sqlite => claim_sql!(""),
-            Backend::Postgres => claim_sql!("FOR UPDATE SKIP LOCKED"),
-        };
-        let row = sqlx::query(sql)
+        let row = sqlx::query(CLAIM)
             .bind(owner)
             .bind(now + lease.as_millis() as i64)
             .bind(now)
             .bind(per_installation.max(1) as i64)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await
             .context("claiming a job")?;
+        tx.commit().await.context("claiming a job")?;
         let Some(row) = row else { return Ok(None) };
         let id = JobId(row.try_get::<i64, _>(0)? as u64);
         let request: String = row.try_get(1)?;
         let attempt = row.try_get::<i64, _>(2)? as u32;
         let joined: String = row.try_get(3)?;
+        let lease_losses = row.try_get::<i64, _>(4)?.max(0) as u32;
         let joined_comments = joined
             .split(',')
             .filter_map(|c| c.parse().ok().map(CommentId))
@@ -267,6 +270,7 @@ impl Store {
                 request,
                 attempt,
                 joined_comments,
+                lease_losses,
             })),
             Err(e) => {
                 // A row this version cannot read: park it rather than crash-loop on it.
@@ -331,18 +335,21 @@ impl Store {
         Ok(())
     }
 
-    /// Puts the job `owner` holds back in the queue to run again after `delay`.
+    /// Puts the job `owner` holds back in the queue to run again after `delay`; an attempt
+    /// that is not `counted` is given back.
     pub async fn retry_later(
         &self,
         id: JobId,
         owner: &str,
         delay: Duration,
         error: &str,
+        counted: bool,
     ) -> anyhow::Result<()> {
         let now = now_ms();
         sqlx::query(
             "UPDATE jobs SET state = 'queued', run_after = $1, last_error = $2,
-                    lease_owner = NULL, lease_until = NULL, updated_at = $3
+                    attempts = attempts - $6, lease_owner = NULL, lease_until = NULL,
+                    updated_at = $3
              WHERE id = $4 AND lease_owner = $5",
         )
         .bind(now + delay.as_millis() as i64)
@@ -350,10 +357,26 @@ impl Store {
         .bind(now)
         .bind(id.0 as i64)
         .bind(owner)
+        .bind(if counted { 0i64 } else { 1 })
         .execute(&self.pool)
         .await
         .context("re-queueing a job")?;
         Ok(())
+    }
+
+    /// Makes the jobs `owner` held when its process stopped claimable at once (a restart
+    /// under the same instance name). Returns how many.
+    pub async fn reclaim_owned(&self, owner: &str) -> anyhow::Result<u64> {
+        let n = sqlx::query(
+            "UPDATE jobs SET lease_until = 0, updated_at = $1
+             WHERE lease_owner = $2 AND state = 'running'",
+        )
+        .bind(now_ms())
+        .bind(owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n)
     }
 
     /// Hands back every job `owner` still holds (shutdown): another worker may take them at

@@ -91,6 +91,11 @@ impl Store {
                     "pr settings and notices",
                     include_str!("../../migrations/sqlite/0003_pr_settings_and_notices.sql"),
                 ),
+                migration(
+                    4,
+                    "recovery, check runs and acknowledgements",
+                    include_str!("../../migrations/sqlite/0004_recovery_checks_acks.sql"),
+                ),
             ],
             Backend::Postgres => vec![
                 migration(
@@ -107,6 +112,11 @@ impl Store {
                     3,
                     "pr settings and notices",
                     include_str!("../../migrations/postgres/0003_pr_settings_and_notices.sql"),
+                ),
+                migration(
+                    4,
+                    "recovery, check runs and acknowledgements",
+                    include_str!("../../migrations/postgres/0004_recovery_checks_acks.sql"),
                 ),
             ],
         };

@@ -17,10 +17,13 @@ use crate::ids::JobId;
 pub enum JobResult {
     /// Finished; the text is the outcome kept with the job.
     Done(String),
-    /// A transient failure: run again later (after `after`, or the worker's backoff).
+    /// A transient failure: run again later (after `after`, or the worker's backoff). An
+    /// attempt that is not `counted` (the head moved, a rate limit's reset time) does not bring
+    /// the job closer to being given up.
     Retry {
         error: String,
         after: Option<Duration>,
+        counted: bool,
     },
     /// A permanent failure, already reported to the user by the handler.
     Failed(String),
@@ -75,6 +78,9 @@ pub struct WorkerConfig {
     pub poll_interval: Duration,
     /// Attempts before a job is given up.
     pub max_attempts: u32,
+    /// Times a job may lose its worker (a crash mid-run: the lease expired) before it is
+    /// given up instead of crashing the next worker too.
+    pub max_lease_losses: u32,
     /// First retry delay, doubled per attempt with jitter.
     pub retry_base: Duration,
     /// A name for this process's leases.
@@ -86,9 +92,11 @@ impl Default for WorkerConfig {
         Self {
             concurrency: 4,
             per_installation: 2,
-            lease: Duration::from_secs(120),
+            // Renewed every 10 s: a killed process's job is taken up again within 30 s.
+            lease: Duration::from_secs(30),
             poll_interval: Duration::from_secs(2),
             max_attempts: 3,
+            max_lease_losses: 3,
             retry_base: Duration::from_secs(30),
             owner: format!("worker-{}-{:08x}", std::process::id(), fastrand::u32(..)),
         }
@@ -118,6 +126,19 @@ impl<H: JobHandler> Worker<H> {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>, grace: Duration) {
         let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut running = tokio::task::JoinSet::new();
+        // A process restarted under the same name takes its own unfinished jobs back now
+        // instead of waiting for their leases.
+        match self.store.reclaim_owned(&self.config.owner).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                jobs = n,
+                "taking back jobs this instance held when it stopped"
+            ),
+            Err(e) => tracing::warn!(
+                error = format!("{e:#}"),
+                "cannot take back this instance's jobs"
+            ),
+        }
         loop {
             if *shutdown.borrow() {
                 break;
@@ -204,6 +225,19 @@ struct RunContext<H> {
 
 impl<H: JobHandler> RunContext<H> {
     async fn run(self, job: ClaimedJob) {
+        if job.lease_losses >= self.config.max_lease_losses {
+            let error = format!(
+                "the process running it stopped {} time{} before it finished (a crash or a restart)",
+                job.lease_losses,
+                if job.lease_losses == 1 { "" } else { "s" }
+            );
+            tracing::error!(error, "job given up: it keeps losing its worker");
+            self.handler.give_up(&job, &error).await;
+            if let Err(e) = self.store.fail(job.id, &self.config.owner, &error).await {
+                tracing::error!(error = format!("{e:#}"), "cannot record the job's result");
+            }
+            return;
+        }
         // Dropped with this future (also when the job is aborted), so a dead job never keeps
         // its lease alive.
         let _heartbeat = AbortOnDrop({
@@ -245,12 +279,21 @@ impl<H: JobHandler> RunContext<H> {
                 tracing::warn!(why, "job abandoned: another worker holds it now");
                 Ok(())
             }
-            JobResult::Retry { error, after } if job.attempt < self.config.max_attempts => {
+            JobResult::Retry {
+                error,
+                after,
+                counted,
+            } if !counted || job.attempt < self.config.max_attempts => {
                 let delay = after
                     .unwrap_or_else(|| crate::model::backoff(self.config.retry_base, job.attempt));
-                tracing::warn!(error, delay_s = delay.as_secs(), "job will be retried");
+                tracing::warn!(
+                    error,
+                    delay_s = delay.as_secs(),
+                    counted,
+                    "job will be run again"
+                );
                 self.store
-                    .retry_later(job.id, &self.config.owner, delay, error)
+                    .retry_later(job.id, &self.config.owner, delay, error, *counted)
                     .await
             }
             JobResult::Retry { error, .. } => {

@@ -181,13 +181,21 @@ impl JobHandler for Reviewer {
             }
             Err(ReviewError::LeaseLost) => JobResult::Abandoned(ReviewError::LeaseLost.to_string()),
             Err(e @ ReviewError::HeadMoved { .. }) => JobResult::Retry {
-                // Review the new head right away.
+                // Review the new head right away; a push is not a failure.
                 error: e.to_string(),
                 after: Some(std::time::Duration::ZERO),
+                counted: false,
+            },
+            Err(ReviewError::GitHub(e)) if e.retry_in().is_some() => JobResult::Retry {
+                // GitHub's rate limit resets later: wait for it without spending an attempt.
+                error: e.to_string(),
+                after: e.retry_in(),
+                counted: false,
             },
             Err(e) if e.is_transient() => JobResult::Retry {
                 error: e.to_string(),
                 after: None,
+                counted: true,
             },
             Err(e) => {
                 self.metrics.review("failed");

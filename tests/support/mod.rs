@@ -103,6 +103,7 @@ impl Default for Options {
                     lease: Duration::from_secs(30),
                     poll_interval: Duration::from_millis(50),
                     max_attempts: 2,
+                    max_lease_losses: 3,
                     retry_base: Duration::from_millis(50),
                     owner: "test-worker".into(),
                 },
@@ -150,6 +151,11 @@ impl TestApp {
             ("OPENAI_API_KEY", fake_openai::API_KEY.to_string()),
             ("OPENAI_BASE_URL", openai.base_url.clone()),
             ("DATABASE_URL", database_url),
+            // Each instance its own name, as replicas on different hosts have.
+            (
+                "CODEX_REVIEW_INSTANCE",
+                format!("test-{:08x}", fastrand::u32(..)),
+            ),
         ]);
         for (k, v) in options.env {
             env.insert(k, v);
