@@ -10,10 +10,16 @@ const HEAD: &str = "5555555555555555555555555555555555555555";
 const PATCH: &str = "@@ -1,3 +1,4 @@ fn main() {\n a\n-b\n+B\n+C\n d";
 
 fn pull(number: u64, config: Option<&str>) -> Pull {
+    // Each pull request its own head: a check run belongs to a commit.
+    let head = if number == 1 || number == 4 {
+        HEAD.to_owned()
+    } else {
+        format!("{number:c>40}")
+    };
     let mut p = Pull::new(
         REPO,
         number,
-        HEAD,
+        &head,
         vec![File::new("src/lib.rs", "modified", Some(PATCH))],
     );
     if let Some(config) = config {
@@ -122,9 +128,95 @@ async fn re_running_the_check_reviews_again() {
     assert_eq!(app.deliver("check_run", &payload).await.0, 202);
     app.settle().await;
     assert_eq!(app.github.reviews().len(), 2);
-    assert_eq!(app.github.state().check_runs.len(), 2);
+    // One check run per head SHA: the re-run reuses it and completes it again.
+    let runs = app.github.state().check_runs.clone();
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0].status, "completed");
     // Another app's check is not ours to re-run.
     payload["check_run"]["name"] = json!("ci");
     assert_eq!(app.deliver("check_run", &payload).await.0, 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_review_that_keeps_failing_fails_its_one_check_run_under_a_gate() {
+    let app = TestApp::start().await;
+    app.github
+        .add_pull(pull(5, Some("gate:\n  fail_on_priority: 1\n")));
+    app.github.add_pull(pull(6, None));
+    // Every model call fails: each attempt retries its call, then the job is retried, then
+    // given up.
+    for _ in 0..12 {
+        app.openai.push(Reply::Error {
+            status: 500,
+            code: "server_error",
+            retry_after: None,
+        });
+    }
+    ask(&app, 5).await;
+    ask(&app, 6).await;
+    let runs = app.github.state().check_runs.clone();
+    // One check run per head, reused by the retry.
+    assert_eq!(runs.len(), 2, "{runs:#?}");
+    let gated = runs
+        .iter()
+        .find(|r| r.head_sha == pull(5, None).head_sha)
+        .unwrap();
+    assert_eq!(
+        (gated.status.as_str(), gated.conclusion.as_deref()),
+        ("completed", Some("failure"))
+    );
+    assert_eq!(gated.title.as_deref(), Some("Review failed"));
+    let plain = runs
+        .iter()
+        .find(|r| r.head_sha == pull(6, None).head_sha)
+        .unwrap();
+    assert_eq!(plain.conclusion.as_deref(), Some("neutral"));
+    assert_eq!(plain.title.as_deref(), Some("Review failed"));
+    assert_eq!(app.github.comments().len(), 2, "one failure comment each");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_head_the_configuration_does_not_review_gets_a_skipped_check_under_a_gate() {
+    let app = TestApp::start().await;
+    let off = "gate:\n  fail_on_priority: 1\nauto_review:\n  enabled: false\n";
+    let filtered = "gate:\n  fail_on_priority: 1\npaths:\n  exclude: [\"src/**\"]\n";
+    app.github.add_pull(pull(7, Some(off)));
+    app.github.add_pull(pull(8, Some(filtered)));
+    app.github
+        .add_pull(pull(9, Some("auto_review:\n  enabled: false\n")));
+    for n in [7, 8, 9] {
+        let head = pull(n, None).head_sha;
+        let (status, _) = app
+            .deliver(
+                "pull_request",
+                &pull_request_payload("opened", n, &head, false),
+            )
+            .await;
+        assert_eq!(status, 202);
+    }
+    app.settle().await;
+    let runs = app.github.state().check_runs.clone();
+    let of = |n: u64| {
+        let head = pull(n, None).head_sha;
+        runs.iter().find(|r| r.head_sha == head).cloned()
+    };
+    let off = of(7).expect("a check for the head automatic reviews skip");
+    assert_eq!(
+        (off.status.as_str(), off.conclusion.as_deref()),
+        ("completed", Some("skipped"))
+    );
+    assert!(
+        off.summary
+            .unwrap()
+            .contains("automatic reviews are turned off")
+    );
+    let filtered = of(8).expect("a check for the head whose files are all filtered");
+    assert_eq!(filtered.conclusion.as_deref(), Some("skipped"));
+    assert_eq!(filtered.title.as_deref(), Some("Nothing to review"));
+    // Without a gate, nothing asks for a check.
+    assert!(of(9).is_none());
+    assert_eq!(app.openai.requests().len(), 0);
     app.stop().await;
 }

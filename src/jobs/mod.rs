@@ -1,6 +1,7 @@
 //! Durable work: deliveries and jobs in SQLite (default) or Postgres, the memory of posted
 //! reviews, and the worker pool.
 
+mod checks;
 mod memory;
 mod queue;
 mod store;

@@ -1,41 +1,203 @@
-//! The `codex-review` check run on the reviewed head: in progress while the review runs,
-//! then completed with its result. Neutral by default; with `gate.fail_on_priority` it fails
-//! when a finding that urgent was posted, so teams can make it a required check.
+//! The `codex-review` check run on the reviewed head (DESIGN §9): one per head SHA, reused
+//! across retries and re-reviews; in progress while the review runs (and while it waits to
+//! be retried), then completed with its result. Neutral by default; with
+//! `gate.fail_on_priority` it fails on a finding that urgent and on a review that could not
+//! be done (a required check must not pass on an outage), and a head that is not reviewed
+//! because of the configuration gets a `skipped` check, so a required check always reports.
 
 use super::{Outcome, ReviewError, Reviewer};
 use crate::github::RepoClient;
-use crate::ids::CommitSha;
+use crate::ids::{CommitSha, PrNumber, RepoName};
 use crate::repo_config::RepoConfig;
 
 /// The check run's name (and how a re-run is recognised).
 pub const CHECK_NAME: &str = "codex-review";
 
+/// Reasons of an automatic review not done that the repository chose (configuration, filters,
+/// a pause): they conclude the check `skipped` when a gate is configured. Other reasons (an
+/// author who may not trigger reviews, a rate limit) leave the required check waiting for a
+/// maintainer's `@codex review`.
+const CHOSEN_SKIPS: &[&str] = &[
+    "automatic reviews are turned off",
+    "automatic reviews of this pull request are paused",
+    "the repository does not review on this event",
+    "the pull request is a draft",
+    "the base branch is not one the repository reviews",
+    "the author is in auto_review.ignore_authors",
+    "the pull request has a label in auto_review.ignore_labels",
+    "the title has a keyword in auto_review.ignore_title_keywords",
+];
+
 impl Reviewer {
-    /// Creates the check run; a failure only costs the check (logged).
-    pub(super) async fn start_check(&self, gh: &RepoClient, sha: &CommitSha) -> Option<u64> {
-        match gh.create_check_run(CHECK_NAME, sha).await {
-            Ok(id) => Some(id),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot create the check run");
-                None
+    /// The check run of `sha`, created in progress or, when this head has one, set back in
+    /// progress. A failure only costs the check (logged).
+    pub(super) async fn start_check(
+        &self,
+        gh: &RepoClient,
+        pr: PrNumber,
+        sha: &CommitSha,
+    ) -> Option<u64> {
+        let repo = gh.repo().clone();
+        let known = self.store.check_run(&repo, sha).await.unwrap_or_else(|e| {
+            tracing::warn!(error = format!("{e:#}"), "cannot read the stored check run");
+            None
+        });
+        let id = match known {
+            Some(id) => {
+                let progressed = gh
+                    .progress_check_run(id, "Reviewing", "The review is running.")
+                    .await;
+                if let Err(e) = progressed {
+                    tracing::warn!(error = %e, "cannot update the check run");
+                }
+                id
             }
-        }
+            None => match gh.create_check_run(CHECK_NAME, sha).await {
+                Ok(id) => {
+                    if let Err(e) = self.store.remember_check_run(&repo, sha, pr, id).await {
+                        tracing::warn!(error = format!("{e:#}"), "cannot store the check run");
+                    }
+                    id
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot create the check run");
+                    return None;
+                }
+            },
+        };
+        self.note_check(&repo, sha, false).await;
+        Some(id)
     }
 
+    /// Completes the check run with the review's result; a review that will be retried keeps
+    /// it in progress, saying why.
     pub(super) async fn finish_check(
         &self,
         gh: &RepoClient,
         id: u64,
+        sha: &CommitSha,
         result: &Result<Outcome, ReviewError>,
         config: &RepoConfig,
     ) {
-        let (conclusion, title, summary) = conclusion(result, config);
-        if let Err(e) = gh
-            .complete_check_run(id, conclusion, &title, &summary)
-            .await
-        {
-            tracing::warn!(error = %e, "cannot complete the check run");
+        if let Err(ReviewError::LeaseLost) = result {
+            // Another worker holds the job now: the check is its to finish.
+            return;
         }
+        if let Err(e) = result
+            && e.will_retry()
+        {
+            let summary = format!("The review will be tried again: {e}");
+            if let Err(e) = gh.progress_check_run(id, "Retrying", &summary).await {
+                tracing::warn!(error = %e, "cannot update the check run");
+            }
+            return;
+        }
+        let (conclusion, title, summary) = conclusion(result, config);
+        self.complete_check(gh, id, sha, conclusion, &title, &summary)
+            .await;
+    }
+
+    /// A review given up after its last attempt (or after crashing its worker): the open check
+    /// run of the PR, if any, concludes as a failed review.
+    pub(super) async fn fail_open_check(&self, gh: &RepoClient, pr: PrNumber, what: &str) {
+        let repo = gh.repo().clone();
+        let Ok(Some((sha, id))) = self.store.open_check_run(&repo, pr).await else {
+            return;
+        };
+        let gated = match gh.pull(pr).await {
+            Ok(pull) => self
+                .load_config(gh, &repo, &pull.base.sha)
+                .await
+                .is_ok_and(|l| l.config.gate.fail_on_priority.is_some()),
+            // The gate cannot be read: fail closed, a required check must not pass.
+            Err(_) => true,
+        };
+        let (conclusion, title, summary) = failed(gated, what);
+        self.complete_check(gh, id, &sha, conclusion, &title, &summary)
+            .await;
+    }
+
+    /// A head the repository chose not to review: a `skipped` check run when a gate is
+    /// configured, so a required check reports.
+    pub(super) async fn skipped_check(
+        &self,
+        gh: &RepoClient,
+        pr: PrNumber,
+        sha: &CommitSha,
+        why: &str,
+        config: &RepoConfig,
+    ) {
+        if config.gate.fail_on_priority.is_none() || !CHOSEN_SKIPS.contains(&why) {
+            return;
+        }
+        let repo = gh.repo().clone();
+        let summary = format!("Not reviewed: {why}.");
+        let known = self.store.check_run(&repo, sha).await.ok().flatten();
+        match known {
+            Some(id) => {
+                self.complete_check(gh, id, sha, "skipped", "Not reviewed", &summary)
+                    .await
+            }
+            None => {
+                let created = gh
+                    .create_completed_check_run(
+                        CHECK_NAME,
+                        sha,
+                        "skipped",
+                        "Not reviewed",
+                        &summary,
+                    )
+                    .await;
+                match created {
+                    Ok(id) => {
+                        if let Err(e) = self.store.remember_check_run(&repo, sha, pr, id).await {
+                            tracing::warn!(error = format!("{e:#}"), "cannot store the check run");
+                        }
+                        self.note_check(&repo, sha, true).await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot create the check run"),
+                }
+            }
+        }
+    }
+
+    async fn complete_check(
+        &self,
+        gh: &RepoClient,
+        id: u64,
+        sha: &CommitSha,
+        conclusion: &str,
+        title: &str,
+        summary: &str,
+    ) {
+        match gh.complete_check_run(id, conclusion, title, summary).await {
+            Ok(()) => self.note_check(gh.repo(), sha, true).await,
+            Err(e) => tracing::warn!(error = %e, "cannot complete the check run"),
+        }
+    }
+
+    async fn note_check(&self, repo: &RepoName, sha: &CommitSha, completed: bool) {
+        if let Err(e) = self.store.set_check_completed(repo, sha, completed).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "cannot store the check run's state"
+            );
+        }
+    }
+}
+
+/// `(conclusion, title, summary)` of a review that could not be done: `failure` under a gate
+/// (fail closed), `neutral` otherwise.
+fn failed(gated: bool, what: &str) -> (&'static str, String, String) {
+    let summary = format!("The review could not be done: {what}");
+    if gated {
+        (
+            "failure",
+            "Review failed".into(),
+            format!("{summary}\n\nThis check fails closed because `gate.fail_on_priority` is set."),
+        )
+    } else {
+        ("neutral", "Review failed".into(), summary)
     }
 }
 
@@ -46,6 +208,14 @@ pub fn conclusion(
 ) -> (&'static str, String, String) {
     let gate = config.gate.fail_on_priority;
     match result {
+        Ok(Outcome::Posted {
+            nothing_to_review: true,
+            ..
+        }) => (
+            "skipped",
+            "Nothing to review".into(),
+            "No file of this pull request could be reviewed (filters, binary or generated files); the review says which.".into(),
+        ),
         Ok(Outcome::Posted {
             inline,
             summary_only,
@@ -91,10 +261,6 @@ pub fn conclusion(
             "Superseded".into(),
             format!("New commits arrived (now at {to}); the review runs again on them."),
         ),
-        Err(e) => (
-            "neutral",
-            "Review failed".into(),
-            format!("The review failed: {e}"),
-        ),
+        Err(e) => failed(gate.is_some(), &e.to_string()),
     }
 }

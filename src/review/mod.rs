@@ -44,6 +44,14 @@ pub enum ReviewError {
 }
 
 impl ReviewError {
+    /// Whether the worker runs the job again after this error (so its check run stays in
+    /// progress). The last attempt's transient error also says yes: `give_up` then concludes
+    /// the check.
+    fn will_retry(&self) -> bool {
+        !matches!(self, ReviewError::HeadMoved { .. } | ReviewError::LeaseLost)
+            && self.is_transient()
+    }
+
     fn is_transient(&self) -> bool {
         match self {
             ReviewError::GitHub(e) => e.is_transient(),
@@ -87,6 +95,8 @@ pub enum Outcome {
         summary_only: usize,
         /// The most urgent priority posted (0 = must fix), if any finding was.
         worst_priority: Option<i64>,
+        /// No file could be shown to the model (filters, binaries): the check is `skipped`.
+        nothing_to_review: bool,
     },
     AlreadyPosted {
         review_id: u64,
@@ -153,13 +163,17 @@ impl Reviewer {
 
     async fn report_failure(&self, req: &ReviewRequest, what: &str, advice: &str) {
         let body = publish::failure_comment(&req.trigger.marker_id(), what, advice);
-        let posted = match self.github.repo(req.installation, req.repo.clone()) {
-            Ok(gh) => gh.comment(req.pr, &body).await.map_err(|e| e.to_string()),
-            Err(e) => Err(format!("{e:#}")),
+        let gh = match self.github.repo(req.installation, req.repo.clone()) {
+            Ok(gh) => gh,
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "cannot post the failure comment");
+                return;
+            }
         };
-        if let Err(e) = posted {
+        if let Err(e) = gh.comment(req.pr, &body).await {
             tracing::error!(error = %e, "cannot post the failure comment");
         }
+        self.fail_open_check(&gh, req.pr, what).await;
     }
 }
 

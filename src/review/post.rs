@@ -25,6 +25,7 @@ impl Reviewer {
                 inline,
                 summary_only,
                 worst_priority: None,
+                nothing_to_review: false,
             }),
             Err(e) if e.status() == Some(422) && !review.comments.is_empty() => {
                 tracing::error!(error = %e, "GitHub refused the inline comments; posting them in the summary");
@@ -46,6 +47,7 @@ impl Reviewer {
                     inline: 0,
                     summary_only: summary_only + inline,
                     worst_priority: None,
+                    nothing_to_review: false,
                 })
             }
             Err(e) if e.is_transient() => {

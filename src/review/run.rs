@@ -45,7 +45,14 @@ impl Reviewer {
         let pull = gh.pull(req.pr).await?;
         let loaded = match self.gate(&gh, req, &pull).await? {
             gate::Gate::Review(loaded) => loaded,
-            gate::Gate::Done(outcome) => return Ok(outcome),
+            gate::Gate::Done(outcome) => {
+                if let (Outcome::Skipped(why), Some(sha)) = (&outcome, pull.head_sha()) {
+                    let loaded = self.load_config(&gh, &req.repo, &pull.base.sha).await?;
+                    self.skipped_check(&gh, req.pr, &sha, why, &loaded.config)
+                        .await;
+                }
+                return Ok(outcome);
+            }
         };
         let config = &loaded.config;
         let trigger_comment = match &req.trigger {
@@ -65,12 +72,12 @@ impl Reviewer {
         if let Some(review_id) = self.find_posted(&gh, req.pr, &sha, &trigger_id).await? {
             return Ok(Outcome::AlreadyPosted { review_id });
         }
-        let check = self.start_check(&gh, &sha).await;
+        let check = self.start_check(&gh, req.pr, &sha).await;
         let result = self
             .review_and_post(&gh, req, &pull, &loaded, &sha, lease)
             .await;
         if let Some(check) = check {
-            self.finish_check(&gh, check, &result, config).await;
+            self.finish_check(&gh, check, &sha, &result, config).await;
         }
         result
     }
@@ -306,8 +313,14 @@ impl Reviewer {
         let mut outcome = self
             .post(gh, req.pr, review, &placement, sha, &trigger_id)
             .await?;
-        if let Outcome::Posted { worst_priority, .. } = &mut outcome {
+        if let Outcome::Posted {
+            worst_priority,
+            nothing_to_review,
+            ..
+        } = &mut outcome
+        {
             *worst_priority = worst;
+            *nothing_to_review = plan.chunks.is_empty();
         }
         if let Outcome::Posted { review_id, .. } | Outcome::AlreadyPosted { review_id } = outcome {
             let recorded = self

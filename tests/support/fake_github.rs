@@ -516,9 +516,9 @@ fn repo_route(
                 name: body["name"].as_str().unwrap_or("").into(),
                 head_sha: body["head_sha"].as_str().unwrap_or("").into(),
                 status: body["status"].as_str().unwrap_or("queued").into(),
-                conclusion: None,
-                title: None,
-                summary: None,
+                conclusion: body["conclusion"].as_str().map(str::to_owned),
+                title: body["output"]["title"].as_str().map(str::to_owned),
+                summary: body["output"]["summary"].as_str().map(str::to_owned),
             };
             let json = json!({"id": run.id, "name": run.name, "head_sha": run.head_sha, "status": run.status});
             st.check_runs.push(run);
