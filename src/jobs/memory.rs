@@ -142,16 +142,37 @@ impl Store {
             != 0)
     }
 
-    /// Records that a notice of `kind` and `key` was given on this PR. True the first time
-    /// only, so the notice is posted once.
-    pub async fn first_notice(
+    /// Whether a notice of `kind` and `key` was already given on this PR.
+    pub async fn notice_given(
         &self,
         repo: &RepoName,
         pr: PrNumber,
         kind: &str,
         key: &str,
     ) -> anyhow::Result<bool> {
-        let n = sqlx::query(
+        let row = sqlx::query(
+            "SELECT 1 FROM notices
+             WHERE repo = $1 AND pr_number = $2 AND kind = $3 AND notice_key = $4",
+        )
+        .bind(repo.as_str())
+        .bind(pr.0 as i64)
+        .bind(kind)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Records that a notice of `kind` and `key` was given on this PR: called once GitHub
+    /// has accepted it, so a notice that failed to post is posted on the next attempt.
+    pub async fn record_notice(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        kind: &str,
+        key: &str,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
             "INSERT INTO notices (repo, pr_number, kind, notice_key, created_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         )
@@ -161,9 +182,8 @@ impl Store {
         .bind(key)
         .bind(now_ms())
         .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        .await?;
+        Ok(())
     }
 
     /// Reviews posted on this PR in the last hour.

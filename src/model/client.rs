@@ -199,7 +199,18 @@ impl ModelClient {
         let mut attempt = 1;
         let (mut grew, mut reasked) = (false, false);
         loop {
-            match self.send(&body).await {
+            // The deadline bounds the whole call, the request in flight included.
+            let left = self.deadline.saturating_sub(started.elapsed());
+            let sent = match tokio::time::timeout(left, self.send(&body)).await {
+                Ok(sent) => sent,
+                Err(_) => {
+                    return Err(ModelError::Transport(format!(
+                        "no answer within the call's deadline of {} s",
+                        self.deadline.as_secs()
+                    )));
+                }
+            };
+            match sent {
                 Ok(reply) => return Ok(reply),
                 Err((ModelError::Incomplete { reason }, _))
                     if reason == "max_output_tokens" && !grew =>

@@ -167,19 +167,9 @@ impl Reviewer {
                     let text = format!(
                         "This pull request had {recent} reviews in the last hour, the limit set by `triggers.max_per_pr_per_hour`: try again later."
                     );
-                    if self
-                        .store
-                        .first_notice(
-                            &req.repo,
-                            req.pr,
-                            "rate-limit",
-                            &format!("comment-{comment_id}"),
-                        )
-                        .await
-                        .map_err(|e| ReviewError::Store(format!("{e:#}")))?
-                    {
-                        self.reply(gh, req, &text).await?;
-                    }
+                    let text = format!("@{author} {text}");
+                    let key = format!("comment-{comment_id}");
+                    self.notice_once(gh, req, "rate-limit", &key, &text).await?;
                     return Ok(Gate::Done(Outcome::Replied("rate limited")));
                 }
             }
@@ -203,19 +193,13 @@ impl Reviewer {
             } => {
                 if let Some(error) = &loaded.error {
                     // Once per base SHA: the same broken file is not reported on every push.
-                    let first = self
-                        .store
-                        .first_notice(&req.repo, req.pr, "config-error", &pull.base.sha)
-                        .await
-                        .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
-                    if first {
-                        let text = format!(
-                            "<!-- codex-review config-error -->\n⚠️ **Codex review did not review this pull request automatically**: `{CONFIG_PATH}` on the base branch is invalid.\n\n{}\n\nFix the file, or comment `@{} review` to review with the default settings.",
-                            publish::sanitize(&error.to_string(), 2_000),
-                            self.bot_handle
-                        );
-                        gh.comment(req.pr, &text).await?;
-                    }
+                    let text = format!(
+                        "<!-- codex-review config-error -->\n⚠️ **Codex review did not review this pull request automatically**: `{CONFIG_PATH}` on the base branch is invalid.\n\n{}\n\nFix the file, or comment `@{} review` to review with the default settings.",
+                        publish::sanitize(&error.to_string(), 2_000),
+                        self.bot_handle
+                    );
+                    self.notice_once(gh, req, "config-error", &pull.base.sha, &text)
+                        .await?;
                     return Ok(Gate::Done(Outcome::Skipped("invalid configuration")));
                 }
                 let paused = self
@@ -236,6 +220,32 @@ impl Reviewer {
             }
         }
         Ok(Gate::Review(Box::new(loaded)))
+    }
+
+    /// Posts a notice of `kind` and `key` unless it was given before; it counts as given
+    /// once GitHub has accepted it (a failed post is tried again with the job).
+    async fn notice_once(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        kind: &str,
+        key: &str,
+        text: &str,
+    ) -> Result<(), ReviewError> {
+        let store = |e: anyhow::Error| ReviewError::Store(format!("{e:#}"));
+        if self
+            .store
+            .notice_given(&req.repo, req.pr, kind, key)
+            .await
+            .map_err(store)?
+        {
+            return Ok(());
+        }
+        gh.comment(req.pr, text).await?;
+        self.store
+            .record_notice(&req.repo, req.pr, kind, key)
+            .await
+            .map_err(store)
     }
 
     /// Reviews posted on the PR in the last hour (for `triggers.max_per_pr_per_hour`).

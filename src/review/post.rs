@@ -39,7 +39,12 @@ impl Reviewer {
                         c.body.replace('\n', "\n  ")
                     ));
                 }
-                review.body.push_str(&publish::sanitize(&fallback, 20_000));
+                // What is left of GitHub's body limit after the summary (and a margin for the
+                // truncation note).
+                let room = publish::GITHUB_BODY_LIMIT
+                    .saturating_sub(review.body.chars().count() + 64)
+                    .min(20_000);
+                review.body.push_str(&publish::sanitize(&fallback, room));
                 review.comments.clear();
                 let review_id = gh.create_review(pr, &review).await?;
                 Ok(Outcome::Posted {
