@@ -16,6 +16,9 @@ use crate::review::Reviewer;
 use crate::server::{self, AppState, WebhookSecrets};
 use crate::settings::Settings;
 
+/// Acknowledgements (👀) made at once: each is two or three small GitHub calls.
+const ACK_CONCURRENCY: usize = 8;
+
 /// Knobs that are not process settings (tests shorten the waits).
 #[derive(Debug, Clone)]
 pub struct Tuning {
@@ -50,6 +53,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
+    acks: JoinHandle<()>,
 }
 
 impl Running {
@@ -58,6 +62,7 @@ impl Running {
         let _ = self.stop.send(true);
         self.server.await.context("server task")??;
         self.worker.await.context("worker task")?;
+        self.acks.await.context("acknowledgement task")?;
         self.store.close().await;
         Ok(())
     }
@@ -67,8 +72,10 @@ impl Running {
     pub async fn kill(self) {
         self.server.abort();
         self.worker.abort();
+        self.acks.abort();
         let _ = self.server.await;
         let _ = self.worker.await;
+        let _ = self.acks.await;
         self.store.close().await;
     }
 
@@ -97,6 +104,7 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
         &settings.bot_handle,
     ));
     let wake = Arc::new(Notify::new());
+    let ack_wake = Arc::new(Notify::new());
     let (stop, stopped) = watch::channel(false);
 
     let state = AppState {
@@ -106,6 +114,7 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
         bot_handle: settings.bot_handle.as_str().into(),
         metrics: metrics.clone(),
         wake: wake.clone(),
+        ack_wake: ack_wake.clone(),
     };
     let listener = tokio::net::TcpListener::bind(settings.listen_addr)
         .await
@@ -125,6 +134,14 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
         owner: settings.instance.clone(),
         ..tuning.worker
     };
+    let acks = tokio::spawn(crate::jobs::run_acks(
+        store.clone(),
+        reviewer.clone(),
+        ack_wake,
+        stopped.clone(),
+        ACK_CONCURRENCY,
+        worker_config.poll_interval,
+    ));
     let worker = Worker::new(store.clone(), reviewer, worker_config, wake);
     let worker = tokio::spawn(worker.run(stopped, tuning.shutdown_grace));
     tracing::info!(%addr, "codex-review listening");
@@ -135,6 +152,7 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
         stop,
         server,
         worker,
+        acks,
     })
 }
 

@@ -1,6 +1,7 @@
 //! One method per GitHub call the app makes; URLs are built here and nowhere else.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::Method;
 use octocrab::Octocrab;
@@ -176,9 +177,17 @@ pub struct NewReviewComment {
     pub start_side: Option<&'static str>,
 }
 
+/// Whether an installation client holds a token yet; its first calls wait on `first`.
+#[derive(Default)]
+pub(crate) struct Warmup {
+    warm: AtomicBool,
+    first: tokio::sync::Mutex<()>,
+}
+
 /// An installation client bound to one repository.
 #[derive(Clone)]
 pub struct RepoClient {
+    warmup: Option<Arc<Warmup>>,
     metrics: Option<Arc<crate::metrics::Metrics>>,
     crab: Arc<Octocrab>,
     repo: RepoName,
@@ -188,11 +197,18 @@ pub struct RepoClient {
 impl RepoClient {
     pub(crate) fn new(crab: Arc<Octocrab>, repo: RepoName, retry: RetryPolicy) -> Self {
         Self {
+            warmup: None,
             metrics: None,
             crab,
             repo,
             retry,
         }
+    }
+
+    /// Shares `warmup` with the other clients of the same installation.
+    pub(crate) fn with_warmup(mut self, warmup: Arc<Warmup>) -> Self {
+        self.warmup = Some(warmup);
+        self
     }
 
     /// Counts this client's calls and GitHub's rate-limit headroom in `metrics`.
@@ -454,7 +470,7 @@ impl RepoClient {
             accept: Some("application/vnd.github.raw+json"),
             ..Request::get("get file contents", &url)
         };
-        match send(&self.crab, self.retry, self.metrics.as_deref(), request).await {
+        match self.call(request).await {
             Ok(text) if text.len() <= max_bytes => Ok(Some(text)),
             Ok(_) => Ok(None),
             Err(e) if e.status() == Some(404) => Ok(None),
@@ -468,13 +484,7 @@ impl RepoClient {
         call: &'static str,
         path: &str,
     ) -> Result<T, GitHubError> {
-        let text = send(
-            &self.crab,
-            self.retry,
-            self.metrics.as_deref(),
-            Request::get(call, path),
-        )
-        .await?;
+        let text = self.call(Request::get(call, path)).await?;
         decode(call, &text)
     }
 
@@ -494,7 +504,24 @@ impl RepoClient {
             idempotent,
             accept: None,
         };
-        send(&self.crab, self.retry, self.metrics.as_deref(), request).await
+        self.call(request).await
+    }
+
+    /// Sends one request. The first calls of a new installation client go one at a time, so
+    /// that concurrent first calls (the acknowledgement and the review) share one installation
+    /// token instead of each fetching its own.
+    async fn call(&self, request: Request<'_>) -> Result<String, GitHubError> {
+        let _first = match &self.warmup {
+            Some(w) if !w.warm.load(Ordering::Acquire) => Some(w.first.lock().await),
+            _ => None,
+        };
+        let result = send(&self.crab, self.retry, self.metrics.as_deref(), request).await;
+        if let Some(w) = &self.warmup
+            && result.is_ok()
+        {
+            w.warm.store(true, Ordering::Release);
+        }
+        result
     }
 }
 

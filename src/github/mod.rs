@@ -32,9 +32,12 @@ pub struct GitHubApp {
     inner: Arc<Inner>,
 }
 
+/// One installation's client and whether it holds a token yet.
+type Installation = (Arc<Octocrab>, Arc<client::Warmup>);
+
 struct Inner {
     app: Octocrab,
-    installations: Mutex<HashMap<InstallationId, Arc<Octocrab>>>,
+    installations: Mutex<HashMap<InstallationId, Installation>>,
     bot_login: OnceCell<String>,
     retry: RetryPolicy,
     metrics: Option<Arc<crate::metrics::Metrics>>,
@@ -73,14 +76,14 @@ impl GitHubApp {
 
     /// The client of one repository through its installation.
     pub fn repo(&self, installation: InstallationId, repo: RepoName) -> anyhow::Result<RepoClient> {
-        let crab = {
+        let (crab, warmup) = {
             let mut cache = self
                 .inner
                 .installations
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             match cache.get(&installation) {
-                Some(crab) => crab.clone(),
+                Some(entry) => entry.clone(),
                 None => {
                     let crab = Arc::new(
                         self.inner
@@ -88,12 +91,15 @@ impl GitHubApp {
                             .installation(octocrab::models::InstallationId(installation.0))
                             .context("creating the installation client")?,
                     );
-                    cache.insert(installation, crab.clone());
-                    crab
+                    let entry = (crab, Arc::new(client::Warmup::default()));
+                    cache.insert(installation, entry.clone());
+                    entry
                 }
             }
         };
-        Ok(RepoClient::new(crab, repo, self.inner.retry).with_metrics(self.inner.metrics.clone()))
+        Ok(RepoClient::new(crab, repo, self.inner.retry)
+            .with_metrics(self.inner.metrics.clone())
+            .with_warmup(warmup))
     }
 
     /// The login GitHub shows for the App's own comments and reviews (`slug[bot]`), read once

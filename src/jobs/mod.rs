@@ -1,6 +1,7 @@
 //! Durable work: deliveries and jobs in SQLite (default) or Postgres, the memory of posted
 //! reviews, and the worker pool.
 
+mod acks;
 mod checks;
 mod memory;
 mod queue;
@@ -8,6 +9,7 @@ mod store;
 mod worker;
 mod writer;
 
+pub use acks::{Ack, AckHandler, AckResult, AckState, run_acks};
 pub use memory::{PostedFinding, PostedReview};
 pub use queue::{ClaimedJob, DeliveryRecord, Effect, Recorded, Supersede};
 pub use store::Store;

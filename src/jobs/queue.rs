@@ -205,6 +205,13 @@ async fn record_in(
             }
         }
     };
+    if let Some(req) = d.effect.enqueue {
+        let own_job = match recorded {
+            Recorded::Queued(job) => Some(job),
+            _ => None,
+        };
+        super::acks::insert_in(tx, req, own_job, now).await?;
+    }
     if cancelled > 0 {
         tracing::info!(cancelled, "queued reviews of an older head cancelled");
     }

@@ -113,9 +113,7 @@ impl Reviewer {
                     .await?
                 {
                     tracing::info!(author, "comment author may not run commands here");
-                    return Ok(Gate::Done(Outcome::Skipped(
-                        "the comment's author is not allowed to run commands",
-                    )));
+                    return Ok(Gate::Done(Outcome::Skipped(super::run::NOT_ALLOWED)));
                 }
                 if !config.enabled {
                     self.reply(gh, req, &format!("Codex review is turned off for this repository (`enabled: false` in `{CONFIG_PATH}` on the base branch).")).await?;
@@ -258,7 +256,7 @@ impl Reviewer {
 
     /// Whether a comment's author may run commands: their association is allowed, or, when
     /// GitHub did not send one, their permission on the repository says so.
-    async fn allowed(
+    pub(super) async fn allowed(
         &self,
         gh: &RepoClient,
         config: &RepoConfig,

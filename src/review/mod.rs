@@ -3,6 +3,7 @@
 //! `run` reads the PR and asks the model, `anchor` places findings on commentable lines,
 //! `publish` writes the text, `post` posts it exactly once.
 
+mod ack;
 pub mod anchor;
 mod check;
 pub mod engine;
@@ -180,9 +181,7 @@ impl Reviewer {
 impl JobHandler for Reviewer {
     async fn run(&self, job: &ClaimedJob, lease: &Lease) -> JobResult {
         let started = std::time::Instant::now();
-        let result = self
-            .review(&job.request, Some(lease), &job.joined_comments)
-            .await;
+        let result = self.review(&job.request, Some(lease), Some(job.id)).await;
         self.metrics.review_duration(started.elapsed());
         match result {
             Ok(outcome) => {

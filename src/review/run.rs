@@ -13,10 +13,13 @@ use crate::diff::filter::{PathRules, review_value};
 use crate::diff::{FileDiff, FileStatus};
 use crate::event::{ReviewRequest, Trigger};
 use crate::github::{NewReview, RepoClient};
-use crate::ids::{CommentId, CommitSha};
-use crate::jobs::{Lease, PostedReview};
+use crate::ids::{CommitSha, JobId};
+use crate::jobs::{AckState, Lease, PostedReview};
 use crate::model::{ReviewOutput, Usage};
 use crate::repo_config::ReviewSettings;
+
+/// Why a comment's command is not run: its author may not run commands here.
+pub(super) const NOT_ALLOWED: &str = "the comment's author is not allowed to run commands";
 
 /// Files whose full new content is fetched for context, at most, per review.
 const MAX_CONTENT_FILES: usize = 50;
@@ -36,14 +39,41 @@ impl Reviewer {
         &self,
         req: &ReviewRequest,
         lease: Option<&Lease>,
-        joined: &[CommentId],
+        job: Option<JobId>,
     ) -> Result<Outcome, ReviewError> {
+        // The 👀 of the trigger: this worker's to add unless the acknowledgement loop (which
+        // runs while every worker is busy) already decided.
+        let ack = match (job, &req.trigger) {
+            (Some(job), Trigger::Comment { .. }) => self.job_ack(job).await?,
+            _ => AckState::None,
+        };
+        if ack == AckState::Denied {
+            return Ok(Outcome::Skipped(NOT_ALLOWED));
+        }
         let gh = self
             .github
             .repo(req.installation, req.repo.clone())
             .map_err(|e| ReviewError::Internal(format!("{e:#}")))?;
         let pull = gh.pull(req.pr).await?;
-        let loaded = match self.gate(&gh, req, &pull).await? {
+        let gated = self.gate(&gh, req, &pull).await?;
+        if let (AckState::Worker, Some(job)) = (ack, job) {
+            let denied = matches!(gated, gate::Gate::Done(Outcome::Skipped(NOT_ALLOWED)));
+            if let gate::Gate::Review(_) = &gated
+                && let Trigger::Comment { comment_id, .. } = &req.trigger
+                && let Err(e) = gh.react_eyes(*comment_id).await
+            {
+                // The review matters more than the reaction; go on.
+                tracing::warn!(error = %e, "cannot add the 👀 reaction");
+            }
+            let state = if denied { "denied" } else { "done" };
+            if let Err(e) = self.store.finish_job_ack(job, state).await {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "cannot record the acknowledgement"
+                );
+            }
+        }
+        let loaded = match gated {
             gate::Gate::Review(loaded) => loaded,
             gate::Gate::Done(outcome) => {
                 if let (Outcome::Skipped(why), Some(sha)) = (&outcome, pull.head_sha()) {
@@ -55,16 +85,6 @@ impl Reviewer {
             }
         };
         let config = &loaded.config;
-        let trigger_comment = match &req.trigger {
-            Trigger::Comment { comment_id, .. } => Some(*comment_id),
-            Trigger::PullRequest { .. } | Trigger::CheckRun { .. } => None,
-        };
-        for comment in trigger_comment.iter().chain(joined) {
-            if let Err(e) = gh.react_eyes(*comment).await {
-                // The review matters more than the reaction; go on.
-                tracing::warn!(error = %e, "cannot add the 👀 reaction");
-            }
-        }
         let sha = pull.head_sha().ok_or_else(|| {
             ReviewError::Internal("GitHub sent a head SHA that is not a commit id".into())
         })?;
@@ -80,6 +100,23 @@ impl Reviewer {
             self.finish_check(&gh, check, &sha, &result, config).await;
         }
         result
+    }
+
+    /// Where the acknowledgement of `job`'s comment stands; waits (up to 10 s) while the
+    /// acknowledgement loop is deciding, so that one decision serves both.
+    async fn job_ack(&self, job: JobId) -> Result<AckState, ReviewError> {
+        for _ in 0..200 {
+            let state = self
+                .store
+                .take_ack(job)
+                .await
+                .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+            if state != AckState::InFlight {
+                return Ok(state);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Ok(AckState::Worker)
     }
 
     /// Reads the changes, asks the model, and posts the review (everything after the gate).

@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Woken when a job is queued, so a worker picks it up at once.
     pub wake: Arc<Notify>,
+    /// Woken when a command comment is stored, so its 👀 is added at once.
+    pub ack_wake: Arc<Notify>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -99,6 +99,13 @@ pub async fn receive(State(state): State<AppState>, d: SignedDelivery) -> Respon
             enqueue,
         })
         .await;
+    let command = matches!(
+        &parsed,
+        Event::Review(req) if matches!(req.trigger, event::Trigger::Comment { .. })
+    );
+    if command && matches!(recorded, Ok(Recorded::Queued(_) | Recorded::Joined(_))) {
+        state.ack_wake.notify_one();
+    }
     match recorded {
         Err(e) => {
             // Not stored: answer with an error so the delivery shows as failed on GitHub and
