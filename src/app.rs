@@ -27,6 +27,8 @@ pub struct Tuning {
     pub worker: WorkerConfig,
     /// How long running jobs get to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// How often old rows are pruned.
+    pub prune_every: Duration,
 }
 
 impl Default for Tuning {
@@ -41,6 +43,7 @@ impl Default for Tuning {
             model_retry: RetryPolicy::default(),
             worker: WorkerConfig::default(),
             shutdown_grace: Duration::from_secs(30),
+            prune_every: Duration::from_secs(3_600),
         }
     }
 }
@@ -54,6 +57,7 @@ pub struct Running {
     server: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
     acks: JoinHandle<()>,
+    pruning: JoinHandle<()>,
 }
 
 impl Running {
@@ -63,6 +67,7 @@ impl Running {
         self.server.await.context("server task")??;
         self.worker.await.context("worker task")?;
         self.acks.await.context("acknowledgement task")?;
+        self.pruning.await.context("pruning task")?;
         self.store.close().await;
         Ok(())
     }
@@ -73,9 +78,11 @@ impl Running {
         self.server.abort();
         self.worker.abort();
         self.acks.abort();
+        self.pruning.abort();
         let _ = self.server.await;
         let _ = self.worker.await;
         let _ = self.acks.await;
+        let _ = self.pruning.await;
         self.store.close().await;
     }
 
@@ -142,6 +149,13 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
         ACK_CONCURRENCY,
         worker_config.poll_interval,
     ));
+    let pruning = tokio::spawn(crate::jobs::run_pruning(
+        store.clone(),
+        settings.retention,
+        tuning.prune_every,
+        metrics.clone(),
+        stopped.clone(),
+    ));
     let worker = Worker::new(store.clone(), reviewer, worker_config, wake);
     let worker = tokio::spawn(worker.run(stopped, tuning.shutdown_grace));
     tracing::info!(%addr, "codex-review listening");
@@ -153,6 +167,7 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
         server,
         worker,
         acks,
+        pruning,
     })
 }
 

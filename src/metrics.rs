@@ -19,6 +19,8 @@ pub struct Metrics {
     /// Review jobs' run time: count and sum in milliseconds.
     review_count: AtomicU64,
     review_millis: AtomicU64,
+    pruned_jobs: AtomicU64,
+    pruned_deliveries: AtomicU64,
 }
 
 /// GitHub's last `x-ratelimit-remaining`, for `/metrics` (one process talks to one GitHub).
@@ -74,6 +76,13 @@ impl Metrics {
         *map.entry(outcome).or_default() += 1;
     }
 
+    /// Rows deleted by the retention.
+    pub fn pruned(&self, jobs: u64, deliveries: u64) {
+        self.pruned_jobs.fetch_add(jobs, Ordering::Relaxed);
+        self.pruned_deliveries
+            .fetch_add(deliveries, Ordering::Relaxed);
+    }
+
     /// How long one review job ran.
     pub fn review_duration(&self, took: std::time::Duration) {
         self.review_count.fetch_add(1, Ordering::Relaxed);
@@ -89,9 +98,9 @@ impl Metrics {
         }
     }
 
-    /// The text served at `/metrics`; `jobs` are the job counts per state and
+    /// The text served at `/metrics`; `jobs` are the live job counts (queued, running) and
     /// `oldest_queued` the age of the oldest job waiting.
-    pub fn render(&self, jobs: &[(String, i64)], oldest_queued: std::time::Duration) -> String {
+    pub fn render(&self, jobs: &[(&str, i64)], oldest_queued: std::time::Duration) -> String {
         let mut s = String::new();
         s.push_str("# HELP codex_review_webhook_signature_failures_total Deliveries refused for a missing or wrong signature.\n");
         s.push_str("# TYPE codex_review_webhook_signature_failures_total counter\n");
@@ -179,7 +188,19 @@ impl Metrics {
             "codex_review_review_duration_seconds_count {}",
             self.review_count.load(Ordering::Relaxed)
         );
-        s.push_str("# HELP codex_review_jobs Jobs in the database by state.\n");
+        s.push_str("# HELP codex_review_pruned_total Rows deleted after the retention period.\n");
+        s.push_str("# TYPE codex_review_pruned_total counter\n");
+        let _ = writeln!(
+            s,
+            "codex_review_pruned_total{{table=\"jobs\"}} {}",
+            self.pruned_jobs.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "codex_review_pruned_total{{table=\"deliveries\"}} {}",
+            self.pruned_deliveries.load(Ordering::Relaxed)
+        );
+        s.push_str("# HELP codex_review_jobs Jobs queued and running.\n");
         s.push_str("# TYPE codex_review_jobs gauge\n");
         for (state, n) in jobs {
             let _ = writeln!(s, "codex_review_jobs{{state=\"{state}\"}} {n}");

@@ -8,7 +8,7 @@ use std::time::Duration;
 use codex_review::event::{ReviewRequest, Task, Trigger};
 use codex_review::ids::{CommentId, CommitSha, DeliveryId, InstallationId, PrNumber, RepoName};
 use codex_review::jobs::{
-    DeliveryRecord, Effect, PostedFinding, PostedReview, Recorded, Store, Supersede,
+    DeliveryRecord, Effect, PostedFinding, PostedReview, Pruned, Recorded, Store, Supersede,
 };
 use support::{Backend, TestDb};
 
@@ -341,7 +341,72 @@ async fn migrations_are_idempotent(backend: Backend) {
     db.drop_db().await;
 }
 
+async fn old_rows_are_pruned_and_live_ones_kept(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = Store::connect(&db.url).await.unwrap();
+    // A delivery without a job, one whose job finished, one whose job is still queued.
+    let ignored = DeliveryId::parse("00000000-0000-11ee-8000-000000000001").unwrap();
+    store
+        .record_delivery(DeliveryRecord {
+            id: &ignored,
+            event: "issue_comment",
+            action: Some("created"),
+            outcome: "ignored: not a command",
+            effect: Effect::default(),
+        })
+        .await
+        .unwrap();
+    let Recorded::Queued(done) = enqueue(
+        &store,
+        "00000000-0000-11ee-8000-000000000002",
+        &comment_request(1, 11),
+    )
+    .await
+    else {
+        panic!("not queued")
+    };
+    let claimed = store
+        .claim("w", Duration::from_secs(30), 8)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.id, done);
+    store.complete(done, "w", "posted").await.unwrap();
+    let Recorded::Queued(waiting) = enqueue(
+        &store,
+        "00000000-0000-11ee-8000-000000000003",
+        &comment_request(2, 12),
+    )
+    .await
+    else {
+        panic!("not queued")
+    };
+    // Nothing is old enough yet.
+    let pruned = store.prune(Duration::from_secs(3_600)).await.unwrap();
+    assert_eq!(pruned, Pruned::default());
+    assert_eq!(store.delivery_count().await.unwrap(), 3);
+
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let pruned = store.prune(Duration::ZERO).await.unwrap();
+    assert_eq!((pruned.jobs, pruned.deliveries), (1, 2));
+    assert_eq!(store.delivery_count().await.unwrap(), 1);
+    assert_eq!(
+        store.job_counts().await.unwrap(),
+        vec![("queued".to_string(), 1)]
+    );
+    assert!(store.job_state(waiting).await.unwrap().is_some());
+    assert_eq!(
+        store.live_job_counts().await.unwrap(),
+        [("queued", 1), ("running", 0)]
+    );
+    store.close().await;
+    db.drop_db().await;
+}
+
 both_backends!(
+    old_rows_are_pruned_and_live_ones_kept,
     deliveries_are_stored_once_and_jobs_claimed_once,
     a_second_trigger_for_the_same_work_joins_the_queued_job,
     an_expired_lease_is_claimed_again_and_the_old_owner_is_locked_out,

@@ -4,6 +4,7 @@
 mod acks;
 mod checks;
 mod memory;
+mod prune;
 mod queue;
 mod store;
 mod worker;
@@ -11,6 +12,7 @@ mod writer;
 
 pub use acks::{Ack, AckHandler, AckResult, AckState, run_acks};
 pub use memory::{PostedFinding, PostedReview};
+pub use prune::{Pruned, run_pruning};
 pub use queue::{ClaimedJob, DeliveryRecord, Effect, Recorded, Supersede};
 pub use store::Store;
 pub use worker::{JobHandler, JobResult, Lease, Worker, WorkerConfig};

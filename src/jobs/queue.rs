@@ -411,6 +411,20 @@ impl Store {
             .collect()
     }
 
+    /// Jobs queued and running, for `/metrics`: an indexed count of the live jobs only,
+    /// however many finished ones the table holds.
+    pub async fn live_job_counts(&self) -> anyhow::Result<[(&'static str, i64); 2]> {
+        let mut counts = [("queued", 0), ("running", 0)];
+        for (state, n) in counts.iter_mut() {
+            let row = sqlx::query("SELECT COUNT(*) FROM jobs WHERE state = $1")
+                .bind(*state)
+                .fetch_one(&self.pool)
+                .await?;
+            *n = row.try_get::<i64, _>(0)?;
+        }
+        Ok(counts)
+    }
+
     /// How long the oldest queued job has waited (zero when none waits).
     pub async fn oldest_queued_age(&self) -> anyhow::Result<Duration> {
         let row = sqlx::query("SELECT MIN(created_at) FROM jobs WHERE state = 'queued'")

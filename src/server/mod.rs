@@ -60,7 +60,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let jobs = state.store.job_counts().await.unwrap_or_default();
+    let jobs = state.store.live_job_counts().await.unwrap_or_default();
     let oldest = state.store.oldest_queued_age().await.unwrap_or_default();
     (
         [(

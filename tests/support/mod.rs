@@ -108,6 +108,7 @@ impl Default for Options {
                     owner: "test-worker".into(),
                 },
                 shutdown_grace: Duration::from_secs(5),
+                prune_every: Duration::from_secs(3_600),
             },
         }
     }

@@ -1,0 +1,101 @@
+//! Housekeeping: deliveries, finished jobs and acknowledgements older than the retention
+//! are deleted in the background, in small batches so no write waits long behind them.
+//! What the app remembers of its reviews (for incremental reviews and repeated findings)
+//! is kept.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+
+use super::store::{Store, now_ms};
+
+/// Rows deleted per statement at most.
+const BATCH: i64 = 2_000;
+
+/// What one pass deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub jobs: u64,
+    pub deliveries: u64,
+    pub acks: u64,
+}
+
+impl Store {
+    /// Deletes finished jobs, finished acknowledgements and deliveries (that no remaining
+    /// job needs) older than `retention`.
+    pub async fn prune(&self, retention: Duration) -> anyhow::Result<Pruned> {
+        let cutoff = now_ms() - retention.as_millis() as i64;
+        let mut pruned = Pruned::default();
+        let batches: [(&str, &mut u64); 3] = [
+            (
+                "DELETE FROM jobs WHERE id IN (
+                     SELECT id FROM jobs
+                     WHERE state IN ('done', 'failed', 'cancelled') AND updated_at < $1
+                     LIMIT $2)",
+                &mut pruned.jobs,
+            ),
+            (
+                "DELETE FROM acks WHERE id IN (
+                     SELECT id FROM acks WHERE state <> 'pending' AND updated_at < $1 LIMIT $2)",
+                &mut pruned.acks,
+            ),
+            (
+                "DELETE FROM deliveries WHERE delivery_id IN (
+                     SELECT d.delivery_id FROM deliveries d
+                     WHERE d.received_at < $1
+                       AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.delivery_id = d.delivery_id)
+                     LIMIT $2)",
+                &mut pruned.deliveries,
+            ),
+        ];
+        for (sql, count) in batches {
+            loop {
+                let n = sqlx::query(sql)
+                    .bind(cutoff)
+                    .bind(BATCH)
+                    .execute(&self.pool)
+                    .await
+                    .context("pruning old rows")?
+                    .rows_affected();
+                *count += n;
+                if n < BATCH as u64 {
+                    break;
+                }
+                // Let deliveries and claims in between batches.
+                tokio::task::yield_now().await;
+            }
+        }
+        Ok(pruned)
+    }
+}
+
+/// Prunes at start and then every `every` until `shutdown` turns true.
+pub async fn run_pruning(
+    store: Store,
+    retention: Duration,
+    every: Duration,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        match store.prune(retention).await {
+            Ok(p) => {
+                metrics.pruned(p.jobs, p.deliveries);
+                if p != Pruned::default() {
+                    tracing::info!(
+                        jobs = p.jobs,
+                        deliveries = p.deliveries,
+                        acks = p.acks,
+                        "pruned old rows"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "cannot prune old rows"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
