@@ -26,6 +26,7 @@ for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && 
 "$BIN/examples/load" "http://127.0.0.1:$PORT" "$SECRET" ignored "$REQUESTS" "$CONCURRENCY"
 "$BIN/examples/load" "http://127.0.0.1:$PORT" "$SECRET" trigger "$REQUESTS" "$CONCURRENCY"
 
-JOBS=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^codex_review_jobs\{/ {n += $2} END {print n + 0}')
-echo "jobs in the database: $JOBS (expected $REQUESTS)"
+# Each trigger counted as queued only once its delivery and job were committed.
+JOBS=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^codex_review_webhook_deliveries_total\{event="issue_comment",outcome="queued"\}/ {n += $2} END {print n + 0}')
+echo "triggers stored with their job: $JOBS (expected $REQUESTS)"
 [ "$JOBS" -eq "$REQUESTS" ] || { echo "deliveries were lost"; exit 1; }

@@ -16,6 +16,10 @@ CREATE TABLE check_runs (
     pr_number BIGINT NOT NULL,
     check_run_id BIGINT NOT NULL,
     completed BIGINT NOT NULL DEFAULT 0,
+    -- The last completion, restored when a later run finds the review already posted.
+    conclusion TEXT,
+    title TEXT,
+    summary TEXT,
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (repo, head_sha)
 );

@@ -19,6 +19,9 @@ use crate::ids::JobId;
 
 /// How long a claimed acknowledgement is held before another loop may take it.
 const HOLD: Duration = Duration::from_secs(30);
+/// How long a new acknowledgement is left to a free review worker (which then decides for
+/// it, sharing the calls) before this loop takes it: it acts when every worker is busy.
+const GRACE: Duration = Duration::from_millis(150);
 /// Attempts before an acknowledgement is given up (the review still runs).
 const MAX_ATTEMPTS: i64 = 5;
 
@@ -106,6 +109,7 @@ impl Store {
             "UPDATE acks SET claimed_until = $1, attempts = attempts + 1, updated_at = $2
              WHERE id IN (SELECT id FROM acks
                           WHERE state = 'pending' AND run_after <= $2 AND claimed_until < $2
+                            AND created_at <= $4
                           ORDER BY id LIMIT $3{lock})
              RETURNING id, job_id, request, attempts"
         );
@@ -113,6 +117,7 @@ impl Store {
             .bind(now + HOLD.as_millis() as i64)
             .bind(now)
             .bind(limit as i64)
+            .bind(now - GRACE.as_millis() as i64)
             .fetch_all(&self.pool)
             .await
             .context("claiming acknowledgements")?;
@@ -251,7 +256,8 @@ pub async fn run_acks<H: AckHandler>(
         while running.try_join_next().is_some() {}
         if claimed.is_empty() {
             tokio::select! {
-                _ = wake.notified() => {}
+                // A new one: give a free worker its grace first.
+                _ = wake.notified() => tokio::time::sleep(GRACE).await,
                 _ = tokio::time::sleep(poll) => {}
                 _ = shutdown.changed() => {}
             }

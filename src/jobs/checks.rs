@@ -43,24 +43,64 @@ impl Store {
         Ok(())
     }
 
-    /// Records whether the check run of `sha` is completed.
-    pub async fn set_check_completed(
+    /// Records that the check run of `sha` is in progress again.
+    pub async fn set_check_in_progress(
         &self,
         repo: &RepoName,
         sha: &CommitSha,
-        completed: bool,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE check_runs SET completed = $1, updated_at = $2
-             WHERE repo = $3 AND head_sha = $4",
+            "UPDATE check_runs SET completed = 0, updated_at = $1
+             WHERE repo = $2 AND head_sha = $3",
         )
-        .bind(i64::from(completed))
         .bind(now_ms())
         .bind(repo.as_str())
         .bind(sha.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Records the completion of the check run of `sha`.
+    pub async fn set_check_completed(
+        &self,
+        repo: &RepoName,
+        sha: &CommitSha,
+        completion: (&str, &str, &str),
+    ) -> anyhow::Result<()> {
+        let (conclusion, title, summary) = completion;
+        sqlx::query(
+            "UPDATE check_runs SET completed = 1, conclusion = $1, title = $2, summary = $3,
+                    updated_at = $4
+             WHERE repo = $5 AND head_sha = $6",
+        )
+        .bind(conclusion)
+        .bind(title)
+        .bind(summary)
+        .bind(now_ms())
+        .bind(repo.as_str())
+        .bind(sha.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The last completion of the check run of `sha`: `(conclusion, title, summary)`.
+    pub async fn check_completion(
+        &self,
+        repo: &RepoName,
+        sha: &CommitSha,
+    ) -> anyhow::Result<Option<(String, String, String)>> {
+        let row = sqlx::query(
+            "SELECT conclusion, title, summary FROM check_runs
+             WHERE repo = $1 AND head_sha = $2 AND conclusion IS NOT NULL",
+        )
+        .bind(repo.as_str())
+        .bind(sha.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()
     }
 
     /// The most recent check run of this PR still in progress: `(head SHA, id)`.

@@ -65,7 +65,12 @@ impl Reviewer {
                 }
             },
         };
-        self.note_check(&repo, sha, false).await;
+        if let Err(e) = self.store.set_check_in_progress(&repo, sha).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "cannot store the check run's state"
+            );
+        }
         Some(id)
     }
 
@@ -91,6 +96,17 @@ impl Reviewer {
                 tracing::warn!(error = %e, "cannot update the check run");
             }
             return;
+        }
+        if let Ok(Outcome::AlreadyPosted { .. }) = result {
+            // The review was posted by an earlier run, whose completion stands (a gate's
+            // failure must not turn neutral because a trigger was delivered twice).
+            if let Ok(Some((conclusion, title, summary))) =
+                self.store.check_completion(gh.repo(), sha).await
+            {
+                self.complete_check(gh, id, sha, &conclusion, &title, &summary)
+                    .await;
+                return;
+            }
         }
         let (conclusion, title, summary) = conclusion(result, config);
         self.complete_check(gh, id, sha, conclusion, &title, &summary)
@@ -153,7 +169,8 @@ impl Reviewer {
                         if let Err(e) = self.store.remember_check_run(&repo, sha, pr, id).await {
                             tracing::warn!(error = format!("{e:#}"), "cannot store the check run");
                         }
-                        self.note_check(&repo, sha, true).await;
+                        self.note_check(&repo, sha, ("skipped", "Not reviewed", &summary))
+                            .await;
                     }
                     Err(e) => tracing::warn!(error = %e, "cannot create the check run"),
                 }
@@ -171,13 +188,16 @@ impl Reviewer {
         summary: &str,
     ) {
         match gh.complete_check_run(id, conclusion, title, summary).await {
-            Ok(()) => self.note_check(gh.repo(), sha, true).await,
+            Ok(()) => {
+                self.note_check(gh.repo(), sha, (conclusion, title, summary))
+                    .await
+            }
             Err(e) => tracing::warn!(error = %e, "cannot complete the check run"),
         }
     }
 
-    async fn note_check(&self, repo: &RepoName, sha: &CommitSha, completed: bool) {
-        if let Err(e) = self.store.set_check_completed(repo, sha, completed).await {
+    async fn note_check(&self, repo: &RepoName, sha: &CommitSha, completion: (&str, &str, &str)) {
+        if let Err(e) = self.store.set_check_completed(repo, sha, completion).await {
             tracing::warn!(
                 error = format!("{e:#}"),
                 "cannot store the check run's state"

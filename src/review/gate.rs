@@ -10,17 +10,10 @@ use crate::diff::filter::PathRules;
 use crate::event::{ReviewRequest, Task, Trigger};
 use crate::github::{PullInfo, RepoClient};
 use crate::ids::RepoName;
-use crate::repo_config::{
-    self, Association, AutoEvent, CONFIG_PATH, ConfigError, RepoConfig, nearest_agents_files,
-    review_guidelines,
-};
+use crate::repo_config::{self, Association, AutoEvent, CONFIG_PATH, ConfigError, RepoConfig};
 
 /// How long a configuration read at one base SHA is reused.
 const CONFIG_TTL: Duration = Duration::from_secs(60);
-/// Characters of repository guidelines sent to the model at most.
-const MAX_GUIDELINES: usize = 12_000;
-/// AGENTS.md files read per review at most.
-const MAX_AGENTS_FILES: usize = 10;
 
 /// The configuration in force for one review.
 #[derive(Debug, Clone)]
@@ -287,72 +280,6 @@ impl Reviewer {
         };
         gh.comment(req.pr, &format!("{mention}{text}")).await?;
         Ok(())
-    }
-
-    /// The repository's guidance for the files of this review: the configured instructions,
-    /// the instructions of matching paths, and the "Review guidelines" of the AGENTS.md files
-    /// that apply (root and nearest), all from the base branch.
-    pub(super) async fn guidelines(
-        &self,
-        gh: &RepoClient,
-        base_sha: &str,
-        config: &RepoConfig,
-        changed: &[&str],
-    ) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        if !config.review.instructions.trim().is_empty() {
-            parts.push(config.review.instructions.trim().to_owned());
-        }
-        for p in &config.review.path_instructions {
-            let Ok(rules) = PathRules::new(&[p.path.as_str()], &[]) else {
-                continue;
-            };
-            if changed.iter().any(|path| rules.includes(path)) {
-                parts.push(format!(
-                    "For files matching `{}`: {}",
-                    p.path,
-                    p.instructions.trim()
-                ));
-            }
-        }
-        match gh.tree_paths(base_sha).await {
-            Ok((paths, truncated)) => {
-                let agents: Vec<String> = paths
-                    .into_iter()
-                    .filter(|p| p == "AGENTS.md" || p.ends_with("/AGENTS.md"))
-                    .collect();
-                if truncated {
-                    tracing::info!(
-                        "the base tree listing was truncated; AGENTS.md files may be missed"
-                    );
-                }
-                for path in nearest_agents_files(&agents, changed)
-                    .into_iter()
-                    .take(MAX_AGENTS_FILES)
-                {
-                    match gh.file_at(path, base_sha, 256 * 1024).await {
-                        Ok(Some(text)) => {
-                            if let Some(section) = review_guidelines(&text) {
-                                parts.push(format!("From {path}:\n{section}"));
-                            }
-                        }
-                        Ok(None) => {}
-                        Err(e) => tracing::warn!(path, error = %e, "cannot read AGENTS.md"),
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot list the base tree for AGENTS.md files"),
-        }
-        let mut text = parts.join("\n\n");
-        if text.len() > MAX_GUIDELINES {
-            let cut = text
-                .char_indices()
-                .nth(MAX_GUIDELINES)
-                .map_or(text.len(), |(i, _)| i);
-            text.truncate(cut);
-            text.push_str("\n(guidelines cut at 12,000 characters)");
-        }
-        text
     }
 }
 

@@ -6,6 +6,7 @@
 mod ack;
 pub mod anchor;
 mod check;
+mod context;
 pub mod engine;
 mod gate;
 pub mod memory;
@@ -137,6 +138,7 @@ pub struct Reviewer {
     /// Model calls in flight across all reviews of this process.
     model_slots: Arc<Semaphore>,
     config_cache: gate::ConfigCache,
+    trees: context::TreeCache,
     /// The mention that triggers commands, without `@`.
     bot_handle: String,
 }
@@ -158,6 +160,7 @@ impl Reviewer {
             limits,
             model_slots: Arc::new(Semaphore::new(limits.model_concurrency.max(1))),
             config_cache: gate::ConfigCache::default(),
+            trees: context::TreeCache::default(),
             bot_handle: bot_handle.to_owned(),
         }
     }

@@ -1,18 +1,16 @@
 //! One review, start to finish: read the PR, choose and render its files, ask the model
 //! (in parallel chunks for large PRs), place the findings, post.
 
-use std::collections::{HashMap, HashSet};
-
-use tokio::task::JoinSet;
+use std::collections::HashSet;
 
 use super::anchor::{self, Placement, Unplaced};
 use super::engine::{self, Answer, CallSettings, Subject};
 use super::{Outcome, ReviewError, Reviewer, gate, memory, publish};
+use crate::diff::FileDiff;
 use crate::diff::chunk::{self, Budget, Source};
-use crate::diff::filter::{PathRules, review_value};
-use crate::diff::{FileDiff, FileStatus};
+use crate::diff::filter::PathRules;
 use crate::event::{ReviewRequest, Trigger};
-use crate::github::{NewReview, RepoClient};
+use crate::github::{NewReview, PullInfo, RepoClient};
 use crate::ids::{CommitSha, JobId};
 use crate::jobs::{AckState, Lease, PostedReview};
 use crate::model::{ReviewOutput, Usage};
@@ -21,14 +19,6 @@ use crate::repo_config::ReviewSettings;
 /// Why a comment's command is not run: its author may not run commands here.
 pub(super) const NOT_ALLOWED: &str = "the comment's author is not allowed to run commands";
 
-/// Files whose full new content is fetched for context, at most, per review.
-const MAX_CONTENT_FILES: usize = 50;
-/// Content fetches in flight at once.
-const CONTENT_FETCH_CONCURRENCY: usize = 8;
-/// Files with longer patches are shown by their hunks only (no content is fetched).
-const MAX_CONTENT_PATCH_LINES: usize = 3_000;
-/// Larger files are not fetched.
-const MAX_CONTENT_BYTES: usize = 512 * 1024;
 /// Tokens kept free in each call for the instructions and the PR's title and description.
 const PROMPT_OVERHEAD_TOKENS: usize = 4_000;
 
@@ -56,14 +46,15 @@ impl Reviewer {
             .map_err(|e| ReviewError::Internal(format!("{e:#}")))?;
         let pull = gh.pull(req.pr).await?;
         let gated = self.gate(&gh, req, &pull).await?;
+        // This worker decided for the acknowledgement: record it; the 👀 itself goes out
+        // with the first wave below.
+        let mut react = None;
         if let (AckState::Worker, Some(job)) = (ack, job) {
             let denied = matches!(gated, gate::Gate::Done(Outcome::Skipped(NOT_ALLOWED)));
             if let gate::Gate::Review(_) = &gated
                 && let Trigger::Comment { comment_id, .. } = &req.trigger
-                && let Err(e) = gh.react_eyes(*comment_id).await
             {
-                // The review matters more than the reaction; go on.
-                tracing::warn!(error = %e, "cannot add the 👀 reaction");
+                react = Some(*comment_id);
             }
             let state = if denied { "denied" } else { "done" };
             if let Err(e) = self.store.finish_job_ack(job, state).await {
@@ -88,14 +79,15 @@ impl Reviewer {
         let sha = pull.head_sha().ok_or_else(|| {
             ReviewError::Internal("GitHub sent a head SHA that is not a commit id".into())
         })?;
-        let trigger_id = req.trigger.marker_id();
-        if let Some(review_id) = self.find_posted(&gh, req.pr, &sha, &trigger_id).await? {
-            return Ok(Outcome::AlreadyPosted { review_id });
-        }
-        let check = self.start_check(&gh, req.pr, &sha).await;
-        let result = self
-            .review_and_post(&gh, req, &pull, &loaded, &sha, lease)
-            .await;
+        let gathered = self.gather(&gh, req, &pull, &sha, react).await?;
+        let check = gathered.check;
+        let result = match gathered.posted {
+            Some(review_id) => Ok(Outcome::AlreadyPosted { review_id }),
+            None => {
+                self.review_and_post(&gh, req, &pull, &loaded, &sha, lease, gathered)
+                    .await
+            }
+        };
         if let Some(check) = check {
             self.finish_check(&gh, check, &sha, &result, config).await;
         }
@@ -105,7 +97,7 @@ impl Reviewer {
     /// Where the acknowledgement of `job`'s comment stands; waits (up to 10 s) while the
     /// acknowledgement loop is deciding, so that one decision serves both.
     async fn job_ack(&self, job: JobId) -> Result<AckState, ReviewError> {
-        for _ in 0..200 {
+        for _ in 0..1_000 {
             let state = self
                 .store
                 .take_ack(job)
@@ -114,28 +106,29 @@ impl Reviewer {
             if state != AckState::InFlight {
                 return Ok(state);
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         Ok(AckState::Worker)
     }
 
     /// Reads the changes, asks the model, and posts the review (everything after the gate).
+    #[allow(clippy::too_many_arguments)]
     async fn review_and_post(
         &self,
         gh: &RepoClient,
         req: &ReviewRequest,
-        pull: &crate::github::PullInfo,
+        pull: &PullInfo,
         loaded: &gate::Loaded,
         sha: &CommitSha,
         lease: Option<&Lease>,
+        gathered: super::context::Gathered,
     ) -> Result<Outcome, ReviewError> {
         let config = &loaded.config;
         let trigger_id = req.trigger.marker_id();
-        let pr_files = to_diffs(gh.files(req.pr).await?);
+        let pr_files = gathered.pr_files;
         // After an earlier review, only the commits since then (unless `full`, or the old
         // head is gone or no longer an ancestor, as after a force-push).
-        let since = self.incremental_base(gh, req, sha, &pr_files).await?;
-        let (since, since_files) = match since {
+        let (since, since_files) = match gathered.since {
             Some((base, files)) => (Some(base), Some(files)),
             None => (None, None),
         };
@@ -156,7 +149,16 @@ impl Reviewer {
                 "GitHub lists at most 3,000 files of a pull request".into(),
             ));
         }
-        let contents = fetch_contents(gh, sha, &reviewable).await;
+        let (contents, guidelines) = self
+            .read_wide(
+                gh,
+                sha,
+                &pull.base.sha,
+                &reviewable,
+                config,
+                gathered.base_tree.as_deref(),
+            )
+            .await;
         let sources: Vec<Source<'_>> = reviewable
             .iter()
             .map(|file| Source {
@@ -191,7 +193,6 @@ impl Reviewer {
                 calls: 0,
             }
         } else {
-            let changed: Vec<&str> = plan.reviewed.iter().map(String::as_str).collect();
             let mut focus_areas = req.focus_areas.clone();
             for area in &config.review.focus_areas {
                 if !focus_areas.contains(area) {
@@ -200,7 +201,7 @@ impl Reviewer {
             }
             let call = CallSettings {
                 focus_areas,
-                guidelines: self.guidelines(gh, &pull.base.sha, config, &changed).await,
+                guidelines,
                 language: config.review.language.clone(),
                 suggestions: config.review.suggestions,
                 model: config.review.model.clone(),
@@ -280,7 +281,13 @@ impl Reviewer {
 
         // New commits while the model worked: a review of the old head is stale. A person's
         // request is run again on the new head; an automatic one is left to its newer event.
-        let current = gh.pull(req.pr).await?.head_sha();
+        // Another worker may have posted while this one waited on the model: both are asked
+        // at once.
+        let (current, posted) = tokio::join!(
+            gh.pull(req.pr),
+            self.find_posted(gh, req.pr, sha, &trigger_id)
+        );
+        let current = current?.head_sha();
         if let Some(current) = current.filter(|c| c != sha) {
             return match req.trigger {
                 Trigger::Comment { .. } => Err(ReviewError::HeadMoved {
@@ -338,8 +345,7 @@ impl Reviewer {
                 .map(publish::inline_comment)
                 .collect(),
         };
-        // Another worker may have posted while this one waited on the model.
-        if let Some(review_id) = self.find_posted(gh, req.pr, sha, &trigger_id).await? {
+        if let Some(review_id) = posted? {
             return Ok(Outcome::AlreadyPosted { review_id });
         }
         if let Some(lease) = lease
@@ -378,99 +384,6 @@ impl Reviewer {
         }
         Ok(outcome)
     }
-
-    /// The last reviewed head and the changes since, when an incremental review applies.
-    async fn incremental_base(
-        &self,
-        gh: &RepoClient,
-        req: &ReviewRequest,
-        head: &CommitSha,
-        pr_files: &[FileDiff],
-    ) -> Result<Option<(CommitSha, Vec<FileDiff>)>, ReviewError> {
-        if req.full || !matches!(req.trigger, Trigger::Comment { .. }) {
-            return Ok(None);
-        }
-        let last = self
-            .store
-            .last_reviewed_sha(&req.repo, req.pr)
-            .await
-            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
-        let Some(last) = last.filter(|l| l != head) else {
-            return Ok(None);
-        };
-        match gh.compare(&last, head).await? {
-            // GitHub lists at most 300 files in a comparison: beyond that, review it all.
-            Some(c) if c.status == "ahead" && c.files.len() < 300 => {
-                // Only the pull request's own files: a merge of the base branch into the PR
-                // brings the base branch's changes into the comparison, and they are not this
-                // pull request's to review.
-                let own: HashSet<&str> = pr_files.iter().map(|f| f.path.as_str()).collect();
-                let files = c
-                    .files
-                    .into_iter()
-                    .filter(|f| own.contains(f.filename.as_str()))
-                    .collect();
-                Ok(Some((last, to_diffs(files))))
-            }
-            other => {
-                tracing::info!(
-                    status = other
-                        .as_ref()
-                        .map_or("unknown commit", |c| c.status.as_str()),
-                    "the last reviewed head is not an ancestor: reviewing everything"
-                );
-                Ok(None)
-            }
-        }
-    }
-}
-
-fn to_diffs(files: Vec<crate::github::ChangedFile>) -> Vec<FileDiff> {
-    files
-        .into_iter()
-        .map(crate::github::ChangedFile::into_diff)
-        .collect()
-}
-
-/// The new content of the most valuable small files, for context around their hunks.
-/// Failures only cost context: they are logged and the file is shown by its hunks.
-async fn fetch_contents(
-    gh: &RepoClient,
-    sha: &CommitSha,
-    files: &[&FileDiff],
-) -> HashMap<String, String> {
-    let mut wanted: Vec<&FileDiff> = files
-        .iter()
-        .copied()
-        .filter(|f| f.status != FileStatus::Removed && f.line_count() <= MAX_CONTENT_PATCH_LINES)
-        .collect();
-    wanted.sort_by(|a, b| (review_value(&a.path), &a.path).cmp(&(review_value(&b.path), &b.path)));
-    wanted.truncate(MAX_CONTENT_FILES);
-    let mut out = HashMap::new();
-    let mut pending = wanted.into_iter().map(|f| f.path.clone());
-    let mut fetches = JoinSet::new();
-    loop {
-        while fetches.len() < CONTENT_FETCH_CONCURRENCY {
-            let Some(path) = pending.next() else { break };
-            let (gh, sha) = (gh.clone(), sha.clone());
-            fetches.spawn(async move {
-                let content = gh.file_at(&path, sha.as_str(), MAX_CONTENT_BYTES).await;
-                (path, content)
-            });
-        }
-        let Some(joined) = fetches.join_next().await else {
-            break;
-        };
-        match joined {
-            Ok((path, Ok(Some(content)))) => {
-                out.insert(path, content);
-            }
-            Ok((_, Ok(None))) => {}
-            Ok((path, Err(e))) => tracing::warn!(path, error = %e, "cannot fetch file content"),
-            Err(e) => tracing::warn!(error = %e, "content fetch task failed"),
-        }
-    }
-    out
 }
 
 /// Drops findings less urgent than `min_priority` or less sure than `min_confidence`;

@@ -170,6 +170,8 @@ pub struct GhState {
     pub faults: VecDeque<Fault>,
     /// Requests GitHub would not take as the app sent them (spec violations, approvals...).
     pub violations: Vec<String>,
+    /// Added before every answer (a GitHub far away: the overhead benchmark).
+    pub delay: std::time::Duration,
     /// Permissions by login for the collaborator permission API (default `read`).
     pub permissions: std::collections::HashMap<String, String>,
     next_id: u64,
@@ -289,6 +291,10 @@ async fn handle(
     };
     let path = path.to_owned();
     let query = uri.query().unwrap_or("").to_owned();
+    let delay = fake.state().delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let mut st = fake.state();
     // GitHub reads one value of each header: a second `Accept` can turn a raw-contents
     // answer into JSON. Refused here so that no request of the app can carry one.

@@ -1,0 +1,318 @@
+//! The context stage: everything a review reads from GitHub before the model, in as few
+//! round trips in a row as the data allows.
+//!
+//! After the gate (pull request, then its base configuration), one wave of independent calls:
+//! the changed files, the reviews already on the PR (is this trigger's review there?), the
+//! check run, the 👀, the base tree (for AGENTS.md files) and the comparison with the last
+//! reviewed head. Then one wide wave: the content of the files shown with their surroundings
+//! and the AGENTS.md files that apply. What does not change is kept: the App's identity, and
+//! a tree per commit.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use tokio::task::JoinSet;
+
+use super::{ReviewError, Reviewer};
+use crate::diff::filter::{PathRules, review_value};
+use crate::diff::{FileDiff, FileStatus};
+use crate::event::{ReviewRequest, Trigger};
+use crate::github::{GitHubError, PullInfo, RepoClient};
+use crate::ids::{CommentId, CommitSha, RepoName};
+use crate::repo_config::{RepoConfig, nearest_agents_files, review_guidelines};
+
+/// Files whose full new content is fetched for context, at most, per review.
+const MAX_CONTENT_FILES: usize = 50;
+/// Content fetches in flight at once: all of them, in one wave.
+const CONTENT_FETCH_CONCURRENCY: usize = MAX_CONTENT_FILES;
+/// Files with longer patches are shown by their hunks only (no content is fetched).
+const MAX_CONTENT_PATCH_LINES: usize = 3_000;
+/// Larger files are not fetched.
+const MAX_CONTENT_BYTES: usize = 512 * 1024;
+/// Characters of repository guidelines sent to the model at most.
+const MAX_GUIDELINES: usize = 12_000;
+/// AGENTS.md files read per review at most.
+const MAX_AGENTS_FILES: usize = 10;
+/// Trees kept (a tree of a commit never changes).
+const TREE_CACHE_ENTRIES: usize = 256;
+
+/// A commit's file listing: paths, and whether GitHub cut it short.
+pub type Tree = (Vec<String>, bool);
+
+/// Trees by (repository, commit).
+#[derive(Default)]
+pub struct TreeCache {
+    entries: Mutex<HashMap<(RepoName, String), std::sync::Arc<Tree>>>,
+}
+
+impl TreeCache {
+    fn get(&self, repo: &RepoName, sha: &str) -> Option<std::sync::Arc<Tree>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(&(repo.clone(), sha.to_owned())).cloned()
+    }
+
+    fn put(&self, repo: &RepoName, sha: &str, tree: std::sync::Arc<Tree>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= TREE_CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert((repo.clone(), sha.to_owned()), tree);
+    }
+}
+
+/// What the first wave after the gate brings.
+pub(super) struct Gathered {
+    /// This trigger's review, if it is already on the PR.
+    pub posted: Option<u64>,
+    /// The check run of the head.
+    pub check: Option<u64>,
+    pub pr_files: Vec<FileDiff>,
+    /// The last reviewed head and the PR's own changes since, for an incremental review.
+    pub since: Option<(CommitSha, Vec<FileDiff>)>,
+    /// The base commit's tree, for AGENTS.md files (`None` when it could not be listed).
+    pub base_tree: Option<std::sync::Arc<Tree>>,
+}
+
+impl Reviewer {
+    /// The first wave: independent calls at once.
+    pub(super) async fn gather(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        pull: &PullInfo,
+        sha: &CommitSha,
+        react: Option<CommentId>,
+    ) -> Result<Gathered, ReviewError> {
+        let trigger_id = req.trigger.marker_id();
+        let (_, posted, check, files, last, base_tree) = tokio::join!(
+            async {
+                if let Some(comment) = react
+                    && let Err(e) = gh.react_eyes(comment).await
+                {
+                    // The review matters more than the reaction; go on.
+                    tracing::warn!(error = %e, "cannot add the 👀 reaction");
+                }
+            },
+            self.find_posted(gh, req.pr, sha, &trigger_id),
+            self.start_check(gh, req.pr, sha),
+            gh.files(req.pr),
+            self.incremental_since(gh, req, sha),
+            self.tree(gh, &pull.base.sha),
+        );
+        let posted = posted?;
+        let pr_files: Vec<FileDiff> = files?.into_iter().map(|f| f.into_diff()).collect();
+        let since = last?.map(|(last, files)| {
+            // Only the pull request's own files: a merge of the base branch into the PR
+            // brings the base branch's changes into the comparison, and they are not this
+            // pull request's to review.
+            let own: HashSet<&str> = pr_files.iter().map(|f| f.path.as_str()).collect();
+            let files = files
+                .into_iter()
+                .filter(|f| own.contains(f.filename.as_str()))
+                .map(|f| f.into_diff())
+                .collect();
+            (last, files)
+        });
+        let base_tree = match base_tree {
+            Ok(tree) => Some(tree),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the base tree for AGENTS.md files");
+                None
+            }
+        };
+        Ok(Gathered {
+            posted,
+            check,
+            pr_files,
+            since,
+            base_tree,
+        })
+    }
+
+    /// The last reviewed head and the files changed since, when an incremental review
+    /// applies (a comment trigger without `full`, after an earlier review whose head is an
+    /// ancestor of this one).
+    async fn incremental_since(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        head: &CommitSha,
+    ) -> Result<Option<(CommitSha, Vec<crate::github::ChangedFile>)>, ReviewError> {
+        if req.full || !matches!(req.trigger, Trigger::Comment { .. }) {
+            return Ok(None);
+        }
+        let last = self
+            .store
+            .last_reviewed_sha(&req.repo, req.pr)
+            .await
+            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+        let Some(last) = last.filter(|l| l != head) else {
+            return Ok(None);
+        };
+        match gh.compare(&last, head).await? {
+            // GitHub lists at most 300 files in a comparison: beyond that, review it all.
+            Some(c) if c.status == "ahead" && c.files.len() < 300 => Ok(Some((last, c.files))),
+            other => {
+                tracing::info!(
+                    status = other
+                        .as_ref()
+                        .map_or("unknown commit", |c| c.status.as_str()),
+                    "the last reviewed head is not an ancestor: reviewing everything"
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// The tree of `sha`, read once per commit.
+    pub(super) async fn tree(
+        &self,
+        gh: &RepoClient,
+        sha: &str,
+    ) -> Result<std::sync::Arc<Tree>, GitHubError> {
+        if let Some(tree) = self.trees.get(gh.repo(), sha) {
+            return Ok(tree);
+        }
+        let tree = std::sync::Arc::new(gh.tree_paths(sha).await?);
+        self.trees.put(gh.repo(), sha, tree.clone());
+        Ok(tree)
+    }
+
+    /// The second wave: the content of the most valuable small files (for context around
+    /// their hunks) and the repository's guidelines, at once.
+    pub(super) async fn read_wide(
+        &self,
+        gh: &RepoClient,
+        sha: &CommitSha,
+        base_sha: &str,
+        reviewable: &[&FileDiff],
+        config: &RepoConfig,
+        base_tree: Option<&Tree>,
+    ) -> (HashMap<String, String>, String) {
+        let changed: Vec<&str> = reviewable.iter().map(|f| f.path.as_str()).collect();
+        tokio::join!(
+            fetch_contents(gh, sha, reviewable),
+            guidelines(gh, base_sha, config, &changed, base_tree)
+        )
+    }
+}
+
+/// The new content of the most valuable small files, for context around their hunks.
+/// Failures only cost context: they are logged and the file is shown by its hunks.
+async fn fetch_contents(
+    gh: &RepoClient,
+    sha: &CommitSha,
+    files: &[&FileDiff],
+) -> HashMap<String, String> {
+    let mut wanted: Vec<&FileDiff> = files
+        .iter()
+        .copied()
+        .filter(|f| f.status != FileStatus::Removed && f.line_count() <= MAX_CONTENT_PATCH_LINES)
+        .collect();
+    wanted.sort_by(|a, b| (review_value(&a.path), &a.path).cmp(&(review_value(&b.path), &b.path)));
+    wanted.truncate(MAX_CONTENT_FILES);
+    let mut out = HashMap::new();
+    let mut pending = wanted.into_iter().map(|f| f.path.clone());
+    let mut fetches = JoinSet::new();
+    loop {
+        while fetches.len() < CONTENT_FETCH_CONCURRENCY {
+            let Some(path) = pending.next() else { break };
+            let (gh, sha) = (gh.clone(), sha.clone());
+            fetches.spawn(async move {
+                let content = gh.file_at(&path, sha.as_str(), MAX_CONTENT_BYTES).await;
+                (path, content)
+            });
+        }
+        let Some(joined) = fetches.join_next().await else {
+            break;
+        };
+        match joined {
+            Ok((path, Ok(Some(content)))) => {
+                out.insert(path, content);
+            }
+            Ok((_, Ok(None))) => {}
+            Ok((path, Err(e))) => tracing::warn!(path, error = %e, "cannot fetch file content"),
+            Err(e) => tracing::warn!(error = %e, "content fetch task failed"),
+        }
+    }
+    out
+}
+
+/// The repository's guidance for the files of this review: the configured instructions,
+/// the instructions of matching paths, and the "Review guidelines" of the AGENTS.md files
+/// that apply (root and nearest), all from the base branch, read at once.
+async fn guidelines(
+    gh: &RepoClient,
+    base_sha: &str,
+    config: &RepoConfig,
+    changed: &[&str],
+    base_tree: Option<&Tree>,
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if !config.review.instructions.trim().is_empty() {
+        parts.push(config.review.instructions.trim().to_owned());
+    }
+    for p in &config.review.path_instructions {
+        let Ok(rules) = PathRules::new(&[p.path.as_str()], &[]) else {
+            continue;
+        };
+        if changed.iter().any(|path| rules.includes(path)) {
+            parts.push(format!(
+                "For files matching `{}`: {}",
+                p.path,
+                p.instructions.trim()
+            ));
+        }
+    }
+    if let Some((paths, truncated)) = base_tree {
+        let agents: Vec<String> = paths
+            .iter()
+            .filter(|p| *p == "AGENTS.md" || p.ends_with("/AGENTS.md"))
+            .cloned()
+            .collect();
+        if *truncated {
+            tracing::info!("the base tree listing was truncated; AGENTS.md files may be missed");
+        }
+        let wanted: Vec<&str> = nearest_agents_files(&agents, changed)
+            .into_iter()
+            .take(MAX_AGENTS_FILES)
+            .collect();
+        let mut reads = JoinSet::new();
+        for (i, path) in wanted.iter().enumerate() {
+            let (gh, path, base) = (gh.clone(), path.to_string(), base_sha.to_owned());
+            reads.spawn(
+                async move { (i, path.clone(), gh.file_at(&path, &base, 256 * 1024).await) },
+            );
+        }
+        let mut found: Vec<(usize, String, String)> = Vec::new();
+        while let Some(joined) = reads.join_next().await {
+            match joined {
+                Ok((i, path, Ok(Some(text)))) => {
+                    if let Some(section) = review_guidelines(&text) {
+                        found.push((i, path, section));
+                    }
+                }
+                Ok((_, _, Ok(None))) => {}
+                Ok((_, path, Err(e))) => tracing::warn!(path, error = %e, "cannot read AGENTS.md"),
+                Err(e) => tracing::warn!(error = %e, "AGENTS.md read task failed"),
+            }
+        }
+        // In the order the files apply, whatever order the reads finished in.
+        found.sort_by_key(|(i, _, _)| *i);
+        parts.extend(
+            found
+                .into_iter()
+                .map(|(_, path, section)| format!("From {path}:\n{section}")),
+        );
+    }
+    let mut text = parts.join("\n\n");
+    if text.len() > MAX_GUIDELINES {
+        let cut = text
+            .char_indices()
+            .nth(MAX_GUIDELINES)
+            .map_or(text.len(), |(i, _)| i);
+        text.truncate(cut);
+        text.push_str("\n(guidelines cut at 12,000 characters)");
+    }
+    text
+}
