@@ -175,17 +175,6 @@ impl Store {
         })
     }
 
-    /// Ends the acknowledgement of `job`'s own comment in `state` (its worker decided).
-    pub async fn finish_job_ack(&self, job: JobId, state: &str) -> anyhow::Result<()> {
-        sqlx::query("UPDATE acks SET state = $1, updated_at = $2 WHERE job_id = $3")
-            .bind(state)
-            .bind(now_ms())
-            .bind(job.0 as i64)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Ends an acknowledgement in `state` (`done`, `denied`, `failed: ...`).
     pub async fn finish_ack(&self, id: i64, state: &str) -> anyhow::Result<()> {
         sqlx::query("UPDATE acks SET state = $1, updated_at = $2 WHERE id = $3")

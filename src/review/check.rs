@@ -50,6 +50,13 @@ impl Reviewer {
                 if let Err(e) = progressed {
                     tracing::warn!(error = %e, "cannot update the check run");
                 }
+                // A new check run is stored in progress; a known one is set back to it.
+                if let Err(e) = self.store.set_check_in_progress(&repo, sha).await {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "cannot store the check run's state"
+                    );
+                }
                 id
             }
             None => match gh.create_check_run(CHECK_NAME, sha).await {
@@ -65,12 +72,6 @@ impl Reviewer {
                 }
             },
         };
-        if let Err(e) = self.store.set_check_in_progress(&repo, sha).await {
-            tracing::warn!(
-                error = format!("{e:#}"),
-                "cannot store the check run's state"
-            );
-        }
         Some(id)
     }
 

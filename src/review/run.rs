@@ -31,38 +31,35 @@ impl Reviewer {
         lease: Option<&Lease>,
         job: Option<JobId>,
     ) -> Result<Outcome, ReviewError> {
-        // The 👀 of the trigger: this worker's to add unless the acknowledgement loop (which
-        // runs while every worker is busy) already decided.
-        let ack = match (job, &req.trigger) {
-            (Some(job), Trigger::Comment { .. }) => self.job_ack(job).await?,
-            _ => AckState::None,
-        };
-        if ack == AckState::Denied {
-            return Ok(Outcome::Skipped(NOT_ALLOWED));
-        }
         let gh = self
             .github
             .repo(req.installation, req.repo.clone())
             .map_err(|e| ReviewError::Internal(format!("{e:#}")))?;
-        let pull = gh.pull(req.pr).await?;
+        // The 👀 of the trigger: this worker's to add unless the acknowledgement loop (which
+        // runs while every worker is busy) already decided. Asked while the PR is read.
+        let (ack, pull) = tokio::join!(
+            async {
+                match (job, &req.trigger) {
+                    (Some(job), Trigger::Comment { .. }) => self.job_ack(job).await,
+                    _ => Ok(AckState::None),
+                }
+            },
+            gh.pull(req.pr)
+        );
+        let ack = ack?;
+        if ack == AckState::Denied {
+            return Ok(Outcome::Skipped(NOT_ALLOWED));
+        }
+        let pull = pull?;
         let gated = self.gate(&gh, req, &pull).await?;
-        // This worker decided for the acknowledgement: record it; the 👀 itself goes out
-        // with the first wave below.
+        // This worker holds the acknowledgement (the row stays `worker`: no loop takes it):
+        // the 👀 goes out with the first wave below once the gate let the review through.
         let mut react = None;
-        if let (AckState::Worker, Some(job)) = (ack, job) {
-            let denied = matches!(gated, gate::Gate::Done(Outcome::Skipped(NOT_ALLOWED)));
-            if let gate::Gate::Review(_) = &gated
-                && let Trigger::Comment { comment_id, .. } = &req.trigger
-            {
-                react = Some(*comment_id);
-            }
-            let state = if denied { "denied" } else { "done" };
-            if let Err(e) = self.store.finish_job_ack(job, state).await {
-                tracing::warn!(
-                    error = format!("{e:#}"),
-                    "cannot record the acknowledgement"
-                );
-            }
+        if ack == AckState::Worker
+            && let gate::Gate::Review(_) = &gated
+            && let Trigger::Comment { comment_id, .. } = &req.trigger
+        {
+            react = Some(*comment_id);
         }
         let loaded = match gated {
             gate::Gate::Review(loaded) => loaded,
