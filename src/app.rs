@@ -17,7 +17,7 @@ use crate::server::{self, AppState, WebhookSecrets};
 use crate::settings::Settings;
 
 /// Acknowledgements (👀) made at once: each is two or three small GitHub calls.
-const ACK_CONCURRENCY: usize = 8;
+const ACK_CONCURRENCY: usize = 32;
 
 /// Knobs that are not process settings (tests shorten the waits).
 #[derive(Debug, Clone)]

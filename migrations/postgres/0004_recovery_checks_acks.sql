@@ -1,13 +1,9 @@
--- Crash accounting, the check run of each head, the acknowledgement queue, and the indexes
--- that keep /metrics and pruning off whole-table scans.
+-- Crash accounting, the check run of each head, and the acknowledgement queue. No new index
+-- on deliveries or jobs: every index costs each webhook's insert; /metrics counts live jobs
+-- through jobs_ready (state first), and hourly pruning scans in primary-key order.
 
 -- How often a worker died holding the job (its lease expired and another claim took it).
 ALTER TABLE jobs ADD COLUMN lease_losses BIGINT NOT NULL DEFAULT 0;
-
-CREATE INDEX jobs_state_created ON jobs (state, created_at);
-CREATE INDEX jobs_state_updated ON jobs (state, updated_at);
-CREATE INDEX jobs_delivery ON jobs (delivery_id);
-CREATE INDEX deliveries_received ON deliveries (received_at);
 
 -- One `codex-review` check run per reviewed head, reused across retries.
 CREATE TABLE check_runs (
@@ -42,4 +38,4 @@ CREATE TABLE acks (
     UNIQUE (repo, comment_id)
 );
 CREATE INDEX acks_due ON acks (state, run_after);
-CREATE INDEX acks_updated ON acks (state, updated_at);
+CREATE INDEX acks_job ON acks (job_id);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use sqlx::Row;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use super::store::{Backend, Store, now_ms};
 use crate::event::{ReviewRequest, Trigger};
@@ -97,6 +97,42 @@ pub(super) async fn insert_in(
     Ok(())
 }
 
+/// [`Store::take_ack`] on `conn` (the claim's transaction, so claiming a job and taking its
+/// acknowledgement cost one disk sync).
+pub(super) async fn take_ack_in(
+    conn: &mut sqlx::AnyConnection,
+    job: JobId,
+    now: i64,
+) -> anyhow::Result<AckState> {
+    let taken = sqlx::query(
+        "UPDATE acks SET state = 'worker', updated_at = $1
+         WHERE job_id = $2 AND state = 'pending' AND claimed_until < $1
+         RETURNING id",
+    )
+    .bind(now)
+    .bind(job.0 as i64)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if taken.is_some() {
+        return Ok(AckState::Worker);
+    }
+    let row = sqlx::query("SELECT state FROM acks WHERE job_id = $1")
+        .bind(job.0 as i64)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok(AckState::None);
+    };
+    let state: String = row.try_get(0)?;
+    Ok(match state.as_str() {
+        "pending" => AckState::InFlight,
+        "done" => AckState::Done,
+        "denied" => AckState::Denied,
+        // Taken by an earlier attempt of this job, or given up: the worker decides.
+        _ => AckState::Worker,
+    })
+}
+
 impl Store {
     /// Claims up to `limit` due acknowledgements for [`HOLD`].
     pub async fn claim_acks(&self, limit: usize) -> anyhow::Result<Vec<Ack>> {
@@ -145,34 +181,8 @@ impl Store {
     /// The acknowledgement of `job`'s own comment, taken over by the job's worker when no
     /// loop has started it: one of them decides, never both.
     pub async fn take_ack(&self, job: JobId) -> anyhow::Result<AckState> {
-        let now = now_ms();
-        let taken = sqlx::query(
-            "UPDATE acks SET state = 'worker', updated_at = $1
-             WHERE job_id = $2 AND state = 'pending' AND claimed_until < $1
-             RETURNING id",
-        )
-        .bind(now)
-        .bind(job.0 as i64)
-        .fetch_optional(&self.pool)
-        .await?;
-        if taken.is_some() {
-            return Ok(AckState::Worker);
-        }
-        let row = sqlx::query("SELECT state FROM acks WHERE job_id = $1")
-            .bind(job.0 as i64)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else {
-            return Ok(AckState::None);
-        };
-        let state: String = row.try_get(0)?;
-        Ok(match state.as_str() {
-            "pending" => AckState::InFlight,
-            "done" => AckState::Done,
-            "denied" => AckState::Denied,
-            // Taken by an earlier attempt of this job, or given up: the worker decides.
-            _ => AckState::Worker,
-        })
+        let mut conn = self.pool.acquire().await?;
+        take_ack_in(&mut conn, job, now_ms()).await
     }
 
     /// Ends an acknowledgement in `state` (`done`, `denied`, `failed: ...`).
@@ -183,20 +193,6 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
-        Ok(())
-    }
-
-    /// Puts an acknowledgement back to run again after `delay`.
-    pub async fn retry_ack(&self, id: i64, delay: Duration) -> anyhow::Result<()> {
-        let now = now_ms();
-        sqlx::query(
-            "UPDATE acks SET run_after = $1, claimed_until = 0, updated_at = $2 WHERE id = $3",
-        )
-        .bind(now + delay.as_millis() as i64)
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
         Ok(())
     }
 
@@ -218,7 +214,9 @@ impl Store {
 }
 
 /// Makes acknowledgements until `shutdown` turns true, `concurrency` at a time; woken by
-/// `wake` when a delivery stores one, and polling every `poll` for retries.
+/// `wake` when a delivery stores one, and polling every `poll` for retries. Results are
+/// recorded in batches (one transaction, one disk sync, for all that finished meanwhile), so
+/// a burst of acknowledgements does not compete with the webhook's writes one by one.
 pub async fn run_acks<H: AckHandler>(
     store: Store,
     handler: Arc<H>,
@@ -227,59 +225,92 @@ pub async fn run_acks<H: AckHandler>(
     concurrency: usize,
     poll: Duration,
 ) {
-    let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+    let concurrency = concurrency.max(1);
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Ack, AckResult)>();
     let mut running = tokio::task::JoinSet::new();
+    let mut failing = 0u32;
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let free = slots.available_permits();
-        let claimed = if free == 0 {
-            Vec::new()
-        } else {
-            store.claim_acks(free).await.unwrap_or_else(|e| {
+        let free = concurrency.saturating_sub(running.len());
+        if free > 0 {
+            let claimed = store.claim_acks(free).await.unwrap_or_else(|e| {
                 tracing::warn!(error = format!("{e:#}"), "cannot claim acknowledgements");
                 Vec::new()
-            })
-        };
-        while running.try_join_next().is_some() {}
-        if claimed.is_empty() {
-            tokio::select! {
-                // A new one: give a free worker its grace first.
-                _ = wake.notified() => tokio::time::sleep(GRACE).await,
-                _ = tokio::time::sleep(poll) => {}
-                _ = shutdown.changed() => {}
-            }
-            continue;
-        }
-        for ack in claimed {
-            let Ok(permit) = slots.clone().acquire_owned().await else {
-                return;
-            };
-            let (store, handler) = (store.clone(), handler.clone());
-            running.spawn(async move {
-                let result = handler.acknowledge(&ack).await;
-                let stored = match &result {
-                    AckResult::Done => store.finish_ack(ack.id, "done").await,
-                    AckResult::Denied => store.finish_ack(ack.id, "denied").await,
-                    AckResult::Retry(_) if ack.attempts >= MAX_ATTEMPTS => {
-                        tracing::warn!("acknowledgement given up after its last attempt");
-                        store.finish_ack(ack.id, "failed: out of attempts").await
-                    }
-                    AckResult::Retry(delay) => store.retry_ack(ack.id, *delay).await,
-                    AckResult::Failed(why) => {
-                        tracing::warn!(why, "acknowledgement failed");
-                        store.finish_ack(ack.id, &format!("failed: {why}")).await
-                    }
-                };
-                if let Err(e) = stored {
-                    tracing::warn!(error = format!("{e:#}"), "cannot record an acknowledgement");
-                }
-                drop(permit);
             });
+            for ack in claimed {
+                let (handler, done) = (handler.clone(), done_tx.clone());
+                running.spawn(async move {
+                    let result = handler.acknowledge(&ack).await;
+                    let _ = done.send((ack, result));
+                });
+            }
+        }
+        tokio::select! {
+            Some(first) = done_rx.recv() => {
+                let mut batch = vec![first];
+                while let Ok(next) = done_rx.try_recv() {
+                    batch.push(next);
+                }
+                while running.try_join_next().is_some() {}
+                if let Err(e) = store.record_acks(&batch).await {
+                    tracing::warn!(error = format!("{e:#}"), "cannot record acknowledgements");
+                }
+                // Every one of them failed for a passing reason (GitHub unreachable or rate
+                // limited): ease off instead of hammering it with the rest of the queue.
+                if batch.iter().all(|(_, r)| matches!(r, AckResult::Retry(_))) {
+                    failing = (failing + 1).min(5);
+                    tokio::time::sleep(Duration::from_millis(125 << failing)).await;
+                } else {
+                    failing = 0;
+                }
+            }
+            // A new one: give a free worker its grace first.
+            _ = wake.notified() => tokio::time::sleep(GRACE).await,
+            _ = tokio::time::sleep(poll) => {}
+            _ = shutdown.changed() => {}
         }
     }
     // An acknowledgement cut short is taken up again after its hold.
     running.abort_all();
     while running.join_next().await.is_some() {}
+}
+
+impl Store {
+    /// Records the results of finished acknowledgements in one transaction.
+    async fn record_acks(&self, batch: &[(Ack, AckResult)]) -> anyhow::Result<()> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        for (ack, result) in batch {
+            let (state, run_after) = match result {
+                AckResult::Done => ("done".to_owned(), None),
+                AckResult::Denied => ("denied".to_owned(), None),
+                AckResult::Retry(_) if ack.attempts >= MAX_ATTEMPTS => {
+                    tracing::warn!("acknowledgement given up after its last attempt");
+                    ("failed: out of attempts".to_owned(), None)
+                }
+                AckResult::Retry(delay) => {
+                    ("pending".to_owned(), Some(now + delay.as_millis() as i64))
+                }
+                AckResult::Failed(why) => {
+                    tracing::warn!(why, "acknowledgement failed");
+                    (format!("failed: {why}"), None)
+                }
+            };
+            sqlx::query(
+                "UPDATE acks SET state = $1, run_after = COALESCE($2, run_after),
+                        claimed_until = 0, updated_at = $3
+                 WHERE id = $4",
+            )
+            .bind(&state)
+            .bind(run_after)
+            .bind(now)
+            .bind(ack.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }

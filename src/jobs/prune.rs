@@ -27,24 +27,27 @@ impl Store {
     pub async fn prune(&self, retention: Duration) -> anyhow::Result<Pruned> {
         let cutoff = now_ms() - retention.as_millis() as i64;
         let mut pruned = Pruned::default();
+        // Oldest rows first, in primary-key order: no index is kept for pruning (each would
+        // cost every webhook's insert), and an hourly scan stops at its batch.
         let batches: [(&str, &mut u64); 3] = [
             (
                 "DELETE FROM jobs WHERE id IN (
                      SELECT id FROM jobs
                      WHERE state IN ('done', 'failed', 'cancelled') AND updated_at < $1
-                     LIMIT $2)",
+                     ORDER BY id LIMIT $2)",
                 &mut pruned.jobs,
             ),
             (
                 "DELETE FROM acks WHERE id IN (
-                     SELECT id FROM acks WHERE state <> 'pending' AND updated_at < $1 LIMIT $2)",
+                     SELECT id FROM acks WHERE state <> 'pending' AND updated_at < $1
+                     ORDER BY id LIMIT $2)",
                 &mut pruned.acks,
             ),
             (
                 "DELETE FROM deliveries WHERE delivery_id IN (
-                     SELECT d.delivery_id FROM deliveries d
-                     WHERE d.received_at < $1
-                       AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.delivery_id = d.delivery_id)
+                     SELECT delivery_id FROM deliveries
+                     WHERE received_at < $1
+                       AND delivery_id NOT IN (SELECT delivery_id FROM jobs)
                      LIMIT $2)",
                 &mut pruned.deliveries,
             ),

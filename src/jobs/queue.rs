@@ -68,6 +68,8 @@ pub struct ClaimedJob {
     pub joined_comments: Vec<CommentId>,
     /// Times a worker died holding this job (its lease expired before it finished).
     pub lease_losses: u32,
+    /// Where the acknowledgement of the job's own comment stood when it was claimed.
+    pub ack: super::acks::AckState,
 }
 
 impl Store {
@@ -260,9 +262,15 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await
             .context("claiming a job")?;
-        tx.commit().await.context("claiming a job")?;
-        let Some(row) = row else { return Ok(None) };
+        let Some(row) = row else {
+            tx.commit().await.context("claiming a job")?;
+            return Ok(None);
+        };
         let id = JobId(row.try_get::<i64, _>(0)? as u64);
+        let ack = super::acks::take_ack_in(&mut tx, id, now)
+            .await
+            .context("taking the job's acknowledgement")?;
+        tx.commit().await.context("claiming a job")?;
         let request: String = row.try_get(1)?;
         let attempt = row.try_get::<i64, _>(2)? as u32;
         let joined: String = row.try_get(3)?;
@@ -278,6 +286,7 @@ impl Store {
                 attempt,
                 joined_comments,
                 lease_losses,
+                ack,
             })),
             Err(e) => {
                 // A row this version cannot read: park it rather than crash-loop on it.

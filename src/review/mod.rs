@@ -184,7 +184,9 @@ impl Reviewer {
 impl JobHandler for Reviewer {
     async fn run(&self, job: &ClaimedJob, lease: &Lease) -> JobResult {
         let started = std::time::Instant::now();
-        let result = self.review(&job.request, Some(lease), Some(job.id)).await;
+        let result = self
+            .review(&job.request, Some(lease), Some((job.id, job.ack)))
+            .await;
         self.metrics.review_duration(started.elapsed());
         match result {
             Ok(outcome) => {

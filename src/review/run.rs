@@ -29,7 +29,7 @@ impl Reviewer {
         &self,
         req: &ReviewRequest,
         lease: Option<&Lease>,
-        job: Option<JobId>,
+        job: Option<(JobId, AckState)>,
     ) -> Result<Outcome, ReviewError> {
         let gh = self
             .github
@@ -39,9 +39,11 @@ impl Reviewer {
         // runs while every worker is busy) already decided. Asked while the PR is read.
         let (ack, pull) = tokio::join!(
             async {
-                match (job, &req.trigger) {
-                    (Some(job), Trigger::Comment { .. }) => self.job_ack(job).await,
-                    _ => Ok(AckState::None),
+                match job {
+                    // The loop is deciding right now: one decision serves both.
+                    Some((job, AckState::InFlight)) => self.job_ack(job).await,
+                    Some((_, claimed)) => Ok(claimed),
+                    None => Ok(AckState::None),
                 }
             },
             gh.pull(req.pr)
