@@ -14,6 +14,7 @@ pub mod ids;
 pub mod jobs;
 pub mod metrics;
 pub mod model;
+pub mod repo;
 pub mod repo_config;
 pub mod review;
 pub mod server;

@@ -138,7 +138,7 @@ fn list<'a>(s: &mut String, items: impl ExactSizeIterator<Item = (&'a str, Optio
 }
 
 /// A random-looking tag that does not occur in the data, so the data cannot fake the END line.
-fn fence_for(parts: &[&str]) -> String {
+pub(crate) fn fence_for(parts: &[&str]) -> String {
     loop {
         let tag = format!("{:016x}", fastrand::u64(..));
         if !parts.iter().any(|p| p.contains(&tag)) {

@@ -1,0 +1,301 @@
+//! The repository at the reviewed commit, on disk: a read-only snapshot from GitHub's archive
+//! endpoint, unpacked with limits (`unpack`), and the tools the model reads it with (`tools`).
+//!
+//! Snapshots are cached per (repository, commit) under one directory with a bounded total
+//! size: the parallel parts of a review share one, a second review of the same commit reuses
+//! it, and one no review holds is removed, oldest first, once the total is over the bound.
+
+pub mod tools;
+pub mod unpack;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::OnceCell;
+
+use crate::ids::{CommitSha, RepoName};
+pub use tools::Tools;
+pub use unpack::{Limits, UnpackError, Unpacked};
+
+/// Why there is no snapshot (the review then reads single files through the contents API).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("the archive could not be fetched: {0}")]
+    Fetch(String),
+    #[error("{0}")]
+    Unpack(String),
+}
+
+type Key = (RepoName, CommitSha);
+
+struct Entry {
+    dir: PathBuf,
+    made: OnceCell<Result<Unpacked, SnapshotError>>,
+    users: Mutex<(usize, Instant)>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    max_bytes: u64,
+    limits: Limits,
+    http: reqwest::Client,
+    entries: Mutex<HashMap<Key, Arc<Entry>>>,
+}
+
+/// The snapshot cache; cheap to clone.
+#[derive(Clone)]
+pub struct SnapshotStore {
+    inner: Arc<Inner>,
+}
+
+/// A snapshot held by a review; the cache may remove it once no holder is left.
+pub struct Snapshot {
+    entry: Arc<Entry>,
+    store: SnapshotStore,
+    /// What went into it.
+    pub unpacked: Unpacked,
+}
+
+impl Snapshot {
+    pub fn dir(&self) -> &Path {
+        &self.entry.dir
+    }
+
+    pub fn tools(&self) -> Tools {
+        Tools::new(self.entry.dir.clone())
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        {
+            let mut users = self.entry.users.lock().unwrap_or_else(|p| p.into_inner());
+            users.0 = users.0.saturating_sub(1);
+            users.1 = Instant::now();
+        }
+        self.store.evict();
+    }
+}
+
+impl SnapshotStore {
+    /// A cache under `dir` (created; whatever an earlier process left there is removed) of at
+    /// most `max_bytes` of snapshots no review holds.
+    pub fn new(dir: impl Into<PathBuf>, max_bytes: u64, limits: Limits) -> anyhow::Result<Self> {
+        let dir = dir.into();
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(300))
+            .user_agent(concat!("codex-review/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dir,
+                max_bytes,
+                limits,
+                http,
+                entries: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The snapshot of `repo` at `sha`, made once from the archive at the URL `location`
+    /// resolves to (GitHub's short-lived download link: fetched without credentials).
+    pub async fn snapshot<F>(
+        &self,
+        repo: &RepoName,
+        sha: &CommitSha,
+        location: F,
+    ) -> Result<Snapshot, SnapshotError>
+    where
+        F: std::future::Future<Output = Result<String, String>>,
+    {
+        let entry = {
+            let mut entries = self.inner.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let key = (repo.clone(), sha.clone());
+            let entry = entries
+                .entry(key)
+                .or_insert_with(|| {
+                    let name = format!("{}-{}", repo.as_str().replace('/', "__"), sha.as_str());
+                    Arc::new(Entry {
+                        dir: self.inner.dir.join(name),
+                        made: OnceCell::new(),
+                        users: Mutex::new((0, Instant::now())),
+                    })
+                })
+                .clone();
+            entry.users.lock().unwrap_or_else(|p| p.into_inner()).0 += 1;
+            entry
+        };
+        let holder = |unpacked| Snapshot {
+            entry: entry.clone(),
+            store: self.clone(),
+            unpacked,
+        };
+        let made = entry
+            .made
+            .get_or_init(|| async {
+                let url = location.await.map_err(SnapshotError::Fetch)?;
+                self.download(&url, &entry.dir).await
+            })
+            .await
+            .clone();
+        match made {
+            Ok(unpacked) => Ok(holder(unpacked)),
+            Err(e) => {
+                // Dropping the holder releases the entry; a failed one is forgotten.
+                drop(holder(Unpacked::default()));
+                let mut entries = self.inner.entries.lock().unwrap_or_else(|p| p.into_inner());
+                entries.retain(|_, v| !Arc::ptr_eq(v, &entry));
+                let _ = std::fs::remove_dir_all(&entry.dir);
+                Err(e)
+            }
+        }
+    }
+
+    /// Streams the archive at `url` into a new snapshot directory, unpacking as it arrives.
+    async fn download(&self, url: &str, dir: &Path) -> Result<Unpacked, SnapshotError> {
+        let mut response = self
+            .inner
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| SnapshotError::Fetch(transport(&e)))?;
+        if !response.status().is_success() {
+            return Err(SnapshotError::Fetch(format!(
+                "the download answered {}",
+                response.status().as_u16()
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| SnapshotError::Unpack(e.to_string()))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(16);
+        let (dest, limits) = (dir.to_owned(), self.inner.limits);
+        let unpacking = tokio::task::spawn_blocking(move || {
+            unpack::unpack(ChannelReader::new(rx), &dest, &limits)
+        });
+        let mut sent: u64 = 0;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    sent += chunk.len() as u64;
+                    if sent > limits.compressed_bytes {
+                        drop(tx);
+                        let _ = unpacking.await;
+                        return Err(SnapshotError::TooLarge(
+                            "the repository is larger than the snapshot's compressed size limit"
+                                .into(),
+                        ));
+                    }
+                    if tx.send(chunk).is_err() {
+                        // The unpacker stopped: its error says why.
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    drop(tx);
+                    let _ = unpacking.await;
+                    return Err(SnapshotError::Fetch(transport(&e)));
+                }
+            }
+        }
+        drop(tx);
+        let result = unpacking
+            .await
+            .map_err(|e| SnapshotError::Unpack(format!("the unpacker failed: {e}")))?;
+        match result {
+            Ok(unpacked) => Ok(unpacked),
+            Err(UnpackError::TooLarge(which)) => Err(SnapshotError::TooLarge(format!(
+                "the repository is larger than the snapshot's {which} limit"
+            ))),
+            Err(e) => Err(SnapshotError::Unpack(e.to_string())),
+        }
+    }
+
+    /// Removes snapshots no review holds, oldest first, while the cache is over its bound.
+    fn evict(&self) {
+        let mut entries = self.inner.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle: Vec<(Instant, Key, u64)> = Vec::new();
+        let mut total = 0u64;
+        for (key, entry) in entries.iter() {
+            let bytes = match entry.made.get() {
+                Some(Ok(u)) => u.bytes,
+                _ => continue,
+            };
+            total += bytes;
+            let users = entry.users.lock().unwrap_or_else(|p| p.into_inner());
+            if users.0 == 0 {
+                idle.push((users.1, key.clone(), bytes));
+            }
+        }
+        idle.sort_by_key(|(at, _, _)| *at);
+        for (_, key, bytes) in idle {
+            if total <= self.inner.max_bytes {
+                break;
+            }
+            if let Some(entry) = entries.remove(&key) {
+                let _ = std::fs::remove_dir_all(&entry.dir);
+                total -= bytes;
+            }
+        }
+    }
+
+    /// Snapshots on disk (tests, metrics).
+    pub fn len(&self) -> usize {
+        self.inner
+            .entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn transport(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the download timed out".into()
+    } else {
+        "the download broke off".into()
+    }
+}
+
+/// The archive's chunks, as they arrive, for the blocking unpacker.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<bytes::Bytes>,
+    current: bytes::Bytes,
+}
+
+impl ChannelReader {
+    fn new(rx: std::sync::mpsc::Receiver<bytes::Bytes>) -> Self {
+        Self {
+            rx,
+            current: bytes::Bytes::new(),
+        }
+    }
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.recv() {
+                Ok(chunk) => self.current = chunk,
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}

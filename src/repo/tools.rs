@@ -1,0 +1,395 @@
+//! The tools the model may call (DESIGN §8), run in-process over a snapshot directory: no
+//! shell, no process, nothing of the repository is executed. Paths are confined to the
+//! snapshot; answers are line-numbered, bounded in lines, bytes and matches (with a note when
+//! cut), and fenced as untrusted data like the diff.
+
+use std::fmt::Write;
+use std::path::{Component, Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Lines `read_file` returns at most per call.
+pub const MAX_READ_LINES: usize = 400;
+/// Bytes of one answer at most (before the fence).
+pub const MAX_ANSWER_BYTES: usize = 32 * 1024;
+/// Matches `search` returns at most.
+pub const MAX_MATCHES: usize = 100;
+/// Paths `list_files` returns at most.
+pub const MAX_LISTED: usize = 500;
+/// Characters of one matching line shown at most.
+const MAX_LINE_CHARS: usize = 240;
+/// Files larger than this are not searched or read.
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// A pattern compiles to at most this much memory.
+const MAX_REGEX_BYTES: usize = 1 << 20;
+
+/// The function tools offered to the model, with strict schemas (every parameter required,
+/// optional ones nullable).
+pub fn definitions() -> Vec<Value> {
+    vec![
+        json!({
+            "type": "function",
+            "name": "read_file",
+            "description": "Read lines of a file of the repository at the reviewed commit. Lines come back as `N: text`.",
+            "strict": true,
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string", "description": "Repository-relative path, such as src/main.rs."},
+                    "start_line": {"type": ["integer", "null"], "description": "First line (1-based); null for the start."},
+                    "end_line": {"type": ["integer", "null"], "description": "Last line (inclusive); null for as far as allowed."}
+                },
+                "required": ["path", "start_line", "end_line"],
+                "additionalProperties": false
+            }
+        }),
+        json!({
+            "type": "function",
+            "name": "search",
+            "description": "Search the repository's files with a regular expression (Rust regex syntax). Matches come back as `path:line: text`.",
+            "strict": true,
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "pattern": {"type": "string", "description": "A regular expression, such as fn\\s+parse_config."},
+                    "path_glob": {"type": ["string", "null"], "description": "Only files matching this glob, such as src/**/*.rs; null for all."}
+                },
+                "required": ["pattern", "path_glob"],
+                "additionalProperties": false
+            }
+        }),
+        json!({
+            "type": "function",
+            "name": "list_files",
+            "description": "List the repository's file paths, optionally only those matching a glob.",
+            "strict": true,
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "path_glob": {"type": ["string", "null"], "description": "Such as tests/**; null for all."}
+                },
+                "required": ["path_glob"],
+                "additionalProperties": false
+            }
+        }),
+    ]
+}
+
+/// What one call did, for the summary's "What the reviewer looked at".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Looked {
+    Read(String),
+    Searched(String),
+    Listed,
+    Refused,
+}
+
+/// The tools over one snapshot directory.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    root: PathBuf,
+}
+
+impl Tools {
+    /// Tools over `root`, a snapshot directory that holds no links (see `unpack`).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// Runs the tool `name` with its JSON `arguments`; the answer is fenced text, an error
+    /// answer for anything the tool refuses.
+    pub fn call(&self, name: &str, arguments: &str) -> (String, Looked) {
+        #[derive(Deserialize)]
+        struct Read {
+            path: String,
+            start_line: Option<i64>,
+            end_line: Option<i64>,
+        }
+        #[derive(Deserialize)]
+        struct Search {
+            pattern: String,
+            path_glob: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct List {
+            path_glob: Option<String>,
+        }
+        let (answer, looked) = match name {
+            "read_file" => match serde_json::from_str::<Read>(arguments) {
+                Ok(a) => {
+                    let answer = self.read_file(&a.path, a.start_line, a.end_line);
+                    let looked = if answer.is_ok() {
+                        Looked::Read(a.path)
+                    } else {
+                        Looked::Refused
+                    };
+                    (answer, looked)
+                }
+                Err(e) => (Err(format!("invalid arguments: {e}")), Looked::Refused),
+            },
+            "search" => match serde_json::from_str::<Search>(arguments) {
+                Ok(a) => {
+                    let answer = self.search(&a.pattern, a.path_glob.as_deref());
+                    let looked = if answer.is_ok() {
+                        Looked::Searched(a.pattern)
+                    } else {
+                        Looked::Refused
+                    };
+                    (answer, looked)
+                }
+                Err(e) => (Err(format!("invalid arguments: {e}")), Looked::Refused),
+            },
+            "list_files" => match serde_json::from_str::<List>(arguments) {
+                Ok(a) => (self.list_files(a.path_glob.as_deref()), Looked::Listed),
+                Err(e) => (Err(format!("invalid arguments: {e}")), Looked::Refused),
+            },
+            other => (
+                Err(format!(
+                    "there is no tool named {:?}",
+                    other.chars().take(40).collect::<String>()
+                )),
+                Looked::Refused,
+            ),
+        };
+        let text = match answer {
+            Ok(text) => text,
+            Err(e) => format!("error: {e}"),
+        };
+        (fenced(&text), looked)
+    }
+
+    /// The file at a repository-relative `path`, confined to the snapshot.
+    fn resolve(&self, path: &str) -> Result<PathBuf, String> {
+        let mut rel = PathBuf::new();
+        if path.contains('\0') || path.contains('\\') {
+            return Err("not a repository path".into());
+        }
+        for component in Path::new(path.trim()).components() {
+            match component {
+                Component::Normal(name) => rel.push(name),
+                Component::CurDir => {}
+                Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                    return Err(format!(
+                        "{path:?} is not a path inside the repository (no `..`, no absolute paths)"
+                    ));
+                }
+            }
+        }
+        if rel.as_os_str().is_empty() {
+            return Err("an empty path".into());
+        }
+        let full = self.root.join(&rel);
+        // The snapshot holds no links; a link here (or anything else) is refused anyway.
+        match std::fs::symlink_metadata(&full) {
+            Ok(meta) if meta.is_file() => Ok(full),
+            Ok(meta) if meta.is_dir() => Err(format!(
+                "{path:?} is a directory; list_files shows its files"
+            )),
+            _ => Err(format!(
+                "{path:?} is not a file of the repository at this commit"
+            )),
+        }
+    }
+
+    /// `read_file`: lines `start..=end` (1-based) as `N: text`.
+    pub fn read_file(
+        &self,
+        path: &str,
+        start: Option<i64>,
+        end: Option<i64>,
+    ) -> Result<String, String> {
+        let full = self.resolve(path)?;
+        let bytes = read_small(&full)?;
+        if is_binary(&bytes) {
+            return Err(format!("{path:?} is a binary file"));
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        let total = lines.len();
+        let start = start.unwrap_or(1).max(1) as usize;
+        if total == 0 {
+            return Ok(format!("({path} is empty)"));
+        }
+        if start > total {
+            return Err(format!(
+                "{path:?} has {total} lines; line {start} is past its end"
+            ));
+        }
+        let wanted_end = end.map_or(total, |e| (e.max(1) as usize).min(total));
+        let mut out = String::new();
+        let mut last = start.saturating_sub(1);
+        for (i, line) in lines.iter().enumerate().take(wanted_end).skip(start - 1) {
+            let n = i + 1;
+            if n - start >= MAX_READ_LINES || out.len() + line.len() > MAX_ANSWER_BYTES {
+                break;
+            }
+            let _ = writeln!(out, "{n}: {line}");
+            last = n;
+        }
+        if last < wanted_end {
+            let _ = write!(
+                out,
+                "(cut at line {last} of {total}: read on with start_line={})",
+                last + 1
+            );
+        } else {
+            let _ = write!(out, "(lines {start}-{last} of {total})");
+        }
+        Ok(out)
+    }
+
+    /// `search`: matching lines as `path:line: text`, files in path order.
+    pub fn search(&self, pattern: &str, path_glob: Option<&str>) -> Result<String, String> {
+        let regex = regex::bytes::RegexBuilder::new(pattern)
+            .size_limit(MAX_REGEX_BYTES)
+            .dfa_size_limit(MAX_REGEX_BYTES)
+            .multi_line(true)
+            .build()
+            .map_err(|e| {
+                format!(
+                    "the pattern is not a valid regular expression: {}",
+                    first_line(&e.to_string())
+                )
+            })?;
+        let glob = compile_glob(path_glob)?;
+        let mut out = String::new();
+        let (mut shown, mut more, mut files) = (0usize, 0usize, 0usize);
+        for (rel, full) in self.files(glob.as_ref()) {
+            let Ok(bytes) = read_small(&full) else {
+                continue;
+            };
+            if is_binary(&bytes) {
+                continue;
+            }
+            files += 1;
+            let mut last_line_end = None;
+            let mut line_no = 1usize;
+            let mut counted_to = 0usize;
+            for m in regex.find_iter(&bytes) {
+                let begin = memrchr_newline(&bytes[..m.start()]).map_or(0, |i| i + 1);
+                if last_line_end.is_some_and(|e| begin < e) {
+                    continue;
+                }
+                let end = bytes[m.start()..]
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map_or(bytes.len(), |i| m.start() + i);
+                line_no += bytes[counted_to..begin]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count();
+                counted_to = begin;
+                last_line_end = Some(end + 1);
+                if shown >= MAX_MATCHES || out.len() > MAX_ANSWER_BYTES {
+                    more += 1;
+                    continue;
+                }
+                let line = String::from_utf8_lossy(&bytes[begin..end]);
+                let line = line.trim_end_matches('\r');
+                let cut: String = line.chars().take(MAX_LINE_CHARS).collect();
+                let ellipsis = if cut.len() < line.len() { "…" } else { "" };
+                let _ = writeln!(out, "{rel}:{line_no}: {cut}{ellipsis}");
+                shown += 1;
+            }
+        }
+        if shown == 0 {
+            return Ok(format!("no match in {files} files"));
+        }
+        if more > 0 {
+            let _ = write!(
+                out,
+                "({more} more matches not shown: narrow the pattern or path_glob)"
+            );
+        } else {
+            let _ = write!(out, "({shown} matches in {files} files searched)");
+        }
+        Ok(out)
+    }
+
+    /// `list_files`: repository paths, in order.
+    pub fn list_files(&self, path_glob: Option<&str>) -> Result<String, String> {
+        let glob = compile_glob(path_glob)?;
+        let mut out = String::new();
+        let mut total = 0usize;
+        for (rel, _) in self.files(glob.as_ref()) {
+            total += 1;
+            if total <= MAX_LISTED {
+                out.push_str(&rel);
+                out.push('\n');
+            }
+        }
+        if total > MAX_LISTED {
+            let _ = write!(
+                out,
+                "({} more files not listed: narrow path_glob)",
+                total - MAX_LISTED
+            );
+        } else {
+            let _ = write!(out, "({total} files)");
+        }
+        Ok(out)
+    }
+
+    /// The snapshot's files (repository path, full path) in path order, filtered by `glob`.
+    fn files<'a>(
+        &'a self,
+        glob: Option<&'a globset::GlobMatcher>,
+    ) -> impl Iterator<Item = (String, PathBuf)> + 'a {
+        walkdir::WalkDir::new(&self.root)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .filter_map(move |e| {
+                let rel = e.path().strip_prefix(&self.root).ok()?;
+                let rel = rel.to_str()?.to_owned();
+                if glob.is_some_and(|g| !g.is_match(&rel)) {
+                    return None;
+                }
+                Some((rel, e.into_path()))
+            })
+    }
+}
+
+fn compile_glob(glob: Option<&str>) -> Result<Option<globset::GlobMatcher>, String> {
+    glob.filter(|g| !g.trim().is_empty())
+        .map(|g| {
+            globset::GlobBuilder::new(g.trim())
+                .literal_separator(true)
+                .build()
+                .map(|g| g.compile_matcher())
+                .map_err(|e| format!("path_glob is not a valid glob: {e}"))
+        })
+        .transpose()
+}
+
+fn read_small(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|_| "the file cannot be read".to_owned())?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "the file is larger than {} MiB",
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    std::fs::read(path).map_err(|_| "the file cannot be read".to_owned())
+}
+
+fn is_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(8192)].contains(&0)
+}
+
+fn memrchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().rposition(|b| *b == b'\n')
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().last().unwrap_or(s).chars().take(200).collect()
+}
+
+/// A tool's answer as untrusted data: fenced with a tag that does not occur in it.
+pub fn fenced(text: &str) -> String {
+    let tag = crate::model::prompt::fence_for(&[text]);
+    format!("BEGIN UNTRUSTED REPOSITORY DATA {tag}\n{text}\nEND UNTRUSTED REPOSITORY DATA {tag}")
+}

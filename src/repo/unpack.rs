@@ -1,0 +1,292 @@
+//! Unpacking GitHub's archive of a commit (a gzipped tar whose entries sit under one
+//! `owner-repo-sha/` directory) into a snapshot directory, streamed and bounded.
+//!
+//! The archive is untrusted: an entry that would leave the snapshot (`..`, an absolute path,
+//! a link pointing outside) or that is not a plain file, directory or link (devices, FIFOs) is
+//! skipped. Links pointing inside become copies of their target, so the snapshot holds no
+//! link at all and a path inside it can never lead outside. Limits bound the compressed bytes
+//! read, the bytes written, the number of files and one file's size; the declared sizes are
+//! checked before any byte of an entry is written (a "zip bomb" stops at its header).
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::path::{Component, Path, PathBuf};
+
+/// Bounds on one snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of the compressed archive read at most.
+    pub compressed_bytes: u64,
+    /// Bytes of files written at most.
+    pub unpacked_bytes: u64,
+    /// Files written at most.
+    pub files: u64,
+    /// Larger files are skipped (the tools cannot read them; the rest of the snapshot is kept).
+    pub file_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            compressed_bytes: 256 * 1024 * 1024,
+            unpacked_bytes: 1024 * 1024 * 1024,
+            files: 100_000,
+            file_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why a snapshot could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum UnpackError {
+    /// The repository is larger than a limit: the review reads single files instead.
+    #[error("the repository is larger than the snapshot's {0} limit")]
+    TooLarge(&'static str),
+    #[error("the archive could not be read: {0}")]
+    Corrupt(String),
+    #[error("the snapshot could not be written: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// What went into the snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unpacked {
+    pub files: u64,
+    pub bytes: u64,
+    /// Entries left out, with the reason (at most [`MAX_SKIPPED_LISTED`] listed).
+    pub skipped: Vec<(String, &'static str)>,
+    pub skipped_count: u64,
+}
+
+/// Skipped entries listed at most (the rest are counted).
+pub const MAX_SKIPPED_LISTED: usize = 50;
+
+impl Unpacked {
+    fn skip(&mut self, path: impl Into<String>, why: &'static str) {
+        self.skipped_count += 1;
+        if self.skipped.len() < MAX_SKIPPED_LISTED {
+            self.skipped.push((path.into(), why));
+        }
+    }
+}
+
+/// Counts the compressed bytes read and stops at the limit.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.limit {
+            return Err(io::Error::other(LimitHit("compressed size")));
+        }
+        Ok(n)
+    }
+}
+
+#[derive(Debug)]
+struct LimitHit(&'static str);
+
+impl std::fmt::Display for LimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} limit", self.0)
+    }
+}
+
+impl std::error::Error for LimitHit {}
+
+fn read_error(e: io::Error) -> UnpackError {
+    if let Some(LimitHit(which)) = e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>()) {
+        return UnpackError::TooLarge(which);
+    }
+    UnpackError::Corrupt(e.to_string().chars().take(200).collect())
+}
+
+/// The entry's path inside the snapshot: the archive's top directory removed, every other
+/// component a plain name. `None` for a path that would leave the snapshot.
+fn inside(raw: &[u8]) -> Option<PathBuf> {
+    let text = std::str::from_utf8(raw).ok()?;
+    if text.contains('\0') || text.contains('\\') {
+        return None;
+    }
+    let mut out = PathBuf::new();
+    for (i, component) in Path::new(text).components().enumerate() {
+        match component {
+            // GitHub's `owner-repo-sha/` directory.
+            Component::Normal(_) if i == 0 => {}
+            Component::Normal(name) => out.push(name),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Where a link at `link` (inside the snapshot) pointing at `target` leads, when it stays
+/// inside: resolved by its components, never through the file system.
+fn link_target(link: &Path, target: &[u8], hard: bool) -> Option<PathBuf> {
+    let text = std::str::from_utf8(target).ok()?;
+    if hard {
+        // Hard links name their target from the archive's root, top directory included.
+        return inside(target);
+    }
+    let mut out: Vec<std::ffi::OsString> = link
+        .parent()
+        .map(|p| p.iter().map(ToOwned::to_owned).collect())
+        .unwrap_or_default();
+    for component in Path::new(text).components() {
+        match component {
+            Component::Normal(name) => out.push(name.to_owned()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out.iter().collect())
+}
+
+/// Unpacks the gzipped tar `archive` into `dest` (an empty directory) within `limits`.
+pub fn unpack(archive: impl Read, dest: &Path, limits: &Limits) -> Result<Unpacked, UnpackError> {
+    let counted = Counted {
+        inner: archive,
+        read: 0,
+        limit: limits.compressed_bytes,
+    };
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(counted));
+    let mut done = Unpacked::default();
+    let mut declared: u64 = 0;
+    let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for entry in tar.entries().map_err(read_error)? {
+        let mut entry = entry.map_err(read_error)?;
+        let raw = entry.path_bytes().into_owned();
+        let shown = String::from_utf8_lossy(&raw)
+            .chars()
+            .take(300)
+            .collect::<String>();
+        let kind = entry.header().entry_type();
+        if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
+            continue;
+        }
+        let Some(path) = inside(&raw) else {
+            done.skip(shown, "its path leaves the snapshot");
+            continue;
+        };
+        if path.as_os_str().is_empty() {
+            continue;
+        }
+        let target = dest.join(&path);
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target)?;
+        } else if kind.is_symlink() || kind.is_hard_link() {
+            let to = entry.link_name_bytes().map(|t| t.into_owned());
+            match to.and_then(|t| link_target(&path, &t, kind.is_hard_link())) {
+                Some(to) => links.push((path, to)),
+                None => done.skip(shown, "a link pointing outside the snapshot"),
+            }
+        } else if kind.is_file() || kind == tar::EntryType::Continuous {
+            let size = entry.header().size().map_err(read_error)?;
+            if size > limits.file_bytes {
+                done.skip(shown, "larger than the snapshot's file size limit");
+                continue;
+            }
+            declared += size;
+            if declared > limits.unpacked_bytes {
+                return Err(UnpackError::TooLarge("unpacked size"));
+            }
+            if done.files >= limits.files {
+                return Err(UnpackError::TooLarge("file count"));
+            }
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&target)?;
+            let written = io::copy(&mut (&mut entry).take(size), &mut file).map_err(read_error)?;
+            done.files += 1;
+            done.bytes += written;
+        } else {
+            done.skip(shown, "not a plain file (a device or special file)");
+        }
+    }
+    materialize_links(dest, links, limits, &mut done)?;
+    Ok(done)
+}
+
+/// Links pointing inside become copies of the file they lead to (followed through other
+/// links of the archive, a few at most).
+fn materialize_links(
+    dest: &Path,
+    links: Vec<(PathBuf, PathBuf)>,
+    limits: &Limits,
+    done: &mut Unpacked,
+) -> Result<(), UnpackError> {
+    let by_path: HashMap<PathBuf, PathBuf> = links.iter().cloned().collect();
+    for (link, mut to) in links {
+        for _ in 0..8 {
+            match by_path.get(&to) {
+                Some(next) => to = next.clone(),
+                None => break,
+            }
+        }
+        let source = dest.join(&to);
+        let Ok(meta) = std::fs::symlink_metadata(&source) else {
+            done.skip(
+                link.display().to_string(),
+                "a link to nothing in the snapshot",
+            );
+            continue;
+        };
+        if !meta.is_file() {
+            done.skip(link.display().to_string(), "a link to a directory");
+            continue;
+        }
+        if done.files >= limits.files || done.bytes + meta.len() > limits.unpacked_bytes {
+            return Err(UnpackError::TooLarge("unpacked size"));
+        }
+        let target = dest.join(&link);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if target.exists() {
+            continue;
+        }
+        std::fs::copy(&source, &target)?;
+        done.files += 1;
+        done.bytes += meta.len();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_stay_inside() {
+        assert_eq!(inside(b"o-r-1/src/a.rs"), Some(PathBuf::from("src/a.rs")));
+        assert_eq!(inside(b"o-r-1/./src/a.rs"), Some(PathBuf::from("src/a.rs")));
+        assert_eq!(inside(b"o-r-1/../etc/passwd"), None);
+        assert_eq!(inside(b"/etc/passwd"), None);
+        assert_eq!(inside(b"o-r-1/src/../../x"), None);
+        assert_eq!(inside(b"o-r-1/a\\..\\b"), None);
+        let link = Path::new("src/lib/a.rs");
+        assert_eq!(
+            link_target(link, b"../b.rs", false),
+            Some(PathBuf::from("src/b.rs"))
+        );
+        assert_eq!(link_target(link, b"../../../etc/passwd", false), None);
+        assert_eq!(link_target(link, b"/etc/passwd", false), None);
+        assert_eq!(
+            link_target(link, b"o-r-1/README.md", true),
+            Some(PathBuf::from("README.md"))
+        );
+    }
+}
