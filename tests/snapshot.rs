@@ -385,3 +385,52 @@ async fn the_cache_shares_one_snapshot_and_removes_it_when_unused() {
     assert!(store.is_empty());
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
+
+mod support;
+
+#[tokio::test]
+async fn the_archive_comes_through_githubs_redirect_without_credentials() {
+    use codex_review::github::GitHubApp;
+    use codex_review::ids::InstallationId;
+    use support::*;
+    support::install_crypto();
+    let github = FakeGitHub::start(APP_ID, PUBLIC_KEY.as_bytes(), "/api/v3").await;
+    let head = sha();
+    let mut pull = Pull::new(REPO, 1, head.as_str(), vec![]);
+    pull.archive = Some(hostile_archive(1024));
+    github.add_pull(pull);
+    let settings = codex_review::settings::GitHubSettings {
+        app_id: APP_ID,
+        private_key: secrecy::SecretString::from(PRIVATE_KEY.to_owned()),
+        webhook_secrets: vec![],
+        api_url: github.base_url.clone(),
+    };
+    let retry = codex_review::model::RetryPolicy {
+        attempts: 2,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        timeout: Duration::from_secs(5),
+    };
+    let app = GitHubApp::new(&settings, retry, None).unwrap();
+    let repo = RepoName::parse(REPO).unwrap();
+    let gh = app
+        .repo(InstallationId(INSTALLATION), repo.clone())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SnapshotStore::new(dir.path().join("s"), 1 << 30, Limits::default()).unwrap();
+    let snapshot = store
+        .snapshot(&repo, &head, async {
+            gh.archive_location(&head).await.map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap();
+    let (answer, _) = snapshot
+        .tools()
+        .call("search", r#"{"pattern":"check\\(3\\)","path_glob":null}"#);
+    assert!(answer.contains("src/login.rs:4:     check(3)"), "{answer}");
+    let calls: Vec<String> = github.calls().iter().map(|c| c.path.clone()).collect();
+    assert!(
+        calls.contains(&format!("/repos/{REPO}/tarball/{head}")),
+        "{calls:?}"
+    );
+}

@@ -311,6 +311,13 @@ impl RepoClient {
         Ok((paths, tree.truncated))
     }
 
+    /// The short-lived download link of the repository's archive at `sha`
+    /// (`GET /tarball/{ref}` answers 302 to another host, which needs no credentials).
+    pub async fn archive_location(&self, sha: &CommitSha) -> Result<String, GitHubError> {
+        let path = format!("/repos/{}/tarball/{sha}", self.repo);
+        super::transport::location(&self.crab, self.retry, "get archive link", &path).await
+    }
+
     /// All reviews of the PR (to find our own by its marker).
     pub async fn reviews(&self, pr: PrNumber) -> Result<Vec<ReviewInfo>, GitHubError> {
         let mut reviews = Vec::new();

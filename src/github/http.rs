@@ -37,6 +37,9 @@ pub fn octocrab(api_url: &str, auth: AuthState, timeout: Duration) -> anyhow::Re
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(timeout)
+        // A redirect is the caller's to follow (the archive's download link must be fetched
+        // without the installation's credentials).
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("building the GitHub HTTP client")?;
     let leaf = Leaf { http };

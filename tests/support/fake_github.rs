@@ -73,6 +73,8 @@ pub struct Pull {
     pub commits: Vec<String>,
     /// Content of files at the head commit, by path (the contents API).
     pub contents: std::collections::HashMap<String, String>,
+    /// The gzipped tar GitHub's archive endpoint serves for the head commit.
+    pub archive: Option<Vec<u8>>,
     /// `base...head` → (status, files) for the compare API.
     pub compares: std::collections::HashMap<String, (String, Vec<File>)>,
     pub base_sha: String,
@@ -99,6 +101,7 @@ impl Pull {
             commits: vec![head_sha.into()],
             contents: Default::default(),
             compares: Default::default(),
+            archive: None,
             base_sha: "b".repeat(40),
             base_contents: Default::default(),
             author: "octocat".into(),
@@ -292,6 +295,34 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // The archive's download host (codeload.github.com): no credentials wanted or sent.
+    if let Some(rest) = uri.path().strip_prefix("/_codeload/") {
+        let mut st = fake.state();
+        if headers.contains_key("authorization") {
+            st.violations
+                .push("the archive download carried the installation's credentials".into());
+        }
+        let parts: Vec<&str> = rest.split('/').collect();
+        let found = match parts.as_slice() {
+            [owner, repo, sha] => {
+                let repo = format!("{owner}/{repo}");
+                st.pulls
+                    .iter()
+                    .find(|p| p.repo == repo && p.head_sha == *sha)
+                    .and_then(|p| p.archive.clone())
+            }
+            _ => None,
+        };
+        return match found {
+            Some(bytes) => (
+                StatusCode::OK,
+                [("content-type", "application/x-gzip")],
+                bytes,
+            )
+                .into_response(),
+            None => error(404, "Not Found", None),
+        };
+    }
     let Some(path) = uri.path().strip_prefix(fake.prefix.as_str()) else {
         return error(404, "Not Found", None);
     };
@@ -409,7 +440,10 @@ async fn handle(
                     st.violations
                         .push(format!("{method} {path} asked for {accept:?}, not JSON"));
                 }
-                if let ["compare", spec] = rest {
+                if let ["tarball", sha] = rest {
+                    let location = format!("http://{}/_codeload/{repo}/{sha}", fake.addr);
+                    (StatusCode::FOUND, [("location", location)]).into_response()
+                } else if let ["compare", spec] = rest {
                     compare(&st, &repo, spec)
                 } else if let ["collaborators", login, "permission"] = rest {
                     let permission = st
