@@ -45,6 +45,11 @@ fn file(builder: &mut tar::Builder<impl Write>, path: &str, text: &str) {
 
 /// A gzipped tar shaped like GitHub's, with hostile entries among the real ones.
 fn hostile_archive(bomb_bytes: usize) -> Vec<u8> {
+    archive_with(bomb_bytes, "")
+}
+
+/// [`hostile_archive`] with `src/many.rs` holding `many` (when not empty).
+fn archive_with(bomb_bytes: usize, many: &str) -> Vec<u8> {
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut b = tar::Builder::new(gz);
     raw_entry(
@@ -118,6 +123,9 @@ fn hostile_archive(bomb_bytes: usize) -> Vec<u8> {
         None,
         &vec![0u8; bomb_bytes],
     );
+    if !many.is_empty() {
+        file(&mut b, "src/many.rs", many);
+    }
     b.into_inner().unwrap().finish().unwrap()
 }
 
@@ -167,8 +175,8 @@ fn a_hostile_archive_leaves_nothing_outside_the_snapshot() {
     assert!(!std::path::Path::new("/tmp/absolute.txt").exists());
     // The inside link is a copy, and nothing in the snapshot is a link.
     assert_eq!(
-        std::fs::read_to_string(dest.join("src/alias.rs")).unwrap(),
-        std::fs::read_to_string(dest.join("src/lib.rs")).unwrap()
+        std::fs::read_to_string(dest.join("tree/src/alias.rs")).unwrap(),
+        std::fs::read_to_string(dest.join("tree/src/lib.rs")).unwrap()
     );
     for entry in walkdir::WalkDir::new(&dest) {
         let entry = entry.unwrap();
@@ -206,11 +214,15 @@ fn limits_stop_an_archive_that_is_too_large() {
 
 fn tools() -> (tempfile::TempDir, Tools) {
     let dir = tempfile::tempdir().unwrap();
-    unpack::unpack(&hostile_archive(1024)[..], dir.path(), &Limits::default()).unwrap();
     let many: String = (1..=600)
         .map(|i| format!("let v{i} = check({i});\n"))
         .collect();
-    std::fs::write(dir.path().join("src/many.rs"), many).unwrap();
+    unpack::unpack(
+        &archive_with(1024, &many)[..],
+        dir.path(),
+        &Limits::default(),
+    )
+    .unwrap();
     let tools = Tools::new(dir.path());
     (dir, tools)
 }
@@ -363,7 +375,7 @@ async fn the_cache_shares_one_snapshot_and_removes_it_when_unused() {
         vec![false],
         "one download, no credentials"
     );
-    assert!(a.dir().join("src/lib.rs").is_file());
+    assert!(a.dir().join("tree/src/lib.rs").is_file());
     let kept = a.dir().to_owned();
     drop(a);
     assert!(kept.exists(), "still held by the other part");

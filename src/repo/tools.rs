@@ -3,8 +3,13 @@
 //! snapshot; answers are line-numbered, bounded in lines, bytes and matches (with a note when
 //! cut), and fenced as untrusted data like the diff.
 
+use std::collections::BinaryHeap;
 use std::fmt::Write;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use super::unpack::{Packed, index_path, pack_path, tree_dir};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -88,13 +93,40 @@ pub enum Looked {
 /// The tools over one snapshot directory.
 #[derive(Debug, Clone)]
 pub struct Tools {
+    /// The repository's files (a tree that holds no links, see `unpack`).
     root: PathBuf,
+    pack: PathBuf,
+    index_file: PathBuf,
+    index: Arc<OnceLock<Result<Vec<Packed>, String>>>,
 }
 
 impl Tools {
-    /// Tools over `root`, a snapshot directory that holds no links (see `unpack`).
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+    /// Tools over the snapshot unpacked into `snapshot` (see `unpack`).
+    pub fn new(snapshot: impl AsRef<Path>) -> Self {
+        let snapshot = snapshot.as_ref();
+        Self {
+            root: tree_dir(snapshot),
+            pack: pack_path(snapshot),
+            index_file: index_path(snapshot),
+            index: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The text files in the pack, in path order (read once).
+    fn index(&self) -> Result<&[Packed], String> {
+        self.index
+            .get_or_init(|| {
+                let text = std::fs::read_to_string(&self.index_file)
+                    .map_err(|_| "the snapshot's index cannot be read".to_owned())?;
+                text.lines()
+                    .map(|l| {
+                        serde_json::from_str(l)
+                            .map_err(|_| "the snapshot's index is damaged".to_owned())
+                    })
+                    .collect()
+            })
+            .as_deref()
+            .map_err(Clone::clone)
     }
 
     /// Runs the tool `name` with its JSON `arguments`; the answer is fenced text, an error
@@ -239,7 +271,9 @@ impl Tools {
         Ok(out)
     }
 
-    /// `search`: matching lines as `path:line: text`, files in path order.
+    /// `search`: matching lines as `path:line: text`, in path order. The text files are read
+    /// from the snapshot's pack in one sequential pass; the first matches in path order are
+    /// kept (bounded), the rest counted.
     pub fn search(&self, pattern: &str, path_glob: Option<&str>) -> Result<String, String> {
         let regex = regex::bytes::RegexBuilder::new(pattern)
             .size_limit(MAX_REGEX_BYTES)
@@ -253,56 +287,64 @@ impl Tools {
                 )
             })?;
         let glob = compile_glob(path_glob)?;
+        let index = self.index()?;
+        let mut wanted: Vec<(usize, &Packed)> = index
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| glob.as_ref().is_none_or(|g| g.is_match(&p.path)))
+            .collect();
+        wanted.sort_by_key(|(_, p)| p.offset);
+        let mut pack = BufReader::with_capacity(
+            1 << 20,
+            std::fs::File::open(&self.pack)
+                .map_err(|_| "the snapshot cannot be read".to_owned())?,
+        );
+        let (mut at, mut total) = (0u64, 0usize);
+        let mut kept: BinaryHeap<(usize, usize, String)> = BinaryHeap::new();
+        let mut bytes = Vec::new();
+        for (rank, file) in &wanted {
+            if file.offset != at {
+                pack.seek(SeekFrom::Start(file.offset))
+                    .map_err(|_| "the snapshot cannot be read".to_owned())?;
+            }
+            bytes.resize(file.len as usize, 0);
+            pack.read_exact(&mut bytes)
+                .map_err(|_| "the snapshot cannot be read".to_owned())?;
+            at = file.offset + file.len;
+            for_each_matching_line(&regex, &bytes, |line_no, line| {
+                total += 1;
+                let key = (*rank, line_no);
+                if kept.len() < MAX_MATCHES || kept.peek().is_some_and(|(r, l, _)| key < (*r, *l)) {
+                    let text = String::from_utf8_lossy(line);
+                    let text = text.trim_end_matches('\r');
+                    let cut: String = text.chars().take(MAX_LINE_CHARS).collect();
+                    let ellipsis = if cut.len() < text.len() { "…" } else { "" };
+                    kept.push((key.0, key.1, format!("{cut}{ellipsis}")));
+                    if kept.len() > MAX_MATCHES {
+                        kept.pop();
+                    }
+                }
+            });
+        }
+        if total == 0 {
+            return Ok(format!("no match in {} files", wanted.len()));
+        }
         let mut out = String::new();
-        let (mut shown, mut more, mut files) = (0usize, 0usize, 0usize);
-        for (rel, full) in self.files(glob.as_ref()) {
-            let Ok(bytes) = read_small(&full) else {
-                continue;
-            };
-            if is_binary(&bytes) {
-                continue;
+        for (rank, line_no, text) in kept.into_sorted_vec() {
+            if out.len() > MAX_ANSWER_BYTES {
+                break;
             }
-            files += 1;
-            let mut last_line_end = None;
-            let mut line_no = 1usize;
-            let mut counted_to = 0usize;
-            for m in regex.find_iter(&bytes) {
-                let begin = memrchr_newline(&bytes[..m.start()]).map_or(0, |i| i + 1);
-                if last_line_end.is_some_and(|e| begin < e) {
-                    continue;
-                }
-                let end = bytes[m.start()..]
-                    .iter()
-                    .position(|b| *b == b'\n')
-                    .map_or(bytes.len(), |i| m.start() + i);
-                line_no += bytes[counted_to..begin]
-                    .iter()
-                    .filter(|b| **b == b'\n')
-                    .count();
-                counted_to = begin;
-                last_line_end = Some(end + 1);
-                if shown >= MAX_MATCHES || out.len() > MAX_ANSWER_BYTES {
-                    more += 1;
-                    continue;
-                }
-                let line = String::from_utf8_lossy(&bytes[begin..end]);
-                let line = line.trim_end_matches('\r');
-                let cut: String = line.chars().take(MAX_LINE_CHARS).collect();
-                let ellipsis = if cut.len() < line.len() { "…" } else { "" };
-                let _ = writeln!(out, "{rel}:{line_no}: {cut}{ellipsis}");
-                shown += 1;
-            }
+            let _ = writeln!(out, "{}:{line_no}: {text}", index[rank].path);
         }
-        if shown == 0 {
-            return Ok(format!("no match in {files} files"));
-        }
-        if more > 0 {
+        let shown = out.lines().count();
+        if total > shown {
             let _ = write!(
                 out,
-                "({more} more matches not shown: narrow the pattern or path_glob)"
+                "({} more matches not shown: narrow the pattern or path_glob)",
+                total - shown
             );
         } else {
-            let _ = write!(out, "({shown} matches in {files} files searched)");
+            let _ = write!(out, "({shown} matches in {} files searched)", wanted.len());
         }
         Ok(out)
     }
@@ -380,8 +422,38 @@ fn is_binary(bytes: &[u8]) -> bool {
     bytes[..bytes.len().min(8192)].contains(&0)
 }
 
-fn memrchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().rposition(|b| *b == b'\n')
+/// Calls `each(line number, line)` once per line holding a match of `regex` in `bytes`.
+fn for_each_matching_line(
+    regex: &regex::bytes::Regex,
+    bytes: &[u8],
+    mut each: impl FnMut(usize, &[u8]),
+) {
+    let (mut line_no, mut counted_to, mut next_line) = (1usize, 0usize, 0usize);
+    let mut from = 0usize;
+    while from <= bytes.len() {
+        let Some(m) = regex.find_at(bytes, from) else {
+            break;
+        };
+        let begin = bytes[..m.start()]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = bytes[m.start()..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bytes.len(), |i| m.start() + i);
+        if begin >= next_line {
+            line_no += bytes[counted_to..begin]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            counted_to = begin;
+            each(line_no, &bytes[begin..end]);
+        }
+        // The next match starts on a later line (one line is listed once).
+        next_line = end + 1;
+        from = next_line.max(m.end().max(m.start() + 1));
+    }
 }
 
 fn first_line(s: &str) -> String {

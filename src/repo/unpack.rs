@@ -7,9 +7,14 @@
 //! link at all and a path inside it can never lead outside. Limits bound the compressed bytes
 //! read, the bytes written, the number of files and one file's size; the declared sizes are
 //! checked before any byte of an entry is written (a "zip bomb" stops at its header).
+//!
+//! A snapshot directory holds `tree/` (the repository's files), and for `search` a `pack`
+//! (the text files' bytes one after another, in archive order) with its `index` (one JSON
+//! line per text file: path, offset, length; in path order): a search reads one file
+//! sequentially instead of opening ten thousand.
 
-use std::collections::HashMap;
-use std::io::{self, Read};
+use std::collections::{HashMap, HashSet};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 /// Bounds on one snapshot.
@@ -151,6 +156,75 @@ fn link_target(link: &Path, target: &[u8], hard: bool) -> Option<PathBuf> {
     Some(out.iter().collect())
 }
 
+/// Where a snapshot's files, pack and index live inside its directory.
+pub fn tree_dir(dest: &Path) -> PathBuf {
+    dest.join("tree")
+}
+
+pub fn pack_path(dest: &Path) -> PathBuf {
+    dest.join("pack")
+}
+
+pub fn index_path(dest: &Path) -> PathBuf {
+    dest.join("index")
+}
+
+/// One text file in the pack.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Packed {
+    pub path: String,
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// Writes files under `tree/` and text files also to the pack.
+struct Writer {
+    tree: PathBuf,
+    dirs: HashSet<PathBuf>,
+    pack: BufWriter<std::fs::File>,
+    offset: u64,
+    index: Vec<Packed>,
+}
+
+impl Writer {
+    fn file(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let target = self.tree.join(path);
+        if let Some(parent) = target.parent()
+            && self.dirs.insert(parent.to_owned())
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)?
+            .write_all(bytes)?;
+        if !bytes[..bytes.len().min(8192)].contains(&0)
+            && let Some(path) = path.to_str()
+        {
+            self.pack.write_all(bytes)?;
+            self.index.push(Packed {
+                path: path.to_owned(),
+                offset: self.offset,
+                len: bytes.len() as u64,
+            });
+            self.offset += bytes.len() as u64;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, dest: &Path) -> io::Result<()> {
+        self.pack.flush()?;
+        self.index.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut out = BufWriter::new(std::fs::File::create(index_path(dest))?);
+        for entry in &self.index {
+            serde_json::to_writer(&mut out, entry)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    }
+}
+
 /// Unpacks the gzipped tar `archive` into `dest` (an empty directory) within `limits`.
 pub fn unpack(archive: impl Read, dest: &Path, limits: &Limits) -> Result<Unpacked, UnpackError> {
     let counted = Counted {
@@ -158,10 +232,23 @@ pub fn unpack(archive: impl Read, dest: &Path, limits: &Limits) -> Result<Unpack
         read: 0,
         limit: limits.compressed_bytes,
     };
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(counted));
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(io::BufReader::with_capacity(
+        256 * 1024,
+        counted,
+    )));
+    let tree = tree_dir(dest);
+    std::fs::create_dir_all(&tree)?;
+    let mut out = Writer {
+        tree: tree.clone(),
+        dirs: HashSet::from([tree.clone()]),
+        pack: BufWriter::with_capacity(1 << 20, std::fs::File::create(pack_path(dest))?),
+        offset: 0,
+        index: Vec::new(),
+    };
     let mut done = Unpacked::default();
     let mut declared: u64 = 0;
     let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
     for entry in tar.entries().map_err(read_error)? {
         let mut entry = entry.map_err(read_error)?;
         let raw = entry.path_bytes().into_owned();
@@ -180,9 +267,11 @@ pub fn unpack(archive: impl Read, dest: &Path, limits: &Limits) -> Result<Unpack
         if path.as_os_str().is_empty() {
             continue;
         }
-        let target = dest.join(&path);
         if kind.is_dir() {
-            std::fs::create_dir_all(&target)?;
+            let target = tree.join(&path);
+            if out.dirs.insert(target.clone()) {
+                std::fs::create_dir_all(&target)?;
+            }
         } else if kind.is_symlink() || kind.is_hard_link() {
             let to = entry.link_name_bytes().map(|t| t.into_owned());
             match to.and_then(|t| link_target(&path, &t, kind.is_hard_link())) {
@@ -202,28 +291,27 @@ pub fn unpack(archive: impl Read, dest: &Path, limits: &Limits) -> Result<Unpack
             if done.files >= limits.files {
                 return Err(UnpackError::TooLarge("file count"));
             }
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&target)?;
-            let written = io::copy(&mut (&mut entry).take(size), &mut file).map_err(read_error)?;
+            buf.clear();
+            (&mut entry)
+                .take(size)
+                .read_to_end(&mut buf)
+                .map_err(read_error)?;
+            out.file(&path, &buf)?;
             done.files += 1;
-            done.bytes += written;
+            done.bytes += buf.len() as u64;
         } else {
             done.skip(shown, "not a plain file (a device or special file)");
         }
     }
-    materialize_links(dest, links, limits, &mut done)?;
+    materialize_links(&mut out, links, limits, &mut done)?;
+    out.finish(dest)?;
     Ok(done)
 }
 
 /// Links pointing inside become copies of the file they lead to (followed through other
 /// links of the archive, a few at most).
 fn materialize_links(
-    dest: &Path,
+    out: &mut Writer,
     links: Vec<(PathBuf, PathBuf)>,
     limits: &Limits,
     done: &mut Unpacked,
@@ -236,7 +324,7 @@ fn materialize_links(
                 None => break,
             }
         }
-        let source = dest.join(&to);
+        let source = out.tree.join(&to);
         let Ok(meta) = std::fs::symlink_metadata(&source) else {
             done.skip(
                 link.display().to_string(),
@@ -248,17 +336,14 @@ fn materialize_links(
             done.skip(link.display().to_string(), "a link to a directory");
             continue;
         }
+        if out.tree.join(&link).exists() {
+            continue;
+        }
         if done.files >= limits.files || done.bytes + meta.len() > limits.unpacked_bytes {
             return Err(UnpackError::TooLarge("unpacked size"));
         }
-        let target = dest.join(&link);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        if target.exists() {
-            continue;
-        }
-        std::fs::copy(&source, &target)?;
+        let bytes = std::fs::read(&source)?;
+        out.file(&link, &bytes)?;
         done.files += 1;
         done.bytes += meta.len();
     }
