@@ -1,15 +1,17 @@
-//! The tools the model may call (DESIGN §8), run in-process over a snapshot directory: no
-//! shell, no process, nothing of the repository is executed. Paths are confined to the
-//! snapshot; answers are line-numbered, bounded in lines, bytes and matches (with a note when
-//! cut), and fenced as untrusted data like the diff.
+//! The tools the model may call (DESIGN §8), run in-process over a snapshot: no shell, no
+//! process, nothing of the repository is executed. A path the model gives is looked up in the
+//! snapshot's index, never opened on the file system, so no path can reach outside it; `..`
+//! and absolute paths are refused with an error answer. Answers are line-numbered, bounded in
+//! lines, bytes and matches (with a note when cut), and fenced as untrusted data like the diff.
 
 use std::collections::BinaryHeap;
 use std::fmt::Write;
 use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use super::unpack::{Packed, index_path, pack_path, tree_dir};
+use super::unpack::{Packed, index_path, pack_path};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -24,8 +26,6 @@ pub const MAX_MATCHES: usize = 100;
 pub const MAX_LISTED: usize = 500;
 /// Characters of one matching line shown at most.
 const MAX_LINE_CHARS: usize = 240;
-/// Files larger than this are not searched or read.
-const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// A pattern compiles to at most this much memory.
 const MAX_REGEX_BYTES: usize = 1 << 20;
 
@@ -93,8 +93,6 @@ pub enum Looked {
 /// The tools over one snapshot directory.
 #[derive(Debug, Clone)]
 pub struct Tools {
-    /// The repository's files (a tree that holds no links, see `unpack`).
-    root: PathBuf,
     pack: PathBuf,
     index_file: PathBuf,
     index: Arc<OnceLock<Result<Vec<Packed>, String>>>,
@@ -105,7 +103,6 @@ impl Tools {
     pub fn new(snapshot: impl AsRef<Path>) -> Self {
         let snapshot = snapshot.as_ref();
         Self {
-            root: tree_dir(snapshot),
             pack: pack_path(snapshot),
             index_file: index_path(snapshot),
             index: Arc::new(OnceLock::new()),
@@ -191,15 +188,15 @@ impl Tools {
         (fenced(&text), looked)
     }
 
-    /// The file at a repository-relative `path`, confined to the snapshot.
-    fn resolve(&self, path: &str) -> Result<PathBuf, String> {
-        let mut rel = PathBuf::new();
+    /// The snapshot's file at a repository-relative `path`.
+    fn lookup(&self, path: &str) -> Result<&Packed, String> {
         if path.contains('\0') || path.contains('\\') {
             return Err("not a repository path".into());
         }
+        let mut parts: Vec<&str> = Vec::new();
         for component in Path::new(path.trim()).components() {
             match component {
-                Component::Normal(name) => rel.push(name),
+                Component::Normal(name) => parts.push(name.to_str().unwrap_or_default()),
                 Component::CurDir => {}
                 Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
                     return Err(format!(
@@ -208,20 +205,35 @@ impl Tools {
                 }
             }
         }
-        if rel.as_os_str().is_empty() {
+        if parts.is_empty() {
             return Err("an empty path".into());
         }
-        let full = self.root.join(&rel);
-        // The snapshot holds no links; a link here (or anything else) is refused anyway.
-        match std::fs::symlink_metadata(&full) {
-            Ok(meta) if meta.is_file() => Ok(full),
-            Ok(meta) if meta.is_dir() => Err(format!(
-                "{path:?} is a directory; list_files shows its files"
-            )),
-            _ => Err(format!(
-                "{path:?} is not a file of the repository at this commit"
-            )),
+        let wanted = parts.join("/");
+        let index = self.index()?;
+        match index.binary_search_by(|p| p.path.as_str().cmp(&wanted)) {
+            Ok(i) => Ok(&index[i]),
+            Err(i) => {
+                let dir = format!("{wanted}/");
+                if index.get(i).is_some_and(|p| p.path.starts_with(&dir)) {
+                    Err(format!(
+                        "{path:?} is a directory; list_files shows its files"
+                    ))
+                } else {
+                    Err(format!(
+                        "{path:?} is not a file of the repository at this commit"
+                    ))
+                }
+            }
         }
+    }
+
+    /// The bytes of a text file of the pack.
+    fn bytes(&self, file: &Packed, into: &mut Vec<u8>) -> Result<(), String> {
+        let pack = std::fs::File::open(&self.pack)
+            .map_err(|_| "the snapshot cannot be read".to_owned())?;
+        into.resize(file.len as usize, 0);
+        pack.read_exact_at(into, file.offset)
+            .map_err(|_| "the snapshot cannot be read".to_owned())
     }
 
     /// `read_file`: lines `start..=end` (1-based) as `N: text`.
@@ -231,11 +243,12 @@ impl Tools {
         start: Option<i64>,
         end: Option<i64>,
     ) -> Result<String, String> {
-        let full = self.resolve(path)?;
-        let bytes = read_small(&full)?;
-        if is_binary(&bytes) {
+        let file = self.lookup(path)?;
+        if !file.text {
             return Err(format!("{path:?} is a binary file"));
         }
+        let mut bytes = Vec::new();
+        self.bytes(file, &mut bytes)?;
         let text = String::from_utf8_lossy(&bytes);
         let lines: Vec<&str> = text.lines().collect();
         let total = lines.len();
@@ -291,7 +304,7 @@ impl Tools {
         let mut wanted: Vec<(usize, &Packed)> = index
             .iter()
             .enumerate()
-            .filter(|(_, p)| glob.as_ref().is_none_or(|g| g.is_match(&p.path)))
+            .filter(|(_, p)| p.text && glob.as_ref().is_none_or(|g| g.is_match(&p.path)))
             .collect();
         wanted.sort_by_key(|(_, p)| p.offset);
         let mut pack = BufReader::with_capacity(
@@ -354,10 +367,13 @@ impl Tools {
         let glob = compile_glob(path_glob)?;
         let mut out = String::new();
         let mut total = 0usize;
-        for (rel, _) in self.files(glob.as_ref()) {
+        for file in self.index()? {
+            if glob.as_ref().is_some_and(|g| !g.is_match(&file.path)) {
+                continue;
+            }
             total += 1;
             if total <= MAX_LISTED {
-                out.push_str(&rel);
+                out.push_str(&file.path);
                 out.push('\n');
             }
         }
@@ -372,27 +388,6 @@ impl Tools {
         }
         Ok(out)
     }
-
-    /// The snapshot's files (repository path, full path) in path order, filtered by `glob`.
-    fn files<'a>(
-        &'a self,
-        glob: Option<&'a globset::GlobMatcher>,
-    ) -> impl Iterator<Item = (String, PathBuf)> + 'a {
-        walkdir::WalkDir::new(&self.root)
-            .follow_links(false)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file())
-            .filter_map(move |e| {
-                let rel = e.path().strip_prefix(&self.root).ok()?;
-                let rel = rel.to_str()?.to_owned();
-                if glob.is_some_and(|g| !g.is_match(&rel)) {
-                    return None;
-                }
-                Some((rel, e.into_path()))
-            })
-    }
 }
 
 fn compile_glob(glob: Option<&str>) -> Result<Option<globset::GlobMatcher>, String> {
@@ -405,21 +400,6 @@ fn compile_glob(glob: Option<&str>) -> Result<Option<globset::GlobMatcher>, Stri
                 .map_err(|e| format!("path_glob is not a valid glob: {e}"))
         })
         .transpose()
-}
-
-fn read_small(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|_| "the file cannot be read".to_owned())?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "the file is larger than {} MiB",
-            MAX_FILE_BYTES >> 20
-        ));
-    }
-    std::fs::read(path).map_err(|_| "the file cannot be read".to_owned())
-}
-
-fn is_binary(bytes: &[u8]) -> bool {
-    bytes[..bytes.len().min(8192)].contains(&0)
 }
 
 /// Calls `each(line number, line)` once per line holding a match of `regex` in `bytes`.

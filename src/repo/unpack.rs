@@ -3,17 +3,19 @@
 //!
 //! The archive is untrusted: an entry that would leave the snapshot (`..`, an absolute path,
 //! a link pointing outside) or that is not a plain file, directory or link (devices, FIFOs) is
-//! skipped. Links pointing inside become copies of their target, so the snapshot holds no
-//! link at all and a path inside it can never lead outside. Limits bound the compressed bytes
-//! read, the bytes written, the number of files and one file's size; the declared sizes are
-//! checked before any byte of an entry is written (a "zip bomb" stops at its header).
+//! skipped. Links pointing inside become entries for their target's bytes. Limits bound the
+//! compressed bytes read, the bytes written, the number of files and one file's size; the
+//! declared sizes are checked before any byte of an entry is written (a "zip bomb" stops at
+//! its header).
 //!
-//! A snapshot directory holds `tree/` (the repository's files), and for `search` a `pack`
-//! (the text files' bytes one after another, in archive order) with its `index` (one JSON
-//! line per text file: path, offset, length; in path order): a search reads one file
-//! sequentially instead of opening ten thousand.
+//! A snapshot is two files, not a tree: a `pack` (the text files' bytes one after another,
+//! in archive order) and its `index` (one JSON line per file: path, offset, length, whether it
+//! is text; in path order). No path of the archive, nor any path the model asks for, is ever
+//! a path of the file system: the tools look paths up in the index. A search reads the pack
+//! in one sequential pass instead of opening ten thousand files, and unpacking writes two
+//! files instead of ten thousand.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
@@ -156,11 +158,7 @@ fn link_target(link: &Path, target: &[u8], hard: bool) -> Option<PathBuf> {
     Some(out.iter().collect())
 }
 
-/// Where a snapshot's files, pack and index live inside its directory.
-pub fn tree_dir(dest: &Path) -> PathBuf {
-    dest.join("tree")
-}
-
+/// Where a snapshot's pack and index live inside its directory.
 pub fn pack_path(dest: &Path) -> PathBuf {
     dest.join("pack")
 }
@@ -169,53 +167,49 @@ pub fn index_path(dest: &Path) -> PathBuf {
     dest.join("index")
 }
 
-/// One text file in the pack.
+/// One file of the snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Packed {
     pub path: String,
+    /// Where its bytes are in the pack (text files only; binary files are listed, not kept).
     pub offset: u64,
     pub len: u64,
+    pub text: bool,
 }
 
-/// Writes files under `tree/` and text files also to the pack.
+/// Appends text files to the pack and every file to the index.
 struct Writer {
-    tree: PathBuf,
-    dirs: HashSet<PathBuf>,
     pack: BufWriter<std::fs::File>,
     offset: u64,
     index: Vec<Packed>,
+    by_path: HashMap<PathBuf, usize>,
 }
 
 impl Writer {
     fn file(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let target = self.tree.join(path);
-        if let Some(parent) = target.parent()
-            && self.dirs.insert(parent.to_owned())
-        {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&target)?
-            .write_all(bytes)?;
-        if !bytes[..bytes.len().min(8192)].contains(&0)
-            && let Some(path) = path.to_str()
-        {
+        let Some(name) = path.to_str() else {
+            return Ok(());
+        };
+        let text = !bytes[..bytes.len().min(8192)].contains(&0);
+        let offset = self.offset;
+        if text {
             self.pack.write_all(bytes)?;
-            self.index.push(Packed {
-                path: path.to_owned(),
-                offset: self.offset,
-                len: bytes.len() as u64,
-            });
             self.offset += bytes.len() as u64;
         }
+        self.by_path.insert(path.to_owned(), self.index.len());
+        self.index.push(Packed {
+            path: name.to_owned(),
+            offset,
+            len: bytes.len() as u64,
+            text,
+        });
         Ok(())
     }
 
     fn finish(mut self, dest: &Path) -> io::Result<()> {
         self.pack.flush()?;
         self.index.sort_by(|a, b| a.path.cmp(&b.path));
+        self.index.dedup_by(|b, a| a.path == b.path);
         let mut out = BufWriter::new(std::fs::File::create(index_path(dest))?);
         for entry in &self.index {
             serde_json::to_writer(&mut out, entry)?;
@@ -236,14 +230,11 @@ pub fn unpack(archive: impl Read, dest: &Path, limits: &Limits) -> Result<Unpack
         256 * 1024,
         counted,
     )));
-    let tree = tree_dir(dest);
-    std::fs::create_dir_all(&tree)?;
     let mut out = Writer {
-        tree: tree.clone(),
-        dirs: HashSet::from([tree.clone()]),
         pack: BufWriter::with_capacity(1 << 20, std::fs::File::create(pack_path(dest))?),
         offset: 0,
         index: Vec::new(),
+        by_path: HashMap::new(),
     };
     let mut done = Unpacked::default();
     let mut declared: u64 = 0;
@@ -257,7 +248,7 @@ pub fn unpack(archive: impl Read, dest: &Path, limits: &Limits) -> Result<Unpack
             .take(300)
             .collect::<String>();
         let kind = entry.header().entry_type();
-        if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
+        if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() || kind.is_dir() {
             continue;
         }
         let Some(path) = inside(&raw) else {
@@ -267,12 +258,7 @@ pub fn unpack(archive: impl Read, dest: &Path, limits: &Limits) -> Result<Unpack
         if path.as_os_str().is_empty() {
             continue;
         }
-        if kind.is_dir() {
-            let target = tree.join(&path);
-            if out.dirs.insert(target.clone()) {
-                std::fs::create_dir_all(&target)?;
-            }
-        } else if kind.is_symlink() || kind.is_hard_link() {
+        if kind.is_symlink() || kind.is_hard_link() {
             let to = entry.link_name_bytes().map(|t| t.into_owned());
             match to.and_then(|t| link_target(&path, &t, kind.is_hard_link())) {
                 Some(to) => links.push((path, to)),
@@ -303,49 +289,48 @@ pub fn unpack(archive: impl Read, dest: &Path, limits: &Limits) -> Result<Unpack
             done.skip(shown, "not a plain file (a device or special file)");
         }
     }
-    materialize_links(&mut out, links, limits, &mut done)?;
+    resolve_links(&mut out, links, limits, &mut done)?;
     out.finish(dest)?;
     Ok(done)
 }
 
-/// Links pointing inside become copies of the file they lead to (followed through other
-/// links of the archive, a few at most).
-fn materialize_links(
+/// Links pointing inside become entries for the bytes of the file they lead to (followed
+/// through other links of the archive, a few at most); nothing is copied.
+fn resolve_links(
     out: &mut Writer,
     links: Vec<(PathBuf, PathBuf)>,
     limits: &Limits,
     done: &mut Unpacked,
 ) -> Result<(), UnpackError> {
-    let by_path: HashMap<PathBuf, PathBuf> = links.iter().cloned().collect();
+    let by_link: HashMap<PathBuf, PathBuf> = links.iter().cloned().collect();
     for (link, mut to) in links {
         for _ in 0..8 {
-            match by_path.get(&to) {
+            match by_link.get(&to) {
                 Some(next) => to = next.clone(),
                 None => break,
             }
         }
-        let source = out.tree.join(&to);
-        let Ok(meta) = std::fs::symlink_metadata(&source) else {
+        let Some(&target) = out.by_path.get(&to) else {
             done.skip(
                 link.display().to_string(),
-                "a link to nothing in the snapshot",
+                "a link to no file of the snapshot",
             );
             continue;
         };
-        if !meta.is_file() {
-            done.skip(link.display().to_string(), "a link to a directory");
+        if out.by_path.contains_key(&link) {
             continue;
         }
-        if out.tree.join(&link).exists() {
-            continue;
+        if done.files >= limits.files {
+            return Err(UnpackError::TooLarge("file count"));
         }
-        if done.files >= limits.files || done.bytes + meta.len() > limits.unpacked_bytes {
-            return Err(UnpackError::TooLarge("unpacked size"));
-        }
-        let bytes = std::fs::read(&source)?;
-        out.file(&link, &bytes)?;
+        let Some(name) = link.to_str() else { continue };
+        let entry = Packed {
+            path: name.to_owned(),
+            ..out.index[target].clone()
+        };
+        out.by_path.insert(link.clone(), out.index.len());
+        out.index.push(entry);
         done.files += 1;
-        done.bytes += meta.len();
     }
     Ok(())
 }
