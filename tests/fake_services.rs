@@ -194,3 +194,94 @@ async fn fake_openai_refuses_a_non_strict_schema_like_openai() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn fake_openai_pairs_tool_calls_with_outputs_and_resolves_only_its_own_reasoning() {
+    install_crypto();
+    let ai = FakeOpenAi::start().await;
+    let tools = codex_review::repo::tools::definitions();
+    let user = json!({"type": "message", "role": "user", "content": "Review this."});
+    let request = |input: Vec<serde_json::Value>| {
+        json!({
+            "model": "gpt-5.1-codex",
+            "input": input,
+            "tools": tools,
+            "include": ["reasoning.encrypted_content"],
+            "store": false
+        })
+    };
+    let send = |body: serde_json::Value| {
+        let url = format!("{}/responses", ai.base_url);
+        async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(support::fake_openai::API_KEY)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (
+                res.status().as_u16(),
+                res.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    ai.push(Reply::ToolCalls(vec![(
+        "read_file",
+        json!({"path": "src/lib.rs", "start_line": null, "end_line": null}),
+    )]));
+    let (status, first) = send(request(vec![user.clone()])).await;
+    assert_eq!(status, 200, "{first}");
+    let output = first["output"].as_array().unwrap().clone();
+    assert!(
+        output[0]["encrypted_content"]
+            .as_str()
+            .unwrap()
+            .starts_with("enc_")
+    );
+    let call = output[1].clone();
+    assert_eq!(call["type"], "function_call");
+    let answer = json!({"type": "function_call_output", "call_id": call["call_id"], "output": "1: fn x() {}"});
+
+    // A call without its output, an output without its call, a reasoning item never handed out.
+    let (status, err) = send(request(vec![user.clone(), output[0].clone(), call.clone()])).await;
+    assert_eq!(status, 400);
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("No tool output found"),
+        "{err}"
+    );
+    let (status, err) = send(request(vec![user.clone(), answer.clone()])).await;
+    assert_eq!(status, 400);
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("No tool call found"),
+        "{err}"
+    );
+    let mut forged = output[0].clone();
+    forged["encrypted_content"] = json!("enc_forged");
+    let (status, err) = send(request(vec![
+        user.clone(),
+        forged,
+        call.clone(),
+        answer.clone(),
+    ]))
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not found"),
+        "{err}"
+    );
+
+    // The whole turn handed back: the final answer.
+    let (status, done) = send(request(vec![user, output[0].clone(), call, answer])).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["output"][1]["type"], "message");
+}

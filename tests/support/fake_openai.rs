@@ -38,6 +38,9 @@ pub enum Reply {
     Text(&'static str),
     /// Wait before answering (to trip the client's timeout).
     Delay(Duration, Box<Reply>),
+    /// A turn that calls function tools: `(name, arguments)` each, after a reasoning item
+    /// (with `encrypted_content` when the request included it).
+    ToolCalls(Vec<(&'static str, Value)>),
 }
 
 /// Answers a request when the script is empty (a fake model that reads its input).
@@ -51,6 +54,9 @@ pub struct AiState {
     pub responder: Option<Responder>,
     pub requests: Vec<Value>,
     pub violations: Vec<String>,
+    /// `encrypted_content` of the reasoning items this fake handed out (only those resolve
+    /// when nothing is stored).
+    pub reasoning_issued: std::collections::HashSet<String>,
 }
 
 #[derive(Clone)]
@@ -221,6 +227,9 @@ async fn responses(
                 );
             }
         }
+        if let Some((code, message)) = pairing_error(&body, &st.reasoning_issued) {
+            return openai_error(400, code, &message, None);
+        }
         match st.script.pop_front() {
             Some(reply) => reply,
             None => match &st.responder {
@@ -229,7 +238,7 @@ async fn responses(
             },
         }
     };
-    let response = answer(&body, reply).await;
+    let response = answer(&body, reply, &fake).await;
     if body["stream"] == json!(true) && response.status().is_success() {
         return as_event_stream(response).await;
     }
@@ -269,7 +278,53 @@ async fn as_event_stream(response: Response) -> Response {
     ([("content-type", "text/event-stream")], body).into_response()
 }
 
-async fn answer(request: &Value, reply: Reply) -> Response {
+/// What the Responses API refuses in a multi-turn input: an output without its call, a call
+/// without its output, and (with `store: false`) a reasoning item it cannot resolve.
+fn pairing_error(
+    body: &Value,
+    issued: &std::collections::HashSet<String>,
+) -> Option<(&'static str, String)> {
+    let items = body["input"].as_array()?;
+    let of = |kind: &str| -> Vec<&str> {
+        items
+            .iter()
+            .filter(|i| i["type"] == kind)
+            .filter_map(|i| i["call_id"].as_str())
+            .collect()
+    };
+    let (calls, outputs) = (of("function_call"), of("function_call_output"));
+    if let Some(orphan) = outputs.iter().find(|o| !calls.contains(o)) {
+        return Some((
+            "invalid_request_error",
+            format!("No tool call found for function call output with call_id {orphan}."),
+        ));
+    }
+    if let Some(unanswered) = calls.iter().find(|c| !outputs.contains(c)) {
+        return Some((
+            "invalid_request_error",
+            format!("No tool output found for function call {unanswered}."),
+        ));
+    }
+    if body["store"] == json!(false) {
+        for item in items.iter().filter(|i| i["type"] == "reasoning") {
+            let known = item["encrypted_content"]
+                .as_str()
+                .is_some_and(|e| issued.contains(e));
+            if !known {
+                return Some((
+                    "invalid_request_error",
+                    format!(
+                        "Item with id '{}' not found. Items are not persisted when `store` is set to false. Try again with `store` set to true, or remove this item from your input.",
+                        item["id"].as_str().unwrap_or("")
+                    ),
+                ));
+            }
+        }
+    }
+    None
+}
+
+async fn answer(request: &Value, reply: Reply, fake: &FakeOpenAi) -> Response {
     let model = request["model"].as_str().unwrap_or("gpt-5.1-codex");
     let id = format!("resp_{:032x}", fastrand::u128(..));
     let usage = json!({
@@ -292,6 +347,27 @@ async fn answer(request: &Value, reply: Reply) -> Response {
     };
     let reasoning = json!({"id": format!("rs_{id}"), "type": "reasoning", "summary": []});
     match reply {
+        Reply::ToolCalls(calls) => {
+            let mut reasoning = reasoning.clone();
+            let include = request["include"]
+                .as_array()
+                .is_some_and(|i| i.contains(&json!("reasoning.encrypted_content")));
+            if include {
+                let token = format!("enc_{:032x}", fastrand::u128(..));
+                fake.state().reasoning_issued.insert(token.clone());
+                reasoning["encrypted_content"] = json!(token);
+            }
+            let mut output = vec![reasoning];
+            for (name, arguments) in calls {
+                let n = fastrand::u64(..);
+                output.push(json!({
+                    "type": "function_call", "id": format!("fc_{n:016x}"),
+                    "call_id": format!("call_{n:016x}"), "name": name,
+                    "arguments": arguments.to_string(), "status": "completed"
+                }));
+            }
+            axum::Json(base("completed", json!(output), Value::Null)).into_response()
+        }
         Reply::Review(review) => {
             let message = json!({
                 "id": format!("msg_{id}"), "type": "message", "status": "completed", "role": "assistant",
@@ -335,7 +411,7 @@ async fn answer(request: &Value, reply: Reply) -> Response {
         }
         Reply::Delay(d, inner) => {
             tokio::time::sleep(d).await;
-            Box::pin(answer(request, *inner)).await
+            Box::pin(answer(request, *inner, fake)).await
         }
     }
 }
