@@ -82,14 +82,23 @@ impl Drop for Snapshot {
 }
 
 impl SnapshotStore {
-    /// A cache under `dir` (created; whatever an earlier process left there is removed) of at
-    /// most `max_bytes` of snapshots no review holds.
+    /// A cache under `dir` (created; the snapshots an earlier process left there are removed,
+    /// nothing else) of at most `max_bytes` of snapshots no review holds.
     pub fn new(dir: impl Into<PathBuf>, max_bytes: u64, limits: Limits) -> anyhow::Result<Self> {
         let dir = dir.into();
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)?;
-        }
         std::fs::create_dir_all(&dir)?;
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            let name = entry.file_name();
+            // `owner__repo-<40 hex>`, as `snapshot` names them.
+            let b = name.as_encoded_bytes();
+            let ours = b.len() > 41
+                && b.windows(2).any(|w| w == b"__")
+                && b[b.len() - 41] == b'-'
+                && b[b.len() - 40..].iter().all(u8::is_ascii_hexdigit);
+            if ours && entry.path().is_dir() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(300))
