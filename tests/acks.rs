@@ -48,16 +48,6 @@ async fn busy_app() -> TestApp {
     app
 }
 
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..400 {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 /// The calls made about PR `pr` (whose command is comment `comment`).
 fn calls_for(app: &TestApp, pr: u64, comment: u64) -> Vec<String> {
     app.github

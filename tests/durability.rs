@@ -37,16 +37,6 @@ async fn app_on(
     TestApp::start_with(options).await
 }
 
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..400 {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 async fn redelivery_storm_reviews_once(backend: Backend) {
     let Some(db) = TestDb::new(backend).await else {
         return;

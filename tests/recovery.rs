@@ -40,16 +40,6 @@ async fn instance(
     TestApp::start_with(options).await
 }
 
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..400 {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 /// Starts a review of PR 3 whose first model call hangs, and kills the instance during it.
 async fn killed_mid_review(
     db: &TestDb,

@@ -413,7 +413,6 @@ async fn the_cache_shares_one_snapshot_and_removes_it_when_unused() {
         Ok(_) => panic!("made a snapshot over the limit"),
     }
     assert!(store.is_empty());
-    tokio::time::sleep(Duration::from_millis(1)).await;
 }
 
 mod support;

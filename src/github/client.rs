@@ -315,7 +315,11 @@ impl RepoClient {
     /// (`GET /tarball/{ref}` answers 302 to another host, which needs no credentials).
     pub async fn archive_location(&self, sha: &CommitSha) -> Result<String, GitHubError> {
         let path = format!("/repos/{}/tarball/{sha}", self.repo);
-        super::transport::location(&self.crab, self.retry, "get archive link", &path).await
+        self.call(Request {
+            redirect: true,
+            ..Request::get("get archive link", &path)
+        })
+        .await
     }
 
     /// All reviews of the PR (to find our own by its marker).
@@ -510,6 +514,7 @@ impl RepoClient {
             body,
             idempotent,
             accept: None,
+            redirect: false,
         };
         self.call(request).await
     }

@@ -21,6 +21,8 @@ pub(crate) struct Request<'a> {
     pub idempotent: bool,
     /// A media type other than the JSON default.
     pub accept: Option<&'static str>,
+    /// The answer is a redirect, whose `Location` is returned (GitHub's archive link).
+    pub redirect: bool,
 }
 
 impl<'a> Request<'a> {
@@ -32,6 +34,7 @@ impl<'a> Request<'a> {
             body: None,
             idempotent: true,
             accept: None,
+            redirect: false,
         }
     }
 }
@@ -152,52 +155,24 @@ async fn send_once(
     {
         crate::metrics::note_rate_limit_remaining(remaining);
     }
+    if request.redirect && status.is_redirection() {
+        return headers
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or((
+                GitHubError::Decode {
+                    call,
+                    message: "a redirect without a Location".into(),
+                },
+                None,
+            ));
+    }
     let text = crab.body_to_string(response).await.map_err(transport)?;
     if status.is_success() {
         return Ok(text);
     }
     Err(api_error(call, status, &headers, &text))
-}
-
-/// The `Location` of a redirect GitHub answers to `GET path` (such as the archive's
-/// short-lived download link). Retried like any read.
-pub(crate) async fn location(
-    crab: &Octocrab,
-    retry: RetryPolicy,
-    call: &'static str,
-    path: &str,
-) -> Result<String, GitHubError> {
-    let mut attempt = 1;
-    loop {
-        let response = crab._get(path).await.map_err(|e| GitHubError::Transport {
-            call,
-            message: transport_message(&e),
-        });
-        let result = match response {
-            Ok(response) if response.status().is_redirection() => response
-                .headers()
-                .get(http::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-                .ok_or(GitHubError::Decode {
-                    call,
-                    message: "a redirect without a Location".into(),
-                }),
-            Ok(response) => {
-                let (status, headers) = (response.status(), response.headers().clone());
-                let text = crab.body_to_string(response).await.unwrap_or_default();
-                Err(api_error(call, status, &headers, &text).0)
-            }
-            Err(e) => Err(e),
-        };
-        match result {
-            Err(e) if e.is_transient() && attempt < retry.attempts => {
-                tokio::time::sleep(crate::model::backoff(retry.base_delay, attempt)).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
 }
 
 /// What octocrab's error says, without anything that could carry a token.

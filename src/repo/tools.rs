@@ -296,7 +296,7 @@ impl Tools {
             .map_err(|e| {
                 format!(
                     "the pattern is not a valid regular expression: {}",
-                    first_line(&e.to_string())
+                    last_line(&e.to_string())
                 )
             })?;
         let glob = compile_glob(path_glob)?;
@@ -436,7 +436,8 @@ fn for_each_matching_line(
     }
 }
 
-fn first_line(s: &str) -> String {
+/// The regex crate's message is a snippet with the reason on its last line.
+fn last_line(s: &str) -> String {
     s.lines().last().unwrap_or(s).chars().take(200).collect()
 }
 

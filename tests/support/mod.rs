@@ -262,6 +262,17 @@ impl TestApp {
     }
 }
 
+/// Polls `done` every 25 ms until it holds (at most 10 s), naming `what` if it never does.
+pub async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
 /// A database for one test: a SQLite file, or a fresh PostgreSQL database when
 /// `TEST_DATABASE_URL` is set (dropped by [`TestDb::drop_db`]).
 pub struct TestDb {
