@@ -102,6 +102,17 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
     let metrics = Arc::new(Metrics::default());
     let github = GitHubApp::new(&settings.github, tuning.github_retry, Some(metrics.clone()))?;
     let model = ModelClient::new(&settings.openai, tuning.model_retry)?;
+    let snapshots = crate::repo::SnapshotStore::new(
+        &settings.codebase.snapshot_dir,
+        settings.codebase.cache_bytes,
+        settings.codebase.limits,
+    )
+    .with_context(|| {
+        format!(
+            "cannot use {} for repository snapshots (CODEX_REVIEW_SNAPSHOT_DIR)",
+            settings.codebase.snapshot_dir.display()
+        )
+    })?;
     let reviewer = Arc::new(Reviewer::new(
         github,
         model,
@@ -109,6 +120,8 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
         metrics.clone(),
         settings.limits,
         &settings.bot_handle,
+        Some(snapshots),
+        settings.codebase.tools,
     ));
     let wake = Arc::new(Notify::new());
     let ack_wake = Arc::new(Notify::new());

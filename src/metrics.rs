@@ -16,6 +16,8 @@ pub struct Metrics {
     cost_micro_usd: AtomicU64,
     github_calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     model_calls: Mutex<BTreeMap<&'static str, u64>>,
+    tool_calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    snapshots: Mutex<BTreeMap<&'static str, u64>>,
     /// Review jobs' run time: count and sum in milliseconds.
     review_count: AtomicU64,
     review_millis: AtomicU64,
@@ -73,6 +75,20 @@ impl Metrics {
     /// A model call that ended `ok` or `error`.
     pub fn model_call(&self, outcome: &'static str) {
         let mut map = self.model_calls.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry(outcome).or_default() += 1;
+    }
+
+    /// A tool call of the model, answered (`ok`) or refused.
+    pub fn tool_call(&self, tool: &'static str, ok: bool) {
+        let mut map = self.tool_calls.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry((tool, if ok { "ok" } else { "error" }))
+            .or_default() += 1;
+    }
+
+    /// How a review got its repository snapshot: `made`, `reused`, `too_large` (the contents
+    /// API instead), `failed`.
+    pub fn snapshot(&self, outcome: &'static str) {
+        let mut map = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
         *map.entry(outcome).or_default() += 1;
     }
 
@@ -155,6 +171,36 @@ impl Metrics {
             let _ = writeln!(
                 s,
                 "codex_review_model_calls_total{{outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        s.push_str(
+            "# HELP codex_review_tool_calls_total Tool calls of the model by tool and outcome.\n",
+        );
+        s.push_str("# TYPE codex_review_tool_calls_total counter\n");
+        for ((tool, outcome), n) in self
+            .tool_calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                s,
+                "codex_review_tool_calls_total{{tool=\"{tool}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        s.push_str(
+            "# HELP codex_review_snapshots_total Repository snapshots by how a review got one.\n",
+        );
+        s.push_str("# TYPE codex_review_snapshots_total counter\n");
+        for (outcome, n) in self
+            .snapshots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                s,
+                "codex_review_snapshots_total{{outcome=\"{outcome}\"}} {n}"
             );
         }
         s.push_str("# HELP codex_review_github_calls_total GitHub API calls by call and status.\n");

@@ -66,7 +66,10 @@ async fn a_local_diff_is_reviewed_from_standard_input() {
     );
     assert!(stdout.contains("Cargo.lock: lock file"), "{stdout}");
     assert!(
-        stdout.contains("tokens: 1834 in (1024 cached), 412 out (256 reasoning) · ≈ $0.0053"),
+        // The review and the verification of its finding.
+        stdout.contains(
+            "2 model request(s) · tokens: 3668 in (2048 cached), 824 out (512 reasoning) · ≈ $0.0105"
+        ),
         "{stdout}"
     );
     assert!(stderr.contains("asking the model (1 call)"), "{stderr}");

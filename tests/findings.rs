@@ -60,7 +60,7 @@ async fn a_finding_on_a_file_outside_the_diff_is_listed_and_an_invented_file_is_
     let body = &reviews[0].body;
     assert_eq!(reviews[0].comments.len(), 1);
     assert!(
-        body.contains("**[P1] Caller still expects the old result** — `src/login.rs` lines 1–1 (RIGHT); its file is not changed by this pull request."),
+        body.contains(&format!("**[P1] Caller still expects the old result** — [`src/login.rs` lines 1–1 (RIGHT)](https://github.com/{REPO}/blob/{HEAD}/src/login.rs#L1); its file is not changed by this pull request.")),
         "{body}"
     );
     assert!(!body.contains("Invented file"), "{body}");

@@ -127,9 +127,10 @@ async fn a_pull_request_of_321_files_is_reviewed_in_chunks_into_one_review() {
         assert!(review.body.contains(line), "{line}\n{}", review.body);
     }
     assert!(
-        review
-            .body
-            .contains(&format!("{} model calls", requests.len())),
+        review.body.contains(&format!(
+            "{} model calls",
+            requests.len() + app.openai.verify_requests().len()
+        )),
         "{}",
         review.body
     );

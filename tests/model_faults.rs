@@ -191,20 +191,20 @@ async fn tokens_and_cost_are_in_the_footer_and_the_metrics() {
     app.openai.push(one_finding());
     review_once(&app).await;
     let body = &app.github.reviews()[0].body;
-    // The fake reports 1,834 input (1,024 cached) and 412 output tokens: at $1.25 / $0.125 /
-    // $10 per million that is $0.0052605.
+    // The fake reports 1,834 input (1,024 cached) and 412 output tokens per request: at $1.25 /
+    // $0.125 / $10 per million that is $0.0052605, for the review and for its verification.
     assert!(
-        body.contains("tokens: 1834 in (1024 cached), 412 out (256 reasoning) · ≈ $0.0053"),
+        body.contains("2 model calls) with gpt-5.1-codex · tokens: 3668 in (2048 cached), 824 out (512 reasoning) · ≈ $0.0105 (review $0.0053 + verification $0.0053)"),
         "{body}"
     );
     let (_, metrics) = app.get("/metrics").await;
     assert!(
-        metrics.contains("codex_review_model_cost_usd_total 0.005261"),
+        metrics.contains("codex_review_model_cost_usd_total 0.010521"),
         "{metrics}"
     );
-    assert!(metrics.contains("codex_review_model_tokens_total{kind=\"cached\"} 1024"));
+    assert!(metrics.contains("codex_review_model_tokens_total{kind=\"cached\"} 2048"));
     for line in [
-        "codex_review_model_calls_total{outcome=\"ok\"} 1",
+        "codex_review_model_calls_total{outcome=\"ok\"} 2",
         "codex_review_github_calls_total{call=\"create review\",status=\"2xx\"} 1",
         "codex_review_github_calls_total{call=\"get pull request\",status=\"2xx\"}",
         "codex_review_review_duration_seconds_count 1",

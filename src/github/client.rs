@@ -69,6 +69,9 @@ impl GitHubError {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PullInfo {
     pub number: u64,
+    /// The pull request's page, `https://HOST/OWNER/REPO/pull/N`.
+    #[serde(default)]
+    pub html_url: Option<String>,
     pub title: String,
     pub body: Option<String>,
     pub state: String,
@@ -99,6 +102,14 @@ pub struct BranchRef {
 impl PullInfo {
     pub fn head_sha(&self) -> Option<CommitSha> {
         CommitSha::parse(&self.head.sha)
+    }
+
+    /// The web address of the repository's files at `sha`, `https://HOST/OWNER/REPO/blob/SHA`.
+    pub fn blob_base(&self, sha: &CommitSha) -> Option<String> {
+        let url = self.html_url.as_deref()?;
+        let repo = url.strip_suffix(&format!("/pull/{}", self.number))?;
+        repo.starts_with("https://")
+            .then(|| format!("{repo}/blob/{sha}"))
     }
 }
 

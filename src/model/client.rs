@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::cost::PriceTable;
-use super::schema::{ReviewOutput, SCHEMA_NAME, review_schema};
+use super::schema::{ReviewOutput, SCHEMA_NAME, review_schema, verify_schema};
 use crate::settings::OpenAiSettings;
 
 /// How often and how patiently transient failures are retried.
@@ -43,12 +43,58 @@ pub struct Usage {
     pub reasoning_tokens: u64,
 }
 
-/// A successful call: the structured review and what it cost.
+impl Usage {
+    pub fn add(&mut self, other: Usage) {
+        self.input_tokens += other.input_tokens;
+        self.cached_tokens += other.cached_tokens;
+        self.output_tokens += other.output_tokens;
+        self.reasoning_tokens += other.reasoning_tokens;
+    }
+}
+
+/// A successful call: the structured answer and what it cost, over all its turns.
 #[derive(Debug, Clone)]
-pub struct ModelReply {
-    pub review: ReviewOutput,
+pub struct Reply<T> {
+    pub output: T,
     pub usage: Usage,
+    /// The last turn's response id.
     pub response_id: String,
+    /// Requests answered (turns with tools, the final one included).
+    pub turns: u32,
+    /// Tool calls answered.
+    pub tool_calls: u32,
+    /// Whether a budget cut the tool use short (the last turn was asked without tools).
+    pub budget_spent: Option<&'static str>,
+}
+
+/// A review call's answer.
+pub type ModelReply = Reply<ReviewOutput>;
+
+/// The strict JSON schema an answer must follow (`text.format`).
+#[derive(Debug, Clone)]
+pub struct OutputFormat {
+    pub name: &'static str,
+    pub schema: Value,
+}
+
+impl OutputFormat {
+    /// The review output (DESIGN §3).
+    pub fn review() -> &'static OutputFormat {
+        static FORMAT: std::sync::OnceLock<OutputFormat> = std::sync::OnceLock::new();
+        FORMAT.get_or_init(|| OutputFormat {
+            name: SCHEMA_NAME,
+            schema: review_schema(),
+        })
+    }
+
+    /// The verification verdicts (DESIGN §11).
+    pub fn verify() -> &'static OutputFormat {
+        static FORMAT: std::sync::OnceLock<OutputFormat> = std::sync::OnceLock::new();
+        FORMAT.get_or_init(|| OutputFormat {
+            name: "finding_verdicts",
+            schema: verify_schema(),
+        })
+    }
 }
 
 /// Why a call produced no review. The `Display` text is written for the PR comment.
@@ -113,6 +159,8 @@ pub struct ReviewCall<'a> {
     pub reasoning_effort: Option<&'a str>,
     /// `prompt_cache_key`: calls that share it (one repository) share cached prefixes.
     pub cache_key: Option<&'a str>,
+    /// The schema of the answer.
+    pub format: &'a OutputFormat,
 }
 
 /// Output tokens are doubled once for an answer cut short, up to this.
@@ -152,30 +200,48 @@ impl ModelClient {
         &self.prices
     }
 
-    /// The JSON body of a review request.
+    /// The JSON body of a first request without tools.
     pub fn request_body(&self, call: &ReviewCall<'_>, max_output_tokens: u32) -> Value {
+        self.body(
+            call,
+            &[user_input(call.user_message)],
+            max_output_tokens,
+            None,
+        )
+    }
+
+    /// The JSON body of one turn: `input` so far, and the tools offered (`Some((tools,
+    /// true))`), or listed but not to be called any more (`Some((tools, false))`).
+    pub(crate) fn body(
+        &self,
+        call: &ReviewCall<'_>,
+        input: &[Value],
+        max_output_tokens: u32,
+        tools: Option<(&[Value], bool)>,
+    ) -> Value {
         let mut body = json!({
             "model": call.model.unwrap_or(&self.model),
             "instructions": call.instructions,
-            // A message with string content: the one input shape that matches exactly one
-            // branch of `InputItem` in OpenAI's description (a content list matches two).
-            "input": [{
-                "type": "message",
-                "role": "user",
-                "content": call.user_message
-            }],
+            "input": input,
             "text": {
                 "format": {
                     "type": "json_schema",
-                    "name": SCHEMA_NAME,
+                    "name": call.format.name,
                     "strict": true,
-                    "schema": review_schema()
+                    "schema": call.format.schema
                 }
             },
             "reasoning": {"effort": call.reasoning_effort.unwrap_or(&self.reasoning_effort)},
             "max_output_tokens": max_output_tokens,
             "store": false
         });
+        if let Some((tools, callable)) = tools {
+            body["tools"] = json!(tools);
+            body["tool_choice"] = json!(if callable { "auto" } else { "none" });
+            body["parallel_tool_calls"] = json!(true);
+            // Nothing is stored: the reasoning of one turn travels to the next encrypted.
+            body["include"] = json!(["reasoning.encrypted_content"]);
+        }
         if let Some(key) = call.cache_key {
             body["prompt_cache_key"] = json!(key);
         }
@@ -188,50 +254,57 @@ impl ModelClient {
         body
     }
 
-    /// Asks for a review. Transient failures are retried with backoff (honouring
-    /// `retry-after`) within the overall deadline; an answer cut short by
-    /// `max_output_tokens` is asked again once with twice the budget, and an answer that is not
-    /// valid for the schema is asked again once.
+    /// Asks for a review, without tools.
     pub async fn review(&self, call: &ReviewCall<'_>) -> Result<ModelReply, ModelError> {
-        let started = std::time::Instant::now();
-        let mut max_output = self.max_output_tokens;
-        let mut body = self.request_body(call, max_output);
+        self.ask::<ReviewOutput, super::turns::NoTools>(call, None, &|_| {})
+            .await
+    }
+
+    /// One request of a conversation. Transient failures are retried with backoff (honouring
+    /// `retry-after`) until `deadline`; an answer cut short by `max_output_tokens` is asked
+    /// again once with twice the budget (`max_output` is raised for the later turns too).
+    /// `on_try` sees every request's usage, or `None` for a failed one.
+    pub(crate) async fn turn(
+        &self,
+        body: &mut Value,
+        max_output: &mut u32,
+        deadline: std::time::Instant,
+        on_try: &(dyn Fn(Option<Usage>) + Sync),
+    ) -> Result<Turn, ModelError> {
         let mut attempt = 1;
-        let (mut grew, mut reasked) = (false, false);
+        let mut grew = false;
         loop {
             // The deadline bounds the whole call, the request in flight included.
-            let left = self.deadline.saturating_sub(started.elapsed());
-            let sent = match tokio::time::timeout(left, self.send(&body)).await {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let sent = match tokio::time::timeout(left, self.send(body)).await {
                 Ok(sent) => sent,
                 Err(_) => {
+                    on_try(None);
                     return Err(ModelError::Transport(format!(
                         "no answer within the call's deadline of {} s",
                         self.deadline.as_secs()
                     )));
                 }
             };
+            on_try(sent.as_ref().ok().map(|t| t.usage));
             match sent {
-                Ok(reply) => return Ok(reply),
+                Ok(turn) => return Ok(turn),
                 Err((ModelError::Incomplete { reason }, _))
                     if reason == "max_output_tokens" && !grew =>
                 {
                     grew = true;
-                    max_output = (max_output * 2).min(MAX_OUTPUT_TOKENS_CEILING);
+                    *max_output = (*max_output * 2).min(MAX_OUTPUT_TOKENS_CEILING);
                     tracing::warn!(
-                        max_output,
+                        max_output = *max_output,
                         "answer cut short; asking again with a larger budget"
                     );
-                    body = self.request_body(call, max_output);
-                }
-                Err((ModelError::InvalidOutput(why), _)) if !reasked => {
-                    reasked = true;
-                    tracing::warn!(why, "answer not valid for the schema; asking again once");
+                    body["max_output_tokens"] = json!(*max_output);
                 }
                 Err((err, retry_after)) if err.is_transient() && attempt < self.retry.attempts => {
                     let delay =
                         retry_after.unwrap_or_else(|| backoff(self.retry.base_delay, attempt));
                     let delay = delay.min(self.retry.max_delay);
-                    if started.elapsed() + delay > self.deadline {
+                    if std::time::Instant::now() + delay > deadline {
                         tracing::warn!(error = %err, "model call deadline reached");
                         return Err(err);
                     }
@@ -244,7 +317,17 @@ impl ModelClient {
         }
     }
 
-    async fn send(&self, body: &Value) -> Result<ModelReply, (ModelError, Option<Duration>)> {
+    /// The call's overall deadline, from now.
+    pub(crate) fn deadline(&self) -> std::time::Instant {
+        std::time::Instant::now() + self.deadline
+    }
+
+    /// Output tokens asked for at first.
+    pub(crate) fn max_output_tokens(&self) -> u32 {
+        self.max_output_tokens
+    }
+
+    async fn send(&self, body: &Value) -> Result<Turn, (ModelError, Option<Duration>)> {
         let mut request = self
             .http
             .post(&self.endpoint)
@@ -271,10 +354,10 @@ impl ModelClient {
         }
         if self.stream {
             return final_event(&text)
-                .and_then(|response| parse_response(&response))
+                .and_then(|response| parse_turn(&response))
                 .map_err(|e| (e, None));
         }
-        parse_response(&text).map_err(|e| (e, None))
+        parse_turn(&text).map_err(|e| (e, None))
     }
 }
 
@@ -384,7 +467,7 @@ struct ResponseBody {
     incomplete_details: Option<IncompleteDetails>,
     error: Option<ResponseError>,
     #[serde(default)]
-    output: Vec<OutputItem>,
+    output: Vec<Value>,
     usage: Option<UsageBody>,
 }
 
@@ -399,9 +482,7 @@ struct ResponseError {
 }
 
 #[derive(Deserialize)]
-struct OutputItem {
-    #[serde(rename = "type")]
-    kind: String,
+struct MessageItem {
     #[serde(default)]
     content: Vec<ContentPart>,
 }
@@ -436,8 +517,28 @@ struct ReasoningDetails {
     reasoning_tokens: u64,
 }
 
-/// Reads a 200 answer: the message's `output_text` parsed as a [`ReviewOutput`].
-pub(crate) fn parse_response(text: &str) -> Result<ModelReply, ModelError> {
+/// A function tool the model asked to run.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct FunctionCall {
+    pub call_id: String,
+    pub name: String,
+    pub arguments: String,
+}
+
+/// One answered request.
+#[derive(Debug)]
+pub(crate) struct Turn {
+    pub id: String,
+    pub usage: Usage,
+    /// The reasoning and function call items, as they must be handed back in the next turn.
+    pub carried: Vec<Value>,
+    pub calls: Vec<FunctionCall>,
+    /// The message's text (empty when the turn only calls tools).
+    pub text: String,
+}
+
+/// Reads a 200 answer into its parts; a refusal, an incomplete or failed response is an error.
+pub(crate) fn parse_turn(text: &str) -> Result<Turn, ModelError> {
     let body: ResponseBody = serde_json::from_str(text)
         .map_err(|e| ModelError::InvalidOutput(format!("the response is not readable: {e}")))?;
     match body.status.as_deref() {
@@ -458,23 +559,35 @@ pub(crate) fn parse_response(text: &str) -> Result<ModelReply, ModelError> {
         _ => {}
     }
     let mut output_text = String::new();
-    for item in body.output.iter().filter(|i| i.kind == "message") {
-        for part in &item.content {
-            match part.kind.as_str() {
-                "output_text" => output_text.push_str(part.text.as_deref().unwrap_or("")),
-                "refusal" => {
-                    let why = part.refusal.as_deref().unwrap_or("no reason given");
-                    return Err(ModelError::Refused(truncate(why, 500)));
+    let (mut carried, mut calls) = (Vec::new(), Vec::new());
+    for item in body.output {
+        match item["type"].as_str() {
+            Some("message") => {
+                let message: MessageItem = serde_json::from_value(item).map_err(|e| {
+                    ModelError::InvalidOutput(format!("a message is not readable: {e}"))
+                })?;
+                for part in message.content {
+                    match part.kind.as_str() {
+                        "output_text" => output_text.push_str(part.text.as_deref().unwrap_or("")),
+                        "refusal" => {
+                            let why = part.refusal.as_deref().unwrap_or("no reason given");
+                            return Err(ModelError::Refused(truncate(why, 500)));
+                        }
+                        _ => {}
+                    }
                 }
-                _ => {}
             }
+            Some("function_call") => {
+                let call: FunctionCall = serde_json::from_value(item.clone()).map_err(|e| {
+                    ModelError::InvalidOutput(format!("a function call is not readable: {e}"))
+                })?;
+                calls.push(call);
+                carried.push(item);
+            }
+            Some("reasoning") => carried.push(item),
+            _ => {}
         }
     }
-    if output_text.trim().is_empty() {
-        return Err(ModelError::InvalidOutput("the answer holds no text".into()));
-    }
-    let review: ReviewOutput = serde_json::from_str(&output_text)
-        .map_err(|e| ModelError::InvalidOutput(format!("not JSON of the review schema: {e}")))?;
     let usage = body
         .usage
         .map(|u| Usage {
@@ -484,11 +597,29 @@ pub(crate) fn parse_response(text: &str) -> Result<ModelReply, ModelError> {
             reasoning_tokens: u.output_tokens_details.map_or(0, |d| d.reasoning_tokens),
         })
         .unwrap_or_default();
-    Ok(ModelReply {
-        review,
+    Ok(Turn {
+        id: body.id,
         usage,
-        response_id: body.id,
+        carried,
+        calls,
+        text: output_text,
     })
+}
+
+/// The final answer's text as `T`.
+pub(crate) fn parse_answer<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ModelError> {
+    if text.trim().is_empty() {
+        return Err(ModelError::InvalidOutput("the answer holds no text".into()));
+    }
+    serde_json::from_str(text)
+        .map_err(|e| ModelError::InvalidOutput(format!("not JSON of the answer's schema: {e}")))
+}
+
+/// The user message as the first input item: a message with string content, the one input
+/// shape that matches exactly one branch of `InputItem` in OpenAI's description (a content
+/// list matches two).
+pub(crate) fn user_input(text: &str) -> Value {
+    json!({"type": "message", "role": "user", "content": text})
 }
 
 #[cfg(test)]
@@ -526,8 +657,9 @@ mod tests {
         let stream = format!(
             "event: response.created\ndata: {{\"type\":\"response.created\",\"response\":{{}}}}\n\nevent: response.output_text.delta\ndata: {{\"type\":\"response.output_text.delta\",\"delta\":\"{{\"}}\n\nevent: response.completed\ndata: {completed}\n\n"
         );
-        let reply = parse_response(&final_event(&stream).unwrap()).unwrap();
-        assert_eq!(reply.review.overall_explanation, "ok");
+        let turn = parse_turn(&final_event(&stream).unwrap()).unwrap();
+        let review: ReviewOutput = parse_answer(&turn.text).unwrap();
+        assert_eq!(review.overall_explanation, "ok");
         assert!(matches!(
             final_event("event: response.created\ndata: {}\n\n"),
             Err(ModelError::Transport(_))
@@ -553,17 +685,15 @@ mod tests {
     #[test]
     fn refusals_and_incomplete_answers_are_errors() {
         let refusal = r#"{"id":"r","status":"completed","output":[{"type":"message","content":[{"type":"refusal","refusal":"no"}]}]}"#;
-        assert!(matches!(
-            parse_response(refusal),
-            Err(ModelError::Refused(_))
-        ));
+        assert!(matches!(parse_turn(refusal), Err(ModelError::Refused(_))));
         let incomplete = r#"{"id":"r","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"output":[]}"#;
         assert!(
-            matches!(parse_response(incomplete), Err(ModelError::Incomplete { reason }) if reason == "max_output_tokens")
+            matches!(parse_turn(incomplete), Err(ModelError::Incomplete { reason }) if reason == "max_output_tokens")
         );
         let garbage = r#"{"id":"r","status":"completed","output":[{"type":"message","content":[{"type":"output_text","text":"{\"findings\":"}]}]}"#;
+        let turn = parse_turn(garbage).unwrap();
         assert!(matches!(
-            parse_response(garbage),
+            parse_answer::<ReviewOutput>(&turn.text),
             Err(ModelError::InvalidOutput(_))
         ));
     }

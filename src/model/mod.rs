@@ -4,9 +4,13 @@ mod client;
 mod cost;
 pub mod prompt;
 pub mod schema;
+mod turns;
 
 pub(crate) use client::backoff;
-pub use client::{ModelClient, ModelError, ModelReply, RetryPolicy, ReviewCall, Usage};
+pub use client::{
+    ModelClient, ModelError, ModelReply, OutputFormat, Reply, RetryPolicy, ReviewCall, Usage,
+};
+pub use turns::{NoTools, ToolBudget, ToolLimits, ToolRunner, ToolUse};
 
 /// The call for one review.
 pub fn client_call<'a>(instructions: &'a str, user_message: &'a str) -> ReviewCall<'a> {
@@ -16,7 +20,8 @@ pub fn client_call<'a>(instructions: &'a str, user_message: &'a str) -> ReviewCa
         model: None,
         reasoning_effort: None,
         cache_key: None,
+        format: OutputFormat::review(),
     }
 }
 pub use cost::{Price, PriceTable};
-pub use schema::{CodeLocation, Finding, LineRange, ReviewOutput};
+pub use schema::{CodeLocation, Finding, LineRange, ReviewOutput, Verdict, VerifyOutput};

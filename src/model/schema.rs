@@ -47,6 +47,46 @@ pub struct LineRange {
     pub end: i64,
 }
 
+/// The verification call's answer (DESIGN §11).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyOutput {
+    pub verdicts: Vec<Verdict>,
+}
+
+/// Keep or drop one finding, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Verdict {
+    pub id: String,
+    pub keep: bool,
+    pub reason: String,
+}
+
+/// The strict schema of [`VerifyOutput`].
+pub fn verify_schema() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["verdicts"],
+        "properties": {
+            "verdicts": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["id", "keep", "reason"],
+                    "properties": {
+                        "id": {"type": "string", "description": "The finding's id, as shown in brackets."},
+                        "keep": {"type": "boolean", "description": "true: the finding is real and should be posted."},
+                        "reason": {"type": "string", "description": "One sentence: why it is kept or dropped."}
+                    }
+                }
+            }
+        }
+    })
+}
+
 /// The `name` of the format in the request.
 pub const SCHEMA_NAME: &str = "code_review";
 
@@ -154,6 +194,7 @@ mod tests {
     #[test]
     fn schema_follows_strict_mode_rules() {
         check_strict(&review_schema(), "$");
+        check_strict(&verify_schema(), "$");
     }
 
     #[test]

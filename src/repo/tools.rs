@@ -129,86 +129,30 @@ impl Tools {
     /// Runs the tool `name` with its JSON `arguments`; the answer is fenced text, an error
     /// answer for anything the tool refuses.
     pub fn call(&self, name: &str, arguments: &str) -> (String, Looked) {
-        #[derive(Deserialize)]
-        struct Read {
-            path: String,
-            start_line: Option<i64>,
-            end_line: Option<i64>,
-        }
-        #[derive(Deserialize)]
-        struct Search {
-            pattern: String,
-            path_glob: Option<String>,
-        }
-        #[derive(Deserialize)]
-        struct List {
-            path_glob: Option<String>,
-        }
-        let (answer, looked) = match name {
-            "read_file" => match serde_json::from_str::<Read>(arguments) {
-                Ok(a) => {
-                    let answer = self.read_file(&a.path, a.start_line, a.end_line);
-                    let looked = if answer.is_ok() {
-                        Looked::Read(a.path)
-                    } else {
-                        Looked::Refused
-                    };
-                    (answer, looked)
-                }
-                Err(e) => (Err(format!("invalid arguments: {e}")), Looked::Refused),
-            },
-            "search" => match serde_json::from_str::<Search>(arguments) {
-                Ok(a) => {
-                    let answer = self.search(&a.pattern, a.path_glob.as_deref());
-                    let looked = if answer.is_ok() {
-                        Looked::Searched(a.pattern)
-                    } else {
-                        Looked::Refused
-                    };
-                    (answer, looked)
-                }
-                Err(e) => (Err(format!("invalid arguments: {e}")), Looked::Refused),
-            },
-            "list_files" => match serde_json::from_str::<List>(arguments) {
-                Ok(a) => (self.list_files(a.path_glob.as_deref()), Looked::Listed),
-                Err(e) => (Err(format!("invalid arguments: {e}")), Looked::Refused),
-            },
-            other => (
-                Err(format!(
-                    "there is no tool named {:?}",
-                    other.chars().take(40).collect::<String>()
-                )),
-                Looked::Refused,
-            ),
+        let (answer, looked) = match ToolCall::parse(name, arguments) {
+            Ok(call) => {
+                let answer = match &call {
+                    ToolCall::Read {
+                        path,
+                        start_line,
+                        end_line,
+                    } => self.read_file(path, *start_line, *end_line),
+                    ToolCall::Search { pattern, path_glob } => {
+                        self.search(pattern, path_glob.as_deref())
+                    }
+                    ToolCall::List { path_glob } => self.list_files(path_glob.as_deref()),
+                };
+                let looked = call.looked(answer.is_ok());
+                (answer, looked)
+            }
+            Err(e) => (Err(e), Looked::Refused),
         };
-        let text = match answer {
-            Ok(text) => text,
-            Err(e) => format!("error: {e}"),
-        };
-        (fenced(&text), looked)
+        (fenced(&answer_text(answer)), looked)
     }
 
     /// The snapshot's file at a repository-relative `path`.
     fn lookup(&self, path: &str) -> Result<&Packed, String> {
-        if path.contains('\0') || path.contains('\\') {
-            return Err("not a repository path".into());
-        }
-        let mut parts: Vec<&str> = Vec::new();
-        for component in Path::new(path.trim()).components() {
-            match component {
-                Component::Normal(name) => parts.push(name.to_str().unwrap_or_default()),
-                Component::CurDir => {}
-                Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
-                    return Err(format!(
-                        "{path:?} is not a path inside the repository (no `..`, no absolute paths)"
-                    ));
-                }
-            }
-        }
-        if parts.is_empty() {
-            return Err("an empty path".into());
-        }
-        let wanted = parts.join("/");
+        let wanted = normalize(path)?;
         let index = self.index()?;
         match index.binary_search_by(|p| p.path.as_str().cmp(&wanted)) {
             Ok(i) => Ok(&index[i]),
@@ -236,6 +180,22 @@ impl Tools {
             .map_err(|_| "the snapshot cannot be read".to_owned())
     }
 
+    /// The whole text of a file of the snapshot (for the app's own use, not the model's).
+    pub fn text(&self, path: &str) -> Result<String, String> {
+        let file = self.lookup(path)?;
+        if !file.text {
+            return Err(format!("{path:?} is a binary file"));
+        }
+        let mut bytes = Vec::new();
+        self.bytes(file, &mut bytes)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Whether `path` is a file of the snapshot.
+    pub fn has_file(&self, path: &str) -> bool {
+        self.lookup(path).is_ok()
+    }
+
     /// `read_file`: lines `start..=end` (1-based) as `N: text`.
     pub fn read_file(
         &self,
@@ -249,39 +209,7 @@ impl Tools {
         }
         let mut bytes = Vec::new();
         self.bytes(file, &mut bytes)?;
-        let text = String::from_utf8_lossy(&bytes);
-        let lines: Vec<&str> = text.lines().collect();
-        let total = lines.len();
-        let start = start.unwrap_or(1).max(1) as usize;
-        if total == 0 {
-            return Ok(format!("({path} is empty)"));
-        }
-        if start > total {
-            return Err(format!(
-                "{path:?} has {total} lines; line {start} is past its end"
-            ));
-        }
-        let wanted_end = end.map_or(total, |e| (e.max(1) as usize).min(total));
-        let mut out = String::new();
-        let mut last = start.saturating_sub(1);
-        for (i, line) in lines.iter().enumerate().take(wanted_end).skip(start - 1) {
-            let n = i + 1;
-            if n - start >= MAX_READ_LINES || out.len() + line.len() > MAX_ANSWER_BYTES {
-                break;
-            }
-            let _ = writeln!(out, "{n}: {line}");
-            last = n;
-        }
-        if last < wanted_end {
-            let _ = write!(
-                out,
-                "(cut at line {last} of {total}: read on with start_line={})",
-                last + 1
-            );
-        } else {
-            let _ = write!(out, "(lines {start}-{last} of {total})");
-        }
-        Ok(out)
+        number_lines(path, &String::from_utf8_lossy(&bytes), start, end)
     }
 
     /// `search`: matching lines as `path:line: text`, in path order. The text files are read
@@ -364,30 +292,188 @@ impl Tools {
 
     /// `list_files`: repository paths, in order.
     pub fn list_files(&self, path_glob: Option<&str>) -> Result<String, String> {
-        let glob = compile_glob(path_glob)?;
-        let mut out = String::new();
-        let mut total = 0usize;
-        for file in self.index()? {
-            if glob.as_ref().is_some_and(|g| !g.is_match(&file.path)) {
-                continue;
-            }
-            total += 1;
-            if total <= MAX_LISTED {
-                out.push_str(&file.path);
-                out.push('\n');
-            }
-        }
-        if total > MAX_LISTED {
-            let _ = write!(
-                out,
-                "({} more files not listed: narrow path_glob)",
-                total - MAX_LISTED
-            );
-        } else {
-            let _ = write!(out, "({total} files)");
-        }
-        Ok(out)
+        list_paths(self.index()?.iter().map(|f| f.path.as_str()), path_glob)
     }
+}
+
+/// One tool call, its arguments read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolCall {
+    Read {
+        path: String,
+        start_line: Option<i64>,
+        end_line: Option<i64>,
+    },
+    Search {
+        pattern: String,
+        path_glob: Option<String>,
+    },
+    List {
+        path_glob: Option<String>,
+    },
+}
+
+impl ToolCall {
+    /// The call `name` with its JSON `arguments`, or why it cannot be run.
+    pub fn parse(name: &str, arguments: &str) -> Result<ToolCall, String> {
+        #[derive(Deserialize)]
+        struct Read {
+            path: String,
+            start_line: Option<i64>,
+            end_line: Option<i64>,
+        }
+        #[derive(Deserialize)]
+        struct Search {
+            pattern: String,
+            path_glob: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct List {
+            path_glob: Option<String>,
+        }
+        let invalid = |e: serde_json::Error| format!("invalid arguments: {e}");
+        match name {
+            "read_file" => serde_json::from_str::<Read>(arguments)
+                .map(|a| ToolCall::Read {
+                    path: a.path,
+                    start_line: a.start_line,
+                    end_line: a.end_line,
+                })
+                .map_err(invalid),
+            "search" => serde_json::from_str::<Search>(arguments)
+                .map(|a| ToolCall::Search {
+                    pattern: a.pattern,
+                    path_glob: a.path_glob,
+                })
+                .map_err(invalid),
+            "list_files" => serde_json::from_str::<List>(arguments)
+                .map(|a| ToolCall::List {
+                    path_glob: a.path_glob,
+                })
+                .map_err(invalid),
+            other => Err(format!(
+                "there is no tool named {:?}",
+                other.chars().take(40).collect::<String>()
+            )),
+        }
+    }
+
+    /// What the call looked at, once run (`ok`: it answered without an error).
+    pub fn looked(&self, ok: bool) -> Looked {
+        match self {
+            _ if !ok => Looked::Refused,
+            ToolCall::Read { path, .. } => Looked::Read(normalize(path).unwrap_or_default()),
+            ToolCall::Search { pattern, path_glob } => Looked::Searched(match path_glob {
+                Some(glob) if !glob.trim().is_empty() => format!("{pattern} in {glob}"),
+                _ => pattern.clone(),
+            }),
+            ToolCall::List { .. } => Looked::Listed,
+        }
+    }
+}
+
+/// The text of an answer, `error: ...` for a refusal.
+pub fn answer_text(answer: Result<String, String>) -> String {
+    match answer {
+        Ok(text) => text,
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// A repository-relative path in its plain form (`a/b.rs`), or why it is not one: `..`,
+/// absolute paths, backslashes and NUL are refused, never resolved.
+pub fn normalize(path: &str) -> Result<String, String> {
+    if path.contains('\0') || path.contains('\\') {
+        return Err("not a repository path".into());
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for component in Path::new(path.trim()).components() {
+        match component {
+            Component::Normal(name) => parts.push(name.to_str().unwrap_or_default()),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return Err(format!(
+                    "{path:?} is not a path inside the repository (no `..`, no absolute paths)"
+                ));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Err("an empty path".into());
+    }
+    Ok(parts.join("/"))
+}
+
+/// `read_file`'s answer for the text of `path`: lines `start..=end` (1-based) as `N: text`,
+/// bounded in lines and bytes, with a note saying where to read on when cut.
+pub fn number_lines(
+    path: &str,
+    text: &str,
+    start: Option<i64>,
+    end: Option<i64>,
+) -> Result<String, String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let total = lines.len();
+    let start = start.unwrap_or(1).max(1) as usize;
+    if total == 0 {
+        return Ok(format!("({path} is empty)"));
+    }
+    if start > total {
+        return Err(format!(
+            "{path:?} has {total} lines; line {start} is past its end"
+        ));
+    }
+    let wanted_end = end.map_or(total, |e| (e.max(1) as usize).min(total));
+    let mut out = String::new();
+    let mut last = start.saturating_sub(1);
+    for (i, line) in lines.iter().enumerate().take(wanted_end).skip(start - 1) {
+        let n = i + 1;
+        if n - start >= MAX_READ_LINES || out.len() + line.len() > MAX_ANSWER_BYTES {
+            break;
+        }
+        let _ = writeln!(out, "{n}: {line}");
+        last = n;
+    }
+    if last < wanted_end {
+        let _ = write!(
+            out,
+            "(cut at line {last} of {total}: read on with start_line={})",
+            last + 1
+        );
+    } else {
+        let _ = write!(out, "(lines {start}-{last} of {total})");
+    }
+    Ok(out)
+}
+
+/// `list_files`' answer over `paths` (in order), bounded.
+pub fn list_paths<'a>(
+    paths: impl Iterator<Item = &'a str>,
+    path_glob: Option<&str>,
+) -> Result<String, String> {
+    let glob = compile_glob(path_glob)?;
+    let mut out = String::new();
+    let mut total = 0usize;
+    for path in paths {
+        if glob.as_ref().is_some_and(|g| !g.is_match(path)) {
+            continue;
+        }
+        total += 1;
+        if total <= MAX_LISTED {
+            out.push_str(path);
+            out.push('\n');
+        }
+    }
+    if total > MAX_LISTED {
+        let _ = write!(
+            out,
+            "({} more files not listed: narrow path_glob)",
+            total - MAX_LISTED
+        );
+    } else {
+        let _ = write!(out, "({total} files)");
+    }
+    Ok(out)
 }
 
 fn compile_glob(glob: Option<&str>) -> Result<Option<globset::GlobMatcher>, String> {

@@ -219,17 +219,29 @@ impl Writer {
     }
 }
 
-/// Unpacks the gzipped tar `archive` into `dest` (an empty directory) within `limits`.
+/// Unpacks the gzipped tar `archive` (GitHub's tarball) into `dest` (an empty directory)
+/// within `limits`.
 pub fn unpack(archive: impl Read, dest: &Path, limits: &Limits) -> Result<Unpacked, UnpackError> {
     let counted = Counted {
         inner: archive,
         read: 0,
         limit: limits.compressed_bytes,
     };
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(io::BufReader::with_capacity(
-        256 * 1024,
-        counted,
-    )));
+    unpack_tar(
+        flate2::read::GzDecoder::new(io::BufReader::with_capacity(256 * 1024, counted)),
+        dest,
+        limits,
+    )
+}
+
+/// Unpacks an uncompressed tar (such as `git archive`'s), with the same rules: its first path
+/// component is the archive's top directory and is dropped.
+pub fn unpack_tar(
+    archive: impl Read,
+    dest: &Path,
+    limits: &Limits,
+) -> Result<Unpacked, UnpackError> {
+    let mut tar = tar::Archive::new(archive);
     let mut out = Writer {
         pack: BufWriter::with_capacity(1 << 20, std::fs::File::create(pack_path(dest))?),
         offset: 0,

@@ -198,6 +198,48 @@ pub struct ReviewSettings {
     pub model: Option<String>,
     /// `reasoning.effort` for this repository. Default: the service's.
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// Let the model read the repository at the reviewed commit (`read_file`, `search`,
+    /// `list_files`) before it answers. Default: `true`.
+    pub tools: bool,
+    /// Check each finding with a second, focused model call before it is posted; dropped
+    /// findings are listed in the summary with the reason. Default: `true`.
+    pub verify: bool,
+    /// Verify findings of this priority or more urgent (0 = must fix ... 3 = low).
+    /// Default: `3` (all).
+    #[schemars(range(min = 0, max = 3))]
+    pub verify_priority: u8,
+    /// Budgets of the model's tool use per review. They can lower the service's, not raise
+    /// them. Default: the service's.
+    pub budget: ToolBudget,
+}
+
+/// Budgets of the model's tool use in one review (each unset: the service's).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ToolBudget {
+    /// Turns with tools per model conversation (0: no tools).
+    pub tool_turns: Option<u32>,
+    /// Tool calls per review.
+    pub tool_calls: Option<u32>,
+    /// Input tokens per review, all turns together.
+    pub input_tokens: Option<u64>,
+    /// Minutes of tool use per review.
+    #[schemars(range(min = 1))]
+    pub minutes: Option<u32>,
+}
+
+impl ToolBudget {
+    /// The service's `limits`, lowered where this budget says so.
+    pub fn apply(&self, limits: crate::model::ToolLimits) -> crate::model::ToolLimits {
+        limits.min(crate::model::ToolLimits {
+            turns: self.tool_turns.unwrap_or(u32::MAX),
+            calls: self.tool_calls.unwrap_or(u32::MAX),
+            input_tokens: self.input_tokens.unwrap_or(u64::MAX),
+            wall: self.minutes.map_or(std::time::Duration::MAX, |m| {
+                std::time::Duration::from_secs(u64::from(m) * 60)
+            }),
+        })
+    }
 }
 
 impl Default for ReviewSettings {
@@ -217,6 +259,10 @@ impl Default for ReviewSettings {
             language: "English".into(),
             model: None,
             reasoning_effort: None,
+            tools: true,
+            verify: true,
+            verify_priority: 3,
+            budget: ToolBudget::default(),
         }
     }
 }

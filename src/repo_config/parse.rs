@@ -102,6 +102,18 @@ fn check(c: &RepoConfig) -> Result<(), (Vec<&'static str>, String)> {
             "must be 0, 1, 2 or 3 (0 = must fix ... 3 = low)".into(),
         ));
     }
+    if r.verify_priority > 3 {
+        return Err((
+            vec!["review", "verify_priority"],
+            "must be 0, 1, 2 or 3 (0 = must fix ... 3 = low)".into(),
+        ));
+    }
+    if r.budget.minutes == Some(0) {
+        return Err((
+            vec!["review", "budget", "minutes"],
+            "must be at least 1 (set `review.tools: false` to turn the tools off)".into(),
+        ));
+    }
     if !(0.0..=1.0).contains(&r.min_confidence) {
         return Err((
             vec!["review", "min_confidence"],

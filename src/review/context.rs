@@ -71,6 +71,17 @@ pub(super) struct Gathered {
     pub since: Option<(CommitSha, Vec<FileDiff>)>,
     /// The base commit's tree, for AGENTS.md files (`None` when it could not be listed).
     pub base_tree: Option<std::sync::Arc<Tree>>,
+    /// The repository at the head, for the model's tools.
+    pub codebase: Codebase,
+}
+
+/// The repository at the reviewed head as the model's tools see it.
+#[derive(Default)]
+pub(super) struct Codebase {
+    /// `None`: the tools are off (by configuration, or no way to read the repository).
+    pub toolbox: Option<crate::repo::Toolbox>,
+    /// What the summary says about how the repository was read, when it is not the snapshot.
+    pub note: Option<String>,
 }
 
 impl Reviewer {
@@ -82,9 +93,10 @@ impl Reviewer {
         pull: &PullInfo,
         sha: &CommitSha,
         react: Option<CommentId>,
+        tools: bool,
     ) -> Result<Gathered, ReviewError> {
         let trigger_id = req.trigger.marker_id();
-        let (_, posted, check, files, last, base_tree) = tokio::join!(
+        let (_, posted, check, files, last, base_tree, codebase) = tokio::join!(
             async {
                 if let Some(comment) = react
                     && let Err(e) = gh.react_eyes(comment).await
@@ -98,6 +110,7 @@ impl Reviewer {
             gh.files(req.pr),
             self.incremental_since(gh, req, sha),
             self.tree(gh, &pull.base.sha),
+            self.codebase(gh, sha, tools),
         );
         let posted = posted?;
         let pr_files: Vec<FileDiff> = files?.into_iter().map(|f| f.into_diff()).collect();
@@ -126,7 +139,60 @@ impl Reviewer {
             pr_files,
             since,
             base_tree,
+            codebase,
         })
+    }
+
+    /// The snapshot of the head for the model's tools; over the snapshot's limits (or when the
+    /// archive cannot be had), single files through the contents API, and the summary says so.
+    async fn codebase(&self, gh: &RepoClient, sha: &CommitSha, wanted: bool) -> Codebase {
+        let Some(store) = self.snapshots.as_ref().filter(|_| wanted) else {
+            return Codebase::default();
+        };
+        if self.tool_limits.turns == 0 {
+            return Codebase::default();
+        }
+        let location = async { gh.archive_location(sha).await.map_err(|e| e.to_string()) };
+        let metrics = Some(self.metrics.clone());
+        let contents = || crate::repo::Source::Contents {
+            gh: gh.clone(),
+            sha: sha.to_string(),
+        };
+        match store.snapshot(gh.repo(), sha, location).await {
+            Ok(snapshot) => {
+                self.metrics.snapshot("ok");
+                Codebase {
+                    toolbox: Some(crate::repo::Toolbox::new(
+                        crate::repo::Source::Snapshot(snapshot),
+                        metrics,
+                    )),
+                    note: None,
+                }
+            }
+            Err(crate::repo::SnapshotError::TooLarge(why)) => {
+                self.metrics.snapshot("too_large");
+                tracing::info!(
+                    why,
+                    "repository over the snapshot limits; reading single files"
+                );
+                Codebase {
+                    toolbox: Some(crate::repo::Toolbox::new(contents(), metrics)),
+                    note: Some(format!(
+                        "{why}: the reviewer read single files through the API and could not search the repository."
+                    )),
+                }
+            }
+            Err(e) => {
+                self.metrics.snapshot("failed");
+                tracing::warn!(error = %e, "no repository snapshot; reading single files");
+                Codebase {
+                    toolbox: Some(crate::repo::Toolbox::new(contents(), metrics)),
+                    note: Some(format!(
+                        "The repository snapshot could not be made ({e}): the reviewer read single files through the API and could not search the repository."
+                    )),
+                }
+            }
+        }
     }
 
     /// The last reviewed head and the files changed since, when an incremental review

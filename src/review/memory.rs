@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
 
-use super::anchor::Placement;
+use super::place::Placement;
 use crate::diff::{FileDiff, Side};
 use crate::jobs::PostedFinding;
 use crate::model::Finding;

@@ -1,19 +1,23 @@
 //! The review pipeline: from a queued [`ReviewRequest`] to one review on the pull request.
 //!
-//! `run` reads the PR and asks the model, `anchor` places findings on commentable lines,
-//! `publish` writes the text, `post` posts it exactly once.
+//! `run` calls the stages in order: `gate` (may this be reviewed, and how), `context` (the
+//! PR's files, the repository snapshot and its tools, guidelines), `ask` (the model, with the
+//! tools), `place` (findings on commentable lines), `verify` (a second look at each finding),
+//! `publish` (the text) and `post` (exactly once).
 
 mod ack;
-pub mod anchor;
+pub mod ask;
 mod check;
 mod context;
-pub mod engine;
 mod gate;
 pub mod memory;
 pub mod merge;
+pub mod place;
 mod post;
 pub mod publish;
+mod report;
 mod run;
+pub mod verify;
 
 use std::sync::Arc;
 
@@ -141,9 +145,14 @@ pub struct Reviewer {
     trees: context::TreeCache,
     /// The mention that triggers commands, without `@`.
     bot_handle: String,
+    /// Repository snapshots for the model's tools (`None`: no tools).
+    snapshots: Option<crate::repo::SnapshotStore>,
+    /// The service's tool budgets (a repository may lower them).
+    tool_limits: crate::model::ToolLimits,
 }
 
 impl Reviewer {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         github: GitHubApp,
         model: ModelClient,
@@ -151,6 +160,8 @@ impl Reviewer {
         metrics: Arc<Metrics>,
         limits: Limits,
         bot_handle: &str,
+        snapshots: Option<crate::repo::SnapshotStore>,
+        tool_limits: crate::model::ToolLimits,
     ) -> Self {
         Self {
             github,
@@ -162,6 +173,8 @@ impl Reviewer {
             config_cache: gate::ConfigCache::default(),
             trees: context::TreeCache::default(),
             bot_handle: bot_handle.to_owned(),
+            snapshots,
+            tool_limits,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Posting the review exactly once.
 
-use super::anchor::Placement;
+use super::place::Placement;
 use super::{Outcome, ReviewError, Reviewer, publish};
 use crate::github::{NewReview, RepoClient};
 use crate::ids::{CommitSha, PrNumber};

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::anchor::{Placed, Placement};
+use super::place::{Placed, Placement};
 use crate::diff::Side;
 use crate::github::NewReviewComment;
 use crate::ids::CommitSha;
@@ -135,6 +135,16 @@ pub struct SummaryInput<'a> {
     pub below_thresholds: usize,
     /// Why the repository's configuration file was ignored (the defaults applied).
     pub config_error: Option<String>,
+    /// The web address of files at the head (`…/blob/SHA`), for links to files outside the diff.
+    pub blob_base: Option<&'a str>,
+    /// The verification, when it ran.
+    pub verification: Option<&'a super::verify::Verification>,
+    /// Estimated USD of the verification (included in `cost`).
+    pub verify_cost: Option<f64>,
+    /// What the model read with its tools, when it had them.
+    pub trace: Option<&'a crate::repo::Trace>,
+    /// How the repository was read when it was not from its snapshot.
+    pub codebase_note: Option<&'a str>,
 }
 
 /// The review's top-level body.
@@ -195,15 +205,31 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
         let _ = writeln!(s, "**Findings that could not be placed on the diff**\n");
         for u in &p.summary_only {
             let loc = &u.finding.code_location;
-            let _ = writeln!(
-                s,
-                "- **[P{}] {}** — `{}` lines {}–{} ({}); {}.\n  {}",
-                u.finding.priority,
-                sanitize(u.finding.title.trim(), 200),
+            let mut at = format!(
+                "`{}` lines {}–{} ({})",
                 sanitize(&loc.file_path, 300).replace('`', "'"),
                 loc.line_range.start,
                 loc.line_range.end,
-                loc.side.as_str(),
+                loc.side.as_str()
+            );
+            // A file the change does not touch: link it at the reviewed commit.
+            if let Some(base) = input.blob_base
+                && u.reason == super::place::OUTSIDE_REASON
+                && loc.side == Side::Right
+            {
+                let link = super::report::file_link(
+                    base,
+                    &loc.file_path,
+                    loc.line_range.start.max(1),
+                    loc.line_range.end.max(1),
+                );
+                at = format!("[{at}]({link})");
+            }
+            let _ = writeln!(
+                s,
+                "- **[P{}] {}** — {at}; {}.\n  {}",
+                u.finding.priority,
+                sanitize(u.finding.title.trim(), 200),
                 u.reason,
                 sanitize(u.finding.body.trim(), 4_000).replace('\n', "\n  ")
             );
@@ -257,6 +283,15 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
             sanitize(error, 1_000)
         );
     }
+    if let Some(v) = input.verification {
+        super::report::verification(&mut s, v);
+    }
+    if let Some(note) = input.codebase_note {
+        let _ = writeln!(s, "{}\n", sanitize(note, 1_000));
+    }
+    if let Some(trace) = input.trace {
+        super::report::looked_at(&mut s, trace);
+    }
     if input.repeated > 0 {
         let _ = writeln!(
             s,
@@ -267,10 +302,18 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
         );
     }
     let u = input.usage;
-    let cost = match input.cost {
-        Some(usd) => format!(" · ≈ ${usd:.4}"),
-        None if input.model_calls > 0 => " · cost unknown (no price for this model)".to_owned(),
-        None => String::new(),
+    let cost = match (input.cost, input.verify_cost) {
+        (Some(usd), Some(check)) if input.verification.is_some_and(|v| v.turns > 0) => {
+            format!(
+                " · ≈ ${usd:.4} (review ${:.4} + verification ${check:.4})",
+                usd - check
+            )
+        }
+        (Some(usd), _) => format!(" · ≈ ${usd:.4}"),
+        (None, _) if input.model_calls > 0 => {
+            " · cost unknown (no price for this model)".to_owned()
+        }
+        (None, _) => String::new(),
     };
     let _ = write!(
         s,

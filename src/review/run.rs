@@ -3,8 +3,11 @@
 
 use std::collections::HashSet;
 
-use super::anchor::{self, Placement, Unplaced};
-use super::engine::{self, Answer, CallSettings, Subject};
+use std::sync::Arc;
+
+use super::ask::{self, Answer, CallSettings, OnTry, Subject, Tooling};
+use super::place::{self, Placement, Unplaced};
+use super::verify::{self, VerifyInput};
 use super::{Outcome, ReviewError, Reviewer, gate, memory, publish};
 use crate::diff::FileDiff;
 use crate::diff::chunk::{self, Budget, Source};
@@ -78,7 +81,9 @@ impl Reviewer {
         let sha = pull.head_sha().ok_or_else(|| {
             ReviewError::Internal("GitHub sent a head SHA that is not a commit id".into())
         })?;
-        let gathered = self.gather(&gh, req, &pull, &sha, react).await?;
+        let gathered = self
+            .gather(&gh, req, &pull, &sha, react, config.review.tools)
+            .await?;
         let check = gathered.check;
         let result = match gathered.posted {
             Some(review_id) => Ok(Outcome::AlreadyPosted { review_id }),
@@ -177,6 +182,21 @@ impl Reviewer {
             },
         );
         skipped.extend(plan.skipped.iter().cloned());
+        let codebase = gathered.codebase;
+        let tooling = codebase.toolbox.clone().map(|toolbox| Tooling {
+            toolbox,
+            budget: Arc::new(crate::model::ToolBudget::new(
+                config.review.budget.apply(self.tool_limits),
+            )),
+        });
+        let metrics = self.metrics.clone();
+        let on_try: OnTry = Arc::new(move |usage| match usage {
+            Some(usage) => {
+                metrics.model_call("ok");
+                metrics.tokens(usage);
+            }
+            None => metrics.model_call("error"),
+        });
 
         let answer = if plan.chunks.is_empty() {
             // Nothing the model could read (only binaries, lock files...): say so, at no cost.
@@ -190,6 +210,7 @@ impl Reviewer {
                 },
                 usage: Usage::default(),
                 calls: 0,
+                turns: 0,
             }
         } else {
             let mut focus_areas = req.focus_areas.clone();
@@ -208,6 +229,7 @@ impl Reviewer {
                     .review
                     .reasoning_effort
                     .map(|e| e.as_str().to_owned()),
+                tooling: tooling.clone(),
             };
             let subject = Subject {
                 repo: req.repo.as_str(),
@@ -217,30 +239,42 @@ impl Reviewer {
                 head_ref: &pull.head.name,
                 since: since.as_ref().map(CommitSha::short),
             };
-            engine::ask_model(
+            ask::ask_model(
                 &self.model,
                 &self.model_slots,
                 &subject,
                 &plan,
                 &call,
                 &mut skipped,
-                |usage| match usage {
-                    Some(usage) => {
-                        self.metrics.model_call("ok");
-                        self.metrics.tokens(usage);
-                    }
-                    None => self.metrics.model_call("error"),
-                },
+                on_try.clone(),
             )
             .await?
         };
 
         // Inline comments go on the PR's own diff, whatever diff the model read.
-        let mut placement =
-            anchor::place(answer.output.findings.clone(), &pr_files, &plan.reviewed);
+        let mut placement = place::place(answer.output.findings.clone(), &pr_files, &plan.reviewed);
         if !placement.outside.is_empty() {
-            // Only asked when the model pointed outside the diff: is the file real?
-            let known = match gh.tree_paths(sha.as_str()).await {
+            // Only asked when the model pointed outside the diff: is the file real? The
+            // snapshot knows; without one, the head tree is listed.
+            let mut in_snapshot = std::collections::HashMap::new();
+            if let Some(t) = &tooling {
+                for f in &placement.outside {
+                    let path = &f.code_location.file_path;
+                    if let Some(known) = t.toolbox.has_file(path).await {
+                        in_snapshot.insert(path.clone(), known);
+                    }
+                }
+            }
+            let all_known = placement
+                .outside
+                .iter()
+                .all(|f| in_snapshot.contains_key(&f.code_location.file_path));
+            let listed = if all_known {
+                Ok((Vec::new(), true))
+            } else {
+                gh.tree_paths(sha.as_str()).await
+            };
+            let known = match listed {
                 Ok((paths, false)) => Some(paths.into_iter().collect::<HashSet<String>>()),
                 Ok((_, true)) => None,
                 Err(e) => {
@@ -248,12 +282,13 @@ impl Reviewer {
                     None
                 }
             };
-            anchor::settle_outside(&mut placement, |path| {
-                known.as_ref().is_none_or(|k| k.contains(path))
+            place::settle_outside(&mut placement, |path| match in_snapshot.get(path) {
+                Some(known) => *known,
+                None => known.as_ref().is_none_or(|k| k.contains(path)),
             });
         }
         if since.is_some() {
-            anchor::left_side_to_summary(
+            place::left_side_to_summary(
                 &mut placement,
                 "it points at a deleted line of an earlier commit of this pull request",
             );
@@ -269,7 +304,33 @@ impl Reviewer {
                 p.finding.suggestion = None;
             }
         }
-        let (repeated, remembered) = memory::drop_repeated(&mut placement, &pr_files, &known);
+        let (repeated, mut remembered) = memory::drop_repeated(&mut placement, &pr_files, &known);
+        let verification = if config.review.verify && answer.calls > 0 {
+            let head_text = |path: &str| contents.get(path).cloned();
+            let input = VerifyInput {
+                model: &self.model,
+                slots: &self.model_slots,
+                repo: req.repo.as_str(),
+                pr_title: &pull.title,
+                files: &pr_files,
+                head_text: &head_text,
+                tooling: tooling.as_ref(),
+                model_name: config.review.model.as_deref(),
+                reasoning_effort: config.review.reasoning_effort.map(|e| e.as_str()),
+                on_try: on_try.clone(),
+            };
+            let v = verify::verify(&input, &mut placement, config.review.verify_priority).await;
+            // What was dropped is not posted, so not remembered as posted.
+            remembered.retain(|r| {
+                !v.dropped.iter().any(|d| {
+                    d.finding.code_location.file_path == r.path
+                        && d.finding.title.chars().take(200).collect::<String>() == r.title
+                })
+            });
+            Some(v)
+        } else {
+            None
+        };
         let worst = placement
             .inline
             .iter()
@@ -303,20 +364,29 @@ impl Reviewer {
             .model
             .clone()
             .unwrap_or_else(|| self.model.model().to_owned());
-        let cost = self.model.prices().cost(&model_used, answer.usage);
+        let verified = verification.as_ref().map_or(Usage::default(), |v| v.usage);
+        let mut usage = answer.usage;
+        usage.add(verified);
+        let turns = answer.turns + verification.as_ref().map_or(0, |v| v.turns);
+        let cost = self.model.prices().cost(&model_used, usage);
+        let verify_cost = self.model.prices().cost(&model_used, verified);
         if answer.calls > 0 {
             self.metrics.cost(cost);
             tracing::info!(
                 model = %model_used,
                 calls = answer.calls,
-                input_tokens = answer.usage.input_tokens,
-                cached_tokens = answer.usage.cached_tokens,
-                output_tokens = answer.usage.output_tokens,
-                reasoning_tokens = answer.usage.reasoning_tokens,
+                requests = turns,
+                tool_calls = tooling.as_ref().map_or(0, |t| t.budget.calls_used()),
+                input_tokens = usage.input_tokens,
+                cached_tokens = usage.cached_tokens,
+                output_tokens = usage.output_tokens,
+                reasoning_tokens = usage.reasoning_tokens,
                 cost_usd = cost.unwrap_or(f64::NAN),
                 "review usage"
             );
         }
+        let blob_base = pull.blob_base(sha);
+        let trace = tooling.as_ref().map(|t| t.toolbox.trace());
         let body = publish::summary(&publish::SummaryInput {
             sha,
             trigger: &trigger_id,
@@ -325,14 +395,19 @@ impl Reviewer {
             focus_areas: &req.focus_areas,
             not_reviewed: &skipped,
             reviewed_files: plan.reviewed.len(),
-            model_calls: answer.calls,
+            model_calls: turns as usize,
             model: &model_used,
-            usage: answer.usage,
+            usage,
             cost,
             since: since.as_ref(),
             repeated,
             below_thresholds: below,
             config_error: loaded.error.as_ref().map(ToString::to_string),
+            blob_base: blob_base.as_deref(),
+            verification: verification.as_ref(),
+            verify_cost,
+            trace: trace.as_ref(),
+            codebase_note: codebase.note.as_deref(),
         });
         let review = NewReview {
             commit_id: sha.to_string(),

@@ -306,10 +306,16 @@ async fn handle(
         let found = match parts.as_slice() {
             [owner, repo, sha] => {
                 let repo = format!("{owner}/{repo}");
+                // Like GitHub, every commit has an archive: a test's own, or one made of the
+                // head's files.
                 st.pulls
                     .iter()
                     .find(|p| p.repo == repo && p.head_sha == *sha)
-                    .and_then(|p| p.archive.clone())
+                    .map(|p| {
+                        p.archive
+                            .clone()
+                            .unwrap_or_else(|| repo_data::archive_of(&repo, sha, &p.contents))
+                    })
             }
             _ => None,
         };

@@ -43,12 +43,33 @@ pub enum Reply {
     ToolCalls(Vec<(&'static str, Value)>),
 }
 
+/// The `text.format.name` of the verification call (DESIGN §11).
+pub const VERIFY_FORMAT: &str = "finding_verdicts";
+
+/// Verdicts keeping every finding `[ID]` shown in a verification request.
+pub fn keep_all(request: &Value) -> Value {
+    let message = request["input"][0]["content"].as_str().unwrap_or("");
+    let verdicts: Vec<Value> = message
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix('[')?
+                .split_once(']')
+                .map(|(id, _)| id.to_owned())
+        })
+        .map(|id| json!({"id": id, "keep": true, "reason": "The code shown supports it."}))
+        .collect();
+    json!({ "verdicts": verdicts })
+}
+
 /// Answers a request when the script is empty (a fake model that reads its input).
 pub type Responder = Box<dyn Fn(&Value) -> Reply + Send + Sync>;
 
 #[derive(Default)]
 pub struct AiState {
     pub script: VecDeque<Reply>,
+    /// Answers to verification calls (their own queue, so a test scripts the review and the
+    /// verification apart); when empty, every finding is kept.
+    pub verify_script: VecDeque<Reply>,
     /// `OpenAI-Organization` and `OpenAI-Project` of each request.
     pub headers: Vec<(Option<String>, Option<String>)>,
     pub responder: Option<Responder>,
@@ -115,11 +136,31 @@ impl FakeOpenAi {
         std::mem::take(&mut self.state().violations)
     }
 
+    pub fn push_verify(&self, reply: Reply) {
+        self.state().verify_script.push_back(reply);
+    }
+
     pub fn push(&self, reply: Reply) {
         self.state().script.push_back(reply);
     }
 
+    /// The review calls' requests (every turn), without the verification calls'.
     pub fn requests(&self) -> Vec<Value> {
+        self.all_requests()
+            .into_iter()
+            .filter(|r| r["text"]["format"]["name"] != VERIFY_FORMAT)
+            .collect()
+    }
+
+    /// The verification calls' requests.
+    pub fn verify_requests(&self) -> Vec<Value> {
+        self.all_requests()
+            .into_iter()
+            .filter(|r| r["text"]["format"]["name"] == VERIFY_FORMAT)
+            .collect()
+    }
+
+    pub fn all_requests(&self) -> Vec<Value> {
         self.state().requests.clone()
     }
 }
@@ -227,16 +268,46 @@ async fn responses(
                 );
             }
         }
+        for tool in body["tools"].as_array().into_iter().flatten() {
+            if tool["type"] == "function"
+                && tool["strict"] == json!(true)
+                && let Some(v) = strict_violation(&tool["parameters"], "()")
+            {
+                let name = tool["name"].as_str().unwrap_or("");
+                return openai_error(
+                    400,
+                    "invalid_function_parameters",
+                    &format!("Invalid schema for function '{name}': {v}"),
+                    None,
+                );
+            }
+        }
         if let Some((code, message)) = pairing_error(&body, &st.reasoning_issued) {
             return openai_error(400, code, &message, None);
         }
-        match st.script.pop_front() {
-            Some(reply) => reply,
-            None => match &st.responder {
-                Some(respond) => respond(&body),
-                None => Reply::Review(clean_review()),
-            },
+        let tools_offered = body["tools"].as_array().is_some_and(|t| !t.is_empty());
+        let may_call = tools_offered && body["tool_choice"] != json!("none");
+        let reply = if format["name"] == VERIFY_FORMAT {
+            st.verify_script
+                .pop_front()
+                .unwrap_or_else(|| Reply::Review(keep_all(&body)))
+        } else {
+            match st.script.pop_front() {
+                Some(reply) => reply,
+                None => match &st.responder {
+                    Some(respond) => respond(&body),
+                    None => Reply::Review(clean_review()),
+                },
+            }
+        };
+        if matches!(reply, Reply::ToolCalls(_)) && !may_call {
+            // The real model cannot call a tool it was not offered (or was told not to call).
+            st.violations.push(format!(
+                "a tool call was scripted for a request that cannot call tools (tool_choice {})",
+                body["tool_choice"]
+            ));
         }
+        reply
     };
     let response = answer(&body, reply, &fake).await;
     if body["stream"] == json!(true) && response.status().is_success() {

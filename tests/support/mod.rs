@@ -152,6 +152,10 @@ impl TestApp {
             ("OPENAI_API_KEY", fake_openai::API_KEY.to_string()),
             ("OPENAI_BASE_URL", openai.base_url.clone()),
             ("DATABASE_URL", database_url),
+            (
+                "CODEX_REVIEW_SNAPSHOT_DIR",
+                dir.path().join("snapshots").display().to_string(),
+            ),
             // Each instance its own name, as replicas on different hosts have.
             (
                 "CODEX_REVIEW_INSTANCE",

@@ -132,6 +132,7 @@ fn percent_decode(s: &str) -> String {
 pub(super) fn pull_json(p: &Pull) -> Value {
     let mut v = spec::github_example("pull-request");
     v["number"] = json!(p.number);
+    v["html_url"] = json!(format!("https://github.com/{}/pull/{}", p.repo, p.number));
     v["title"] = json!(p.title);
     v["body"] = json!(p.body);
     v["state"] = json!(p.state);
@@ -194,4 +195,27 @@ pub(super) fn file_json(f: &File) -> Value {
         obj.insert("previous_filename".into(), json!(prev));
     }
     v
+}
+
+/// A gzipped tar shaped like GitHub's archive (`owner-repo-sha7/` first) of `files`.
+pub(crate) fn archive_of(
+    repo: &str,
+    sha: &str,
+    files: &std::collections::HashMap<String, String>,
+) -> Vec<u8> {
+    let top = format!("{}-{}", repo.replace('/', "-"), &sha[..7.min(sha.len())]);
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(gz);
+    let mut paths: Vec<&String> = files.keys().collect();
+    paths.sort();
+    for path in paths {
+        let text = files[path].as_bytes();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut header, format!("{top}/{path}"), text)
+            .unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
 }

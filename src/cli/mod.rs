@@ -3,8 +3,14 @@
 //! ```text
 //! codex-review review https://github.com/OWNER/REPO/pull/N [--post]   (GITHUB_TOKEN)
 //! git diff main... | codex-review review -
-//! options: --focus security,performance   --json
+//! options: --focus security,performance   --json   --no-tools   --no-verify
 //! ```
+//!
+//! The model reads the repository with its tools as in the App: the pull request's head from
+//! GitHub's archive, or for a local diff the HEAD of the git work tree the command runs in.
+//! Its findings are verified before they are printed or posted.
+
+mod codebase;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -18,18 +24,21 @@ use crate::diff::filter::PathRules;
 use crate::diff::{FileDiff, split_diff};
 use crate::github::{NewReview, RepoClient};
 use crate::ids::{PrNumber, RepoName};
-use crate::model::{ModelClient, RetryPolicy};
-use crate::review::anchor;
-use crate::review::engine::{self, CallSettings, Subject};
+use crate::model::{ModelClient, RetryPolicy, ToolBudget, Usage};
+use crate::review::ask::{self, CallSettings, OnTry, Subject, Tooling};
+use crate::review::place;
 use crate::review::publish;
-use crate::settings::{Limits, OpenAiSettings};
+use crate::review::verify::{self, Verification, VerifyInput};
+use crate::settings::{CodebaseSettings, Limits, OpenAiSettings};
 
 pub const USAGE: &str = "usage: codex-review review (URL | -) [--post] [--json] [--focus AREA[,AREA...]]\n\n\
 URL   a pull request, https://github.com/OWNER/REPO/pull/N (needs GITHUB_TOKEN)\n\
 -     a unified diff on standard input, such as `git diff main... | codex-review review -`\n\
 --post   post the review on the pull request, as the App would\n\
 --json   print the model's structured output\n\
---focus  what to look for first";
+--focus  what to look for first\n\
+--no-tools   the model sees the diff only (no reading of the repository)\n\
+--no-verify  print the findings without checking them first";
 
 /// What to review.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,16 +53,21 @@ pub struct ReviewArgs {
     pub post: bool,
     pub json: bool,
     pub focus: Vec<String>,
+    pub tools: bool,
+    pub verify: bool,
 }
 
 /// Parses the arguments after `review`.
 pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
     let mut target = None;
     let (mut post, mut json, mut focus) = (false, false, Vec::new());
+    let (mut tools, mut verify) = (true, true);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--post" => post = true,
+            "--no-tools" => tools = false,
+            "--no-verify" => verify = false,
             "--json" => json = true,
             "--focus" => {
                 let list = it.next().ok_or("--focus needs a value")?;
@@ -81,6 +95,8 @@ pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
         post,
         json,
         focus,
+        tools,
+        verify,
     })
 }
 
@@ -107,6 +123,9 @@ pub async fn review(
     let openai = OpenAiSettings::from_lookup(&env).map_err(anyhow::Error::msg)?;
     let model = ModelClient::new(&openai, RetryPolicy::default())?;
     let limits = Limits::default();
+    let codebase_settings =
+        CodebaseSettings::from_lookup(&env, &format!("cli-{}", std::process::id()))
+            .map_err(anyhow::Error::msg)?;
 
     let (files, subject_owned, github) = match &args.target {
         Target::Stdin => {
@@ -183,6 +202,21 @@ pub async fn review(
         head_ref: &subject_owned.4,
         since: None,
     };
+    let codebase = match (&github, args.tools && codebase_settings.tools.turns > 0) {
+        (_, false) => None,
+        (Some((gh, _, head)), true) => Some(codebase::for_pull(&codebase_settings, gh, head).await),
+        (None, true) => Some(codebase::for_work_tree(&codebase_settings)),
+    };
+    if let Some(note) = codebase.as_ref().and_then(|c| c.note.as_deref()) {
+        eprintln!("codex-review: {note}");
+    }
+    let tooling = codebase
+        .as_ref()
+        .and_then(|c| c.toolbox.clone())
+        .map(|toolbox| Tooling {
+            toolbox,
+            budget: Arc::new(ToolBudget::new(codebase_settings.tools)),
+        });
     let settings = CallSettings {
         focus_areas: if args.focus.is_empty() {
             vec![
@@ -193,39 +227,73 @@ pub async fn review(
         } else {
             args.focus.clone()
         },
+        tooling: tooling.clone(),
         ..CallSettings::default()
     };
     let slots = Arc::new(Semaphore::new(limits.model_concurrency));
+    let on_try: OnTry = Arc::new(|_| {});
     let progress = Progress::start(plan.chunks.len());
-    let answer = engine::ask_model(
+    let answer = ask::ask_model(
         &model,
         &slots,
         &subject,
         &plan,
         &settings,
         &mut skipped,
-        |_| {},
+        on_try.clone(),
     )
     .await;
     progress.stop();
     let answer = answer?;
 
-    let mut placement = anchor::place(answer.output.findings.clone(), &files, &plan.reviewed);
-    // The CLI cannot ask a repository here: findings on other files stay in the summary.
-    anchor::settle_outside(&mut placement, |_| true);
+    let mut placement = place::place(answer.output.findings.clone(), &files, &plan.reviewed);
+    let mut in_repo = std::collections::HashMap::new();
+    if let Some(t) = &tooling {
+        for f in &placement.outside {
+            let path = &f.code_location.file_path;
+            in_repo.insert(path.clone(), t.toolbox.has_file(path).await);
+        }
+    }
+    // Without the repository, findings on other files stay in the summary.
+    place::settle_outside(&mut placement, |path| {
+        in_repo.get(path).copied().flatten().unwrap_or(true)
+    });
+    let verification = if args.verify {
+        let no_text = |_: &str| None;
+        let input = VerifyInput {
+            model: &model,
+            slots: &slots,
+            repo: subject.repo,
+            pr_title: subject.title,
+            files: &files,
+            head_text: &no_text,
+            tooling: tooling.as_ref(),
+            model_name: None,
+            reasoning_effort: None,
+            on_try,
+        };
+        eprintln!("codex-review: verifying the findings…");
+        Some(verify::verify(&input, &mut placement, 3).await)
+    } else {
+        None
+    };
+    let mut usage = answer.usage;
+    usage.add(verification.as_ref().map_or(Usage::default(), |v| v.usage));
+    let requests = answer.turns + verification.as_ref().map_or(0, |v| v.turns);
+    let trace = tooling.as_ref().map(|t| t.toolbox.trace());
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&answer.output)?)?;
     } else {
         print_human(out, &answer.output, &placement, &skipped)?;
-        let cost = model.prices().cost(model.model(), answer.usage);
+        print_process(out, verification.as_ref(), trace.as_ref())?;
+        let cost = model.prices().cost(model.model(), usage);
         writeln!(
             out,
-            "\n{} model call(s) · tokens: {} in ({} cached), {} out ({} reasoning){}",
-            answer.calls,
-            answer.usage.input_tokens,
-            answer.usage.cached_tokens,
-            answer.usage.output_tokens,
-            answer.usage.reasoning_tokens,
+            "\n{requests} model request(s) · tokens: {} in ({} cached), {} out ({} reasoning){}",
+            usage.input_tokens,
+            usage.cached_tokens,
+            usage.output_tokens,
+            usage.reasoning_tokens,
             cost.map_or_else(String::new, |c| format!(" · ≈ ${c:.4}"))
         )?;
     }
@@ -248,14 +316,21 @@ pub async fn review(
             focus_areas: &settings.focus_areas,
             not_reviewed: &skipped,
             reviewed_files: plan.reviewed.len(),
-            model_calls: answer.calls,
+            model_calls: requests as usize,
             model: model.model(),
-            usage: answer.usage,
-            cost: model.prices().cost(model.model(), answer.usage),
+            usage,
+            cost: model.prices().cost(model.model(), usage),
             since: None,
             repeated: 0,
             below_thresholds: 0,
             config_error: None,
+            blob_base: None,
+            verification: verification.as_ref(),
+            verify_cost: verification
+                .as_ref()
+                .and_then(|v| model.prices().cost(model.model(), v.usage)),
+            trace: trace.as_ref(),
+            codebase_note: codebase.as_ref().and_then(|c| c.note.as_deref()),
         });
         let review = NewReview {
             commit_id: head.to_string(),
@@ -302,7 +377,7 @@ fn github_client(
 fn print_human(
     out: &mut impl Write,
     output: &crate::model::ReviewOutput,
-    placement: &anchor::Placement,
+    placement: &place::Placement,
     skipped: &[(String, String)],
 ) -> std::io::Result<()> {
     let total = placement.inline.len() + placement.summary_only.len();
@@ -358,6 +433,52 @@ fn print_human(
         for (path, why) in skipped {
             writeln!(out, "  {path}: {why}")?;
         }
+    }
+    Ok(())
+}
+
+/// What the verification dropped and what the model read.
+fn print_process(
+    out: &mut impl Write,
+    verification: Option<&Verification>,
+    trace: Option<&crate::repo::Trace>,
+) -> std::io::Result<()> {
+    if let Some(v) = verification {
+        if let Some(why) = &v.failed {
+            writeln!(out, "\nThe findings could not be verified: {why}")?;
+        }
+        if !v.dropped.is_empty() {
+            writeln!(
+                out,
+                "\n{} finding(s) dropped after verification:",
+                v.dropped.len()
+            )?;
+            for d in &v.dropped {
+                let l = &d.finding.code_location;
+                writeln!(
+                    out,
+                    "  [P{}] {}:{}  {} — {}",
+                    d.finding.priority,
+                    l.file_path,
+                    l.line_range.start,
+                    d.finding.title.trim(),
+                    d.reason.trim()
+                )?;
+            }
+        }
+    }
+    if let Some(t) = trace.filter(|t| !t.is_empty()) {
+        writeln!(
+            out,
+            "\nLooked at: {} file(s) read, {} search(es){}",
+            t.read.len(),
+            t.searched.values().sum::<u32>(),
+            if t.refused > 0 {
+                format!(", {} refused call(s)", t.refused)
+            } else {
+                String::new()
+            }
+        )?;
     }
     Ok(())
 }
@@ -421,6 +542,8 @@ mod tests {
                 post: true,
                 json: false,
                 focus: vec!["security".into(), "performance".into()],
+                tools: true,
+                verify: true,
             }
         );
         assert_eq!(args(&["-", "--json"]).unwrap().target, Target::Stdin);

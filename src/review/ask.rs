@@ -1,5 +1,6 @@
-//! Asking the model about a planned set of chunks, in parallel, and merging the answers.
-//! Used by the App's reviews and by `codex-review review`.
+//! The ask stage: the model is asked about a planned set of chunks, in parallel, with the
+//! repository's tools when there are any, and the answers are merged. Used by the App's
+//! reviews and by `codex-review review`.
 
 use std::sync::Arc;
 
@@ -9,7 +10,18 @@ use tokio::task::JoinSet;
 use super::ReviewError;
 use crate::diff::chunk::Plan;
 use crate::model::prompt::{self, PromptInput};
-use crate::model::{ModelClient, ModelError, ReviewOutput, Usage};
+use crate::model::{ModelClient, ModelError, ReviewOutput, ToolBudget, ToolUse, Usage};
+use crate::repo::Toolbox;
+
+/// Reports each model request's usage (`None` for a failed one): metrics, progress.
+pub type OnTry = Arc<dyn Fn(Option<Usage>) + Send + Sync>;
+
+/// The repository's tools for a review, and its budget.
+#[derive(Clone)]
+pub struct Tooling {
+    pub toolbox: Toolbox,
+    pub budget: Arc<ToolBudget>,
+}
 
 /// What the model is told about the change besides the diff.
 pub struct Subject<'a> {
@@ -30,6 +42,8 @@ pub struct CallSettings {
     pub suggestions: bool,
     pub model: Option<String>,
     pub reasoning_effort: Option<String>,
+    /// The repository's tools, when the model may read it.
+    pub tooling: Option<Tooling>,
 }
 
 impl Default for CallSettings {
@@ -41,6 +55,7 @@ impl Default for CallSettings {
             suggestions: true,
             model: None,
             reasoning_effort: None,
+            tooling: None,
         }
     }
 }
@@ -49,7 +64,10 @@ impl Default for CallSettings {
 pub struct Answer {
     pub output: ReviewOutput,
     pub usage: Usage,
+    /// Conversations (one per part).
     pub calls: usize,
+    /// Requests in all (a conversation with tools has several).
+    pub turns: u32,
 }
 
 /// One model call per chunk, in parallel within the process-wide limit. A chunk that
@@ -62,10 +80,10 @@ pub async fn ask_model(
     plan: &Plan,
     settings: &CallSettings,
     skipped: &mut Vec<(String, String)>,
-    // Called with each call's usage, or `None` when the call failed.
-    on_reply: impl Fn(Option<Usage>),
+    on_try: OnTry,
 ) -> Result<Answer, ReviewError> {
     let parts = plan.chunks.len();
+    let tooling = settings.tooling.as_ref();
     let mut calls = JoinSet::new();
     for (i, chunk) in plan.chunks.iter().enumerate() {
         let elsewhere: Vec<String> = plan
@@ -89,21 +107,28 @@ pub async fn ask_model(
             guidelines: &settings.guidelines,
             language: &settings.language,
             suggestions: settings.suggestions,
+            tools: tooling.is_some(),
         });
         let model = model.clone();
         let slots = Arc::clone(slots);
         let (model_name, effort) = (settings.model.clone(), settings.reasoning_effort.clone());
         let cache_key = format!("codex-review:{}", subject.repo);
+        let (tooling, on_try) = (tooling.cloned(), on_try.clone());
         calls.spawn(async move {
             let _slot = slots.acquire_owned().await.expect("never closed");
             let call = crate::model::ReviewCall {
-                instructions: prompt::INSTRUCTIONS,
+                instructions: prompt::instructions(tooling.is_some()),
                 user_message: &message,
                 model: model_name.as_deref(),
                 reasoning_effort: effort.as_deref(),
                 cache_key: Some(&cache_key),
+                format: crate::model::OutputFormat::review(),
             };
-            (i, model.review(&call).await)
+            let tools = tooling.as_ref().map(|t| ToolUse {
+                runner: t.toolbox.clone(),
+                budget: &t.budget,
+            });
+            (i, model.ask(&call, tools, &*on_try).await)
         });
     }
     let mut results: Vec<(usize, Result<crate::model::ModelReply, ModelError>)> =
@@ -115,30 +140,30 @@ pub async fn ask_model(
 
     let mut outputs: Vec<ReviewOutput> = Vec::with_capacity(parts);
     let mut usage = Usage::default();
+    let mut turns = 0;
     let mut errors: Vec<ModelError> = Vec::new();
     for (i, result) in results {
         match result {
             Ok(reply) => {
-                on_reply(Some(reply.usage));
                 tracing::info!(
                     part = i + 1,
                     parts,
                     response_id = %reply.response_id,
+                    turns = reply.turns,
+                    tool_calls = reply.tool_calls,
+                    budget_spent = reply.budget_spent.unwrap_or(""),
                     input_tokens = reply.usage.input_tokens,
                     cached_tokens = reply.usage.cached_tokens,
                     output_tokens = reply.usage.output_tokens,
                     reasoning_tokens = reply.usage.reasoning_tokens,
-                    findings = reply.review.findings.len(),
+                    findings = reply.output.findings.len(),
                     "model answered"
                 );
-                usage.input_tokens += reply.usage.input_tokens;
-                usage.cached_tokens += reply.usage.cached_tokens;
-                usage.output_tokens += reply.usage.output_tokens;
-                usage.reasoning_tokens += reply.usage.reasoning_tokens;
-                outputs.push(reply.review);
+                usage.add(reply.usage);
+                turns += reply.turns;
+                outputs.push(reply.output);
             }
             Err(e) => {
-                on_reply(None);
                 tracing::warn!(part = i + 1, parts, error = %e, "model call failed");
                 for path in &plan.chunks[i].files {
                     skipped.push((
@@ -161,5 +186,6 @@ pub async fn ask_model(
         output: super::merge::merge_parts(outputs),
         usage,
         calls: parts,
+        turns,
     })
 }

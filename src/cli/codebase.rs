@@ -1,0 +1,89 @@
+//! The repository the CLI's model reads with its tools: the pull request's head through
+//! GitHub's archive (the App's snapshot code, in a cache of its own that is removed at exit),
+//! or, for a local diff, the git work tree's HEAD.
+
+use crate::github::RepoClient;
+use crate::ids::CommitSha;
+use crate::repo::{ScratchDir, SnapshotError, SnapshotStore, Source, Toolbox, Tools, local};
+use crate::settings::CodebaseSettings;
+
+/// The CLI's tools, and what keeps their files alive.
+pub struct CliCodebase {
+    pub toolbox: Option<Toolbox>,
+    /// How the repository was read, when it is not a full snapshot.
+    pub note: Option<String>,
+    _scratch: Option<ScratchDir>,
+}
+
+impl CliCodebase {
+    fn none(note: impl Into<String>) -> Self {
+        Self {
+            toolbox: None,
+            note: Some(note.into()),
+            _scratch: None,
+        }
+    }
+}
+
+/// The pull request's head, from GitHub's archive.
+pub async fn for_pull(
+    settings: &CodebaseSettings,
+    gh: &RepoClient,
+    head: &CommitSha,
+) -> CliCodebase {
+    let scratch = match ScratchDir::new("codex-review-cli") {
+        Ok(dir) => dir,
+        Err(e) => return CliCodebase::none(format!("no snapshot directory: {e}")),
+    };
+    let store = match SnapshotStore::new(&scratch.0, u64::MAX, settings.limits) {
+        Ok(store) => store,
+        Err(e) => return CliCodebase::none(format!("no snapshot directory: {e}")),
+    };
+    let location = async { gh.archive_location(head).await.map_err(|e| e.to_string()) };
+    let contents = || Source::Contents {
+        gh: gh.clone(),
+        sha: head.to_string(),
+    };
+    let (source, note) = match store.snapshot(gh.repo(), head, location).await {
+        Ok(snapshot) => (Source::Snapshot(snapshot), None),
+        Err(SnapshotError::TooLarge(why)) => (
+            contents(),
+            Some(format!(
+                "{why}: single files are read through the API, without search"
+            )),
+        ),
+        Err(e) => (
+            contents(),
+            Some(format!(
+                "no snapshot ({e}): single files are read through the API, without search"
+            )),
+        ),
+    };
+    CliCodebase {
+        toolbox: Some(Toolbox::new(source, None)),
+        note,
+        _scratch: Some(scratch),
+    }
+}
+
+/// HEAD of the git work tree the CLI runs in.
+pub fn for_work_tree(settings: &CodebaseSettings) -> CliCodebase {
+    let scratch = match ScratchDir::new("codex-review-cli") {
+        Ok(dir) => dir,
+        Err(e) => return CliCodebase::none(format!("no snapshot directory: {e}")),
+    };
+    let here = match std::env::current_dir() {
+        Ok(dir) => dir,
+        Err(e) => return CliCodebase::none(format!("no working directory: {e}")),
+    };
+    match local::snapshot_head(&here, &scratch.0, &settings.limits) {
+        Ok(_) => CliCodebase {
+            toolbox: Some(Toolbox::new(Source::Local(Tools::new(&scratch.0)), None)),
+            note: None,
+            _scratch: Some(scratch),
+        },
+        Err(e) => CliCodebase::none(format!(
+            "the model reviews without the repository's files ({e})"
+        )),
+    }
+}

@@ -1,0 +1,42 @@
+//! A snapshot of a local git work tree's HEAD, for `codex-review review -`: `git archive`
+//! streams the committed tree (never the files on disk, so no link in the work tree can lead
+//! outside it) into the same unpacker, with the same limits and rules, as GitHub's archive.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::unpack::{Limits, Unpacked, unpack_tar};
+
+/// Unpacks HEAD of the git repository at `work_tree` into `dest` (an empty directory).
+pub fn snapshot_head(work_tree: &Path, dest: &Path, limits: &Limits) -> Result<Unpacked, String> {
+    let mut git = Command::new("git")
+        .arg("-C")
+        .arg(work_tree)
+        // Only the object store is read: no hook, no file-system monitor, no filter runs.
+        .args([
+            "-c",
+            "core.fsmonitor=false",
+            "archive",
+            "--format=tar",
+            "--prefix=head/",
+            "HEAD",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("git could not be run: {e}"))?;
+    let stdout = git.stdout.take().expect("stdout is piped");
+    let unpacked = unpack_tar(stdout, dest, limits);
+    let done = git
+        .wait_with_output()
+        .map_err(|e| format!("git failed: {e}"))?;
+    if !done.status.success() {
+        let why = String::from_utf8_lossy(&done.stderr);
+        return Err(format!(
+            "git archive failed: {}",
+            why.lines().next().unwrap_or("no message").trim()
+        ));
+    }
+    unpacked.map_err(|e| e.to_string())
+}
