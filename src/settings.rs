@@ -534,6 +534,28 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://codex-review.db");
         assert_eq!(s.bot_handle, "codex");
         assert_eq!(s.limits, Limits::default());
+        assert_eq!(s.codebase.tools, crate::model::ToolLimits::default());
+        assert_eq!(s.codebase.tools.turns, 12);
+        assert_eq!(s.codebase.limits, crate::repo::Limits::default());
+        assert_eq!(s.codebase.cache_bytes, 2_048 * 1024 * 1024);
+        assert!(s.codebase.snapshot_dir.starts_with(std::env::temp_dir()));
+        let s = env(&[
+            ("CODEX_REVIEW_TOOL_TURNS", "0"),
+            ("CODEX_REVIEW_SNAPSHOT_MAX_FILE_KB", "64"),
+            ("CODEX_REVIEW_SNAPSHOT_DIR", "/var/cache/codex"),
+        ])
+        .unwrap();
+        assert_eq!(s.codebase.tools.turns, 0);
+        assert_eq!(s.codebase.limits.file_bytes, 64 * 1024);
+        assert_eq!(
+            s.codebase.snapshot_dir,
+            std::path::Path::new("/var/cache/codex")
+        );
+        let err = env(&[("CODEX_REVIEW_TOOL_CALLS", "0")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("CODEX_REVIEW_TOOL_CALLS is invalid")
+        );
     }
 
     #[test]

@@ -11,7 +11,19 @@ use support::*;
 const DIFF: &str = "diff --git a/src/limits.rs b/src/limits.rs\nindex 1111111..2222222 100644\n--- a/src/limits.rs\n+++ b/src/limits.rs\n@@ -1,3 +1,4 @@\n pub fn allowed(count: u32, max: u32) -> bool {\n-    count < max\n+    let limit = max + 1;\n+    count <= limit\n }\ndiff --git a/Cargo.lock b/Cargo.lock\nindex 3..4 100644\n--- a/Cargo.lock\n+++ b/Cargo.lock\n@@ -1 +1 @@\n-a\n+b\n";
 
 fn run(args: &[&str], env: &[(&str, String)], stdin: &str) -> (i32, String, String) {
+    run_in(None, args, env, stdin)
+}
+
+fn run_in(
+    dir: Option<&std::path::Path>,
+    args: &[&str],
+    env: &[(&str, String)],
+    stdin: &str,
+) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_codex-review"));
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
     cmd.arg("review")
         .args(args)
         .env_clear()
@@ -160,6 +172,109 @@ async fn a_pull_request_is_reviewed_by_url_and_posted() {
     assert_eq!(reviews.len(), 1);
     assert_eq!(reviews[0].comments.len(), 1);
     assert_eq!(reviews[0].state, "COMMENTED");
+    // The model could read the head through the same archive the App uses.
+    let archive = format!("/repos/{REPO}/tarball/{}", "5".repeat(40));
+    assert!(app.github.calls().iter().any(|c| c.path == archive));
+    assert!(app.openai.requests()[0]["tools"].is_array());
     app.assert_no_violations();
     app.stop().await;
+}
+
+/// `git` in a directory, quietly, as a fixed author.
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let status = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_diff_is_reviewed_with_the_work_trees_head_in_reach() {
+    install_crypto();
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join("src")).unwrap();
+    std::fs::write(
+        repo.path().join("src/limits.rs"),
+        "pub fn allowed(count: u32, max: u32) -> bool {\n    count < max\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.path().join("src/caller.rs"),
+        "fn go() { allowed(1, 2); }\n",
+    )
+    .unwrap();
+    // A committed link that leads out of the repository: left out of the snapshot.
+    std::os::unix::fs::symlink("/etc/passwd", repo.path().join("passwd")).unwrap();
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "first"]);
+    // Not committed: the tools read HEAD, not the files on disk.
+    std::fs::write(repo.path().join("src/caller.rs"), "UNCOMMITTED\n").unwrap();
+
+    let ai = FakeOpenAi::start().await;
+    ai.respond_with(|request| {
+        let answered: Vec<&str> = request["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["type"] == "function_call_output")
+            .map(|i| i["output"].as_str().unwrap())
+            .collect();
+        if answered.is_empty() {
+            return Reply::ToolCalls(vec![
+                (
+                    "read_file",
+                    json!({"path": "src/caller.rs", "start_line": null, "end_line": null}),
+                ),
+                (
+                    "read_file",
+                    json!({"path": "passwd", "start_line": null, "end_line": null}),
+                ),
+            ]);
+        }
+        let right = answered[0].contains("1: fn go() { allowed(1, 2); }")
+            && !answered[0].contains("UNCOMMITTED")
+            && answered[1].contains("error: ")
+            && !answered[1].contains("root:");
+        let mut f = finding("src/limits.rs", "RIGHT", 2, 3, 1, None);
+        f["title"] = json!(if right {
+            "Caller read from HEAD"
+        } else {
+            "Wrong answers"
+        });
+        Reply::Review(review_with(vec![f]))
+    });
+    let mut env = env(&ai);
+    env.push(("PATH", std::env::var("PATH").unwrap()));
+    env.push(("TMPDIR", repo.path().join("tmp").display().to_string()));
+    std::fs::create_dir_all(repo.path().join("tmp")).unwrap();
+    let dir = repo.path().to_owned();
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || run_in(Some(&dir), &["-"], &env, DIFF))
+            .await
+            .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("Caller read from HEAD"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("Looked at: 1 file(s) read, 0 search(es), 1 refused call(s)"),
+        "{stdout}"
+    );
+    // The snapshot was removed at exit.
+    assert_eq!(
+        std::fs::read_dir(repo.path().join("tmp")).unwrap().count(),
+        0
+    );
+    assert!(
+        ai.state().violations.is_empty(),
+        "{:?}",
+        ai.state().violations
+    );
 }

@@ -314,6 +314,28 @@ mod tests {
         assert_eq!(e.key, "review.language");
         let e = parse("review:\n  min_confidence: 1.5\n").unwrap_err();
         assert_eq!(e.key, "review.min_confidence");
+        let e = parse("review:\n  verify_priority: 4\n").unwrap_err();
+        assert_eq!(e.key, "review.verify_priority");
+        let e = parse("review:\n  budget:\n    minutes: 0\n").unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("review.budget.minutes", 3));
+        let e = parse("review:\n  budget:\n    turns: 3\n").unwrap_err();
+        assert!(e.key.starts_with("review.budget"), "{}", e.key);
+    }
+
+    #[test]
+    fn a_repository_budget_lowers_the_services_and_never_raises_it() {
+        let c =
+            parse("review:\n  tools: true\n  budget:\n    tool_turns: 4\n    tool_calls: 500\n")
+                .unwrap();
+        let service = crate::model::ToolLimits::default();
+        let applied = c.review.budget.apply(service);
+        assert_eq!(applied.turns, 4);
+        assert_eq!(applied.calls, service.calls);
+        assert_eq!(applied.input_tokens, service.input_tokens);
+        assert_eq!(applied.wall, service.wall);
+        let off = parse("review:\n  tools: false\n  verify: false\n").unwrap();
+        assert!(!off.review.tools && !off.review.verify);
+        assert_eq!(off.review.verify_priority, 3);
     }
 
     #[test]

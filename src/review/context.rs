@@ -178,7 +178,8 @@ impl Reviewer {
                 Codebase {
                     toolbox: Some(crate::repo::Toolbox::new(contents(), metrics)),
                     note: Some(format!(
-                        "{why}: the reviewer read single files through the API and could not search the repository."
+                        "{}: the reviewer read single files through the API and could not search the repository.",
+                        capitalized(&why)
                     )),
                 }
             }
@@ -381,4 +382,13 @@ async fn guidelines(
         text.push_str("\n(guidelines cut at 12,000 characters)");
     }
     text
+}
+
+/// `s` with its first letter upper-case (a sentence of the summary).
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
