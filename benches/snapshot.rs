@@ -4,10 +4,16 @@
 //! 10,000 source files (about 20 MB unpacked), then measures unpacking it into a fresh
 //! directory and one `search` over the unpacked tree (a pattern with a few matches, and one
 //! limited by a path glob).
+//!
+//! Then real source code: the crates in cargo's registry on this machine (the sources this
+//! project builds from), packed like GitHub's archive up to 20 MB compressed, served over
+//! HTTP on loopback, and measured through the snapshot cache as a review gets it (streamed
+//! download and unpack), and `search` over it.
 
 use std::io::Write;
 
-use codex_review::repo::{Limits, Tools, unpack};
+use codex_review::ids::{CommitSha, RepoName};
+use codex_review::repo::{Limits, SnapshotStore, Tools, unpack};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 const FILES: usize = 10_000;
@@ -81,5 +87,140 @@ fn snapshot(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, snapshot);
+/// Up to `max_compressed` bytes of gzipped tar of the real sources under cargo's registry,
+/// shaped like GitHub's archive; `None` when there is no registry.
+fn real_archive(max_compressed: usize) -> Option<(Vec<u8>, usize, u64)> {
+    let home = std::env::var("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| std::path::Path::new(&h).join(".cargo")))
+        .ok()?;
+    let mut crates: Vec<std::path::PathBuf> = std::fs::read_dir(home.join("registry/src"))
+        .ok()?
+        .flatten()
+        .flat_map(|index| {
+            std::fs::read_dir(index.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .map(|e| e.path())
+        .collect();
+    crates.sort();
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut b = tar::Builder::new(gz);
+    let (mut files, mut bytes) = (0usize, 0u64);
+    'crates: for krate in crates {
+        let mut stack = vec![krate.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                if kind.is_dir() {
+                    stack.push(path);
+                } else if kind.is_file() {
+                    let Ok(data) = std::fs::read(&path) else {
+                        continue;
+                    };
+                    let rel = path.strip_prefix(krate.parent().unwrap()).unwrap();
+                    let mut header = tar::Header::new_gnu();
+                    header.set_size(data.len() as u64);
+                    header.set_mode(0o644);
+                    header.set_entry_type(tar::EntryType::Regular);
+                    let name = format!("octo-real-0123456/{}", rel.display());
+                    if b.append_data(&mut header, name, &data[..]).is_err() {
+                        continue;
+                    }
+                    files += 1;
+                    bytes += data.len() as u64;
+                }
+            }
+            if b.get_ref().get_ref().len() >= max_compressed {
+                break 'crates;
+            }
+        }
+    }
+    let gz = b.into_inner().ok()?;
+    Some((gz.finish().ok()?, files, bytes))
+}
+
+fn real_repository(c: &mut Criterion) {
+    let Some((archive, files, unpacked)) = real_archive(20 * 1024 * 1024) else {
+        eprintln!("no cargo registry on this machine: the real-repository benchmark is skipped");
+        return;
+    };
+    eprintln!(
+        "real archive: {files} files, {:.1} MB unpacked, {:.1} MB compressed",
+        unpacked as f64 / 1e6,
+        archive.len() as f64 / 1e6
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let archive = bytes::Bytes::from(archive);
+    let served = archive.clone();
+    let addr = runtime.block_on(async move {
+        let app = axum::Router::new().route(
+            "/archive",
+            axum::routing::get(move || {
+                let body = served.clone();
+                async move { body }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    });
+    let url = format!("http://{addr}/archive");
+    let work = tempfile::tempdir().unwrap();
+    let repo = RepoName::parse("octo/real").unwrap();
+    let mut group = c.benchmark_group("real_repository");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(archive.len() as u64));
+    group.bench_function("unpack_from_memory", |b| {
+        b.iter_batched(
+            || tempfile::tempdir_in(work.path()).unwrap(),
+            |dest| {
+                unpack::unpack(&archive[..], dest.path(), &Limits::default()).unwrap();
+                dest
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("download_and_unpack", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir_in(work.path()).unwrap();
+                let store = SnapshotStore::new(dir.path(), u64::MAX, Limits::default()).unwrap();
+                (dir, store)
+            },
+            |(dir, store)| {
+                let sha = CommitSha::parse(&format!("{:040x}", fastrand::u128(..))).unwrap();
+                let url = url.clone();
+                let snapshot = runtime
+                    .block_on(store.snapshot(&repo, &sha, async move { Ok(url) }))
+                    .unwrap();
+                (dir, store, snapshot)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+
+    let tree = tempfile::tempdir().unwrap();
+    unpack::unpack(&archive[..], tree.path(), &Limits::default()).unwrap();
+    let tools = Tools::new(tree.path());
+    let mut group = c.benchmark_group("search_real_repository");
+    group.sample_size(20);
+    group.bench_function("whole_tree", |b| {
+        b.iter(|| tools.search(r"fn\s+parse_\w+\(", None).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, snapshot, real_repository);
 criterion_main!(benches);

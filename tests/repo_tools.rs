@@ -540,3 +540,83 @@ async fn the_verification_request_is_a_valid_strict_request() {
     assert_eq!(app.github.reviews()[0].comments.len(), 1);
     app.stop().await;
 }
+
+/// The process's peak resident memory, from `/proc/self/status` (Linux), in MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// A measurement, not a check (wall-clock and memory figures are not asserted): run with
+/// `cargo test --release --test repo_tools -- --ignored --nocapture peak_memory`.
+/// A 410-file pull request reviewed with the tools over a 10,000-file snapshot; the figure is
+/// the whole test process's peak, fakes and the archive they hold included (an upper bound).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn peak_memory_of_a_review_with_tools_on_410_files() {
+    let app = TestApp::start().await;
+    let files: Vec<File> = (0..410)
+        .map(|i| {
+            let patch = format!(
+                "@@ -1,3 +1,4 @@\n fn f{i}() {{\n-    old({i});\n+    new({i});\n+    check_limit({i});\n }}"
+            );
+            File::new(&format!("src/m{:02}/f{i}.rs", i % 40), "modified", Some(&patch))
+        })
+        .collect();
+    let mut pr = Pull::new(REPO, 40, HEAD, files);
+    let mut rng = fastrand::Rng::with_seed(7);
+    for i in 0..10_000 {
+        let mut text = String::new();
+        for l in 0..50 {
+            let word: String = (0..rng.usize(10..60)).map(|_| rng.alphanumeric()).collect();
+            text.push_str(&format!("    let v{l} = compute(\"{word}\", {i});\n"));
+        }
+        pr.contents
+            .insert(format!("src/tree/m{:02}/f{i}.rs", i % 100), text);
+    }
+    let archive = support::fake_github::archive_of(REPO, HEAD, &pr.contents);
+    pr.archive = Some(archive.clone());
+    pr.contents.clear();
+    app.github.add_pull(pr);
+    app.openai.respond_with(|request| {
+        if can_call_tools(request) && outputs(request).is_empty() {
+            return Reply::ToolCalls(vec![
+                (
+                    "search",
+                    json!({"pattern": "compute\\(\"a", "path_glob": null}),
+                ),
+                ("list_files", json!({"path_glob": "src/tree/m07/**"})),
+                (
+                    "read_file",
+                    json!({"path": "src/tree/m07/f7.rs", "start_line": null, "end_line": null}),
+                ),
+            ]);
+        }
+        Reply::Review(review_with(vec![finding(
+            "src/m00/f0.rs",
+            "RIGHT",
+            2,
+            2,
+            1,
+            None,
+        )]))
+    });
+    let before = peak_rss_mib();
+    review_comment(&app, 40).await;
+    let after = peak_rss_mib();
+    let review = &app.github.reviews()[0];
+    assert!(
+        review.body.contains("What the reviewer looked at"),
+        "{}",
+        review.body
+    );
+    eprintln!(
+        "archive {:.1} MB; peak RSS before the review {before:.1} MiB, after {after:.1} MiB",
+        archive.len() as f64 / 1e6
+    );
+    app.stop().await;
+}

@@ -20,6 +20,7 @@ use super::spec;
 mod repo_data;
 mod reviews;
 
+pub use repo_data::archive_of;
 use repo_data::{compare, contents, file_json, pull_json, tree};
 use reviews::{create_review, review_json};
 

@@ -198,7 +198,7 @@ pub(super) fn file_json(f: &File) -> Value {
 }
 
 /// A gzipped tar shaped like GitHub's archive (`owner-repo-sha7/` first) of `files`.
-pub(crate) fn archive_of(
+pub fn archive_of(
     repo: &str,
     sha: &str,
     files: &std::collections::HashMap<String, String>,
