@@ -3,6 +3,7 @@
 mod client;
 mod cost;
 pub mod prompt;
+mod response;
 pub mod schema;
 mod turns;
 

@@ -82,7 +82,7 @@ impl Reviewer {
             ReviewError::Internal("GitHub sent a head SHA that is not a commit id".into())
         })?;
         let gathered = self
-            .gather(&gh, req, &pull, &sha, react, config.review.tools)
+            .gather(&gh, req, &pull, &sha, react, wants_tools(&config.review))
             .await?;
         let check = gathered.check;
         let result = match gathered.posted {
@@ -183,12 +183,15 @@ impl Reviewer {
         );
         skipped.extend(plan.skipped.iter().cloned());
         let codebase = gathered.codebase;
-        let tooling = codebase.toolbox.clone().map(|toolbox| Tooling {
-            toolbox,
-            budget: Arc::new(crate::model::ToolBudget::new(
-                config.review.budget.apply(self.tool_limits),
-            )),
-        });
+        let limits = config.review.budget.apply(self.tool_limits);
+        let tooling = codebase
+            .toolbox
+            .clone()
+            .filter(|_| limits.turns > 0)
+            .map(|toolbox| Tooling {
+                toolbox,
+                budget: Arc::new(crate::model::ToolBudget::new(limits)),
+            });
         let metrics = self.metrics.clone();
         let on_try: OnTry = Arc::new(move |usage| match usage {
             Some(usage) => {
@@ -458,6 +461,11 @@ impl Reviewer {
         }
         Ok(outcome)
     }
+}
+
+/// Whether the repository lets the model read it (tools on, with turns to use them).
+fn wants_tools(review: &ReviewSettings) -> bool {
+    review.tools && review.budget.tool_turns != Some(0)
 }
 
 /// Drops findings less urgent than `min_priority` or less sure than `min_confidence`;
