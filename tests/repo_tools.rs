@@ -620,3 +620,40 @@ async fn peak_memory_of_a_review_with_tools_on_410_files() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_rate_limited_turn_is_retried_with_the_same_conversation() {
+    let app = TestApp::start().await;
+    app.github.add_pull(pull(13));
+    app.openai.push(Reply::ToolCalls(vec![(
+        "read_file",
+        json!({"path": "src/rate.rs", "start_line": null, "end_line": null}),
+    )]));
+    app.openai.push(Reply::Error {
+        status: 429,
+        code: "rate_limit_exceeded",
+        retry_after: Some(0),
+    });
+    app.openai
+        .push(Reply::Review(review_with(vec![arity_finding()])));
+
+    review_comment(&app, 13).await;
+
+    let requests = app.openai.requests();
+    assert_eq!(requests.len(), 3);
+    // The retry repeats the turn as it was: the call, its output, the reasoning.
+    assert_eq!(requests[1]["input"], requests[2]["input"]);
+    assert_eq!(outputs(&requests[2]).len(), 1);
+    assert_eq!(app.github.reviews()[0].comments.len(), 1);
+    let (_, metrics) = app.get("/metrics").await;
+    // Two review turns and the verification answered; the rate-limited one failed.
+    assert!(
+        metrics.contains("codex_review_model_calls_total{outcome=\"ok\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("codex_review_model_calls_total{outcome=\"error\"} 1"),
+        "{metrics}"
+    );
+    app.stop().await;
+}
