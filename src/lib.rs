@@ -19,3 +19,4 @@ pub mod repo_config;
 pub mod review;
 pub mod server;
 pub mod settings;
+pub mod threads;

@@ -284,6 +284,11 @@ async fn posted_reviews_and_findings_are_remembered(backend: Backend) {
         fingerprint: fp.into(),
         path: "a.rs".into(),
         title: "t".into(),
+        side: "RIGHT".into(),
+        start: 3,
+        end: 4,
+        body: "b".into(),
+        inline: true,
     };
     store
         .record_review(PostedReview {

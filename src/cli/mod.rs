@@ -331,6 +331,8 @@ pub async fn review(
                 .and_then(|v| model.prices().cost(model.model(), v.usage)),
             trace: trace.as_ref(),
             codebase_note: codebase.as_ref().and_then(|c| c.note.as_deref()),
+            earlier: "",
+            dismissed: 0,
         });
         let review = NewReview {
             commit_id: head.to_string(),

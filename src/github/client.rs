@@ -201,6 +201,9 @@ pub struct RepoClient {
     warmup: Option<Arc<Warmup>>,
     metrics: Option<Arc<crate::metrics::Metrics>>,
     crab: Arc<Octocrab>,
+    /// The GraphQL endpoint's client when it is not under the REST base (GitHub Enterprise
+    /// Server: `https://HOST/api/graphql` beside `https://HOST/api/v3`).
+    graphql: Option<Arc<Octocrab>>,
     repo: RepoName,
     retry: RetryPolicy,
 }
@@ -211,8 +214,28 @@ impl RepoClient {
             warmup: None,
             metrics: None,
             crab,
+            graphql: None,
             repo,
             retry,
+        }
+    }
+
+    /// Sends GraphQL requests through `crab` (whose base is the GraphQL endpoint's parent).
+    pub(crate) fn with_graphql(mut self, crab: Option<Arc<Octocrab>>) -> Self {
+        self.graphql = crab;
+        self
+    }
+
+    /// The GraphQL path, relative to the base of the client that sends it.
+    pub(super) fn graphql_path(&self) -> String {
+        "/graphql".into()
+    }
+
+    /// A GraphQL request, through the GraphQL client when there is one.
+    pub(super) async fn call_graphql(&self, request: Request<'_>) -> Result<String, GitHubError> {
+        match &self.graphql {
+            Some(crab) => send(crab, self.retry, self.metrics.as_deref(), request).await,
+            None => self.call(request).await,
         }
     }
 
@@ -533,7 +556,7 @@ impl RepoClient {
     /// Sends one request. The first calls of a new installation client go one at a time, so
     /// that concurrent first calls (the acknowledgement and the review) share one installation
     /// token instead of each fetching its own.
-    async fn call(&self, request: Request<'_>) -> Result<String, GitHubError> {
+    pub(super) async fn call(&self, request: Request<'_>) -> Result<String, GitHubError> {
         let _first = match &self.warmup {
             Some(w) if !w.warm.load(Ordering::Acquire) => Some(w.first.lock().await),
             _ => None,
@@ -580,7 +603,7 @@ pub(crate) async fn get_app(
     decode::<App>("get app", &text).map(|a| a.slug)
 }
 
-fn decode<T: serde::de::DeserializeOwned>(
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
     call: &'static str,
     text: &str,
 ) -> Result<T, GitHubError> {

@@ -3,6 +3,7 @@
 
 mod client;
 pub mod http;
+mod threads;
 mod transport;
 
 use anyhow::Context as _;
@@ -16,6 +17,7 @@ pub use client::{
     ChangedFile, Comparison, GitHubError, NewReview, NewReviewComment, PullInfo, RepoClient,
     ReviewInfo,
 };
+pub use threads::{ReviewThread, ThreadComment};
 
 use crate::ids::{InstallationId, RepoName};
 use crate::model::RetryPolicy;
@@ -33,10 +35,12 @@ pub struct GitHubApp {
 }
 
 /// One installation's client and whether it holds a token yet.
-type Installation = (Arc<Octocrab>, Arc<client::Warmup>);
+type Installation = (Arc<Octocrab>, Arc<client::Warmup>, Option<Arc<Octocrab>>);
 
 struct Inner {
     app: Octocrab,
+    /// For GitHub Enterprise Server: the App on `https://HOST/api`, for `/api/graphql`.
+    graphql_app: Option<Octocrab>,
     installations: Mutex<HashMap<InstallationId, Installation>>,
     bot_login: OnceCell<String>,
     retry: RetryPolicy,
@@ -55,17 +59,24 @@ impl GitHubApp {
         .context("GITHUB_PRIVATE_KEY is not an RSA key in PEM")?;
         // octocrab's retry layer is not in the stack: it would re-send POSTs (double
         // reviews). Idempotent calls are retried in `RepoClient` instead.
-        let app = http::octocrab(
-            &settings.api_url,
+        let auth = || {
             octocrab::AuthState::App(octocrab::auth::AppAuth {
                 app_id: octocrab::models::AppId(settings.app_id),
-                key,
-            }),
-            retry.timeout,
-        )?;
+                key: key.clone(),
+            })
+        };
+        let app = http::octocrab(&settings.api_url, auth(), retry.timeout)?;
+        // GitHub Enterprise Server answers GraphQL at `/api/graphql`, beside `/api/v3`.
+        let graphql_app = match settings.api_url.strip_suffix("/v3") {
+            Some(api) if settings.api_url.ends_with("/api/v3") => {
+                Some(http::octocrab(api, auth(), retry.timeout)?)
+            }
+            _ => None,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 app,
+                graphql_app,
                 installations: Mutex::new(HashMap::new()),
                 bot_login: OnceCell::new(),
                 retry,
@@ -76,7 +87,7 @@ impl GitHubApp {
 
     /// The client of one repository through its installation.
     pub fn repo(&self, installation: InstallationId, repo: RepoName) -> anyhow::Result<RepoClient> {
-        let (crab, warmup) = {
+        let (crab, warmup, graphql) = {
             let mut cache = self
                 .inner
                 .installations
@@ -91,7 +102,14 @@ impl GitHubApp {
                             .installation(octocrab::models::InstallationId(installation.0))
                             .context("creating the installation client")?,
                     );
-                    let entry = (crab, Arc::new(client::Warmup::default()));
+                    let graphql = match &self.inner.graphql_app {
+                        Some(app) => Some(Arc::new(
+                            app.installation(octocrab::models::InstallationId(installation.0))
+                                .context("creating the installation's GraphQL client")?,
+                        )),
+                        None => None,
+                    };
+                    let entry = (crab, Arc::new(client::Warmup::default()), graphql);
                     cache.insert(installation, entry.clone());
                     entry
                 }
@@ -99,7 +117,8 @@ impl GitHubApp {
         };
         Ok(RepoClient::new(crab, repo, self.inner.retry)
             .with_metrics(self.inner.metrics.clone())
-            .with_warmup(warmup))
+            .with_warmup(warmup)
+            .with_graphql(graphql))
     }
 
     /// The login GitHub shows for the App's own comments and reviews (`slug[bot]`), read once

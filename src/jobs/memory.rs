@@ -9,12 +9,19 @@ use sqlx::Row;
 use super::store::{Store, now_ms};
 use crate::ids::{CommitSha, PrNumber, RepoName};
 
-/// A finding as remembered: its fingerprint and, for people reading the table, where it was.
+/// A finding as remembered: its fingerprint, its text and where it was posted.
 #[derive(Debug, Clone)]
 pub struct PostedFinding {
     pub fingerprint: String,
     pub path: String,
     pub title: String,
+    /// `RIGHT` or `LEFT`, and the inclusive line range, on the reviewed head's diff.
+    pub side: String,
+    pub start: u32,
+    pub end: u32,
+    pub body: String,
+    /// Posted inline (it has a review thread) rather than in the summary.
+    pub inline: bool,
 }
 
 /// A posted review to remember.
@@ -48,8 +55,9 @@ impl Store {
         for f in r.findings {
             sqlx::query(
                 "INSERT INTO findings (repo, pr_number, fingerprint, path, title, head_sha,
-                                       review_id, posted_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                       review_id, posted_at, short_id, side, start_line,
+                                       end_line, body)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                  ON CONFLICT (repo, pr_number, fingerprint) DO NOTHING",
             )
             .bind(r.repo.as_str())
@@ -60,6 +68,11 @@ impl Store {
             .bind(r.head_sha.as_str())
             .bind(r.review_id as i64)
             .bind(now)
+            .bind(&f.fingerprint[..f.fingerprint.len().min(8)])
+            .bind(&f.side)
+            .bind(i64::from(f.start))
+            .bind(i64::from(f.end))
+            .bind(&f.body)
             .execute(&mut *tx)
             .await
             .context("recording a finding")?;

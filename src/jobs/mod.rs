@@ -7,6 +7,7 @@ mod memory;
 mod prune;
 mod queue;
 mod store;
+mod threads;
 mod worker;
 mod writer;
 
@@ -15,5 +16,6 @@ pub use memory::{PostedFinding, PostedReview};
 pub use prune::{Pruned, run_pruning};
 pub use queue::{ClaimedJob, DeliveryRecord, Effect, Recorded, Supersede};
 pub use store::Store;
+pub use threads::{FindingState, StoredFinding};
 pub use worker::{JobHandler, JobResult, Lease, Worker, WorkerConfig};
 pub use writer::{DeliveryWriter, OwnedDelivery};

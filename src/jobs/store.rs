@@ -96,6 +96,11 @@ impl Store {
                     "recovery, check runs and acknowledgements",
                     include_str!("../../migrations/sqlite/0004_recovery_checks_acks.sql"),
                 ),
+                migration(
+                    5,
+                    "finding threads",
+                    include_str!("../../migrations/sqlite/0005_finding_threads.sql"),
+                ),
             ],
             Backend::Postgres => vec![
                 migration(
@@ -117,6 +122,11 @@ impl Store {
                     4,
                     "recovery, check runs and acknowledgements",
                     include_str!("../../migrations/postgres/0004_recovery_checks_acks.sql"),
+                ),
+                migration(
+                    5,
+                    "finding threads",
+                    include_str!("../../migrations/postgres/0005_finding_threads.sql"),
                 ),
             ],
         };

@@ -127,11 +127,14 @@ pub struct PromptInput<'a> {
     pub focus_areas: &'a [String],
     /// Whether the model may read the repository with tools.
     pub tools: bool,
+    /// Earlier findings still open whose code changed (DESIGN §10), one `[ID] title
+    /// (path:line)` line each followed by the code now; empty when there are none.
+    pub earlier: &'a str,
 }
 
 /// The user message: untrusted data first, fenced; the reviewer's focus last.
 pub fn user_message(input: &PromptInput<'_>) -> String {
-    let fence = fence_for(&[input.title, input.description, input.diff]);
+    let fence = fence_for(&[input.title, input.description, input.diff, input.earlier]);
     let mut s = String::with_capacity(input.diff.len() + input.description.len() + 1024);
     s.push_str(&format!(
         "Review this pull request of the repository {} ({} into {}).\n\n",
@@ -176,6 +179,13 @@ pub fn user_message(input: &PromptInput<'_>) -> String {
                 .iter()
                 .map(|(p, why)| (p.as_str(), Some(why.as_str()))),
         );
+    }
+    if !input.earlier.trim().is_empty() {
+        s.push_str(
+            "Findings of earlier reviews of this pull request, still open, whose code has changed since (the code now follows each). Put in fixed_finding_ids the ids of those this pull request now fixes; do not report them again:\n",
+        );
+        s.push_str(input.earlier.trim_end());
+        s.push('\n');
     }
     s.push_str(&format!("END UNTRUSTED PULL REQUEST DATA {fence}\n\n"));
     if input.tools {
@@ -249,7 +259,10 @@ mod tests {
             language: "Deutsch",
             suggestions: false,
             tools: false,
+            earlier: "[a1b2c3d4] Check the bound (src/a.rs:3)\n3: x[i]\n",
         });
+        assert!(msg.contains("fixed_finding_ids the ids"));
+        assert!(msg.contains("[a1b2c3d4] Check the bound (src/a.rs:3)\n3: x[i]\nEND UNTRUSTED"));
         let begin = msg.find("BEGIN UNTRUSTED PULL REQUEST DATA ").unwrap();
         let tag = &msg[begin + 34..begin + 50];
         let end_line = format!("END UNTRUSTED PULL REQUEST DATA {tag}");

@@ -15,6 +15,9 @@ pub struct ReviewOutput {
     pub overall_correctness: String,
     pub overall_explanation: String,
     pub overall_confidence_score: f64,
+    /// Ids of earlier findings (shown in the request, DESIGN §10) that this change fixes.
+    #[serde(default)]
+    pub fixed_finding_ids: Vec<String>,
 }
 
 /// One problem the model found.
@@ -97,7 +100,7 @@ pub fn review_schema() -> Value {
     json!({
         "type": "object",
         "additionalProperties": false,
-        "required": ["findings", "overall_correctness", "overall_explanation", "overall_confidence_score"],
+        "required": ["findings", "overall_correctness", "overall_explanation", "overall_confidence_score", "fixed_finding_ids"],
         "properties": {
             "findings": {
                 "type": "array",
@@ -135,7 +138,12 @@ pub fn review_schema() -> Value {
             },
             "overall_correctness": {"type": "string", "enum": ["patch is correct", "patch is incorrect"]},
             "overall_explanation": {"type": "string", "description": "One to three sentences."},
-            "overall_confidence_score": {"type": "number", "description": "From 0.0 to 1.0."}
+            "overall_confidence_score": {"type": "number", "description": "From 0.0 to 1.0."},
+            "fixed_finding_ids": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Ids of the earlier findings shown that this change fixes; empty when none were shown."
+            }
         }
     })
 }
@@ -210,7 +218,8 @@ mod tests {
             }],
             "overall_correctness": "patch is incorrect",
             "overall_explanation": "One bug.",
-            "overall_confidence_score": 0.8
+            "overall_confidence_score": 0.8,
+            "fixed_finding_ids": []
         });
         let parsed: ReviewOutput = serde_json::from_value(example.clone()).unwrap();
         assert_eq!(parsed.findings[0].code_location.side, Side::Right);

@@ -44,6 +44,8 @@ pub struct CallSettings {
     pub reasoning_effort: Option<String>,
     /// The repository's tools, when the model may read it.
     pub tooling: Option<Tooling>,
+    /// Earlier findings to judge (DESIGN §10), shown in the first part.
+    pub earlier: String,
 }
 
 impl Default for CallSettings {
@@ -56,6 +58,7 @@ impl Default for CallSettings {
             model: None,
             reasoning_effort: None,
             tooling: None,
+            earlier: String::new(),
         }
     }
 }
@@ -108,6 +111,7 @@ pub async fn ask_model(
             language: &settings.language,
             suggestions: settings.suggestions,
             tools: tooling.is_some(),
+            earlier: if i == 0 { &settings.earlier } else { "" },
         });
         let model = model.clone();
         let slots = Arc::clone(slots);

@@ -267,6 +267,11 @@ pub fn conclusion(
             };
             (conclusion, title, summary)
         }
+        Ok(Outcome::Quiet) => (
+            if gate.is_some() { "success" } else { "neutral" },
+            "No new issues".into(),
+            "Reviewed again: nothing new was found and nothing was fixed since the last review, so no review was posted.".into(),
+        ),
         Ok(Outcome::AlreadyPosted { review_id }) => (
             "neutral",
             "Already reviewed".into(),

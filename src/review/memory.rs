@@ -37,6 +37,15 @@ fn code_at(file: &FileDiff, side: Side, start: u32, end: u32) -> String {
     code
 }
 
+/// The fingerprint of a finding placed inline (as `drop_repeated` computes it).
+pub fn placed_fingerprint(p: &super::place::Placed, files: &[FileDiff]) -> String {
+    let code = files
+        .iter()
+        .find(|f| f.path == p.path)
+        .map_or_else(String::new, |f| code_at(f, p.side, p.start, p.end));
+    fingerprint(&p.path, p.side, &p.finding.title, &code)
+}
+
 /// The fingerprint of a finding: path, side, normalised title and the code it points at.
 pub fn fingerprint(path: &str, side: Side, title: &str, code: &str) -> String {
     let mut h = Sha256::new();
@@ -47,11 +56,21 @@ pub fn fingerprint(path: &str, side: Side, title: &str, code: &str) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
-fn remembered(finding: &Finding, fingerprint: String) -> PostedFinding {
+fn remembered(
+    finding: &Finding,
+    fingerprint: String,
+    (side, start, end): (Side, u32, u32),
+    inline: bool,
+) -> PostedFinding {
     PostedFinding {
         fingerprint,
         path: finding.code_location.file_path.clone(),
         title: finding.title.chars().take(200).collect(),
+        side: side.as_str().to_owned(),
+        start,
+        end,
+        body: finding.body.chars().take(4_000).collect(),
+        inline,
     }
 }
 
@@ -65,16 +84,12 @@ pub fn drop_repeated(
     let mut repeated = 0;
     let mut kept = Vec::new();
     placement.inline.retain(|p| {
-        let code = files
-            .iter()
-            .find(|f| f.path == p.path)
-            .map_or_else(String::new, |f| code_at(f, p.side, p.start, p.end));
-        let fp = fingerprint(&p.path, p.side, &p.finding.title, &code);
+        let fp = placed_fingerprint(p, files);
         if known.contains(&fp) {
             repeated += 1;
             return false;
         }
-        kept.push(remembered(&p.finding, fp));
+        kept.push(remembered(&p.finding, fp, (p.side, p.start, p.end), true));
         true
     });
     placement.summary_only.retain(|u| {
@@ -84,7 +99,12 @@ pub fn drop_repeated(
             repeated += 1;
             return false;
         }
-        kept.push(remembered(&u.finding, fp));
+        let range = (
+            loc.side,
+            loc.line_range.start.max(0) as u32,
+            loc.line_range.end.max(0) as u32,
+        );
+        kept.push(remembered(&u.finding, fp, range, false));
         true
     });
     (repeated, kept)

@@ -99,6 +99,12 @@ pub fn merge_parts(parts: Vec<ReviewOutput>) -> ReviewOutput {
         .iter()
         .map(|o| o.overall_confidence_score)
         .fold(1.0, f64::min);
+    let mut fixed_finding_ids: Vec<String> = Vec::new();
+    for id in parts.iter().flat_map(|o| o.fixed_finding_ids.iter()) {
+        if !fixed_finding_ids.contains(id) {
+            fixed_finding_ids.push(id.clone());
+        }
+    }
     let findings = parts
         .into_iter()
         .enumerate()
@@ -114,6 +120,7 @@ pub fn merge_parts(parts: Vec<ReviewOutput>) -> ReviewOutput {
         .into(),
         overall_explanation: explanation,
         overall_confidence_score: confidence,
+        fixed_finding_ids,
     }
 }
 
@@ -149,6 +156,7 @@ mod tests {
             .into(),
             overall_explanation: explanation.into(),
             overall_confidence_score: 0.8,
+            fixed_finding_ids: Vec::new(),
         }
     }
 

@@ -9,6 +9,7 @@ mod ack;
 pub mod ask;
 mod check;
 mod context;
+mod earlier;
 mod gate;
 pub mod memory;
 pub mod merge;
@@ -107,6 +108,9 @@ pub enum Outcome {
     AlreadyPosted {
         review_id: u64,
     },
+    /// An automatic re-review found nothing new and nothing fixed: no review is posted (the
+    /// check run still reports).
+    Quiet,
     Skipped(&'static str),
     /// A command answered with a comment.
     Replied(&'static str),
@@ -126,6 +130,7 @@ impl Outcome {
             Outcome::AlreadyPosted { review_id } => {
                 format!("review {review_id} was already posted")
             }
+            Outcome::Quiet => "nothing new: no review posted".into(),
             Outcome::Skipped(why) => format!("skipped: {why}"),
             Outcome::Replied(what) => format!("replied: {what}"),
         }
@@ -206,6 +211,7 @@ impl JobHandler for Reviewer {
                 self.metrics.review(match outcome {
                     Outcome::Posted { .. } => "posted",
                     Outcome::AlreadyPosted { .. } => "already_posted",
+                    Outcome::Quiet => "quiet",
                     Outcome::Skipped(_) | Outcome::Replied(_) => "skipped",
                 });
                 JobResult::Done(outcome.describe())

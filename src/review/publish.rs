@@ -145,6 +145,10 @@ pub struct SummaryInput<'a> {
     pub trace: Option<&'a crate::repo::Trace>,
     /// How the repository was read when it was not from its snapshot.
     pub codebase_note: Option<&'a str>,
+    /// Earlier findings resolved by this review (fixed, outdated), as Markdown.
+    pub earlier: &'a str,
+    /// Findings left out because people dismissed them on this pull request.
+    pub dismissed: usize,
 }
 
 /// The review's top-level body.
@@ -189,6 +193,7 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
             counts[0], counts[1], counts[2], counts[3]
         );
     }
+    s.push_str(input.earlier);
     if let Some(since) = input.since {
         let _ = writeln!(
             s,
@@ -291,6 +296,15 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
     }
     if let Some(trace) = input.trace {
         super::report::looked_at(&mut s, trace);
+    }
+    if input.dismissed > 0 {
+        let _ = writeln!(
+            s,
+            "{} finding{} dismissed earlier on this pull request {} not repeated.\n",
+            input.dismissed,
+            if input.dismissed == 1 { "" } else { "s" },
+            if input.dismissed == 1 { "was" } else { "were" }
+        );
     }
     if input.repeated > 0 {
         let _ = writeln!(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::ask::{self, Answer, CallSettings, OnTry, Subject, Tooling};
 use super::place::{self, Placement, Unplaced};
 use super::verify::{self, VerifyInput};
-use super::{Outcome, ReviewError, Reviewer, gate, memory, publish};
+use super::{Outcome, ReviewError, Reviewer, earlier, gate, memory, publish};
 use crate::diff::FileDiff;
 use crate::diff::chunk::{self, Budget, Source};
 use crate::diff::filter::PathRules;
@@ -18,6 +18,7 @@ use crate::ids::{CommitSha, JobId};
 use crate::jobs::{AckState, Lease, PostedReview};
 use crate::model::{ReviewOutput, Usage};
 use crate::repo_config::ReviewSettings;
+use crate::threads;
 
 /// Why a comment's command is not run: its author may not run commands here.
 pub(super) const NOT_ALLOWED: &str = "the comment's author is not allowed to run commands";
@@ -201,6 +202,10 @@ impl Reviewer {
             None => metrics.model_call("error"),
         });
 
+        let earlier = self
+            .earlier_findings(gh, req, sha, config, &contents, tooling.as_ref())
+            .await;
+
         let answer = if plan.chunks.is_empty() {
             // Nothing the model could read (only binaries, lock files...): say so, at no cost.
             Answer {
@@ -210,6 +215,7 @@ impl Reviewer {
                     overall_explanation: "This pull request has no changes that could be reviewed."
                         .into(),
                     overall_confidence_score: 1.0,
+                    fixed_finding_ids: Vec::new(),
                 },
                 usage: Usage::default(),
                 calls: 0,
@@ -233,6 +239,7 @@ impl Reviewer {
                     .reasoning_effort
                     .map(|e| e.as_str().to_owned()),
                 tooling: tooling.clone(),
+                earlier: earlier.prompt_section(),
             };
             let subject = Subject {
                 repo: req.repo.as_str(),
@@ -307,6 +314,7 @@ impl Reviewer {
                 p.finding.suggestion = None;
             }
         }
+        let dismissed = earlier::drop_dismissed(&mut placement, &earlier);
         let (repeated, mut remembered) = memory::drop_repeated(&mut placement, &pr_files, &known);
         let verification = if config.review.verify && answer.calls > 0 {
             let head_text = |path: &str| contents.get(path).cloned();
@@ -362,6 +370,31 @@ impl Reviewer {
                 )),
             };
         }
+        let settled = threads::settle(
+            gh,
+            &self.store,
+            &req.repo,
+            req.pr,
+            &earlier,
+            &answer.output.fixed_finding_ids,
+        )
+        .await;
+        // An automatic re-review with nothing new and nothing fixed stays quiet.
+        // (A check's "Re-run" is a person's request too.)
+        let automatic = matches!(req.trigger, Trigger::PullRequest { .. });
+        if automatic
+            && placement.inline.is_empty()
+            && placement.summary_only.is_empty()
+            && settled.is_empty()
+            && self
+                .store
+                .last_reviewed_sha(&req.repo, req.pr)
+                .await
+                .map_err(|e| ReviewError::Store(format!("{e:#}")))?
+                .is_some()
+        {
+            return Ok(Outcome::Quiet);
+        }
         let model_used = config
             .review
             .model
@@ -411,6 +444,8 @@ impl Reviewer {
             verify_cost,
             trace: trace.as_ref(),
             codebase_note: codebase.note.as_deref(),
+            earlier: &earlier::settled_section(&settled),
+            dismissed,
         });
         let review = NewReview {
             commit_id: sha.to_string(),
@@ -457,6 +492,10 @@ impl Reviewer {
             if let Err(e) = recorded {
                 // The review is on GitHub; only the memory of it is missing.
                 tracing::error!(error = format!("{e:#}"), "cannot record the posted review");
+            }
+            if let Outcome::Posted { .. } = outcome {
+                self.attach_threads(gh, req, review_id, &placement, &pr_files)
+                    .await;
             }
         }
         Ok(outcome)

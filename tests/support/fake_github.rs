@@ -19,10 +19,12 @@ use super::spec;
 
 mod repo_data;
 mod reviews;
+mod threads;
 
 pub use repo_data::archive_of;
 use repo_data::{compare, contents, file_json, pull_json, tree};
 use reviews::{create_review, review_json};
+pub use threads::{Thread, ThreadComment};
 
 pub const APP_SLUG: &str = "codex-review";
 pub const BOT_LOGIN: &str = "codex-review[bot]";
@@ -184,6 +186,12 @@ pub struct GhState {
     pub delay: std::time::Duration,
     /// Permissions by login for the collaborator permission API (default `read`).
     pub permissions: std::collections::HashMap<String, String>,
+    /// Review threads (one per inline comment of a review).
+    pub threads: Vec<threads::Thread>,
+    /// Threads the app resolved, in order.
+    pub resolved_by_app: Vec<String>,
+    /// `(review comment id, content, login)` reactions on review comments.
+    pub review_reactions: Vec<(u64, String, String)>,
     next_id: u64,
 }
 
@@ -330,10 +338,19 @@ async fn handle(
             None => error(404, "Not Found", None),
         };
     }
-    let Some(path) = uri.path().strip_prefix(fake.prefix.as_str()) else {
-        return error(404, "Not Found", None);
+    // GraphQL: `/graphql` on github.com, `/api/graphql` beside Enterprise Server's `/api/v3`.
+    let graphql = match fake.prefix.strip_suffix("/v3") {
+        Some(api) => format!("{api}/graphql"),
+        None => format!("{}/graphql", fake.prefix),
     };
-    let path = path.to_owned();
+    let path = if uri.path() == graphql {
+        "/graphql".to_owned()
+    } else {
+        let Some(path) = uri.path().strip_prefix(fake.prefix.as_str()) else {
+            return error(404, "Not Found", None);
+        };
+        path.to_owned()
+    };
     let query = uri.query().unwrap_or("").to_owned();
     let delay = fake.state().delay;
     if !delay.is_zero() {
@@ -428,6 +445,17 @@ async fn handle(
                     t.as_object_mut().unwrap().remove("repositories");
                     (StatusCode::CREATED, axum::Json(t)).into_response()
                 }
+            }
+        }
+        (Method::POST, ["graphql"]) => {
+            let token = auth
+                .strip_prefix("Bearer ")
+                .or_else(|| auth.strip_prefix("token "))
+                .unwrap_or("");
+            if st.tokens.contains(token) {
+                threads::graphql(&mut st, &body)
+            } else {
+                error(401, "Bad credentials", None)
             }
         }
         (_, ["repos", owner, repo, rest @ ..]) => {
@@ -528,6 +556,7 @@ fn repo_route(
             .position(|p| p.repo == repo && p.number == n)
     };
     match (method.clone(), rest) {
+        (Method::GET, ["pulls", "comments", id, "reactions"]) => threads::reactions(st, id, query),
         (Method::GET, ["pulls", n]) => match pull_index(st, n) {
             None => error(404, "Not Found", None),
             Some(i) => axum::Json(pull_json(&st.pulls[i])).into_response(),

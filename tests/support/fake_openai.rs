@@ -95,7 +95,8 @@ pub fn clean_review() -> Value {
         "findings": [],
         "overall_correctness": "patch is correct",
         "overall_explanation": "Nothing in this change needs fixing.",
-        "overall_confidence_score": 0.9
+        "overall_confidence_score": 0.9,
+        "fixed_finding_ids": []
     })
 }
 

@@ -420,6 +420,7 @@ pub fn review_with(findings: Vec<Value>) -> Value {
         "findings": findings,
         "overall_correctness": "patch is incorrect",
         "overall_explanation": "The limiter can be bypassed.",
-        "overall_confidence_score": 0.7
+        "overall_confidence_score": 0.7,
+        "fixed_finding_ids": []
     })
 }

@@ -134,8 +134,30 @@ pub(super) fn create_review(st: &mut GhState, i: usize, body: &Value) -> Respons
         }
     }
     st.next_id += 1;
+    let review_id = st.next_id;
+    if event.is_some() {
+        // Each inline comment of a submitted review starts a thread.
+        for c in &comments {
+            st.next_id += 1;
+            let id = st.next_id;
+            st.threads.push(super::threads::Thread {
+                id: format!("PRRT_kwDO{id:08}"),
+                repo: pull.repo.clone(),
+                pr: pull.number,
+                path: c["path"].as_str().unwrap_or("").to_owned(),
+                resolved: false,
+                comments: vec![super::threads::ThreadComment {
+                    id,
+                    body: c["body"].as_str().unwrap_or("").to_owned(),
+                    author: BOT_LOGIN.into(),
+                    association: "NONE".into(),
+                    review_id: Some(review_id),
+                }],
+            });
+        }
+    }
     let review = Review {
-        id: st.next_id,
+        id: review_id,
         repo: pull.repo.clone(),
         pr: pull.number,
         user: BOT_LOGIN.into(),

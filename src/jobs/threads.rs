@@ -1,0 +1,159 @@
+//! The lifecycle of posted findings (issue 12): the review thread each inline finding lives in,
+//! and its state: `open`, `fixed`, `dismissed` or `outdated`.
+
+use anyhow::Context as _;
+use sqlx::Row;
+
+use super::store::{Store, now_ms};
+use crate::ids::{PrNumber, RepoName};
+
+/// A finding posted inline, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFinding {
+    /// The app's short id of the finding (DESIGN §10).
+    pub id: String,
+    pub fingerprint: String,
+    pub path: String,
+    pub side: String,
+    pub start: u32,
+    pub end: u32,
+    pub title: String,
+    pub body: String,
+    /// The head it was posted on (its lines are in that commit's numbering).
+    pub head_sha: String,
+    pub comment_id: u64,
+    pub thread_id: String,
+    pub state: String,
+}
+
+/// A state a finding moves to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingState {
+    Fixed,
+    Dismissed,
+    Outdated,
+}
+
+impl FindingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingState::Fixed => "fixed",
+            FindingState::Dismissed => "dismissed",
+            FindingState::Outdated => "outdated",
+        }
+    }
+}
+
+impl Store {
+    /// Links posted findings to their review comment and thread: `(fingerprint, comment id,
+    /// thread node id)`.
+    pub async fn attach_threads(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        threads: &[(String, u64, String)],
+    ) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (fingerprint, comment, thread) in threads {
+            sqlx::query(
+                "UPDATE findings SET comment_id = $1, thread_id = $2
+                 WHERE repo = $3 AND pr_number = $4 AND fingerprint = $5",
+            )
+            .bind(*comment as i64)
+            .bind(thread)
+            .bind(repo.as_str())
+            .bind(pr.0 as i64)
+            .bind(fingerprint)
+            .execute(&mut *tx)
+            .await
+            .context("linking a finding to its thread")?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The PR's findings that live in a review thread, in one state (`open`, ...).
+    pub async fn threaded_findings(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        state: &str,
+    ) -> anyhow::Result<Vec<StoredFinding>> {
+        let rows = sqlx::query(
+            "SELECT short_id, fingerprint, path, side, start_line, end_line, title, body,
+                    head_sha, comment_id, thread_id, state
+             FROM findings
+             WHERE repo = $1 AND pr_number = $2 AND state = $3 AND thread_id IS NOT NULL
+             ORDER BY posted_at, fingerprint",
+        )
+        .bind(repo.as_str())
+        .bind(pr.0 as i64)
+        .bind(state)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredFinding {
+                    id: r.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
+                    fingerprint: r.try_get(1)?,
+                    path: r.try_get(2)?,
+                    side: r.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
+                    start: r.try_get::<Option<i64>, _>(4)?.unwrap_or(0) as u32,
+                    end: r.try_get::<Option<i64>, _>(5)?.unwrap_or(0) as u32,
+                    title: r.try_get(6)?,
+                    body: r.try_get::<Option<String>, _>(7)?.unwrap_or_default(),
+                    head_sha: r.try_get(8)?,
+                    comment_id: r.try_get::<Option<i64>, _>(9)?.unwrap_or(0) as u64,
+                    thread_id: r.try_get::<Option<String>, _>(10)?.unwrap_or_default(),
+                    state: r.try_get(11)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Moves a finding to `state`, with who and why (a dismissal's reason).
+    pub async fn set_finding_state(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        fingerprint: &str,
+        state: FindingState,
+        reason: Option<&str>,
+        by: Option<&str>,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE findings SET state = $1, state_reason = $2, state_by = $3, state_at = $4
+             WHERE repo = $5 AND pr_number = $6 AND fingerprint = $7",
+        )
+        .bind(state.as_str())
+        .bind(reason)
+        .bind(by)
+        .bind(now_ms())
+        .bind(repo.as_str())
+        .bind(pr.0 as i64)
+        .bind(fingerprint)
+        .execute(&self.pool)
+        .await
+        .context("saving a finding's state")?;
+        Ok(())
+    }
+
+    /// `(path, title)` of the PR's dismissed findings: never posted again on this PR.
+    pub async fn dismissed_findings(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT path, title FROM findings
+             WHERE repo = $1 AND pr_number = $2 AND state = 'dismissed'",
+        )
+        .bind(repo.as_str())
+        .bind(pr.0 as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+}

@@ -1,0 +1,157 @@
+//! The review's side of the findings' lifecycle (the `threads` room does the work): before the
+//! model, read what became of the earlier findings; after it, resolve the fixed and outdated
+//! ones; and keep dismissed findings out of the review.
+
+use std::collections::HashMap;
+
+use super::ask::Tooling;
+use super::place::Placement;
+use super::{Reviewer, publish};
+use crate::event::ReviewRequest;
+use crate::github::RepoClient;
+use crate::ids::CommitSha;
+use crate::repo_config::RepoConfig;
+use crate::threads::{self, Authority, Earlier};
+
+impl Reviewer {
+    /// What became of the PR's earlier findings (an empty answer when they cannot be read:
+    /// the review goes on without them).
+    pub(super) async fn earlier_findings(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        sha: &CommitSha,
+        config: &RepoConfig,
+        contents: &HashMap<String, String>,
+        tooling: Option<&Tooling>,
+    ) -> Earlier {
+        let bot_login = match self.github.bot_login().await {
+            Ok(login) => login.to_owned(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot tell the app's login; earlier findings skipped");
+                return Earlier::default();
+            }
+        };
+        let associations: Vec<String> = config
+            .triggers
+            .allowed_associations
+            .iter()
+            .filter_map(|a| serde_json::to_value(a).ok()?.as_str().map(str::to_owned))
+            .collect();
+        let authority = Authority {
+            bot_login: &bot_login,
+            bot_handle: &self.bot_handle,
+            associations: &associations,
+        };
+        let head_text = |path: String| {
+            let known = contents.get(&path).cloned();
+            let toolbox = tooling.map(|t| t.toolbox.clone());
+            let (gh, sha) = (gh.clone(), sha.to_string());
+            async move {
+                if known.is_some() {
+                    return known;
+                }
+                match toolbox {
+                    Some(t) => t.text_of(&path).await,
+                    None => gh.file_at(&path, &sha, 1024 * 1024).await.ok().flatten(),
+                }
+            }
+        };
+        match threads::review_earlier(gh, &self.store, req.pr, sha, &authority, head_text).await {
+            Ok(earlier) => {
+                tracing::info!(
+                    shown = earlier.shown.len(),
+                    outdated = earlier.outdated.len(),
+                    dismissed = earlier.newly_dismissed,
+                    "earlier findings read"
+                );
+                earlier
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the earlier findings; going on without them");
+                Earlier::default()
+            }
+        }
+    }
+}
+
+impl Reviewer {
+    /// Links the findings just posted inline to their review comments and threads, so a later
+    /// review can follow them.
+    pub(super) async fn attach_threads(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        review_id: u64,
+        placement: &Placement,
+        files: &[crate::diff::FileDiff],
+    ) {
+        if placement.inline.is_empty() {
+            return;
+        }
+        let threads = match gh.review_threads(req.pr).await {
+            Ok(threads) => threads,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the review's threads; its findings will not be followed");
+                return;
+            }
+        };
+        let mut links = Vec::new();
+        for placed in &placement.inline {
+            let body = publish::inline_comment(placed).body;
+            let thread = threads.iter().find(|t| {
+                t.comments
+                    .first()
+                    .is_some_and(|c| c.review_id == Some(review_id) && c.body == body)
+            });
+            if let Some(t) = thread {
+                links.push((
+                    super::memory::placed_fingerprint(placed, files),
+                    t.comments[0].id,
+                    t.id.clone(),
+                ));
+            }
+        }
+        if let Err(e) = self.store.attach_threads(&req.repo, req.pr, &links).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "cannot record the review's threads"
+            );
+        }
+    }
+}
+
+/// Takes out the findings people dismissed on this pull request; returns how many.
+pub(super) fn drop_dismissed(placement: &mut Placement, earlier: &Earlier) -> usize {
+    let before = placement.inline.len() + placement.summary_only.len();
+    placement
+        .inline
+        .retain(|p| !earlier.is_dismissed(&p.path, &p.finding.title));
+    placement
+        .summary_only
+        .retain(|u| !earlier.is_dismissed(&u.finding.code_location.file_path, &u.finding.title));
+    before - placement.inline.len() - placement.summary_only.len()
+}
+
+/// The summary's lines about earlier findings: fixed and outdated since the last review.
+pub(super) fn settled_section(settled: &threads::Settled) -> String {
+    let mut s = String::new();
+    for (heading, list) in [
+        ("Fixed since the last review", &settled.fixed),
+        ("No longer in the code (lines deleted)", &settled.outdated),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        s.push_str(&format!("**{heading}** (threads resolved)\n\n"));
+        for (title, path, line) in list {
+            s.push_str(&format!(
+                "- ~~{}~~ — `{}:{line}`\n",
+                publish::sanitize(title.trim(), 200).replace('~', ""),
+                publish::sanitize(path, 300).replace('`', "'")
+            ));
+        }
+        s.push('\n');
+    }
+    s
+}

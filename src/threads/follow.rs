@@ -1,0 +1,133 @@
+//! Following lines from one commit to a later one through the diff between them.
+
+use crate::diff::{FileDiff, FileStatus, LineKind};
+
+/// Where a finding's lines are at the later commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Followed {
+    /// Untouched by the change, perhaps moved (new numbers).
+    Unchanged { start: u32, end: u32 },
+    /// Some of its lines were edited, or lines were added among them.
+    Changed { start: u32, end: u32 },
+    /// Every line of it was deleted (or the file was).
+    Deleted,
+}
+
+/// Follows lines `start..=end` (numbered in the earlier commit) through `file`, the diff from
+/// the earlier commit to the later one. A replaced line follows to its replacement; a line
+/// deleted without one is gone.
+pub fn follow(file: &FileDiff, start: u32, end: u32) -> Followed {
+    if file.status == FileStatus::Removed {
+        return Followed::Deleted;
+    }
+    let end = end.max(start).min(start.saturating_add(1_000));
+    let mut run = Run {
+        start,
+        end,
+        changed: false,
+        kept: (start..=end).filter_map(|l| new_number(file, l)).collect(),
+        removed: Vec::new(),
+        added: Vec::new(),
+        before: None,
+    };
+    for hunk in &file.hunks {
+        // The old line just before the hunk's first line (the parser numbers a hunk of no
+        // old lines from the line after the insertion).
+        run.before = Some(hunk.old_start.saturating_sub(1));
+        for line in &hunk.lines {
+            match line.kind {
+                LineKind::Context => {
+                    run.settle();
+                    run.before = line.old;
+                }
+                LineKind::Removed => run.removed.extend(line.old),
+                LineKind::Added => run.added.extend(line.new),
+            }
+        }
+        run.settle();
+    }
+    match (run.kept.iter().min(), run.kept.iter().max()) {
+        (Some(&s), Some(&e)) if run.changed => Followed::Changed { start: s, end: e },
+        (Some(&s), Some(&e)) => Followed::Unchanged { start: s, end: e },
+        _ => Followed::Deleted,
+    }
+}
+
+/// One run of removed and added lines of a hunk, judged against the range.
+struct Run {
+    start: u32,
+    end: u32,
+    changed: bool,
+    kept: Vec<u32>,
+    removed: Vec<u32>,
+    added: Vec<u32>,
+    /// The last old line before the run.
+    before: Option<u32>,
+}
+
+impl Run {
+    fn settle(&mut self) {
+        let inside = |l: &u32| (self.start..=self.end).contains(l);
+        if self.removed.iter().any(inside) {
+            self.changed = true;
+            // The lines that replaced them are where the finding is now.
+            self.kept.extend(&self.added);
+        } else if !self.added.is_empty()
+            && self.before.is_some_and(|b| b >= self.start && b < self.end)
+        {
+            self.changed = true;
+        }
+        self.removed.clear();
+        self.added.clear();
+    }
+}
+
+/// The later number of the earlier line `line`, or `None` when it was deleted.
+fn new_number(file: &FileDiff, line: u32) -> Option<u32> {
+    let mut delta: i64 = 0;
+    for h in &file.hunks {
+        // (A hunk of no old lines starts at the line after the insertion, as parsed.)
+        let old_from = h.old_start;
+        if line < old_from {
+            break;
+        }
+        if line < old_from + h.old_len {
+            return h
+                .lines
+                .iter()
+                .find(|l| l.old == Some(line))
+                .and_then(|l| l.new);
+        }
+        delta = i64::from(h.new_start + h.new_len) - i64::from(old_from + h.old_len);
+    }
+    u32::try_from(i64::from(line) + delta).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diff(patch: &str) -> FileDiff {
+        FileDiff::from_github("a.rs".into(), None, "modified", Some(patch.into()), 1, 1)
+    }
+
+    #[test]
+    fn lines_are_followed_through_edits_insertions_and_deletions() {
+        // Old 1-10; line 3 edited, two lines inserted after 6, lines 8-9 deleted.
+        let d = diff(
+            "@@ -2,3 +2,3 @@\n two\n-three\n+THREE\n four\n@@ -6,0 +7,2 @@\n+new a\n+new b\n@@ -8,2 +9,0 @@\n-eight\n-nine",
+        );
+        assert_eq!(follow(&d, 1, 1), Followed::Unchanged { start: 1, end: 1 });
+        // An edited line follows to its replacement.
+        assert_eq!(follow(&d, 3, 3), Followed::Changed { start: 3, end: 3 });
+        assert_eq!(follow(&d, 2, 4), Followed::Changed { start: 2, end: 4 });
+        assert_eq!(follow(&d, 5, 5), Followed::Unchanged { start: 5, end: 5 });
+        assert_eq!(follow(&d, 7, 7), Followed::Unchanged { start: 9, end: 9 });
+        assert_eq!(follow(&d, 6, 7), Followed::Changed { start: 6, end: 9 });
+        assert_eq!(follow(&d, 8, 9), Followed::Deleted);
+        assert_eq!(
+            follow(&d, 10, 10),
+            Followed::Unchanged { start: 10, end: 10 }
+        );
+    }
+}

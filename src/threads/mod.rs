@@ -1,0 +1,315 @@
+//! Findings that live across pushes (issue 12). A posted inline finding is stored with its
+//! review comment and thread; a later review of the pull request reads the threads, takes the
+//! findings people dismissed (a reply such as "won't fix", or a 👎 on the comment) out of play,
+//! shows the model the open ones whose code changed, and resolves the threads of those the
+//! model judges fixed and of those whose lines were deleted.
+
+pub mod dismiss;
+pub mod follow;
+
+use std::collections::{HashMap, HashSet};
+
+use crate::diff::FileDiff;
+use crate::github::{GitHubError, RepoClient, ReviewThread};
+use crate::ids::{CommitSha, PrNumber, RepoName};
+use crate::jobs::{FindingState, Store, StoredFinding};
+use crate::review::memory::normalize_title;
+use follow::{Followed, follow};
+
+/// Open findings whose comments are checked for 👎 per review at most.
+const MAX_REACTION_CHECKS: usize = 30;
+/// Earlier heads compared with the current one per review at most.
+const MAX_COMPARISONS: usize = 5;
+/// Lines of code shown per earlier finding at most.
+const MAX_SHOWN_LINES: u32 = 40;
+
+/// An open finding shown to the model, with its place and code now.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub finding: StoredFinding,
+    pub start: u32,
+    pub end: u32,
+    /// Numbered lines at the current head.
+    pub code: String,
+}
+
+/// What a review learns of the earlier findings of its pull request.
+#[derive(Debug, Default)]
+pub struct Earlier {
+    /// Open findings whose code changed since they were posted: the model says which are fixed.
+    pub shown: Vec<Shown>,
+    /// Open findings whose lines were all deleted since.
+    pub outdated: Vec<StoredFinding>,
+    /// `(path, normalised title)` of the PR's dismissed findings: never posted again.
+    pub dismissed: HashSet<(String, String)>,
+    /// Findings dismissed since the last review (by reply or reaction).
+    pub newly_dismissed: usize,
+}
+
+impl Earlier {
+    /// Whether a new finding is one people dismissed on this pull request.
+    pub fn is_dismissed(&self, path: &str, title: &str) -> bool {
+        self.dismissed
+            .contains(&(path.to_owned(), normalize_title(title)))
+    }
+
+    /// The section of the user message (DESIGN §10): `[ID] title (path:line)` and the code now.
+    pub fn prompt_section(&self) -> String {
+        let mut s = String::new();
+        for shown in &self.shown {
+            let f = &shown.finding;
+            let title: String = f.title.split_whitespace().collect::<Vec<_>>().join(" ");
+            s.push_str(&format!(
+                "[{}] {title} ({}:{})\n",
+                f.id, f.path, shown.start
+            ));
+            s.push_str(shown.code.trim_end());
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// Who may dismiss a finding with a reply: the same people who may trigger reviews.
+pub struct Authority<'a> {
+    pub bot_login: &'a str,
+    pub bot_handle: &'a str,
+    /// `OWNER`, `MEMBER`, ... as configured for the repository.
+    pub associations: &'a [String],
+}
+
+/// Reads the PR's threads and decides what becomes of each open finding before the model is
+/// asked. `head_text` gives a file's text at the current head.
+pub async fn review_earlier<F, Fut>(
+    gh: &RepoClient,
+    store: &Store,
+    pr: PrNumber,
+    head: &CommitSha,
+    authority: &Authority<'_>,
+    head_text: F,
+) -> Result<Earlier, EarlierError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Option<String>>,
+{
+    let repo = gh.repo().clone();
+    let open = store
+        .threaded_findings(&repo, pr, "open")
+        .await
+        .map_err(EarlierError::store)?;
+    let mut earlier = Earlier::default();
+    if !open.is_empty() {
+        let threads: HashMap<String, ReviewThread> = gh
+            .review_threads(pr)
+            .await?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        let mut live = Vec::new();
+        for finding in open {
+            let Some(thread) = threads.get(&finding.thread_id) else {
+                continue;
+            };
+            // A thread a person resolved is theirs: left alone.
+            if thread.is_resolved {
+                continue;
+            }
+            if let Some((reason, by)) = dismissed_in(thread, authority) {
+                store
+                    .set_finding_state(
+                        &repo,
+                        pr,
+                        &finding.fingerprint,
+                        FindingState::Dismissed,
+                        reason.as_deref(),
+                        Some(&by),
+                    )
+                    .await
+                    .map_err(EarlierError::store)?;
+                earlier.newly_dismissed += 1;
+                continue;
+            }
+            live.push(finding);
+        }
+        let mut still = Vec::new();
+        for (i, finding) in live.into_iter().enumerate() {
+            if i < MAX_REACTION_CHECKS {
+                let downs = gh.comment_reactions(finding.comment_id, "-1").await?;
+                if let Some(by) = downs.iter().find(|l| *l != authority.bot_login) {
+                    store
+                        .set_finding_state(
+                            &repo,
+                            pr,
+                            &finding.fingerprint,
+                            FindingState::Dismissed,
+                            None,
+                            Some(by),
+                        )
+                        .await
+                        .map_err(EarlierError::store)?;
+                    earlier.newly_dismissed += 1;
+                    continue;
+                }
+            }
+            still.push(finding);
+        }
+        follow_changes(gh, head, still, &mut earlier, &head_text).await?;
+    }
+    earlier.dismissed = store
+        .dismissed_findings(&repo, pr)
+        .await
+        .map_err(EarlierError::store)?
+        .into_iter()
+        .map(|(path, title)| (path, normalize_title(&title)))
+        .collect();
+    Ok(earlier)
+}
+
+/// Where each open finding's lines went since the head it was posted on.
+async fn follow_changes<F, Fut>(
+    gh: &RepoClient,
+    head: &CommitSha,
+    open: Vec<StoredFinding>,
+    earlier: &mut Earlier,
+    head_text: &F,
+) -> Result<(), EarlierError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Option<String>>,
+{
+    let mut by_head: HashMap<String, Vec<StoredFinding>> = HashMap::new();
+    for f in open.into_iter().filter(|f| f.side == "RIGHT") {
+        by_head.entry(f.head_sha.clone()).or_default().push(f);
+    }
+    for (posted_on, findings) in by_head.into_iter().take(MAX_COMPARISONS) {
+        let Some(base) = CommitSha::parse(&posted_on).filter(|b| b != head) else {
+            continue;
+        };
+        // Gone (a force-push) or not an ancestor: the lines cannot be followed.
+        let Some(comparison) = gh.compare(&base, head).await? else {
+            continue;
+        };
+        if comparison.status != "ahead" {
+            continue;
+        }
+        let files: HashMap<String, FileDiff> = comparison
+            .files
+            .into_iter()
+            .map(|f| {
+                let d = f.into_diff();
+                (d.previous_path.clone().unwrap_or_else(|| d.path.clone()), d)
+            })
+            .collect();
+        for finding in findings {
+            let Some(file) = files.get(&finding.path) else {
+                continue;
+            };
+            match follow(file, finding.start, finding.end) {
+                Followed::Unchanged { .. } => {}
+                Followed::Deleted => earlier.outdated.push(finding),
+                Followed::Changed { start, end } => {
+                    let end = end.min(start + MAX_SHOWN_LINES);
+                    let code = match head_text(file.path.clone()).await {
+                        Some(text) => text
+                            .lines()
+                            .enumerate()
+                            .map(|(i, l)| (i as u32 + 1, l))
+                            .filter(|(n, _)| (start..=end).contains(n))
+                            .map(|(n, l)| format!("{n}: {l}\n"))
+                            .collect(),
+                        None => "(the code could not be read)\n".to_owned(),
+                    };
+                    earlier.shown.push(Shown {
+                        finding,
+                        start,
+                        end,
+                        code,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A reply of an authorised person that dismisses the finding: its reason and author.
+fn dismissed_in(
+    thread: &ReviewThread,
+    authority: &Authority<'_>,
+) -> Option<(Option<String>, String)> {
+    thread.comments.iter().skip(1).find_map(|c| {
+        let author = c.author.as_deref()?;
+        if author == authority.bot_login
+            || !authority.associations.contains(&c.association)
+        {
+            return None;
+        }
+        dismiss::dismissal(&c.body, authority.bot_handle).map(|d| (d.reason, author.to_owned()))
+    })
+}
+
+/// What the review did with its earlier findings, for the summary.
+#[derive(Debug, Default)]
+pub struct Settled {
+    /// `(title, path, line)` of the findings resolved as fixed.
+    pub fixed: Vec<(String, String, u32)>,
+    pub outdated: Vec<(String, String, u32)>,
+}
+
+impl Settled {
+    pub fn is_empty(&self) -> bool {
+        self.fixed.is_empty() && self.outdated.is_empty()
+    }
+}
+
+/// Resolves the threads of the findings the model judged fixed (only ids it was shown count)
+/// and of the outdated ones, and records their state.
+pub async fn settle(
+    gh: &RepoClient,
+    store: &Store,
+    repo: &RepoName,
+    pr: PrNumber,
+    earlier: &Earlier,
+    fixed_ids: &[String],
+) -> Settled {
+    let mut settled = Settled::default();
+    let fixed = earlier
+        .shown
+        .iter()
+        .filter(|s| fixed_ids.iter().any(|id| id.trim() == s.finding.id))
+        .map(|s| (&s.finding, FindingState::Fixed));
+    let outdated = earlier.outdated.iter().map(|f| (f, FindingState::Outdated));
+    for (finding, state) in fixed.chain(outdated) {
+        if let Err(e) = gh.resolve_thread(&finding.thread_id).await {
+            tracing::warn!(error = %e, "cannot resolve a finding's thread");
+            continue;
+        }
+        if let Err(e) = store
+            .set_finding_state(repo, pr, &finding.fingerprint, state, None, None)
+            .await
+        {
+            tracing::warn!(error = format!("{e:#}"), "cannot record a finding's state");
+        }
+        let entry = (finding.title.clone(), finding.path.clone(), finding.start);
+        match state {
+            FindingState::Fixed => settled.fixed.push(entry),
+            _ => settled.outdated.push(entry),
+        }
+    }
+    settled
+}
+
+/// Why the earlier findings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EarlierError {
+    #[error(transparent)]
+    GitHub(#[from] GitHubError),
+    #[error("database: {0}")]
+    Store(String),
+}
+
+impl EarlierError {
+    fn store(e: anyhow::Error) -> Self {
+        EarlierError::Store(format!("{e:#}"))
+    }
+}
