@@ -239,9 +239,7 @@ fn dismissed_in(
 ) -> Option<(Option<String>, String)> {
     thread.comments.iter().skip(1).find_map(|c| {
         let author = c.author.as_deref()?;
-        if author == authority.bot_login
-            || !authority.associations.contains(&c.association)
-        {
+        if author == authority.bot_login || !authority.associations.contains(&c.association) {
             return None;
         }
         dismiss::dismissal(&c.body, authority.bot_handle).map(|d| (d.reason, author.to_owned()))
