@@ -197,13 +197,17 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
     );
 
     // Resolved by the app: the fixed and the deleted one; the hand-resolved one untouched.
-    let st = app.github.state();
-    let title_of = |id: &String| {
-        st.threads.iter().find(|t| t.id == *id).unwrap().comments[0]
-            .body
-            .clone()
+    let resolved: Vec<String> = {
+        let st = app.github.state();
+        st.resolved_by_app
+            .iter()
+            .map(|id| {
+                st.threads.iter().find(|t| t.id == *id).unwrap().comments[0]
+                    .body
+                    .clone()
+            })
+            .collect()
     };
-    let resolved: Vec<String> = st.resolved_by_app.iter().map(title_of).collect();
     assert_eq!(resolved.len(), 2, "{resolved:?}");
     assert!(
         resolved
@@ -215,7 +219,6 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
             .iter()
             .any(|b| b.contains("Lock held across await"))
     );
-    drop(st);
 
     // A third review: nothing is shown again that was settled, and the dismissed stay out.
     app.openai.respond_with(|_| {
