@@ -18,6 +18,10 @@ pub enum Command {
     Pause,
     /// `@codex resume`: automatic reviews again.
     Resume,
+    /// `@codex learnings`: the repository's learnings, numbered.
+    Learnings,
+    /// `@codex forget N`: removes learning N.
+    Forget(i64),
     /// `@codex <something else>`: answered with a short help.
     Unknown(String),
 }
@@ -93,6 +97,19 @@ fn parse_line(line: &str, handle: &str) -> Option<Command> {
         "help" => return Some(Command::Help),
         "pause" => return Some(Command::Pause),
         "resume" => return Some(Command::Resume),
+        "learnings" => return Some(Command::Learnings),
+        "forget" => {
+            return Some(
+                match words
+                    .next()
+                    .and_then(|n| n.trim_start_matches('#').parse::<i64>().ok())
+                    .filter(|n| *n > 0)
+                {
+                    Some(n) => Command::Forget(n),
+                    None => Command::Unknown("forget".into()),
+                },
+            );
+        }
         _ => return Some(Command::Unknown(verb.chars().take(40).collect())),
     }
     let mut focus_areas: Vec<String> = Vec::new();
@@ -207,6 +224,12 @@ mod tests {
     fn other_commands_and_unknown_words() {
         assert_eq!(parse("@codex help", "codex"), Some(Command::Help));
         assert_eq!(parse("@Codex PAUSE", "codex"), Some(Command::Pause));
+        assert_eq!(parse("@codex learnings", "codex"), Some(Command::Learnings));
+        assert_eq!(parse("@codex forget #3", "codex"), Some(Command::Forget(3)));
+        assert_eq!(
+            parse("@codex forget it", "codex"),
+            Some(Command::Unknown("forget".into()))
+        );
         assert_eq!(parse("@codex resume.", "codex"), Some(Command::Resume));
         assert_eq!(
             parse("@codex please", "codex"),

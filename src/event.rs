@@ -62,12 +62,14 @@ impl ReviewRequest {
         let mut focus = self.focus_areas.clone();
         focus.sort();
         let task = match &self.task {
-            Task::Review if self.full => "full",
-            Task::Review => "review",
-            Task::Help => "help",
-            Task::Pause => "pause",
-            Task::Resume => "resume",
-            Task::Unknown { .. } => "unknown",
+            Task::Review if self.full => "full".to_owned(),
+            Task::Review => "review".to_owned(),
+            Task::Help => "help".to_owned(),
+            Task::Pause => "pause".to_owned(),
+            Task::Resume => "resume".to_owned(),
+            Task::Learnings => "learnings".to_owned(),
+            Task::Forget { number } => format!("forget-{number}"),
+            Task::Unknown { .. } => "unknown".to_owned(),
         };
         // A comment joins only its own author's queued request: each person is authorized
         // on their own.
@@ -94,6 +96,10 @@ pub enum Task {
     Help,
     Pause,
     Resume,
+    Learnings,
+    Forget {
+        number: i64,
+    },
     /// `@codex <word>` with a word that is no command.
     Unknown {
         word: String,
@@ -384,6 +390,8 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
         Command::Help => (Task::Help, Vec::new(), false),
         Command::Pause => (Task::Pause, Vec::new(), false),
         Command::Resume => (Task::Resume, Vec::new(), false),
+        Command::Learnings => (Task::Learnings, Vec::new(), false),
+        Command::Forget(number) => (Task::Forget { number }, Vec::new(), false),
         Command::Unknown(word) => (Task::Unknown { word }, Vec::new(), false),
     };
     // Contributors and first-timers cannot run commands by default; the worker checks the

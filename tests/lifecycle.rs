@@ -163,6 +163,11 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
         assert!(shown_id(second, absent).is_none(), "{absent} shown");
     }
     assert!(message.contains("fixed_finding_ids"));
+    // The reason given in the thread reaches the model as a learning of the repository.
+    assert!(
+        message.contains("- Limit read from the request: the proxy enforces the limit.\n"),
+        "{message}"
+    );
 
     let reviews = app.github.reviews();
     assert_eq!(reviews.len(), 2);
@@ -219,6 +224,35 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
             .iter()
             .any(|b| b.contains("Lock held across await"))
     );
+
+    // The learnings can be listed and forgotten.
+    comment(&app, 21, "@codex learnings").await;
+    let listed = app.github.comments().last().unwrap().body.clone();
+    assert!(
+        listed.contains(
+            "**Limit read from the request**: the proxy enforces the limit. (by maintainer)"
+        ),
+        "{listed}"
+    );
+    let number: String = listed
+        .lines()
+        .find(|l| l.contains("Limit read from the request"))
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    comment(&app, 21, &format!("@codex forget {number}")).await;
+    assert!(
+        app.github
+            .comments()
+            .last()
+            .unwrap()
+            .body
+            .contains("is forgotten")
+    );
+    comment(&app, 21, "@codex learnings").await;
+    let again = app.github.comments().last().unwrap().body.clone();
+    assert!(again.contains("No learnings yet"), "{again}");
 
     // A third review: nothing is shown again that was settled, and the dismissed stay out.
     app.openai.respond_with(|_| {

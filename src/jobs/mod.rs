@@ -16,6 +16,6 @@ pub use memory::{PostedFinding, PostedReview};
 pub use prune::{Pruned, run_pruning};
 pub use queue::{ClaimedJob, DeliveryRecord, Effect, Recorded, Supersede};
 pub use store::Store;
-pub use threads::{FindingState, StoredFinding};
+pub use threads::{FindingState, Learning, StoredFinding};
 pub use worker::{JobHandler, JobResult, Lease, Worker, WorkerConfig};
 pub use writer::{DeliveryWriter, OwnedDelivery};

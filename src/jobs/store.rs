@@ -101,6 +101,11 @@ impl Store {
                     "finding threads",
                     include_str!("../../migrations/sqlite/0005_finding_threads.sql"),
                 ),
+                migration(
+                    6,
+                    "learnings",
+                    include_str!("../../migrations/sqlite/0006_learnings.sql"),
+                ),
             ],
             Backend::Postgres => vec![
                 migration(
@@ -127,6 +132,11 @@ impl Store {
                     5,
                     "finding threads",
                     include_str!("../../migrations/postgres/0005_finding_threads.sql"),
+                ),
+                migration(
+                    6,
+                    "learnings",
+                    include_str!("../../migrations/postgres/0006_learnings.sql"),
                 ),
             ],
         };

@@ -157,3 +157,74 @@ impl Store {
             .collect()
     }
 }
+
+/// A repository learning: a dismissed finding's title and the person's reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Learning {
+    /// The number `@codex forget N` takes.
+    pub id: i64,
+    pub title: String,
+    pub reason: String,
+    pub author: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Remembers a learning of `repo`.
+    pub async fn add_learning(
+        &self,
+        repo: &RepoName,
+        title: &str,
+        reason: &str,
+        author: &str,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO learnings (repo, title, reason, author, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(repo.as_str())
+        .bind(title)
+        .bind(reason)
+        .bind(author)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .context("saving a learning")?;
+        Ok(())
+    }
+
+    /// The most recent learnings of `repo`, newest first.
+    pub async fn learnings(&self, repo: &RepoName, limit: i64) -> anyhow::Result<Vec<Learning>> {
+        let rows = sqlx::query(
+            "SELECT id, title, reason, author, created_at FROM learnings
+             WHERE repo = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(repo.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Learning {
+                    id: r.try_get(0)?,
+                    title: r.try_get(1)?,
+                    reason: r.try_get(2)?,
+                    author: r.try_get(3)?,
+                    created_at: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes learning `id` of `repo`; false when there is none.
+    pub async fn forget_learning(&self, repo: &RepoName, id: i64) -> anyhow::Result<bool> {
+        let done = sqlx::query("DELETE FROM learnings WHERE repo = $1 AND id = $2")
+            .bind(repo.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .context("removing a learning")?;
+        Ok(done.rows_affected() > 0)
+    }
+}

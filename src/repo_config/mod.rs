@@ -211,6 +211,9 @@ pub struct ReviewSettings {
     /// Budgets of the model's tool use per review. They can lower the service's, not raise
     /// them. Default: the service's.
     pub budget: ToolBudget,
+    /// Keep the reasons people give when they dismiss a finding, and give the most recent
+    /// ones to later reviews of this repository. Default: `true`.
+    pub learnings: bool,
 }
 
 /// Budgets of the model's tool use in one review (each unset: the service's).
@@ -263,6 +266,7 @@ impl Default for ReviewSettings {
             verify: true,
             verify_priority: 3,
             budget: ToolBudget::default(),
+            learnings: true,
         }
     }
 }

@@ -42,6 +42,7 @@ impl Reviewer {
             bot_login: &bot_login,
             bot_handle: &self.bot_handle,
             associations: &associations,
+            learn: config.review.learnings,
         };
         let head_text = |path: String| {
             let known = contents.get(&path).cloned();

@@ -140,6 +140,15 @@ impl Reviewer {
                             "resumed"
                         })));
                     }
+                    Task::Learnings => {
+                        self.list_learnings(gh, req, config.review.learnings)
+                            .await?;
+                        return Ok(Gate::Done(Outcome::Replied("learnings")));
+                    }
+                    Task::Forget { number } => {
+                        self.forget_learning(gh, req, *number).await?;
+                        return Ok(Gate::Done(Outcome::Replied("forget")));
+                    }
                     Task::Unknown { word } => {
                         let word: String = word
                             .chars()
@@ -268,7 +277,7 @@ impl Reviewer {
         Ok(allowed.contains(&as_association))
     }
 
-    async fn reply(
+    pub(super) async fn reply(
         &self,
         gh: &RepoClient,
         req: &ReviewRequest,
@@ -357,6 +366,8 @@ fn commands_text(handle: &str) -> String {
          - `@{handle} review [focus areas]`: review this pull request (the changes since the last review, if any), looking first at the focus areas, such as `security performance`\n\
          - `@{handle} review full`: review the whole pull request again\n\
          - `@{handle} pause` / `@{handle} resume`: stop or restart automatic reviews of this pull request\n\
+         - `@{handle} learnings` / `@{handle} forget N`: what reviews of this repository learnt from dismissed findings, and removing one\n\
+         - in a finding's thread, `@{handle} dismiss [reason]` (or a line starting with \"won't fix\", \"false positive\", \"not a bug\"), or a 👎 on the comment: the finding is never posted again on this pull request\n\
          - `@{handle} help`: this help and the configuration in force"
     )
 }

@@ -8,6 +8,7 @@
 mod ack;
 pub mod ask;
 mod check;
+mod commands;
 mod context;
 mod earlier;
 mod gate;

@@ -228,6 +228,13 @@ impl Reviewer {
                     focus_areas.push(area.clone());
                 }
             }
+            let mut guidelines = guidelines;
+            if config.review.learnings {
+                let learnt = self.learnings_for_model(req).await;
+                if !learnt.is_empty() {
+                    guidelines = format!("{}\n\n{learnt}", guidelines.trim_end());
+                }
+            }
             let call = CallSettings {
                 focus_areas,
                 guidelines,

@@ -76,6 +76,8 @@ pub struct Authority<'a> {
     pub bot_handle: &'a str,
     /// `OWNER`, `MEMBER`, ... as configured for the repository.
     pub associations: &'a [String],
+    /// Keep a dismissal's reason as a learning of the repository.
+    pub learn: bool,
 }
 
 /// Reads the PR's threads and decides what becomes of each open finding before the model is
@@ -126,6 +128,12 @@ where
                     )
                     .await
                     .map_err(EarlierError::store)?;
+                if let Some(reason) = reason.as_deref().filter(|_| authority.learn) {
+                    store
+                        .add_learning(&repo, &finding.title, reason, &by)
+                        .await
+                        .map_err(EarlierError::store)?;
+                }
                 earlier.newly_dismissed += 1;
                 continue;
             }

@@ -1,0 +1,111 @@
+//! `@codex learnings` and `@codex forget N`: what the reviewer learnt from dismissed findings
+//! in this repository, and removing one.
+
+use crate::event::ReviewRequest;
+use crate::github::RepoClient;
+use crate::jobs::Learning;
+use crate::review::publish::sanitize;
+use crate::review::{ReviewError, Reviewer};
+
+/// Learnings listed, and sent to the model, at most.
+pub const MAX_LEARNINGS: i64 = 20;
+/// Characters of learnings sent to the model at most.
+const MAX_LEARNINGS_CHARS: usize = 4_000;
+
+impl Reviewer {
+    /// Replies with the repository's learnings, numbered.
+    pub(crate) async fn list_learnings(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        enabled: bool,
+    ) -> Result<(), ReviewError> {
+        let learnings = self
+            .store
+            .learnings(&req.repo, MAX_LEARNINGS)
+            .await
+            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+        let mut text = if learnings.is_empty() {
+            format!(
+                "No learnings yet. When someone dismisses a finding in its thread with a reason (`@{} dismiss <reason>`, or `won't fix: <reason>`), the reason is kept here and given to later reviews of this repository.",
+                self.bot_handle
+            )
+        } else {
+            let mut text = String::from("Learnings of this repository (newest first):\n\n");
+            for l in &learnings {
+                text.push_str(&format!(
+                    "{}. **{}**: {} (by {})\n",
+                    l.id,
+                    sanitize(&l.title, 200),
+                    sanitize(&l.reason, 500),
+                    sanitize(&l.author, 100).replace('@', "")
+                ));
+            }
+            text.push_str(&format!("\n`@{} forget N` removes one.", self.bot_handle));
+            text
+        };
+        if !enabled {
+            text.push_str(
+                "\n\nThey are not used: `review.learnings` is `false` for this repository.",
+            );
+        }
+        self.reply(gh, req, &text).await
+    }
+
+    /// Removes learning `number` and says so.
+    pub(crate) async fn forget_learning(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        number: i64,
+    ) -> Result<(), ReviewError> {
+        let removed = self
+            .store
+            .forget_learning(&req.repo, number)
+            .await
+            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+        let text = if removed {
+            format!("Learning {number} is forgotten.")
+        } else {
+            format!(
+                "There is no learning {number}; `@{} learnings` lists them.",
+                self.bot_handle
+            )
+        };
+        self.reply(gh, req, &text).await
+    }
+
+    /// The learnings section of the guidelines sent to the model (empty when there are none).
+    pub(crate) async fn learnings_for_model(&self, req: &ReviewRequest) -> String {
+        let learnings = match self.store.learnings(&req.repo, MAX_LEARNINGS).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "cannot read the learnings");
+                return String::new();
+            }
+        };
+        guidance(&learnings)
+    }
+}
+
+/// The learnings as guidance: a bounded list of `- title: reason`.
+fn guidance(learnings: &[Learning]) -> String {
+    if learnings.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "Learnings from earlier reviews of this repository (maintainers dismissed these findings, for these reasons; do not report the like again):\n",
+    );
+    for l in learnings {
+        let line = format!(
+            "- {}: {}\n",
+            l.title.split_whitespace().collect::<Vec<_>>().join(" "),
+            l.reason.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        if s.len() + line.len() > MAX_LEARNINGS_CHARS {
+            break;
+        }
+        s.push_str(&line);
+    }
+    s
+}

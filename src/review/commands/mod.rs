@@ -1,0 +1,3 @@
+//! Commands other than `review`, one handler file each.
+
+pub mod learnings;
