@@ -22,10 +22,14 @@ pub enum Command {
     Learnings,
     /// `@codex forget N`: removes learning N.
     Forget(i64),
+    /// `@codex ask <question>`: answered as a comment, with the PR's diff as context.
+    Ask(String),
     /// `@codex <something else>`: answered with a short help.
     Unknown(String),
 }
 
+/// Characters of a question kept.
+pub const MAX_QUESTION_CHARS: usize = 2_000;
 /// At most this many focus areas are kept from one comment.
 pub const MAX_FOCUS_AREAS: usize = 8;
 /// Longer words are not focus areas (they are prose, or an attempt to smuggle text in).
@@ -98,6 +102,14 @@ fn parse_line(line: &str, handle: &str) -> Option<Command> {
         "pause" => return Some(Command::Pause),
         "resume" => return Some(Command::Resume),
         "learnings" => return Some(Command::Learnings),
+        "ask" => {
+            let question = words.collect::<Vec<_>>().join(" ");
+            return Some(if question.is_empty() {
+                Command::Unknown("ask".into())
+            } else {
+                Command::Ask(question.chars().take(MAX_QUESTION_CHARS).collect())
+            });
+        }
         "forget" => {
             return Some(
                 match words
@@ -225,6 +237,14 @@ mod tests {
         assert_eq!(parse("@codex help", "codex"), Some(Command::Help));
         assert_eq!(parse("@Codex PAUSE", "codex"), Some(Command::Pause));
         assert_eq!(parse("@codex learnings", "codex"), Some(Command::Learnings));
+        assert_eq!(
+            parse("@codex ask why is the lock  needed?", "codex"),
+            Some(Command::Ask("why is the lock needed?".into()))
+        );
+        assert_eq!(
+            parse("@codex ask", "codex"),
+            Some(Command::Unknown("ask".into()))
+        );
         assert_eq!(parse("@codex forget #3", "codex"), Some(Command::Forget(3)));
         assert_eq!(
             parse("@codex forget it", "codex"),

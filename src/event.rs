@@ -69,6 +69,11 @@ impl ReviewRequest {
             Task::Resume => "resume".to_owned(),
             Task::Learnings => "learnings".to_owned(),
             Task::Forget { number } => format!("forget-{number}"),
+            // Two questions are two jobs.
+            Task::Ask { question } => {
+                use sha2::Digest;
+                format!("ask-{}", hex::encode(&sha2::Sha256::digest(question)[..8]))
+            }
             Task::Unknown { .. } => "unknown".to_owned(),
         };
         // A comment joins only its own author's queued request: each person is authorized
@@ -99,6 +104,10 @@ pub enum Task {
     Learnings,
     Forget {
         number: i64,
+    },
+    /// `@codex ask <question>`.
+    Ask {
+        question: String,
     },
     /// `@codex <word>` with a word that is no command.
     Unknown {
@@ -392,6 +401,7 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
         Command::Resume => (Task::Resume, Vec::new(), false),
         Command::Learnings => (Task::Learnings, Vec::new(), false),
         Command::Forget(number) => (Task::Forget { number }, Vec::new(), false),
+        Command::Ask(question) => (Task::Ask { question }, Vec::new(), false),
         Command::Unknown(word) => (Task::Unknown { word }, Vec::new(), false),
     };
     // Contributors and first-timers cannot run commands by default; the worker checks the

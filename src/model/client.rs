@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::cost::PriceTable;
 pub(crate) use super::response::{Turn, final_event, parse_answer, parse_turn, user_input};
-use super::schema::{ReviewOutput, SCHEMA_NAME, review_schema, verify_schema};
+use super::schema::{ReviewOutput, SCHEMA_NAME, answer_schema, review_schema, verify_schema};
 use crate::settings::OpenAiSettings;
 
 /// How often and how patiently transient failures are retried.
@@ -85,6 +85,15 @@ impl OutputFormat {
         FORMAT.get_or_init(|| OutputFormat {
             name: SCHEMA_NAME,
             schema: review_schema(),
+        })
+    }
+
+    /// A conversation answer.
+    pub fn answer() -> &'static OutputFormat {
+        static FORMAT: std::sync::OnceLock<OutputFormat> = std::sync::OnceLock::new();
+        FORMAT.get_or_init(|| OutputFormat {
+            name: "answer",
+            schema: answer_schema(),
         })
     }
 

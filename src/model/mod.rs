@@ -25,4 +25,6 @@ pub fn client_call<'a>(instructions: &'a str, user_message: &'a str) -> ReviewCa
     }
 }
 pub use cost::{Price, PriceTable};
-pub use schema::{CodeLocation, Finding, LineRange, ReviewOutput, Verdict, VerifyOutput};
+pub use schema::{
+    AnswerOutput, CodeLocation, Finding, LineRange, ReviewOutput, Verdict, VerifyOutput,
+};

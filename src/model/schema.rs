@@ -50,6 +50,25 @@ pub struct LineRange {
     pub end: i64,
 }
 
+/// A conversation answer (a question, a reply in a thread).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerOutput {
+    pub answer: String,
+}
+
+/// The strict schema of [`AnswerOutput`].
+pub fn answer_schema() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["answer"],
+        "properties": {
+            "answer": {"type": "string", "description": "The answer, in Markdown."}
+        }
+    })
+}
+
 /// The verification call's answer (DESIGN §11).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -203,6 +222,7 @@ mod tests {
     fn schema_follows_strict_mode_rules() {
         check_strict(&review_schema(), "$");
         check_strict(&verify_schema(), "$");
+        check_strict(&answer_schema(), "$");
     }
 
     #[test]

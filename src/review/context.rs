@@ -145,7 +145,12 @@ impl Reviewer {
 
     /// The snapshot of the head for the model's tools; over the snapshot's limits (or when the
     /// archive cannot be had), single files through the contents API, and the summary says so.
-    async fn codebase(&self, gh: &RepoClient, sha: &CommitSha, wanted: bool) -> Codebase {
+    pub(super) async fn codebase(
+        &self,
+        gh: &RepoClient,
+        sha: &CommitSha,
+        wanted: bool,
+    ) -> Codebase {
         let Some(store) = self.snapshots.as_ref().filter(|_| wanted) else {
             return Codebase::default();
         };

@@ -113,7 +113,7 @@ impl Reviewer {
                     return Ok(Gate::Done(Outcome::Replied("disabled")));
                 }
                 match &req.task {
-                    Task::Review => {}
+                    Task::Review | Task::Ask { .. } => {}
                     Task::Help => {
                         self.reply(gh, req, &help_text(&self.bot_handle, &loaded))
                             .await?;
@@ -171,6 +171,11 @@ impl Reviewer {
                     let key = format!("comment-{comment_id}");
                     self.notice_once(gh, req, "rate-limit", &key, &text).await?;
                     return Ok(Gate::Done(Outcome::Replied("rate limited")));
+                }
+                if let Task::Ask { question } = &req.task {
+                    self.answer_question(gh, req, pull, &loaded.config, question)
+                        .await?;
+                    return Ok(Gate::Done(Outcome::Replied("answered")));
                 }
             }
             // Only people with write access can re-run a check: no association to check.
@@ -366,6 +371,7 @@ fn commands_text(handle: &str) -> String {
          - `@{handle} review [focus areas]`: review this pull request (the changes since the last review, if any), looking first at the focus areas, such as `security performance`\n\
          - `@{handle} review full`: review the whole pull request again\n\
          - `@{handle} pause` / `@{handle} resume`: stop or restart automatic reviews of this pull request\n\
+         - `@{handle} ask <question>`: a question about this pull request, answered here\n\
          - `@{handle} learnings` / `@{handle} forget N`: what reviews of this repository learnt from dismissed findings, and removing one\n\
          - in a finding's thread, `@{handle} dismiss [reason]` (or a line starting with \"won't fix\", \"false positive\", \"not a bug\"), or a 👎 on the comment: the finding is never posted again on this pull request\n\
          - `@{handle} help`: this help and the configuration in force"

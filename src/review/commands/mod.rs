@@ -1,3 +1,4 @@
 //! Commands other than `review`, one handler file each.
 
+pub mod ask;
 pub mod learnings;

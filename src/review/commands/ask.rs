@@ -1,0 +1,111 @@
+//! `@codex ask <question>`: a question about the pull request, answered in a comment with the
+//! PR's diff as context (and the repository's tools when the repository allows them).
+
+use std::sync::Arc;
+
+use crate::diff::FileDiff;
+use crate::diff::chunk::{self, Budget, Source};
+use crate::diff::filter::PathRules;
+use crate::event::ReviewRequest;
+use crate::github::{PullInfo, RepoClient};
+use crate::model::prompt;
+use crate::model::{AnswerOutput, OutputFormat, ReviewCall, ToolBudget, ToolUse};
+use crate::repo_config::RepoConfig;
+use crate::review::publish::sanitize;
+use crate::review::{ReviewError, Reviewer};
+
+/// Characters of an answer posted at most.
+const MAX_ANSWER_CHARS: usize = 20_000;
+
+impl Reviewer {
+    /// Answers `question` in a comment on the pull request.
+    pub(crate) async fn answer_question(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        pull: &PullInfo,
+        config: &RepoConfig,
+        question: &str,
+    ) -> Result<(), ReviewError> {
+        let files: Vec<FileDiff> = gh
+            .files(req.pr)
+            .await?
+            .into_iter()
+            .map(|f| f.into_diff())
+            .collect();
+        let rules =
+            PathRules::new(&config.paths.include, &config.paths.exclude).unwrap_or_default();
+        let sources: Vec<Source<'_>> = files
+            .iter()
+            .filter(|f| rules.skip_reason(f).is_none())
+            .map(|file| Source {
+                file,
+                content: None,
+            })
+            .collect();
+        // One call's worth of the diff, most important files first.
+        let plan = chunk::plan(
+            &sources,
+            Budget {
+                tokens_per_call: self.limits.chunk_tokens.saturating_sub(4_000).max(1_000),
+                max_calls: 1,
+            },
+        );
+        let diff = plan.chunks.first().map_or("", |c| c.text.as_str());
+        let message = prompt::question_message(
+            req.repo.as_str(),
+            &pull.title,
+            pull.body.as_deref().unwrap_or(""),
+            diff,
+            question,
+        );
+        let toolbox = match pull.head_sha() {
+            Some(sha) if config.review.tools => self.codebase(gh, &sha, true).await.toolbox,
+            _ => None,
+        };
+        let budget = ToolBudget::new(config.review.budget.apply(self.tool_limits));
+        let cache_key = format!("codex-review:{}", req.repo);
+        let call = ReviewCall {
+            instructions: prompt::ASK_INSTRUCTIONS,
+            user_message: &message,
+            model: config.review.model.as_deref(),
+            reasoning_effort: config.review.reasoning_effort.map(|e| e.as_str()),
+            cache_key: Some(&cache_key),
+            format: OutputFormat::answer(),
+        };
+        let metrics = Arc::clone(&self.metrics);
+        let on_try = move |usage: Option<crate::model::Usage>| match usage {
+            Some(usage) => {
+                metrics.model_call("ok");
+                metrics.tokens(usage);
+            }
+            None => metrics.model_call("error"),
+        };
+        let reply = {
+            let _slot = self.model_slots.acquire().await.expect("never closed");
+            let tools = toolbox.map(|runner| ToolUse {
+                runner,
+                budget: &budget,
+            });
+            self.model
+                .ask::<AnswerOutput, _>(&call, tools, &on_try)
+                .await?
+        };
+        let model_used = config
+            .review
+            .model
+            .clone()
+            .unwrap_or_else(|| self.model.model().to_owned());
+        self.metrics
+            .cost(self.model.prices().cost(&model_used, reply.usage));
+        let quoted: String = question
+            .lines()
+            .map(|l| format!("> {}\n", sanitize(l, 2_000)))
+            .collect();
+        let text = format!(
+            "\n\n{quoted}\n{}",
+            sanitize(reply.output.answer.trim(), MAX_ANSWER_CHARS)
+        );
+        self.reply(gh, req, &text).await
+    }
+}
