@@ -28,6 +28,10 @@ GITHUB_OPERATIONS = [
     ("get", "/repos/{owner}/{repo}/contents/{path}"),
     ("get", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
     ("get", "/repos/{owner}/{repo}/git/trees/{tree_sha}"),
+    ("get", "/repos/{owner}/{repo}/tarball/{ref}"),
+    ("post", "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies"),
+    ("get", "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"),
+    ("post", "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"),
     ("post", "/repos/{owner}/{repo}/check-runs"),
     ("patch", "/repos/{owner}/{repo}/check-runs/{check_run_id}"),
 ]
@@ -40,6 +44,7 @@ WEBHOOKS = [
     ("pull_request", "synchronize", "pull_request.synchronize.json"),
     ("ping", None, "ping.json"),
     ("check_run", "rerequested", "check_run.rerequested.json"),
+    ("pull_request_review_comment", "created", "pull_request_review_comment.created.json"),
 ]
 
 

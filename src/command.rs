@@ -67,6 +67,39 @@ pub fn parse(body: &str, handle: &str) -> Option<Command> {
     None
 }
 
+/// Whether `body` mentions `@handle` outside quotes and code (a reply addressed to the bot).
+pub fn mentions(body: &str, handle: &str) -> bool {
+    let mut fenced = false;
+    for line in body.lines() {
+        let trimmed = line.trim_start();
+        if fence_marker(trimmed).is_some() {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced || trimmed.starts_with('>') {
+            continue;
+        }
+        let mut rest = trimmed;
+        while let Some(at) = rest.find('@') {
+            let before = rest[..at].chars().next_back();
+            let after = &rest[at + 1..];
+            let named = after
+                .get(..handle.len())
+                .is_some_and(|n| n.eq_ignore_ascii_case(handle));
+            let ends = after[handle.len().min(after.len())..]
+                .chars()
+                .next()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'));
+            let starts = before.is_none_or(|c| !(c.is_alphanumeric() || c == '`'));
+            if named && ends && starts {
+                return true;
+            }
+            rest = after;
+        }
+    }
+    false
+}
+
 /// `(character, run length)` when the line opens or closes a fenced code block.
 fn fence_marker(line: &str) -> Option<(u8, usize)> {
     let first = *line.as_bytes().first()?;
@@ -237,6 +270,12 @@ mod tests {
         assert_eq!(parse("@codex help", "codex"), Some(Command::Help));
         assert_eq!(parse("@Codex PAUSE", "codex"), Some(Command::Pause));
         assert_eq!(parse("@codex learnings", "codex"), Some(Command::Learnings));
+        assert!(mentions("Is this right, @codex?", "codex"));
+        assert!(mentions("@Codex why", "codex"));
+        assert!(!mentions("@codexbot why", "codex"));
+        assert!(!mentions("> @codex said\nok", "codex"));
+        assert!(!mentions("mail a@codex.dev", "codex"));
+        assert!(!mentions("```\n@codex\n```", "codex"));
         assert_eq!(
             parse("@codex ask why is the lock  needed?", "codex"),
             Some(Command::Ask("why is the lock needed?".into()))

@@ -70,6 +70,7 @@ impl ReviewRequest {
             Task::Learnings => "learnings".to_owned(),
             Task::Forget { number } => format!("forget-{number}"),
             // Two questions are two jobs.
+            Task::Reply { .. } => "reply".to_owned(),
             Task::Ask { question } => {
                 use sha2::Digest;
                 format!("ask-{}", hex::encode(&sha2::Sha256::digest(question)[..8]))
@@ -109,6 +110,10 @@ pub enum Task {
     Ask {
         question: String,
     },
+    /// A reply mentioning the bot in a review thread; `root` is the thread's first comment.
+    Reply {
+        root: u64,
+    },
     /// `@codex <word>` with a word that is no command.
     Unknown {
         word: String,
@@ -127,6 +132,10 @@ pub enum Trigger {
         /// configuration by the worker).
         #[serde(default)]
         association: Option<String>,
+        /// The comment is a review comment (in a thread on the diff), not a PR conversation
+        /// comment: its reactions and replies have their own endpoints.
+        #[serde(default)]
+        in_thread: bool,
     },
     /// A pull request opened ready for review, or moved from draft to ready.
     PullRequest {
@@ -213,6 +222,72 @@ struct Comment {
     author_association: Option<String>,
     /// Set when an App (this one included) wrote the comment.
     performed_via_github_app: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct ReviewCommentPayload {
+    action: String,
+    installation: Option<Installation>,
+    repository: Repository,
+    pull_request: PullNumber,
+    comment: ReviewComment,
+    sender: Option<User>,
+}
+
+#[derive(Deserialize)]
+struct PullNumber {
+    number: u64,
+}
+
+#[derive(Deserialize)]
+struct ReviewComment {
+    id: u64,
+    body: Option<String>,
+    user: User,
+    author_association: Option<String>,
+    in_reply_to_id: Option<u64>,
+    performed_via_github_app: Option<serde::de::IgnoredAny>,
+}
+
+/// A reply in a review thread that mentions the bot: answered in the thread (the worker checks
+/// that the thread is one of the app's).
+fn review_comment(payload: ReviewCommentPayload, bot_handle: &str) -> Event {
+    if payload.action != "created" {
+        return Event::Ignored("review comment edited or deleted");
+    }
+    let comment = payload.comment;
+    let Some(root) = comment.in_reply_to_id else {
+        return Event::Ignored("review comment that starts a thread");
+    };
+    if comment.user.is_bot()
+        || comment.performed_via_github_app.is_some()
+        || payload.sender.as_ref().is_some_and(User::is_bot)
+    {
+        return Event::Ignored("comment by a bot");
+    }
+    if !command::mentions(comment.body.as_deref().unwrap_or(""), bot_handle) {
+        return Event::Ignored("no mention of the bot");
+    }
+    if matches!(comment.author_association.as_deref(), Some("MANNEQUIN")) {
+        return Event::Ignored("comment by a mannequin account");
+    }
+    let Some((installation, repo)) = target(payload.installation, &payload.repository) else {
+        return Event::Ignored("delivery without an installation or a valid repository");
+    };
+    Event::Review(ReviewRequest {
+        installation,
+        repo,
+        pr: PrNumber(payload.pull_request.number),
+        trigger: Trigger::Comment {
+            comment_id: CommentId(comment.id),
+            author: comment.user.login,
+            association: comment.author_association,
+            in_thread: true,
+        },
+        task: Task::Reply { root },
+        focus_areas: Vec::new(),
+        full: false,
+    })
 }
 
 #[derive(Deserialize)]
@@ -339,6 +414,12 @@ pub fn parse_delivery(
             check_run,
             "check_run payload of an unexpected shape",
         )?,
+        "pull_request_review_comment" => typed::<ReviewCommentPayload>(
+            body,
+            |p| p.action.clone(),
+            |p| review_comment(p, bot_handle),
+            "pull_request_review_comment payload of an unexpected shape",
+        )?,
         "pull_request" => typed::<PullRequestPayload>(
             body,
             |p| p.action.clone(),
@@ -422,6 +503,7 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
             comment_id: CommentId(comment.id),
             author: comment.user.login,
             association: comment.author_association,
+            in_thread: false,
         },
         task,
         focus_areas,

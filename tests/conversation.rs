@@ -88,3 +88,123 @@ async fn an_outsiders_question_is_not_answered() {
     assert!(app.github.comments().is_empty());
     app.stop().await;
 }
+
+/// A reply to `root` on `pr`: added to the fake's thread, as GitHub keeps it, and the
+/// `pull_request_review_comment` delivery from GitHub's example that announces it.
+fn thread_reply(
+    app: &TestApp,
+    pr: u64,
+    root: u64,
+    body: &str,
+    association: &str,
+) -> serde_json::Value {
+    let id = u64::from(fastrand::u32(..));
+    {
+        let mut st = app.github.state();
+        let thread = st
+            .threads
+            .iter_mut()
+            .find(|t| t.comments[0].id == root)
+            .unwrap();
+        thread.comments.push(support::fake_github::ThreadComment {
+            id,
+            body: body.into(),
+            author: "maintainer".into(),
+            association: association.into(),
+            review_id: None,
+        });
+    }
+    let mut payload = support::spec::webhook("pull_request_review_comment.created");
+    payload["pull_request"]["number"] = json!(pr);
+    payload["comment"]["id"] = json!(id);
+    payload["comment"]["in_reply_to_id"] = json!(root);
+    payload["comment"]["body"] = json!(body);
+    payload["comment"]["author_association"] = json!(association);
+    payload["comment"]["user"]["login"] = json!("maintainer");
+    payload["sender"]["login"] = json!("maintainer");
+    payload["installation"] = json!({"id": INSTALLATION, "node_id": "x"});
+    payload["repository"]["full_name"] = json!(REPO);
+    payload
+}
+
+#[tokio::test]
+async fn a_reply_to_an_inline_comment_is_answered_in_its_thread() {
+    let app = TestApp::start().await;
+    let mut pull = Pull::new(
+        REPO,
+        33,
+        HEAD,
+        vec![File::new(
+            "src/limiter.rs",
+            "added",
+            Some("@@ -0,0 +1,3 @@\n+fn check(n: u32) -> bool {\n+    n <= MAX\n+}"),
+        )],
+    );
+    pull.contents.insert(
+        "src/limiter.rs".into(),
+        "fn check(n: u32) -> bool {\n    n <= MAX\n}\n".into(),
+    );
+    app.github.add_pull(pull);
+    let mut f = finding("src/limiter.rs", "RIGHT", 2, 2, 1, None);
+    f["title"] = json!("Off by one: the limit lets one more through");
+    app.openai.push(Reply::Review(review_with(vec![f])));
+    let (status, _) = app
+        .deliver(
+            "issue_comment",
+            &comment_payload(33, "@codex review", "MEMBER"),
+        )
+        .await;
+    assert_eq!(status, 202);
+    app.settle().await;
+    let root = app.github.state().threads[0].comments[0].id;
+
+    // Someone who may not run commands: nothing.
+    let (status, _) = app
+        .deliver(
+            "pull_request_review_comment",
+            &thread_reply(&app, 33, root, "@codex really?", "NONE"),
+        )
+        .await;
+    assert_eq!(status, 202);
+    app.settle().await;
+    assert_eq!(app.github.state().threads[0].comments.len(), 2, "no answer");
+
+    app.openai.push(Reply::Review(json!({
+        "answer": "`n <= MAX` admits `MAX + 1` values of `n` from 0; `<` keeps it to MAX. cc @octocat"
+    })));
+    let (status, _) = app
+        .deliver(
+            "pull_request_review_comment",
+            &thread_reply(
+                &app,
+                33,
+                root,
+                "@codex why is this off by one? MAX is inclusive.",
+                "MEMBER",
+            ),
+        )
+        .await;
+    assert_eq!(status, 202);
+    app.settle().await;
+
+    let requests = app.openai.requests();
+    let asked = requests.last().unwrap();
+    assert_eq!(asked["text"]["format"]["name"], "answer");
+    let message = asked["input"][0]["content"].as_str().unwrap();
+    assert!(
+        message.contains("Off by one: the limit lets one more through"),
+        "{message}"
+    );
+    assert!(message.contains("2:     n <= MAX"), "{message}");
+    assert!(
+        message.contains("maintainer: @codex why is this off by one? MAX is inclusive."),
+        "{message}"
+    );
+    let thread = app.github.state().threads[0].clone();
+    assert_eq!(thread.comments.len(), 4, "one answer, in the thread");
+    let answer = &thread.comments[3].body;
+    assert!(answer.contains("admits `MAX + 1` values"), "{answer}");
+    assert!(!answer.contains("@octocat"), "{answer}");
+    assert_eq!(app.github.reviews().len(), 1, "a reply posts no review");
+    app.stop().await;
+}

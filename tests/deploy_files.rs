@@ -28,7 +28,12 @@ fn app_manifest_asks_for_least_privilege_with_names_github_accepts() {
     );
     assert_eq!(
         manifest["default_events"],
-        json!(["issue_comment", "pull_request", "check_run"])
+        json!([
+            "issue_comment",
+            "pull_request",
+            "pull_request_review_comment",
+            "check_run"
+        ])
     );
     // Permission names and levels must be ones GitHub's description of App permissions knows.
     let doc: Value =

@@ -21,6 +21,7 @@ fn comment_request(pr: u64, comment: u64) -> ReviewRequest {
             comment_id: CommentId(comment),
             author: "alice".into(),
             association: Some("MEMBER".into()),
+            in_thread: false,
         },
         task: Task::Review,
         focus_areas: vec!["security".into()],

@@ -374,13 +374,35 @@ impl RepoClient {
         Ok(reviews)
     }
 
-    /// 👀 on the triggering comment. Safe to repeat: GitHub answers 200 for an existing one.
-    pub async fn react_eyes(&self, comment: CommentId) -> Result<(), GitHubError> {
-        let path = format!("/repos/{}/issues/comments/{comment}/reactions", self.repo);
+    /// 👀 on the triggering comment (`in_thread`: a review comment). Safe to repeat: GitHub
+    /// answers 200 for an existing one.
+    pub async fn react_eyes(&self, comment: CommentId, in_thread: bool) -> Result<(), GitHubError> {
+        let kind = if in_thread { "pulls" } else { "issues" };
+        let path = format!("/repos/{}/{kind}/comments/{comment}/reactions", self.repo);
         let body = serde_json::json!({"content": "eyes"});
         self.send("add reaction", Method::POST, &path, Some(&body), true)
             .await
             .map(drop)
+    }
+
+    /// Replies in the review thread started by comment `root`.
+    pub async fn reply_in_thread(
+        &self,
+        pr: PrNumber,
+        root: u64,
+        body: &str,
+    ) -> Result<(), GitHubError> {
+        let path = format!("/repos/{}/pulls/{pr}/comments/{root}/replies", self.repo);
+        let body = serde_json::json!({ "body": body });
+        self.send(
+            "reply to review comment",
+            Method::POST,
+            &path,
+            Some(&body),
+            false,
+        )
+        .await
+        .map(drop)
     }
 
     /// Posts one review. Not retried here: a lost answer is resolved by looking for the

@@ -111,6 +111,26 @@ impl Store {
             .collect()
     }
 
+    /// The finding posted as review comment `comment`, whatever its state.
+    pub async fn finding_by_comment(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        comment: u64,
+    ) -> anyhow::Result<Option<StoredFinding>> {
+        for state in ["open", "fixed", "dismissed", "outdated"] {
+            let found = self
+                .threaded_findings(repo, pr, state)
+                .await?
+                .into_iter()
+                .find(|f| f.comment_id == comment);
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
     /// Moves a finding to `state`, with who and why (a dismissal's reason).
     pub async fn set_finding_state(
         &self,

@@ -32,6 +32,7 @@ impl Reviewer {
             comment_id,
             author,
             association,
+            in_thread,
         } = &req.trigger
         else {
             return Ok(AckResult::Done);
@@ -63,7 +64,7 @@ impl Reviewer {
             }
             return Ok(AckResult::Denied);
         }
-        gh.react_eyes(*comment_id).await?;
+        gh.react_eyes(*comment_id, *in_thread).await?;
         Ok(AckResult::Done)
     }
 }

@@ -92,14 +92,14 @@ impl Reviewer {
         req: &ReviewRequest,
         pull: &PullInfo,
         sha: &CommitSha,
-        react: Option<CommentId>,
+        react: Option<(CommentId, bool)>,
         tools: bool,
     ) -> Result<Gathered, ReviewError> {
         let trigger_id = req.trigger.marker_id();
         let (_, posted, check, files, last, base_tree, codebase) = tokio::join!(
             async {
-                if let Some(comment) = react
-                    && let Err(e) = gh.react_eyes(comment).await
+                if let Some((comment, in_thread)) = react
+                    && let Err(e) = gh.react_eyes(comment, in_thread).await
                 {
                     // The review matters more than the reaction; go on.
                     tracing::warn!(error = %e, "cannot add the 👀 reaction");

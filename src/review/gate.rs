@@ -100,6 +100,7 @@ impl Reviewer {
                 author,
                 association,
                 comment_id,
+                ..
             } => {
                 if !self
                     .allowed(gh, config, author, association.as_deref())
@@ -113,7 +114,7 @@ impl Reviewer {
                     return Ok(Gate::Done(Outcome::Replied("disabled")));
                 }
                 match &req.task {
-                    Task::Review | Task::Ask { .. } => {}
+                    Task::Review | Task::Ask { .. } | Task::Reply { .. } => {}
                     Task::Help => {
                         self.reply(gh, req, &help_text(&self.bot_handle, &loaded))
                             .await?;
@@ -171,6 +172,12 @@ impl Reviewer {
                     let key = format!("comment-{comment_id}");
                     self.notice_once(gh, req, "rate-limit", &key, &text).await?;
                     return Ok(Gate::Done(Outcome::Replied("rate limited")));
+                }
+                if let Task::Reply { root } = &req.task {
+                    let outcome = self
+                        .reply_in_thread(gh, req, pull, &loaded.config, *root)
+                        .await?;
+                    return Ok(Gate::Done(outcome));
                 }
                 if let Task::Ask { question } = &req.task {
                     self.answer_question(gh, req, pull, &loaded.config, question)

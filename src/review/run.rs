@@ -63,9 +63,13 @@ impl Reviewer {
         let mut react = None;
         if ack == AckState::Worker
             && let gate::Gate::Review(_) = &gated
-            && let Trigger::Comment { comment_id, .. } = &req.trigger
+            && let Trigger::Comment {
+                comment_id,
+                in_thread,
+                ..
+            } = &req.trigger
         {
-            react = Some(*comment_id);
+            react = Some((*comment_id, *in_thread));
         }
         let loaded = match gated {
             gate::Gate::Review(loaded) => loaded,

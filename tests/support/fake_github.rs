@@ -670,6 +670,55 @@ fn repo_route(
             c["user"]["type"] = json!("Bot");
             (StatusCode::CREATED, axum::Json(c)).into_response()
         }
+        (Method::POST, ["pulls", "comments", id, "reactions"]) => {
+            for e in spec::check_github_request(
+                "POST /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions",
+                body,
+            ) {
+                st.violations
+                    .push(format!("create review comment reaction: {e}"));
+            }
+            let id: u64 = id.parse().unwrap_or(0);
+            let content = body["content"].as_str().unwrap_or("").to_owned();
+            st.review_reactions
+                .push((id, content.clone(), BOT_LOGIN.into()));
+            let mut reaction = spec::github_example("reaction");
+            reaction["content"] = json!(content);
+            (StatusCode::CREATED, axum::Json(reaction)).into_response()
+        }
+        (Method::POST, ["pulls", _n, "comments", root, "replies"]) => {
+            for e in spec::check_github_request(
+                "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies",
+                body,
+            ) {
+                st.violations.push(format!("reply to review comment: {e}"));
+            }
+            let root: u64 = root.parse().unwrap_or(0);
+            st.next_id += 1;
+            let id = st.next_id;
+            match st
+                .threads
+                .iter_mut()
+                .find(|t| t.comments.first().is_some_and(|c| c.id == root))
+            {
+                Some(thread) => {
+                    let text = body["body"].as_str().unwrap_or("").to_owned();
+                    thread.comments.push(threads::ThreadComment {
+                        id,
+                        body: text.clone(),
+                        author: BOT_LOGIN.into(),
+                        association: "NONE".into(),
+                        review_id: None,
+                    });
+                    (
+                        StatusCode::CREATED,
+                        axum::Json(json!({"id": id, "body": text, "in_reply_to_id": root})),
+                    )
+                        .into_response()
+                }
+                None => error(404, "Not Found", None),
+            }
+        }
         (Method::POST, ["issues", "comments", id, "reactions"]) => {
             for e in spec::check_github_request(
                 "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",

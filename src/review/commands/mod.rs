@@ -2,3 +2,4 @@
 
 pub mod ask;
 pub mod learnings;
+pub mod reply;

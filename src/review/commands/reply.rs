@@ -1,0 +1,124 @@
+//! A reply that mentions the bot in the thread of one of its inline comments: answered in the
+//! same thread, with the finding, the code around it at the current head, the thread so far,
+//! and the repository's tools when the repository allows them.
+
+use std::sync::Arc;
+
+use crate::event::ReviewRequest;
+use crate::github::{PullInfo, RepoClient};
+use crate::model::prompt;
+use crate::model::{AnswerOutput, OutputFormat, ReviewCall, ToolBudget, ToolUse};
+use crate::repo_config::RepoConfig;
+use crate::review::publish::sanitize;
+use crate::review::{Outcome, ReviewError, Reviewer};
+
+/// Characters of an answer posted at most.
+const MAX_ANSWER_CHARS: usize = 20_000;
+/// Lines shown around the finding.
+const AROUND: u32 = 10;
+/// Characters of the thread sent at most (the latest messages kept).
+const MAX_THREAD_CHARS: usize = 16_000;
+
+impl Reviewer {
+    /// Answers the last message of the thread that comment `root` started, when the app
+    /// started it.
+    pub(crate) async fn reply_in_thread(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        pull: &PullInfo,
+        config: &RepoConfig,
+        root: u64,
+    ) -> Result<Outcome, ReviewError> {
+        let bot = self.github.bot_login().await?.to_owned();
+        let threads = gh.review_threads(req.pr).await?;
+        let Some(thread) = threads
+            .iter()
+            .find(|t| t.comments.first().is_some_and(|c| c.id == root))
+        else {
+            return Ok(Outcome::Skipped("the reply's thread was not found"));
+        };
+        if thread.comments[0].author.as_deref() != Some(bot.as_str()) {
+            return Ok(Outcome::Skipped("a thread the app did not start"));
+        }
+        let stored = self
+            .store
+            .finding_by_comment(&req.repo, req.pr, root)
+            .await
+            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+        let head = pull.head_sha();
+        let code = match (&stored, &head) {
+            (Some(f), Some(sha)) => {
+                let text = gh.file_at(&f.path, sha.as_str(), 1024 * 1024).await?;
+                let (from, to) = (f.start.saturating_sub(AROUND).max(1), f.end + AROUND);
+                let lines: String = text
+                    .unwrap_or_default()
+                    .lines()
+                    .enumerate()
+                    .map(|(i, l)| (i as u32 + 1, l))
+                    .filter(|(n, _)| (from..=to).contains(n))
+                    .map(|(n, l)| format!("{n}: {l}\n"))
+                    .collect();
+                format!("{} (lines {from}-{to} at the head):\n{lines}", f.path)
+            }
+            _ => "(not available)".to_owned(),
+        };
+        let mut history = String::new();
+        for c in thread.comments.iter().rev() {
+            let who = c.author.as_deref().unwrap_or("someone");
+            let entry = format!(
+                "{}: {}\n\n",
+                if who == bot { "you" } else { who },
+                c.body.trim()
+            );
+            if history.len() + entry.len() > MAX_THREAD_CHARS {
+                break;
+            }
+            history.insert_str(0, &entry);
+        }
+        let message =
+            prompt::reply_message(req.repo.as_str(), &thread.comments[0].body, &code, &history);
+        let toolbox = match &head {
+            Some(sha) if config.review.tools => self.codebase(gh, sha, true).await.toolbox,
+            _ => None,
+        };
+        let budget = ToolBudget::new(config.review.budget.apply(self.tool_limits));
+        let cache_key = format!("codex-review:{}", req.repo);
+        let call = ReviewCall {
+            instructions: prompt::REPLY_INSTRUCTIONS,
+            user_message: &message,
+            model: config.review.model.as_deref(),
+            reasoning_effort: config.review.reasoning_effort.map(|e| e.as_str()),
+            cache_key: Some(&cache_key),
+            format: OutputFormat::answer(),
+        };
+        let metrics = Arc::clone(&self.metrics);
+        let on_try = move |usage: Option<crate::model::Usage>| match usage {
+            Some(usage) => {
+                metrics.model_call("ok");
+                metrics.tokens(usage);
+            }
+            None => metrics.model_call("error"),
+        };
+        let reply = {
+            let _slot = self.model_slots.acquire().await.expect("never closed");
+            let tools = toolbox.map(|runner| ToolUse {
+                runner,
+                budget: &budget,
+            });
+            self.model
+                .ask::<AnswerOutput, _>(&call, tools, &on_try)
+                .await?
+        };
+        let model_used = config
+            .review
+            .model
+            .clone()
+            .unwrap_or_else(|| self.model.model().to_owned());
+        self.metrics
+            .cost(self.model.prices().cost(&model_used, reply.usage));
+        let text = sanitize(reply.output.answer.trim(), MAX_ANSWER_CHARS);
+        gh.reply_in_thread(req.pr, root, &text).await?;
+        Ok(Outcome::Replied("answered in the thread"))
+    }
+}
