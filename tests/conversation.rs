@@ -129,7 +129,20 @@ fn thread_reply(
 
 #[tokio::test]
 async fn a_reply_to_an_inline_comment_is_answered_in_its_thread() {
-    let app = TestApp::start().await;
+    reply_in_thread(TestApp::start().await).await;
+}
+
+/// On GitHub Enterprise Server, GraphQL is at `/api/graphql`, beside `/api/v3`.
+#[tokio::test]
+async fn threads_are_read_through_enterprise_servers_graphql_endpoint() {
+    let options = Options {
+        api_prefix: "/api/v3",
+        ..Options::default()
+    };
+    reply_in_thread(TestApp::start_with(options).await).await;
+}
+
+async fn reply_in_thread(app: TestApp) {
     let mut pull = Pull::new(
         REPO,
         33,
@@ -206,5 +219,56 @@ async fn a_reply_to_an_inline_comment_is_answered_in_its_thread() {
     assert!(answer.contains("admits `MAX + 1` values"), "{answer}");
     assert!(!answer.contains("@octocat"), "{answer}");
     assert_eq!(app.github.reviews().len(), 1, "a reply posts no review");
+
+    // `@codex dismiss` in the thread: dismissed at once, without the model.
+    let before = app.openai.all_requests().len();
+    let (status, _) = app
+        .deliver(
+            "pull_request_review_comment",
+            &thread_reply(
+                &app,
+                33,
+                root,
+                "@codex dismiss MAX is inclusive by design.",
+                "MEMBER",
+            ),
+        )
+        .await;
+    assert_eq!(status, 202);
+    app.settle().await;
+    assert_eq!(app.openai.all_requests().len(), before);
+    let thread = app.github.state().threads[0].clone();
+    assert!(
+        thread
+            .comments
+            .last()
+            .unwrap()
+            .body
+            .starts_with("Dismissed: this finding will not be posted again"),
+        "{:?}",
+        thread.comments.last()
+    );
+    // And it stays out of the next review.
+    let mut f = finding("src/limiter.rs", "RIGHT", 2, 2, 1, None);
+    f["title"] = json!("Off by one: the limit lets one more through");
+    app.openai.push(Reply::Review(review_with(vec![f])));
+    let (status, _) = app
+        .deliver(
+            "issue_comment",
+            &comment_payload(33, "@codex review full", "MEMBER"),
+        )
+        .await;
+    assert_eq!(status, 202);
+    app.settle().await;
+    let reviews = app.github.reviews();
+    assert_eq!(reviews.len(), 2);
+    assert!(reviews[1].comments.is_empty());
+    assert!(
+        reviews[1]
+            .body
+            .contains("1 finding dismissed earlier on this pull request was not repeated."),
+        "{}",
+        reviews[1].body
+    );
     app.stop().await;
 }

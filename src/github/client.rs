@@ -201,9 +201,9 @@ pub struct RepoClient {
     warmup: Option<Arc<Warmup>>,
     metrics: Option<Arc<crate::metrics::Metrics>>,
     crab: Arc<Octocrab>,
-    /// The GraphQL endpoint's client when it is not under the REST base (GitHub Enterprise
-    /// Server: `https://HOST/api/graphql` beside `https://HOST/api/v3`).
-    graphql: Option<Arc<Octocrab>>,
+    /// The GraphQL endpoint's base when it is not the REST base (GitHub Enterprise Server:
+    /// `https://HOST/api`, for `/api/graphql` beside `/api/v3`).
+    graphql: Option<String>,
     repo: RepoName,
     retry: RetryPolicy,
 }
@@ -220,9 +220,9 @@ impl RepoClient {
         }
     }
 
-    /// Sends GraphQL requests through `crab` (whose base is the GraphQL endpoint's parent).
-    pub(crate) fn with_graphql(mut self, crab: Option<Arc<Octocrab>>) -> Self {
-        self.graphql = crab;
+    /// Sends GraphQL requests under `base` instead of the REST base.
+    pub(crate) fn with_graphql(mut self, base: Option<String>) -> Self {
+        self.graphql = base;
         self
     }
 
@@ -231,12 +231,31 @@ impl RepoClient {
         "/graphql".into()
     }
 
-    /// A GraphQL request, through the GraphQL client when there is one.
+    /// A GraphQL request: under the REST base, or (Enterprise Server) under its own base with
+    /// the installation's current token.
     pub(super) async fn call_graphql(&self, request: Request<'_>) -> Result<String, GitHubError> {
-        match &self.graphql {
-            Some(crab) => send(crab, self.retry, self.metrics.as_deref(), request).await,
-            None => self.call(request).await,
-        }
+        let Some(base) = &self.graphql else {
+            return self.call(request).await;
+        };
+        let call = request.call;
+        let token = self
+            .crab
+            .installation_token()
+            .await
+            .map_err(|e| GitHubError::Transport {
+                call,
+                message: format!("no installation token: {e}"),
+            })?;
+        let crab = super::http::octocrab(
+            base,
+            octocrab::AuthState::AccessToken { token },
+            self.retry.timeout,
+        )
+        .map_err(|e| GitHubError::Transport {
+            call,
+            message: format!("{e:#}"),
+        })?;
+        send(&crab, self.retry, self.metrics.as_deref(), request).await
     }
 
     /// Shares `warmup` with the other clients of the same installation.

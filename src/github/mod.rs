@@ -35,12 +35,12 @@ pub struct GitHubApp {
 }
 
 /// One installation's client and whether it holds a token yet.
-type Installation = (Arc<Octocrab>, Arc<client::Warmup>, Option<Arc<Octocrab>>);
+type Installation = (Arc<Octocrab>, Arc<client::Warmup>);
 
 struct Inner {
     app: Octocrab,
-    /// For GitHub Enterprise Server: the App on `https://HOST/api`, for `/api/graphql`.
-    graphql_app: Option<Octocrab>,
+    /// For GitHub Enterprise Server: `https://HOST/api`, under which `/graphql` is.
+    graphql_base: Option<String>,
     installations: Mutex<HashMap<InstallationId, Installation>>,
     bot_login: OnceCell<String>,
     retry: RetryPolicy,
@@ -67,16 +67,15 @@ impl GitHubApp {
         };
         let app = http::octocrab(&settings.api_url, auth(), retry.timeout)?;
         // GitHub Enterprise Server answers GraphQL at `/api/graphql`, beside `/api/v3`.
-        let graphql_app = match settings.api_url.strip_suffix("/v3") {
-            Some(api) if settings.api_url.ends_with("/api/v3") => {
-                Some(http::octocrab(api, auth(), retry.timeout)?)
-            }
-            _ => None,
-        };
+        let graphql_base = settings
+            .api_url
+            .strip_suffix("/v3")
+            .filter(|_| settings.api_url.ends_with("/api/v3"))
+            .map(str::to_owned);
         Ok(Self {
             inner: Arc::new(Inner {
                 app,
-                graphql_app,
+                graphql_base,
                 installations: Mutex::new(HashMap::new()),
                 bot_login: OnceCell::new(),
                 retry,
@@ -87,7 +86,7 @@ impl GitHubApp {
 
     /// The client of one repository through its installation.
     pub fn repo(&self, installation: InstallationId, repo: RepoName) -> anyhow::Result<RepoClient> {
-        let (crab, warmup, graphql) = {
+        let (crab, warmup) = {
             let mut cache = self
                 .inner
                 .installations
@@ -102,14 +101,7 @@ impl GitHubApp {
                             .installation(octocrab::models::InstallationId(installation.0))
                             .context("creating the installation client")?,
                     );
-                    let graphql = match &self.inner.graphql_app {
-                        Some(app) => Some(Arc::new(
-                            app.installation(octocrab::models::InstallationId(installation.0))
-                                .context("creating the installation's GraphQL client")?,
-                        )),
-                        None => None,
-                    };
-                    let entry = (crab, Arc::new(client::Warmup::default()), graphql);
+                    let entry = (crab, Arc::new(client::Warmup::default()));
                     cache.insert(installation, entry.clone());
                     entry
                 }
@@ -118,7 +110,7 @@ impl GitHubApp {
         Ok(RepoClient::new(crab, repo, self.inner.retry)
             .with_metrics(self.inner.metrics.clone())
             .with_warmup(warmup)
-            .with_graphql(graphql))
+            .with_graphql(self.inner.graphql_base.clone()))
     }
 
     /// The login GitHub shows for the App's own comments and reviews (`slug[bot]`), read once

@@ -4,13 +4,15 @@
 
 use std::sync::Arc;
 
-use crate::event::ReviewRequest;
+use crate::event::{ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
+use crate::jobs::FindingState;
 use crate::model::prompt;
 use crate::model::{AnswerOutput, OutputFormat, ReviewCall, ToolBudget, ToolUse};
 use crate::repo_config::RepoConfig;
 use crate::review::publish::sanitize;
 use crate::review::{Outcome, ReviewError, Reviewer};
+use crate::threads::dismiss;
 
 /// Characters of an answer posted at most.
 const MAX_ANSWER_CHARS: usize = 20_000;
@@ -46,6 +48,50 @@ impl Reviewer {
             .finding_by_comment(&req.repo, req.pr, root)
             .await
             .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+        // `@codex dismiss [reason]` (or "won't fix: ...") addressed to the bot: dismissed at
+        // once, and said so, without asking the model.
+        let (said, author) = match &req.trigger {
+            Trigger::Comment {
+                comment_id, author, ..
+            } => (
+                thread.comments.iter().find(|c| c.id == comment_id.0),
+                author.as_str(),
+            ),
+            _ => (None, ""),
+        };
+        if let (Some(said), Some(finding)) = (said, &stored)
+            && let Some(dismissal) = dismiss::dismissal(&said.body, &self.bot_handle)
+        {
+            self.store
+                .set_finding_state(
+                    &req.repo,
+                    req.pr,
+                    &finding.fingerprint,
+                    FindingState::Dismissed,
+                    dismissal.reason.as_deref(),
+                    Some(author),
+                )
+                .await
+                .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+            let mut text = String::from(
+                "Dismissed: this finding will not be posted again on this pull request.",
+            );
+            if let Some(reason) = dismissal
+                .reason
+                .as_deref()
+                .filter(|_| config.review.learnings)
+            {
+                self.store
+                    .add_learning(&req.repo, &finding.title, reason, author)
+                    .await
+                    .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                text.push_str(
+                    " The reason is kept as a learning for later reviews of this repository.",
+                );
+            }
+            gh.reply_in_thread(req.pr, root, &text).await?;
+            return Ok(Outcome::Replied("dismissed"));
+        }
         let head = pull.head_sha();
         let code = match (&stored, &head) {
             (Some(f), Some(sha)) => {
