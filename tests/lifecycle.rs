@@ -37,9 +37,19 @@ async fn comment(app: &TestApp, pr: u64, text: &str) {
     app.settle().await;
 }
 
-#[tokio::test]
-async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dismissed() {
-    let app = TestApp::start().await;
+both_backends!(a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dismissed);
+
+async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dismissed(
+    backend: Backend,
+) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let app = TestApp::start_with(Options {
+        database_url: Some(db.url.clone()),
+        ..Options::default()
+    })
+    .await;
     let mut pull = Pull::new(
         REPO,
         21,
@@ -265,6 +275,7 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
     assert_eq!(reviews.len(), 3);
     assert!(reviews[2].comments.is_empty());
     app.stop().await;
+    db.drop_db().await;
 }
 
 #[tokio::test]
