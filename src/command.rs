@@ -155,7 +155,16 @@ fn parse_line(line: &str, handle: &str) -> Option<Command> {
                 },
             );
         }
-        _ => return Some(Command::Unknown(verb.chars().take(40).collect())),
+        // Other text addressed to the bot is a question; a lone unknown word gets the help.
+        _ => {
+            let rest: Vec<&str> = words.collect();
+            return Some(if rest.is_empty() {
+                Command::Unknown(verb.chars().take(40).collect())
+            } else {
+                let question = format!("{verb} {}", rest.join(" "));
+                Command::Ask(question.chars().take(MAX_QUESTION_CHARS).collect())
+            });
+        }
     }
     let mut focus_areas: Vec<String> = Vec::new();
     let mut words = words.peekable();
@@ -295,8 +304,8 @@ mod tests {
             Some(Command::Unknown("please".into()))
         );
         assert_eq!(
-            parse("@codex reviewed it", "codex"),
-            Some(Command::Unknown("reviewed".into()))
+            parse("@codex why does check() take a lock?", "codex"),
+            Some(Command::Ask("why does check() take a lock?".into()))
         );
         assert_eq!(parse("> @codex help", "codex"), None);
         assert_eq!(parse("```\n@codex pause\n```", "codex"), None);

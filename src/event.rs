@@ -70,7 +70,7 @@ impl ReviewRequest {
             Task::Learnings => "learnings".to_owned(),
             Task::Forget { number } => format!("forget-{number}"),
             // Two questions are two jobs.
-            Task::Reply { .. } => "reply".to_owned(),
+            Task::Reply { root } => format!("reply-{root}"),
             Task::Ask { question } => {
                 use sha2::Digest;
                 format!("ask-{}", hex::encode(&sha2::Sha256::digest(question)[..8]))

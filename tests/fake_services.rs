@@ -285,3 +285,80 @@ async fn fake_openai_pairs_tool_calls_with_outputs_and_resolves_only_its_own_rea
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["output"][1]["type"], "message");
 }
+
+#[tokio::test]
+async fn fake_graphql_answers_review_threads_and_refuses_unknown_ids_as_github_does() {
+    let app = TestApp::start().await;
+    let token = "ghs_graphql_test_token".to_string();
+    app.github.state().tokens.insert(token.clone());
+    app.github
+        .state()
+        .threads
+        .push(support::fake_github::Thread {
+            id: "PRRT_kwDOtest0001".into(),
+            repo: REPO.into(),
+            pr: 9,
+            path: "a.rs".into(),
+            resolved: false,
+            comments: vec![support::fake_github::ThreadComment {
+                id: 77,
+                body: "**[P1] x**".into(),
+                author: "codex-review[bot]".into(),
+                association: "NONE".into(),
+                review_id: Some(5),
+            }],
+        });
+    let http = reqwest::Client::new();
+    let post = |query: &str, variables: serde_json::Value| {
+        http.post(format!("{}/graphql", app.github.base_url))
+            .header("authorization", format!("Bearer {token}"))
+            .header("user-agent", "codex-review/test")
+            .header("x-github-api-version", "2022-11-28")
+            .header("accept", "application/vnd.github+json")
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+    };
+    let (owner, name) = REPO.split_once('/').unwrap();
+    let threads: serde_json::Value = post(
+        "query { reviewThreads { pageInfo isResolved comments { databaseId pullRequestReview authorAssociation } } }",
+        json!({"owner": owner, "name": name, "number": 9, "after": null}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let nodes = &threads["data"]["repository"]["pullRequest"]["reviewThreads"]["nodes"];
+    assert_eq!(nodes[0]["id"], "PRRT_kwDOtest0001");
+    assert_eq!(nodes[0]["isResolved"], false);
+    assert_eq!(nodes[0]["comments"]["nodes"][0]["databaseId"], 77);
+
+    let unknown: serde_json::Value = post(
+        "mutation($id: ID!) { resolveReviewThread(input: {threadId: $id}) { thread { id isResolved } } }",
+        json!({"id": "PRRT_nope"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        unknown["data"]["resolveReviewThread"],
+        serde_json::Value::Null
+    );
+    assert_eq!(unknown["errors"][0]["type"], "NOT_FOUND");
+    let resolved: serde_json::Value = post(
+        "mutation($id: ID!) { resolveReviewThread(input: {threadId: $id}) { thread { id isResolved } } }",
+        json!({"id": "PRRT_kwDOtest0001"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        resolved["data"]["resolveReviewThread"]["thread"]["isResolved"],
+        true
+    );
+    app.stop().await;
+}
