@@ -220,3 +220,68 @@ async fn a_head_the_configuration_does_not_review_gets_a_skipped_check_under_a_g
     assert_eq!(app.openai.requests().len(), 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_long_review_keeps_its_check_run_saying_where_it_is() {
+    let mut options = Options::default();
+    options
+        .env
+        .push(("CODEX_REVIEW_CHUNK_TOKENS", "1000".into()));
+    options.env.push(("CODEX_REVIEW_MAX_CALLS", "20".into()));
+    let app = TestApp::start_with(options).await;
+    // Three files of about 1,500 bytes of patch each: one part per file.
+    let files: Vec<File> = (0..3)
+        .map(|i| {
+            let body: String = (0..60).map(|l| format!("+let v{l} = {i};\n")).collect();
+            File::new(
+                &format!("src/f{i}.rs"),
+                "added",
+                Some(&format!("@@ -0,0 +1,60 @@\n{}", body.trim_end())),
+            )
+        })
+        .collect();
+    let head = "9".repeat(40);
+    app.github.add_pull(Pull::new(REPO, 61, &head, files));
+    app.openai.respond_with(|_| {
+        Reply::Review(review_with(vec![finding(
+            "src/f0.rs",
+            "RIGHT",
+            2,
+            2,
+            1,
+            None,
+        )]))
+    });
+    ask(&app, 61).await;
+    assert!(
+        app.openai.requests().len() >= 3,
+        "{} parts",
+        app.openai.requests().len()
+    );
+    let titles: Vec<String> = app
+        .github
+        .state()
+        .check_run_updates
+        .iter()
+        .filter_map(|(_, _, t)| t.clone())
+        .collect();
+    // Updates are coalesced (the latest wins), so not every part shows; some do.
+    assert!(
+        titles.iter().any(|t| t.starts_with("Reviewing: ")),
+        "{titles:?}"
+    );
+    assert!(
+        titles.iter().any(|t| t == "Verifying 1 finding"),
+        "{titles:?}"
+    );
+    // The completion comes last: no progress lands after it.
+    let last = app
+        .github
+        .state()
+        .check_run_updates
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(last.1, "completed", "{titles:?}");
+    app.stop().await;
+}

@@ -46,6 +46,8 @@ pub struct CallSettings {
     pub tooling: Option<Tooling>,
     /// Earlier findings to judge (DESIGN §10), shown in the first part.
     pub earlier: String,
+    /// Told `(parts answered, parts)` as the parts finish.
+    pub on_part: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
 }
 
 impl Default for CallSettings {
@@ -59,6 +61,7 @@ impl Default for CallSettings {
             reasoning_effort: None,
             tooling: None,
             earlier: String::new(),
+            on_part: None,
         }
     }
 }
@@ -139,6 +142,9 @@ pub async fn ask_model(
         Vec::with_capacity(parts);
     while let Some(joined) = calls.join_next().await {
         results.push(joined.map_err(|e| ReviewError::Internal(format!("model call task: {e}")))?);
+        if let Some(on_part) = &settings.on_part {
+            on_part(results.len(), parts);
+        }
     }
     results.sort_by_key(|(i, _)| *i);
 

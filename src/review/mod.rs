@@ -16,6 +16,7 @@ pub mod memory;
 pub mod merge;
 pub mod place;
 mod post;
+mod progress;
 pub mod publish;
 mod report;
 mod run;

@@ -90,13 +90,15 @@ impl Reviewer {
             .gather(&gh, req, &pull, &sha, react, wants_tools(&config.review))
             .await?;
         let check = gathered.check;
+        let progress = super::progress::Progress::start(&gh, check);
         let result = match gathered.posted {
             Some(review_id) => Ok(Outcome::AlreadyPosted { review_id }),
             None => {
-                self.review_and_post(&gh, req, &pull, &loaded, &sha, lease, gathered)
+                self.review_and_post(&gh, req, &pull, &loaded, &sha, lease, gathered, &progress)
                     .await
             }
         };
+        progress.finish().await;
         if let Some(check) = check {
             self.finish_check(&gh, check, &sha, &result, config).await;
         }
@@ -131,6 +133,7 @@ impl Reviewer {
         sha: &CommitSha,
         lease: Option<&Lease>,
         gathered: super::context::Gathered,
+        progress: &super::progress::Progress,
     ) -> Result<Outcome, ReviewError> {
         let config = &loaded.config;
         let trigger_id = req.trigger.marker_id();
@@ -251,7 +254,34 @@ impl Reviewer {
                     .map(|e| e.as_str().to_owned()),
                 tooling: tooling.clone(),
                 earlier: earlier.prompt_section(),
+                on_part: None,
             };
+            let parts = plan.chunks.len();
+            let mut call = call;
+            if parts > 1 {
+                progress.report(
+                    format!("Reviewing: 0 of {parts} parts"),
+                    format!(
+                        "The model is reviewing the {} files of this pull request in {parts} parts.",
+                        plan.reviewed.len()
+                    ),
+                );
+                let files = plan.reviewed.len();
+                let report = progress_sender(progress);
+                call.on_part = Some(Arc::new(move |done, total| {
+                    report(
+                        format!("Reviewing: part {done} of {total} answered"),
+                        format!(
+                            "The model is reviewing the {files} files of this pull request in {total} parts; {done} answered."
+                        ),
+                    )
+                }));
+            } else {
+                progress.report(
+                    "Reviewing",
+                    "The model is reviewing this pull request.".to_owned(),
+                );
+            }
             let subject = Subject {
                 repo: req.repo.as_str(),
                 title: &pull.title,
@@ -341,6 +371,22 @@ impl Reviewer {
                 reasoning_effort: config.review.reasoning_effort.map(|e| e.as_str()),
                 on_try: on_try.clone(),
             };
+            let to_verify = placement
+                .inline
+                .iter()
+                .map(|p| p.finding.priority)
+                .chain(placement.summary_only.iter().map(|u| u.finding.priority))
+                .filter(|p| *p <= i64::from(config.review.verify_priority))
+                .count();
+            if to_verify > 0 {
+                progress.report(
+                    format!(
+                        "Verifying {to_verify} finding{}",
+                        if to_verify == 1 { "" } else { "s" }
+                    ),
+                    "A second model call checks each finding before it is posted.".to_owned(),
+                );
+            }
             let v = verify::verify(&input, &mut placement, config.review.verify_priority).await;
             // What was dropped is not posted, so not remembered as posted.
             remembered.retain(|r| {
@@ -510,6 +556,18 @@ impl Reviewer {
             }
         }
         Ok(outcome)
+    }
+}
+
+/// A function that reports progress from another task (the parts run on their own).
+fn progress_sender(
+    progress: &super::progress::Progress,
+) -> impl Fn(String, String) + Send + Sync + 'static {
+    let tx = progress.sender();
+    move |title, summary| {
+        if let Some(tx) = &tx {
+            let _ = tx.send(Some((title, summary)));
+        }
     }
 }
 

@@ -188,6 +188,8 @@ pub struct GhState {
     pub permissions: std::collections::HashMap<String, String>,
     /// Review threads (one per inline comment of a review).
     pub threads: Vec<threads::Thread>,
+    /// `(check run id, status, title)` of every check run update, in order.
+    pub check_run_updates: Vec<(u64, String, Option<String>)>,
     /// Threads the app resolved, in order.
     pub resolved_by_app: Vec<String>,
     /// `(review comment id, content, login)` reactions on review comments.
@@ -628,6 +630,8 @@ fn repo_route(
             run.title = body["output"]["title"].as_str().map(str::to_owned);
             run.summary = body["output"]["summary"].as_str().map(str::to_owned);
             let json = json!({"id": run.id, "status": run.status, "conclusion": run.conclusion});
+            let update = (run.id, run.status.clone(), run.title.clone());
+            st.check_run_updates.push(update);
             axum::Json(json).into_response()
         }
         (Method::POST, ["issues", n, "comments"]) => {

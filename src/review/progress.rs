@@ -1,0 +1,63 @@
+//! Progress a person can see: while a long review runs (several parts, turns with tools, the
+//! verification), the check run's title and summary say where it is. Updates go out on their
+//! own task, the latest one wins, and none can land after the check is completed.
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::github::RepoClient;
+
+/// The check run's progress of one review.
+pub struct Progress {
+    tx: Option<watch::Sender<Option<(String, String)>>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Progress {
+    /// Reports on check run `check` (nothing when there is none).
+    pub fn start(gh: &RepoClient, check: Option<u64>) -> Self {
+        let Some(check) = check else {
+            return Self {
+                tx: None,
+                task: None,
+            };
+        };
+        let (tx, mut rx) = watch::channel::<Option<(String, String)>>(None);
+        let gh = gh.clone();
+        let task = tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let latest = rx.borrow_and_update().clone();
+                if let Some((title, summary)) = latest
+                    && let Err(e) = gh.progress_check_run(check, &title, &summary).await
+                {
+                    tracing::warn!(error = %e, "cannot report the review's progress");
+                }
+            }
+        });
+        Self {
+            tx: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Says where the review is.
+    pub fn report(&self, title: impl Into<String>, summary: impl Into<String>) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Some((title.into(), summary.into())));
+        }
+    }
+
+    /// A sender for reports from other tasks (`None` without a check run).
+    pub fn sender(&self) -> Option<watch::Sender<Option<(String, String)>>> {
+        self.tx.clone()
+    }
+
+    /// Stops reporting; returns once the last update sent has landed, so that the check's
+    /// completion comes after it.
+    pub async fn finish(mut self) {
+        drop(self.tx.take());
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
