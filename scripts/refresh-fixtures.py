@@ -17,6 +17,10 @@ OUT = Path("tests/fixtures")
 # (method, path) of every GitHub REST call the app makes.
 GITHUB_OPERATIONS = [
     ("get", "/app"),
+    ("get", "/app/installations"),
+    ("get", "/app/hook/config"),
+    ("get", "/app/hook/deliveries"),
+    ("get", "/installation/repositories"),
     ("post", "/app/installations/{installation_id}/access_tokens"),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}"),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/files"),

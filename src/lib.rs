@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod command;
 pub mod diff;
+pub mod doctor;
 pub mod event;
 pub mod github;
 pub mod ids;

@@ -6,9 +6,10 @@ use codex_review::app::{self, Tuning};
 use codex_review::repo_config;
 use codex_review::settings::Settings;
 
-const USAGE: &str = "usage: codex-review serve | review (URL | -) | healthcheck | check-config [PATH] | config-schema\n\n\
+const USAGE: &str = "usage: codex-review serve | review (URL | -) | doctor | healthcheck | check-config [PATH] | config-schema\n\n\
 serve          runs the GitHub App: POST /webhook, GET /healthz, /readyz, /metrics\n\
 review         reviews a pull request by URL, or a diff on standard input (see `review --help`)\n\
+doctor         checks the settings, the App, its webhook, the model and the database\n\
 healthcheck    asks the local service's /healthz (for container health checks)\n\
 check-config   validates a repository configuration (default .github/codex-review.yml)\n\
 config-schema  prints the JSON Schema of that file\n\n\
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("serve") if args.len() == 1 => {}
         Some("healthcheck") if args.len() == 1 => return healthcheck(),
+        Some("doctor") if args.len() == 1 => return doctor(),
         Some("check-config") if args.len() <= 2 => {
             return check_config(args.get(1).map_or(repo_config::CONFIG_PATH, String::as_str));
         }
@@ -66,6 +68,25 @@ fn main() -> ExitCode {
             eprintln!("codex-review: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `codex-review doctor`: one line per check; exit 1 when any fails.
+fn doctor() -> ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("codex-review: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (report, ok) = runtime.block_on(codex_review::doctor::run(|k| std::env::var(k).ok()));
+    print!("{report}");
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

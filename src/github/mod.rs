@@ -113,6 +113,52 @@ impl GitHubApp {
             .with_graphql(self.inner.graphql_base.clone()))
     }
 
+    /// A GET as the App itself (JWT), for `doctor` and the App's own settings.
+    pub async fn app_get(&self, call: &'static str, path: &str) -> Result<String, GitHubError> {
+        transport::send(
+            &self.inner.app,
+            self.inner.retry,
+            self.inner.metrics.as_deref(),
+            transport::Request::get(call, path),
+        )
+        .await
+    }
+
+    /// How many repositories an installation can reach.
+    pub async fn installation_repository_count(
+        &self,
+        installation: u64,
+    ) -> Result<u64, GitHubError> {
+        let crab = self
+            .inner
+            .app
+            .installation(octocrab::models::InstallationId(installation))
+            .map_err(|e| GitHubError::Transport {
+                call: "list installation repositories",
+                message: e.to_string(),
+            })?;
+        let text = transport::send(
+            &crab,
+            self.inner.retry,
+            self.inner.metrics.as_deref(),
+            transport::Request::get(
+                "list installation repositories",
+                "/installation/repositories?per_page=1",
+            ),
+        )
+        .await?;
+        #[derive(serde::Deserialize)]
+        struct Page {
+            total_count: u64,
+        }
+        serde_json::from_str::<Page>(&text)
+            .map(|p| p.total_count)
+            .map_err(|e| GitHubError::Decode {
+                call: "list installation repositories",
+                message: e.to_string(),
+            })
+    }
+
     /// The login GitHub shows for the App's own comments and reviews (`slug[bot]`), read once
     /// from `GET /app`.
     pub async fn bot_login(&self) -> Result<&str, GitHubError> {

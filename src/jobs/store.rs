@@ -147,6 +147,21 @@ impl Store {
         Ok(Self { pool, backend })
     }
 
+    /// Writes and removes a row in a temporary table: the database takes writes.
+    pub async fn check_writable(&self) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("CREATE TEMPORARY TABLE doctor_check (x BIGINT)")
+            .execute(&mut *tx)
+            .await
+            .context("creating a table")?;
+        sqlx::query("INSERT INTO doctor_check (x) VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .context("writing a row")?;
+        tx.rollback().await?;
+        Ok(())
+    }
+
     /// True when the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()

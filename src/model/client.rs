@@ -327,6 +327,25 @@ impl ModelClient {
         }
     }
 
+    /// The smallest call: the key, the model and the endpoint work (`doctor`).
+    pub async fn ping(&self) -> Result<(), ModelError> {
+        let mut body = json!({
+            "model": self.model,
+            "input": "Reply with the word OK.",
+            "max_output_tokens": 16,
+            "store": false
+        });
+        let mut max_output = 16;
+        self.turn(&mut body, &mut max_output, self.deadline(), &|_| {})
+            .await
+            .map(drop)
+            .or_else(|e| match e {
+                // Cut short at 16 tokens is still an answer.
+                ModelError::Incomplete { .. } => Ok(()),
+                e => Err(e),
+            })
+    }
+
     /// The call's overall deadline, from now.
     pub(crate) fn deadline(&self) -> std::time::Instant {
         std::time::Instant::now() + self.deadline

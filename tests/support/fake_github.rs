@@ -188,6 +188,10 @@ pub struct GhState {
     pub permissions: std::collections::HashMap<String, String>,
     /// Review threads (one per inline comment of a review).
     pub threads: Vec<threads::Thread>,
+    /// The App's webhook configuration (`GET /app/hook/config`); GitHub's shape by default.
+    pub hook_config: Option<Value>,
+    /// The App's recent deliveries (`GET /app/hook/deliveries`), newest first.
+    pub hook_deliveries: Vec<Value>,
     /// `(check run id, status, title)` of every check run update, in order.
     pub check_run_updates: Vec<(u64, String, Option<String>)>,
     /// Threads the app resolved, in order.
@@ -432,6 +436,44 @@ async fn handle(
                 axum::Json(app).into_response()
             }
         },
+        (Method::GET, ["app", "installations"]) => match check_jwt(&st, auth) {
+            Err(m) => error(401, &m, None),
+            Ok(()) => {
+                let mut installation = spec::github_example("base-installation-items")[0].clone();
+                installation["id"] = json!(super::INSTALLATION);
+                installation["account"]["login"] = json!("Codertocat");
+                axum::Json(json!([installation])).into_response()
+            }
+        },
+        (Method::GET, ["app", "hook", "config"]) => match check_jwt(&st, auth) {
+            Err(m) => error(401, &m, None),
+            Ok(()) => axum::Json(st.hook_config.clone().unwrap_or_else(|| {
+                let mut config = spec::github_example("webhook-config");
+                config["url"] = json!("https://codex-review.example.com/webhook");
+                config["content_type"] = json!("json");
+                config["secret"] = json!("********");
+                config
+            }))
+            .into_response(),
+        },
+        (Method::GET, ["app", "hook", "deliveries"]) => match check_jwt(&st, auth) {
+            Err(m) => error(401, &m, None),
+            Ok(()) => axum::Json(Value::Array(st.hook_deliveries.clone())).into_response(),
+        },
+        (Method::GET, ["installation", "repositories"]) => {
+            let token = auth
+                .strip_prefix("Bearer ")
+                .or_else(|| auth.strip_prefix("token "))
+                .unwrap_or("");
+            if st.tokens.contains(token) {
+                let repos: std::collections::BTreeSet<String> =
+                    st.pulls.iter().map(|p| p.repo.clone()).collect();
+                axum::Json(json!({"total_count": repos.len().max(1), "repositories": []}))
+                    .into_response()
+            } else {
+                error(401, "Bad credentials", None)
+            }
+        }
         (Method::POST, ["app", "installations", _id, "access_tokens"]) => {
             match check_jwt(&st, auth) {
                 Err(m) => error(401, &m, None),

@@ -1,0 +1,341 @@
+//! `codex-review doctor`: one line per check, ✔ or ✖, and for each ✖ what to do. Exit 1 when
+//! any check fails.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::github::GitHubApp;
+use crate::jobs::Store;
+use crate::model::{ModelClient, RetryPolicy};
+use crate::settings::Settings;
+
+/// One check's result.
+pub struct Check {
+    pub ok: bool,
+    pub name: &'static str,
+    pub detail: String,
+    /// What to do, for a failed check.
+    pub fix: String,
+}
+
+impl Check {
+    fn pass(name: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            ok: true,
+            name,
+            detail: detail.into(),
+            fix: String::new(),
+        }
+    }
+
+    fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            name,
+            detail: detail.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub fn line(&self) -> String {
+        if self.ok {
+            format!("✔ {}: {}", self.name, self.detail)
+        } else {
+            format!("✖ {}: {} — {}", self.name, self.detail, self.fix)
+        }
+    }
+}
+
+/// Runs every check that `lookup`'s settings allow; the report and whether all passed.
+pub async fn run(lookup: impl Fn(&str) -> Option<String>) -> (String, bool) {
+    let mut checks = Vec::new();
+    let settings = match Settings::from_lookup(&lookup) {
+        Ok(s) => {
+            checks.push(Check::pass(
+                "settings",
+                "every required setting is present and valid",
+            ));
+            Some(s)
+        }
+        Err(e) => {
+            checks.push(Check::fail(
+                "settings",
+                e.to_string(),
+                "set it in the environment (the README's Settings table lists them all)",
+            ));
+            None
+        }
+    };
+    if let Some(settings) = &settings {
+        let retry = RetryPolicy {
+            attempts: 2,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
+            timeout: Duration::from_secs(20),
+        };
+        match GitHubApp::new(&settings.github, retry, None) {
+            Ok(github) => checks.extend(github_checks(&github).await),
+            Err(e) => checks.push(Check::fail(
+                "GitHub App",
+                format!("{e:#}"),
+                "check GITHUB_PRIVATE_KEY",
+            )),
+        }
+        checks.push(model_check(settings, retry).await);
+        checks.push(database_check(&settings.database_url).await);
+    }
+    let mut report = String::new();
+    for c in &checks {
+        let _ = writeln!(report, "{}", c.line());
+    }
+    (report, checks.iter().all(|c| c.ok))
+}
+
+async fn github_checks(github: &GitHubApp) -> Vec<Check> {
+    let mut checks = Vec::new();
+    #[derive(Deserialize)]
+    struct App {
+        slug: String,
+        id: u64,
+    }
+    match github.app_get("get app", "/app").await {
+        Ok(text) => match serde_json::from_str::<App>(&text) {
+            Ok(app) => checks.push(Check::pass(
+                "App authentication",
+                format!("signed in as the App {} (id {})", app.slug, app.id),
+            )),
+            Err(e) => checks.push(Check::fail(
+                "App authentication",
+                e.to_string(),
+                "check GITHUB_API_URL",
+            )),
+        },
+        Err(e) => {
+            checks.push(Check::fail(
+                "App authentication",
+                e.to_string(),
+                "check GITHUB_APP_ID and GITHUB_PRIVATE_KEY (the key must be the App's, downloaded from its settings)",
+            ));
+            return checks;
+        }
+    }
+    #[derive(Deserialize)]
+    struct Installation {
+        id: u64,
+        account: Option<Account>,
+    }
+    #[derive(Deserialize)]
+    struct Account {
+        login: String,
+    }
+    match github
+        .app_get("list installations", "/app/installations?per_page=100")
+        .await
+        .map(|t| serde_json::from_str::<Vec<Installation>>(&t))
+    {
+        Ok(Ok(list)) if list.is_empty() => checks.push(Check::fail(
+            "installations",
+            "the App is installed nowhere",
+            "install it on an organisation or account (the App's page, Install App)",
+        )),
+        Ok(Ok(list)) => {
+            let mut repos = 0u64;
+            let mut names = Vec::new();
+            for i in &list {
+                repos += github
+                    .installation_repository_count(i.id)
+                    .await
+                    .unwrap_or(0);
+                names.extend(i.account.as_ref().map(|a| a.login.clone()));
+            }
+            checks.push(Check::pass(
+                "installations",
+                format!(
+                    "{} installation(s) ({}), {repos} repositories",
+                    list.len(),
+                    names.join(", ")
+                ),
+            ));
+        }
+        Ok(Err(e)) => checks.push(Check::fail(
+            "installations",
+            e.to_string(),
+            "check GITHUB_API_URL",
+        )),
+        Err(e) => checks.push(Check::fail(
+            "installations",
+            e.to_string(),
+            "check the App's permissions",
+        )),
+    }
+    #[derive(Deserialize)]
+    struct HookConfig {
+        url: Option<String>,
+        content_type: Option<String>,
+        secret: Option<String>,
+    }
+    match github
+        .app_get("get webhook configuration", "/app/hook/config")
+        .await
+        .map(|t| serde_json::from_str::<HookConfig>(&t))
+    {
+        Ok(Ok(c)) => {
+            let url = c.url.unwrap_or_default();
+            let problems: Vec<&str> = [
+                (!url.ends_with("/webhook")).then_some("the URL does not end with /webhook"),
+                (c.content_type.as_deref() != Some("json"))
+                    .then_some("the content type is not json"),
+                c.secret
+                    .as_deref()
+                    .is_none_or(str::is_empty)
+                    .then_some("no secret is set"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if problems.is_empty() {
+                checks.push(Check::pass("webhook", format!("{url}, JSON, secret set")));
+            } else {
+                checks.push(Check::fail(
+                    "webhook",
+                    format!("{url}: {}", problems.join("; ")),
+                    "in the App's settings set the webhook URL to PUBLIC_URL/webhook, content type application/json, and the secret of GITHUB_WEBHOOK_SECRET",
+                ));
+            }
+        }
+        Ok(Err(e)) => checks.push(Check::fail(
+            "webhook",
+            e.to_string(),
+            "check GITHUB_API_URL",
+        )),
+        Err(e) => checks.push(Check::fail(
+            "webhook",
+            e.to_string(),
+            "check the App's settings",
+        )),
+    }
+    #[derive(Deserialize)]
+    struct Delivery {
+        status_code: u16,
+        delivered_at: String,
+    }
+    match github
+        .app_get(
+            "list webhook deliveries",
+            "/app/hook/deliveries?per_page=100",
+        )
+        .await
+        .map(|t| serde_json::from_str::<Vec<Delivery>>(&t))
+    {
+        Ok(Ok(list)) => {
+            let day_ago = chrono_like_day_ago();
+            let failed = list
+                .iter()
+                .filter(|d| d.delivered_at.as_str() >= day_ago.as_str())
+                .filter(|d| !(200..300).contains(&d.status_code))
+                .count();
+            if failed == 0 {
+                checks.push(Check::pass(
+                    "deliveries",
+                    "no failed delivery in the last 24 hours",
+                ));
+            } else {
+                checks.push(Check::fail(
+                    "deliveries",
+                    format!("{failed} failed in the last 24 hours"),
+                    "see the App's Advanced settings for their answers; is the service reachable at the webhook URL, with the same secret?",
+                ));
+            }
+        }
+        Ok(Err(e)) => checks.push(Check::fail(
+            "deliveries",
+            e.to_string(),
+            "check GITHUB_API_URL",
+        )),
+        Err(e) => checks.push(Check::fail(
+            "deliveries",
+            e.to_string(),
+            "check the App's settings",
+        )),
+    }
+    checks
+}
+
+/// The RFC 3339 time 24 hours ago (UTC), comparable as text with GitHub's `delivered_at`.
+fn chrono_like_day_ago() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .saturating_sub(86_400);
+    rfc3339(secs)
+}
+
+/// `secs` since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+fn rfc3339(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
+async fn model_check(settings: &Settings, retry: RetryPolicy) -> Check {
+    let client = match ModelClient::new(&settings.openai, retry) {
+        Ok(c) => c,
+        Err(e) => return Check::fail("model", format!("{e:#}"), "check OPENAI_BASE_URL"),
+    };
+    match client.ping().await {
+        Ok(()) => Check::pass(
+            "model",
+            format!("{} answers through the Responses API", client.model()),
+        ),
+        Err(e) => Check::fail(
+            "model",
+            e.to_string(),
+            "check OPENAI_API_KEY, the project's access to the model (CODEX_REVIEW_MODEL) and its quota",
+        ),
+    }
+}
+
+async fn database_check(url: &str) -> Check {
+    match Store::connect(url).await {
+        Ok(store) => match store.check_writable().await {
+            Ok(()) => Check::pass("database", "reachable, writable, migrations current"),
+            Err(e) => Check::fail(
+                "database",
+                format!("{e:#}"),
+                "give the service write access to the database (DATABASE_URL)",
+            ),
+        },
+        Err(e) => Check::fail(
+            "database",
+            format!("{e:#}"),
+            "check DATABASE_URL and that the database server runs",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_written_as_github_writes_them() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}
