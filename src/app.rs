@@ -29,6 +29,8 @@ pub struct Tuning {
     pub shutdown_grace: Duration,
     /// How often old rows are pruned.
     pub prune_every: Duration,
+    /// How often missed deliveries are looked for (and once at start).
+    pub redeliver_every: Duration,
 }
 
 impl Default for Tuning {
@@ -44,6 +46,7 @@ impl Default for Tuning {
             worker: WorkerConfig::default(),
             shutdown_grace: Duration::from_secs(30),
             prune_every: Duration::from_secs(3_600),
+            redeliver_every: Duration::from_secs(3_600),
         }
     }
 }
@@ -58,6 +61,7 @@ pub struct Running {
     worker: JoinHandle<()>,
     acks: JoinHandle<()>,
     pruning: JoinHandle<()>,
+    redelivery: JoinHandle<()>,
 }
 
 impl Running {
@@ -68,6 +72,7 @@ impl Running {
         self.worker.await.context("worker task")?;
         self.acks.await.context("acknowledgement task")?;
         self.pruning.await.context("pruning task")?;
+        self.redelivery.await.context("redelivery task")?;
         self.store.close().await;
         Ok(())
     }
@@ -79,10 +84,12 @@ impl Running {
         self.worker.abort();
         self.acks.abort();
         self.pruning.abort();
+        self.redelivery.abort();
         let _ = self.server.await;
         let _ = self.worker.await;
         let _ = self.acks.await;
         let _ = self.pruning.await;
+        let _ = self.redelivery.await;
         self.store.close().await;
     }
 
@@ -113,6 +120,7 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
             settings.codebase.snapshot_dir.display()
         )
     })?;
+    let app_client = github.clone();
     let reviewer = Arc::new(Reviewer::new(
         github,
         model,
@@ -169,6 +177,17 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
         metrics.clone(),
         stopped.clone(),
     ));
+    let redelivery = match settings.redeliver_window {
+        Some(window) => tokio::spawn(crate::redeliver::run_redelivery(
+            app_client,
+            store.clone(),
+            window,
+            tuning.redeliver_every,
+            metrics.clone(),
+            stopped.clone(),
+        )),
+        None => tokio::spawn(async {}),
+    };
     let worker = Worker::new(store.clone(), reviewer, worker_config, wake);
     let worker = tokio::spawn(worker.run(stopped, tuning.shutdown_grace));
     tracing::info!(%addr, "codex-review listening");
@@ -181,6 +200,7 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
         worker,
         acks,
         pruning,
+        redelivery,
     })
 }
 

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod jobs;
 pub mod metrics;
 pub mod model;
+pub mod redeliver;
 pub mod repo;
 pub mod repo_config;
 pub mod review;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Default)]
 pub struct Metrics {
     signature_failures: AtomicU64,
+    redeliveries: AtomicU64,
     deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
     reviews: Mutex<BTreeMap<&'static str, u64>>,
     tokens: Mutex<BTreeMap<&'static str, u64>>,
@@ -92,6 +93,11 @@ impl Metrics {
         *map.entry(outcome).or_default() += 1;
     }
 
+    /// Missed deliveries GitHub was asked to deliver again.
+    pub fn redelivered(&self, n: u64) {
+        self.redeliveries.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Rows deleted by the retention.
     pub fn pruned(&self, jobs: u64, deliveries: u64) {
         self.pruned_jobs.fetch_add(jobs, Ordering::Relaxed);
@@ -173,6 +179,13 @@ impl Metrics {
                 "codex_review_model_calls_total{{outcome=\"{outcome}\"}} {n}"
             );
         }
+        s.push_str("# HELP codex_review_redeliveries_total Missed webhook deliveries GitHub was asked to deliver again.\n");
+        s.push_str("# TYPE codex_review_redeliveries_total counter\n");
+        let _ = writeln!(
+            s,
+            "codex_review_redeliveries_total {}",
+            self.redeliveries.load(Ordering::Relaxed)
+        );
         s.push_str(
             "# HELP codex_review_tool_calls_total Tool calls of the model by tool and outcome.\n",
         );

@@ -28,6 +28,9 @@ pub struct Settings {
     /// default 14.
     pub retention: Duration,
     pub codebase: CodebaseSettings,
+    /// `CODEX_REVIEW_REDELIVER_HOURS`: at start and hourly, deliveries of this many last hours
+    /// that failed and were not stored are redelivered; default 24, `0` turns it off.
+    pub redeliver_window: Option<Duration>,
 }
 
 /// The repository snapshot and the model's tools over it.
@@ -459,9 +462,12 @@ impl Settings {
         }
         let retention_days = count("CODEX_REVIEW_RETENTION_DAYS", 14, 1)?;
         let codebase = CodebaseSettings::from_lookup(lookup, &instance)?;
+        let redeliver_hours = count("CODEX_REVIEW_REDELIVER_HOURS", 24, 0)?;
 
         Ok(Settings {
             codebase,
+            redeliver_window: (redeliver_hours > 0)
+                .then(|| Duration::from_secs(redeliver_hours as u64 * 3_600)),
             instance,
             retention: Duration::from_secs(retention_days as u64 * 86_400),
             listen_addr,

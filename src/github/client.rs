@@ -590,6 +590,7 @@ impl RepoClient {
             idempotent,
             accept: None,
             redirect: false,
+            next: None,
         };
         self.call(request).await
     }

@@ -124,6 +124,45 @@ impl GitHubApp {
         .await
     }
 
+    /// A page of a paged GET as the App, and the path of the next page.
+    pub async fn app_get_page(
+        &self,
+        call: &'static str,
+        path: &str,
+    ) -> Result<(String, Option<String>), GitHubError> {
+        let next = std::sync::Mutex::new(None);
+        let text = transport::send(
+            &self.inner.app,
+            self.inner.retry,
+            self.inner.metrics.as_deref(),
+            transport::Request {
+                next: Some(&next),
+                ..transport::Request::get(call, path)
+            },
+        )
+        .await?;
+        let next = next.lock().unwrap_or_else(|p| p.into_inner()).take();
+        Ok((text, next))
+    }
+
+    /// Asks GitHub to deliver the delivery attempt `id` again.
+    pub async fn redeliver(&self, id: u64) -> Result<(), GitHubError> {
+        let path = format!("/app/hook/deliveries/{id}/attempts");
+        transport::send(
+            &self.inner.app,
+            self.inner.retry,
+            self.inner.metrics.as_deref(),
+            transport::Request {
+                method: ::http::Method::POST,
+                // GitHub answers 202 for each request: not sent twice.
+                idempotent: false,
+                ..transport::Request::get("redeliver webhook delivery", &path)
+            },
+        )
+        .await
+        .map(drop)
+    }
+
     /// How many repositories an installation can reach.
     pub async fn installation_repository_count(
         &self,

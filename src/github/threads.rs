@@ -215,6 +215,7 @@ impl RepoClient {
                 idempotent: true,
                 accept: None,
                 redirect: false,
+                next: None,
             })
             .await?;
         let mut answer: Value = decode(call, &text)?;

@@ -23,6 +23,8 @@ pub(crate) struct Request<'a> {
     pub accept: Option<&'static str>,
     /// The answer is a redirect, whose `Location` is returned (GitHub's archive link).
     pub redirect: bool,
+    /// Receives the `rel="next"` link of a paged answer (path and query), when there is one.
+    pub next: Option<&'a std::sync::Mutex<Option<String>>>,
 }
 
 impl<'a> Request<'a> {
@@ -35,6 +37,7 @@ impl<'a> Request<'a> {
             idempotent: true,
             accept: None,
             redirect: false,
+            next: None,
         }
     }
 }
@@ -170,9 +173,26 @@ async fn send_once(
     }
     let text = crab.body_to_string(response).await.map_err(transport)?;
     if status.is_success() {
+        if let Some(next) = request.next {
+            *next.lock().unwrap_or_else(|p| p.into_inner()) = next_link(&headers);
+        }
         return Ok(text);
     }
     Err(api_error(call, status, &headers, &text))
+}
+
+/// The path and query of the `rel="next"` URL of a `Link` header.
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = headers.get(http::header::LINK)?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (url, rel) = part.split_once(';')?;
+        if !rel.contains("rel=\"next\"") {
+            return None;
+        }
+        let url = url.trim().trim_start_matches('<').trim_end_matches('>');
+        let uri: http::Uri = url.parse().ok()?;
+        uri.path_and_query().map(|p| p.as_str().to_owned())
+    })
 }
 
 /// What octocrab's error says, without anything that could carry a token.

@@ -147,6 +147,15 @@ impl Store {
         Ok(Self { pool, backend })
     }
 
+    /// Whether the delivery with this id (`X-GitHub-Delivery`) is stored.
+    pub async fn has_delivery(&self, id: &str) -> anyhow::Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM deliveries WHERE delivery_id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Writes and removes a row in a temporary table: the database takes writes.
     pub async fn check_writable(&self) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;

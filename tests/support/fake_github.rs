@@ -190,8 +190,15 @@ pub struct GhState {
     pub threads: Vec<threads::Thread>,
     /// The App's webhook configuration (`GET /app/hook/config`); GitHub's shape by default.
     pub hook_config: Option<Value>,
-    /// The App's recent deliveries (`GET /app/hook/deliveries`), newest first.
+    /// The App's recent deliveries (`GET /app/hook/deliveries`), newest first, served in
+    /// pages of 2 with a `Link` to the next (as GitHub pages by cursor).
     pub hook_deliveries: Vec<Value>,
+    /// What GitHub sent for each delivery guid: `(event, payload)`, for redeliveries.
+    pub hook_payloads: std::collections::HashMap<String, (String, Value)>,
+    /// Where redeliveries go (`http://HOST:PORT`, the app's address) and with which secret.
+    pub hook_target: Option<(String, String)>,
+    /// Delivery attempt ids the app asked to redeliver.
+    pub redelivery_requests: Vec<u64>,
     /// `(check run id, status, title)` of every check run update, in order.
     pub check_run_updates: Vec<(u64, String, Option<String>)>,
     /// Threads the app resolved, in order.
@@ -458,7 +465,68 @@ async fn handle(
         },
         (Method::GET, ["app", "hook", "deliveries"]) => match check_jwt(&st, auth) {
             Err(m) => error(401, &m, None),
-            Ok(()) => axum::Json(Value::Array(st.hook_deliveries.clone())).into_response(),
+            Ok(()) => {
+                let from = query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("cursor="))
+                    .and_then(|c| c.parse::<usize>().ok())
+                    .unwrap_or(0);
+                let page: Vec<Value> = st
+                    .hook_deliveries
+                    .iter()
+                    .skip(from)
+                    .take(2)
+                    .cloned()
+                    .collect();
+                let mut response = axum::Json(Value::Array(page)).into_response();
+                if from + 2 < st.hook_deliveries.len() {
+                    let next = format!(
+                        "<http://{}{}/app/hook/deliveries?per_page=100&cursor={}>; rel=\"next\"",
+                        fake.addr,
+                        fake.prefix,
+                        from + 2
+                    );
+                    response.headers_mut().insert("link", next.parse().unwrap());
+                }
+                response
+            }
+        },
+        (Method::POST, ["app", "hook", "deliveries", id, "attempts"]) => match check_jwt(&st, auth)
+        {
+            Err(m) => error(401, &m, None),
+            Ok(()) => {
+                let id: u64 = id.parse().unwrap_or(0);
+                let guid = st
+                    .hook_deliveries
+                    .iter()
+                    .find(|d| d["id"] == json!(id))
+                    .and_then(|d| d["guid"].as_str().map(str::to_owned));
+                match (guid, st.hook_target.clone()) {
+                    (Some(guid), Some((target, secret))) => {
+                        st.redelivery_requests.push(id);
+                        if let Some((event, payload)) = st.hook_payloads.get(&guid).cloned() {
+                            // GitHub delivers again, later, with the same delivery id.
+                            tokio::spawn(async move {
+                                let body = serde_json::to_vec(&payload).unwrap();
+                                let _ = reqwest::Client::new()
+                                    .post(format!("{target}/webhook"))
+                                    .header("x-github-event", event)
+                                    .header("x-github-delivery", guid)
+                                    .header(
+                                        "x-hub-signature-256",
+                                        codex_review::server::sign(&secret, &body),
+                                    )
+                                    .header("content-type", "application/json")
+                                    .body(body)
+                                    .send()
+                                    .await;
+                            });
+                        }
+                        (StatusCode::ACCEPTED, axum::Json(json!({}))).into_response()
+                    }
+                    _ => error(404, "Not Found", None),
+                }
+            }
         },
         (Method::GET, ["installation", "repositories"]) => {
             let token = auth

@@ -109,6 +109,7 @@ impl Default for Options {
                 },
                 shutdown_grace: Duration::from_secs(5),
                 prune_every: Duration::from_secs(3_600),
+                redeliver_every: Duration::from_secs(3_600),
             },
         }
     }
@@ -152,6 +153,8 @@ impl TestApp {
             ("OPENAI_API_KEY", fake_openai::API_KEY.to_string()),
             ("OPENAI_BASE_URL", openai.base_url.clone()),
             ("DATABASE_URL", database_url),
+            // Off unless a test turns it on: it calls GitHub at start.
+            ("CODEX_REVIEW_REDELIVER_HOURS", "0".to_string()),
             (
                 "CODEX_REVIEW_SNAPSHOT_DIR",
                 dir.path().join("snapshots").display().to_string(),
