@@ -166,6 +166,38 @@ pub fn left_side_to_summary(placement: &mut Placement, reason: &'static str) {
     placement.summary_only.sort_by_key(|u| u.finding.priority);
 }
 
+/// Drops findings less urgent than `min_priority` or less sure than `min_confidence`;
+/// returns how many.
+pub(super) fn keep_above_thresholds(
+    placement: &mut Placement,
+    review: &crate::repo_config::ReviewSettings,
+) -> usize {
+    let keep = |f: &crate::model::Finding| {
+        f.priority <= i64::from(review.min_priority) && f.confidence_score >= review.min_confidence
+    };
+    let before = placement.inline.len() + placement.summary_only.len();
+    placement.inline.retain(|p| keep(&p.finding));
+    placement.summary_only.retain(|u| keep(&u.finding));
+    before - placement.inline.len() - placement.summary_only.len()
+}
+
+/// Moves inline findings past `max` into the summary (they are sorted most important first).
+pub(super) fn cap_inline(placement: &mut Placement, max: usize) {
+    if placement.inline.len() > max {
+        let overflow = placement.inline.split_off(max);
+        let mut moved: Vec<Unplaced> = overflow
+            .into_iter()
+            .map(|p| Unplaced {
+                finding: p.finding,
+                reason: "over the limit of inline comments per review",
+            })
+            .collect();
+        moved.append(&mut placement.summary_only);
+        placement.summary_only = moved;
+        placement.summary_only.sort_by_key(|u| u.finding.priority);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

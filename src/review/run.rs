@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::ask::{self, Answer, CallSettings, OnTry, Subject, Tooling};
-use super::place::{self, Placement, Unplaced};
+use super::place::{self, cap_inline, keep_above_thresholds};
 use super::verify::{self, VerifyInput};
 use super::{Outcome, ReviewError, Reviewer, earlier, gate, memory, publish};
 use crate::diff::FileDiff;
@@ -574,33 +574,4 @@ fn progress_sender(
 /// Whether the repository lets the model read it (tools on, with turns to use them).
 fn wants_tools(review: &ReviewSettings) -> bool {
     review.tools && review.budget.tool_turns != Some(0)
-}
-
-/// Drops findings less urgent than `min_priority` or less sure than `min_confidence`;
-/// returns how many.
-fn keep_above_thresholds(placement: &mut Placement, review: &ReviewSettings) -> usize {
-    let keep = |f: &crate::model::Finding| {
-        f.priority <= i64::from(review.min_priority) && f.confidence_score >= review.min_confidence
-    };
-    let before = placement.inline.len() + placement.summary_only.len();
-    placement.inline.retain(|p| keep(&p.finding));
-    placement.summary_only.retain(|u| keep(&u.finding));
-    before - placement.inline.len() - placement.summary_only.len()
-}
-
-/// Moves inline findings past `max` into the summary (they are sorted most important first).
-fn cap_inline(placement: &mut Placement, max: usize) {
-    if placement.inline.len() > max {
-        let overflow = placement.inline.split_off(max);
-        let mut moved: Vec<Unplaced> = overflow
-            .into_iter()
-            .map(|p| Unplaced {
-                finding: p.finding,
-                reason: "over the limit of inline comments per review",
-            })
-            .collect();
-        moved.append(&mut placement.summary_only);
-        placement.summary_only = moved;
-        placement.summary_only.sort_by_key(|u| u.finding.priority);
-    }
 }

@@ -1,0 +1,124 @@
+//! The App's own endpoints a setup check and the redelivery loop use: installations and the
+//! repositories they reach, the webhook configuration, the recent deliveries (paged by a `Link`
+//! cursor, two per page) and redelivering one (sent again to the app with its delivery id).
+
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::repo_routes::check_jwt;
+use super::{FakeGitHub, GhState, error, spec};
+
+pub(super) fn route(
+    fake: &FakeGitHub,
+    st: &mut GhState,
+    method: &Method,
+    segments: &[&str],
+    query: &str,
+    auth: &str,
+) -> Response {
+    let st = &mut *st;
+    match (method.clone(), segments) {
+        (Method::GET, ["app", "installations"]) => match check_jwt(st, auth) {
+            Err(m) => error(401, &m, None),
+            Ok(()) => {
+                let mut installation = spec::github_example("base-installation-items")[0].clone();
+                installation["id"] = json!(super::super::INSTALLATION);
+                installation["account"]["login"] = json!("Codertocat");
+                axum::Json(json!([installation])).into_response()
+            }
+        },
+        (Method::GET, ["app", "hook", "config"]) => match check_jwt(st, auth) {
+            Err(m) => error(401, &m, None),
+            Ok(()) => axum::Json(st.hook_config.clone().unwrap_or_else(|| {
+                let mut config = spec::github_example("webhook-config");
+                config["url"] = json!("https://codex-review.example.com/webhook");
+                config["content_type"] = json!("json");
+                config["secret"] = json!("********");
+                config
+            }))
+            .into_response(),
+        },
+        (Method::GET, ["app", "hook", "deliveries"]) => match check_jwt(st, auth) {
+            Err(m) => error(401, &m, None),
+            Ok(()) => {
+                let from = query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("cursor="))
+                    .and_then(|c| c.parse::<usize>().ok())
+                    .unwrap_or(0);
+                let page: Vec<Value> = st
+                    .hook_deliveries
+                    .iter()
+                    .skip(from)
+                    .take(2)
+                    .cloned()
+                    .collect();
+                let mut response = axum::Json(Value::Array(page)).into_response();
+                if from + 2 < st.hook_deliveries.len() {
+                    let next = format!(
+                        "<http://{}{}/app/hook/deliveries?per_page=100&cursor={}>; rel=\"next\"",
+                        fake.addr,
+                        fake.prefix,
+                        from + 2
+                    );
+                    response.headers_mut().insert("link", next.parse().unwrap());
+                }
+                response
+            }
+        },
+        (Method::POST, ["app", "hook", "deliveries", id, "attempts"]) => {
+            match check_jwt(st, auth) {
+                Err(m) => error(401, &m, None),
+                Ok(()) => {
+                    let id: u64 = id.parse().unwrap_or(0);
+                    let guid = st
+                        .hook_deliveries
+                        .iter()
+                        .find(|d| d["id"] == json!(id))
+                        .and_then(|d| d["guid"].as_str().map(str::to_owned));
+                    match (guid, st.hook_target.clone()) {
+                        (Some(guid), Some((target, secret))) => {
+                            st.redelivery_requests.push(id);
+                            if let Some((event, payload)) = st.hook_payloads.get(&guid).cloned() {
+                                // GitHub delivers again, later, with the same delivery id.
+                                tokio::spawn(async move {
+                                    let body = serde_json::to_vec(&payload).unwrap();
+                                    let _ = reqwest::Client::new()
+                                        .post(format!("{target}/webhook"))
+                                        .header("x-github-event", event)
+                                        .header("x-github-delivery", guid)
+                                        .header(
+                                            "x-hub-signature-256",
+                                            codex_review::server::sign(&secret, &body),
+                                        )
+                                        .header("content-type", "application/json")
+                                        .body(body)
+                                        .send()
+                                        .await;
+                                });
+                            }
+                            (StatusCode::ACCEPTED, axum::Json(json!({}))).into_response()
+                        }
+                        _ => error(404, "Not Found", None),
+                    }
+                }
+            }
+        }
+        (Method::GET, ["installation", "repositories"]) => {
+            let token = auth
+                .strip_prefix("Bearer ")
+                .or_else(|| auth.strip_prefix("token "))
+                .unwrap_or("");
+            if st.tokens.contains(token) {
+                let repos: std::collections::BTreeSet<String> =
+                    st.pulls.iter().map(|p| p.repo.clone()).collect();
+                axum::Json(json!({"total_count": repos.len().max(1), "repositories": []}))
+                    .into_response()
+            } else {
+                error(401, "Bad credentials", None)
+            }
+        }
+        _ => error(404, "Not Found", None),
+    }
+}
