@@ -248,10 +248,58 @@ async fn reply_in_thread(app: TestApp) {
         "{:?}",
         thread.comments.last()
     );
-    // And it stays out of the next review.
+    // And it stays out of later reviews.
     let mut f = finding("src/limiter.rs", "RIGHT", 2, 2, 1, None);
     f["title"] = json!("Off by one: the limit lets one more through");
+    let mut other = finding("src/limiter.rs", "RIGHT", 1, 1, 2, None);
+    other["title"] = json!("check is not public");
+    app.openai
+        .push(Reply::Review(review_with(vec![f.clone(), other])));
+    review_full(&app).await;
+    let reviews = app.github.reviews();
+    assert_eq!(reviews.len(), 2);
+    assert_eq!(reviews[1].comments.len(), 1, "only the new finding");
+    assert!(
+        reviews[1]
+            .body
+            .contains("1 finding dismissed earlier on this pull request was not repeated."),
+        "{}",
+        reviews[1].body
+    );
+    // Even when the line changed (so the finding is not a repeat of a posted one) and GitHub's
+    // GraphQL API fails on every attempt to read the threads.
+    {
+        let mut st = app.github.state();
+        let pull = st.pulls.iter_mut().find(|p| p.number == 33).unwrap();
+        pull.files = vec![File::new(
+            "src/limiter.rs",
+            "added",
+            Some("@@ -0,0 +1,3 @@\n+fn check(n: u32) -> bool {\n+    n <= MAX && n > 0\n+}"),
+        )];
+    }
+    for _ in 0..3 {
+        app.github.fail_next(support::fake_github::Fault {
+            method: reqwest::Method::POST,
+            path_suffix: "/graphql".into(),
+            status: 502,
+            body: json!({"message": "Server Error"}),
+            headers: Vec::new(),
+            after_effect: false,
+        });
+    }
     app.openai.push(Reply::Review(review_with(vec![f])));
+    review_full(&app).await;
+    assert!(
+        app.github.state().faults.is_empty(),
+        "the threads were asked for"
+    );
+    let reviews = app.github.reviews();
+    assert_eq!(reviews.len(), 3);
+    assert!(reviews[2].comments.is_empty(), "{:?}", reviews[2].comments);
+    app.stop().await;
+}
+
+async fn review_full(app: &TestApp) {
     let (status, _) = app
         .deliver(
             "issue_comment",
@@ -260,15 +308,4 @@ async fn reply_in_thread(app: TestApp) {
         .await;
     assert_eq!(status, 202);
     app.settle().await;
-    let reviews = app.github.reviews();
-    assert_eq!(reviews.len(), 2);
-    assert!(reviews[1].comments.is_empty());
-    assert!(
-        reviews[1]
-            .body
-            .contains("1 finding dismissed earlier on this pull request was not repeated."),
-        "{}",
-        reviews[1].body
-    );
-    app.stop().await;
 }

@@ -70,7 +70,20 @@ impl Reviewer {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the earlier findings; going on without them");
-                Earlier::default()
+                // What people dismissed stays dismissed, threads or not.
+                let dismissed = threads::dismissed_set(&self.store, &req.repo, req.pr)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(
+                            error = format!("{e:#}"),
+                            "cannot read the dismissed findings"
+                        );
+                        Default::default()
+                    });
+                Earlier {
+                    dismissed,
+                    ..Earlier::default()
+                }
             }
         }
     }

@@ -163,14 +163,24 @@ where
         }
         follow_changes(gh, head, still, &mut earlier, &head_text).await?;
     }
-    earlier.dismissed = store
-        .dismissed_findings(&repo, pr)
+    earlier.dismissed = dismissed_set(store, &repo, pr)
         .await
-        .map_err(EarlierError::store)?
+        .map_err(EarlierError::store)?;
+    Ok(earlier)
+}
+
+/// `(path, normalised title)` of the PR's dismissed findings.
+pub async fn dismissed_set(
+    store: &Store,
+    repo: &RepoName,
+    pr: PrNumber,
+) -> anyhow::Result<HashSet<(String, String)>> {
+    Ok(store
+        .dismissed_findings(repo, pr)
+        .await?
         .into_iter()
         .map(|(path, title)| (path, normalize_title(&title)))
-        .collect();
-    Ok(earlier)
+        .collect())
 }
 
 /// Where each open finding's lines went since the head it was posted on.
