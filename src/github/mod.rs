@@ -1,6 +1,7 @@
 //! GitHub access: the App's identity, one cached installation client per installation, and
 //! a [`RepoClient`] with one method per call the app makes.
 
+mod checks;
 mod client;
 pub mod http;
 mod threads;

@@ -1,15 +1,12 @@
 //! `@codex ask <question>`: a question about the pull request, answered in a comment with the
 //! PR's diff as context (and the repository's tools when the repository allows them).
 
-use std::sync::Arc;
-
 use crate::diff::FileDiff;
 use crate::diff::chunk::{self, Budget, Source};
 use crate::diff::filter::PathRules;
 use crate::event::ReviewRequest;
 use crate::github::{PullInfo, RepoClient};
 use crate::model::prompt;
-use crate::model::{AnswerOutput, OutputFormat, ReviewCall, ToolBudget, ToolUse};
 use crate::repo_config::RepoConfig;
 use crate::review::publish::sanitize;
 use crate::review::{ReviewError, Reviewer};
@@ -59,52 +56,16 @@ impl Reviewer {
             diff,
             question,
         );
-        let toolbox = match pull.head_sha() {
-            Some(sha) if config.review.tools => self.codebase(gh, &sha, true).await.toolbox,
-            _ => None,
-        };
-        let budget = ToolBudget::new(config.review.budget.apply(self.tool_limits));
-        let cache_key = format!("codex-review:{}", req.repo);
-        let call = ReviewCall {
-            instructions: prompt::ASK_INSTRUCTIONS,
-            user_message: &message,
-            model: config.review.model.as_deref(),
-            reasoning_effort: config.review.reasoning_effort.map(|e| e.as_str()),
-            cache_key: Some(&cache_key),
-            format: OutputFormat::answer(),
-        };
-        let metrics = Arc::clone(&self.metrics);
-        let on_try = move |usage: Option<crate::model::Usage>| match usage {
-            Some(usage) => {
-                metrics.model_call("ok");
-                metrics.tokens(usage);
-            }
-            None => metrics.model_call("error"),
-        };
-        let reply = {
-            let _slot = self.model_slots.acquire().await.expect("never closed");
-            let tools = toolbox.map(|runner| ToolUse {
-                runner,
-                budget: &budget,
-            });
-            self.model
-                .ask::<AnswerOutput, _>(&call, tools, &on_try)
-                .await?
-        };
-        let model_used = config
-            .review
-            .model
-            .clone()
-            .unwrap_or_else(|| self.model.model().to_owned());
-        self.metrics
-            .cost(self.model.prices().cost(&model_used, reply.usage));
+        let answer = self
+            .converse(gh, req, pull, config, prompt::ASK_INSTRUCTIONS, &message)
+            .await?;
         let quoted: String = question
             .lines()
             .map(|l| format!("> {}\n", sanitize(l, 2_000)))
             .collect();
         let text = format!(
             "\n\n{quoted}\n{}",
-            sanitize(reply.output.answer.trim(), MAX_ANSWER_CHARS)
+            sanitize(answer.trim(), MAX_ANSWER_CHARS)
         );
         self.reply(gh, req, &text).await
     }

@@ -2,13 +2,10 @@
 //! same thread, with the finding, the code around it at the current head, the thread so far,
 //! and the repository's tools when the repository allows them.
 
-use std::sync::Arc;
-
 use crate::event::{ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
 use crate::jobs::FindingState;
 use crate::model::prompt;
-use crate::model::{AnswerOutput, OutputFormat, ReviewCall, ToolBudget, ToolUse};
 use crate::repo_config::RepoConfig;
 use crate::review::publish::sanitize;
 use crate::review::{Outcome, ReviewError, Reviewer};
@@ -124,46 +121,10 @@ impl Reviewer {
         }
         let message =
             prompt::reply_message(req.repo.as_str(), &thread.comments[0].body, &code, &history);
-        let toolbox = match &head {
-            Some(sha) if config.review.tools => self.codebase(gh, sha, true).await.toolbox,
-            _ => None,
-        };
-        let budget = ToolBudget::new(config.review.budget.apply(self.tool_limits));
-        let cache_key = format!("codex-review:{}", req.repo);
-        let call = ReviewCall {
-            instructions: prompt::REPLY_INSTRUCTIONS,
-            user_message: &message,
-            model: config.review.model.as_deref(),
-            reasoning_effort: config.review.reasoning_effort.map(|e| e.as_str()),
-            cache_key: Some(&cache_key),
-            format: OutputFormat::answer(),
-        };
-        let metrics = Arc::clone(&self.metrics);
-        let on_try = move |usage: Option<crate::model::Usage>| match usage {
-            Some(usage) => {
-                metrics.model_call("ok");
-                metrics.tokens(usage);
-            }
-            None => metrics.model_call("error"),
-        };
-        let reply = {
-            let _slot = self.model_slots.acquire().await.expect("never closed");
-            let tools = toolbox.map(|runner| ToolUse {
-                runner,
-                budget: &budget,
-            });
-            self.model
-                .ask::<AnswerOutput, _>(&call, tools, &on_try)
-                .await?
-        };
-        let model_used = config
-            .review
-            .model
-            .clone()
-            .unwrap_or_else(|| self.model.model().to_owned());
-        self.metrics
-            .cost(self.model.prices().cost(&model_used, reply.usage));
-        let text = sanitize(reply.output.answer.trim(), MAX_ANSWER_CHARS);
+        let answer = self
+            .converse(gh, req, pull, config, prompt::REPLY_INSTRUCTIONS, &message)
+            .await?;
+        let text = sanitize(answer.trim(), MAX_ANSWER_CHARS);
         gh.reply_in_thread(req.pr, root, &text).await?;
         Ok(Outcome::Replied("answered in the thread"))
     }

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+mod codebase;
+pub use codebase::CodebaseSettings;
+
 /// Everything `codex-review serve` needs to run.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -33,93 +36,24 @@ pub struct Settings {
     pub redeliver_window: Option<Duration>,
 }
 
-/// The repository snapshot and the model's tools over it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CodebaseSettings {
-    /// `CODEX_REVIEW_SNAPSHOT_DIR`: where snapshots are unpacked, default
-    /// `$TMPDIR/codex-review-snapshots-INSTANCE` (a cache: emptied of earlier snapshots at start).
-    pub snapshot_dir: std::path::PathBuf,
-    /// `CODEX_REVIEW_SNAPSHOT_CACHE_MB`: snapshots no review holds are removed, oldest first,
-    /// beyond this total, default 2,048.
-    pub cache_bytes: u64,
-    /// `CODEX_REVIEW_SNAPSHOT_MAX_ARCHIVE_MB` (default 256), `..._MAX_UNPACKED_MB` (1,024),
-    /// `..._MAX_FILES` (100,000), `..._MAX_FILE_KB` (4,096: larger files are left out). A
-    /// repository over the first three is read file by file through the contents API.
-    pub limits: crate::repo::Limits,
-    /// `CODEX_REVIEW_TOOL_TURNS` (default 12; 0 turns the tools off), `CODEX_REVIEW_TOOL_CALLS`
-    /// (120 per review), `CODEX_REVIEW_TOOL_INPUT_TOKENS` (2,000,000 per review),
-    /// `CODEX_REVIEW_TOOL_SECONDS` (600 per review). A repository may lower them.
-    pub tools: crate::model::ToolLimits,
-}
-
-impl CodebaseSettings {
-    /// Reads the settings through `lookup`; `instance` names the default snapshot directory.
-    pub fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-        instance: &str,
-    ) -> Result<Self, SettingsError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let number = |var: &'static str, default: u64, min: u64| match get(var) {
-            None => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n >= min)
-                .ok_or_else(|| SettingsError::Invalid {
-                    var,
-                    reason: format!("expected a whole number of at least {min}"),
-                }),
-        };
-        const MB: u64 = 1024 * 1024;
-        let limits = crate::repo::Limits::default();
-        let tools = crate::model::ToolLimits::default();
-        let safe_instance: String = instance
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        Ok(Self {
-            snapshot_dir: get("CODEX_REVIEW_SNAPSHOT_DIR")
-                .map(|d| std::path::PathBuf::from(d.trim()))
-                .unwrap_or_else(|| {
-                    std::env::temp_dir().join(format!("codex-review-snapshots-{safe_instance}"))
-                }),
-            cache_bytes: number("CODEX_REVIEW_SNAPSHOT_CACHE_MB", 2_048, 1)? * MB,
-            limits: crate::repo::Limits {
-                compressed_bytes: number(
-                    "CODEX_REVIEW_SNAPSHOT_MAX_ARCHIVE_MB",
-                    limits.compressed_bytes / MB,
-                    1,
-                )? * MB,
-                unpacked_bytes: number(
-                    "CODEX_REVIEW_SNAPSHOT_MAX_UNPACKED_MB",
-                    limits.unpacked_bytes / MB,
-                    1,
-                )? * MB,
-                files: number("CODEX_REVIEW_SNAPSHOT_MAX_FILES", limits.files, 1)?,
-                file_bytes: number(
-                    "CODEX_REVIEW_SNAPSHOT_MAX_FILE_KB",
-                    limits.file_bytes / 1024,
-                    1,
-                )? * 1024,
-            },
-            tools: crate::model::ToolLimits {
-                turns: number("CODEX_REVIEW_TOOL_TURNS", tools.turns.into(), 0)? as u32,
-                calls: number("CODEX_REVIEW_TOOL_CALLS", tools.calls.into(), 1)? as u32,
-                input_tokens: number("CODEX_REVIEW_TOOL_INPUT_TOKENS", tools.input_tokens, 1_000)?,
-                wall: Duration::from_secs(number(
-                    "CODEX_REVIEW_TOOL_SECONDS",
-                    tools.wall.as_secs(),
-                    1,
-                )?),
-            },
-        })
+/// A whole number of at least `min` from `raw`, or `default` when it is unset.
+fn whole_number(
+    raw: Option<String>,
+    var: &'static str,
+    default: u64,
+    min: u64,
+) -> Result<u64, SettingsError> {
+    match raw {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n >= min)
+            .ok_or_else(|| SettingsError::Invalid {
+                var,
+                reason: format!("expected a whole number of at least {min}"),
+            }),
     }
 }
 
@@ -254,18 +188,8 @@ impl OpenAiSettings {
                 });
             }
         };
-        let number = |var: &'static str, default: u64, min: u64| match get(var) {
-            None => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n >= min)
-                .ok_or_else(|| SettingsError::Invalid {
-                    var,
-                    reason: format!("expected a whole number of at least {min}"),
-                }),
-        };
+        let number =
+            |var: &'static str, default: u64, min: u64| whole_number(get(var), var, default, min);
         let prices = match get("CODEX_REVIEW_PRICES") {
             None => crate::model::PriceTable::default(),
             Some(raw) => {
@@ -507,7 +431,7 @@ mod tests {
 
     use super::*;
 
-    const TEST_KEY: &str = include_str!("../tests/fixtures/test-app-key.pem");
+    const TEST_KEY: &str = include_str!("../../tests/fixtures/test-app-key.pem");
 
     fn env(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
         let mut map: HashMap<String, String> = [

@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 use crate::command::{self, Command};
 use crate::ids::{CommentId, CommitSha, InstallationId, PrNumber, RepoName};
 
+mod pull_request;
+mod thread_reply;
+use pull_request::{CheckRunPayload, PullRequestPayload, check_run, pull_request};
+use thread_reply::{ReviewCommentPayload, review_comment};
+
 /// What a correctly signed delivery means to the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -224,120 +229,24 @@ struct Comment {
     performed_via_github_app: Option<serde::de::IgnoredAny>,
 }
 
-#[derive(Deserialize)]
-struct ReviewCommentPayload {
-    action: String,
-    installation: Option<Installation>,
-    repository: Repository,
-    pull_request: PullNumber,
-    comment: ReviewComment,
-    sender: Option<User>,
-}
-
-#[derive(Deserialize)]
-struct PullNumber {
-    number: u64,
-}
-
-#[derive(Deserialize)]
-struct ReviewComment {
-    id: u64,
-    body: Option<String>,
-    user: User,
-    author_association: Option<String>,
-    in_reply_to_id: Option<u64>,
-    performed_via_github_app: Option<serde::de::IgnoredAny>,
-}
-
-/// A reply in a review thread that mentions the bot: answered in the thread (the worker checks
-/// that the thread is one of the app's).
-fn review_comment(payload: ReviewCommentPayload, bot_handle: &str) -> Event {
-    if payload.action != "created" {
-        return Event::Ignored("review comment edited or deleted");
-    }
-    let comment = payload.comment;
-    let Some(root) = comment.in_reply_to_id else {
-        return Event::Ignored("review comment that starts a thread");
-    };
-    if comment.user.is_bot()
-        || comment.performed_via_github_app.is_some()
-        || payload.sender.as_ref().is_some_and(User::is_bot)
-    {
-        return Event::Ignored("comment by a bot");
-    }
-    if !command::mentions(comment.body.as_deref().unwrap_or(""), bot_handle) {
-        return Event::Ignored("no mention of the bot");
-    }
-    if matches!(comment.author_association.as_deref(), Some("MANNEQUIN")) {
-        return Event::Ignored("comment by a mannequin account");
-    }
-    let Some((installation, repo)) = target(payload.installation, &payload.repository) else {
-        return Event::Ignored("delivery without an installation or a valid repository");
-    };
-    Event::Review(ReviewRequest {
-        installation,
-        repo,
-        pr: PrNumber(payload.pull_request.number),
-        trigger: Trigger::Comment {
-            comment_id: CommentId(comment.id),
-            author: comment.user.login,
-            association: comment.author_association,
-            in_thread: true,
-        },
-        task: Task::Reply { root },
-        focus_areas: Vec::new(),
-        full: false,
-    })
-}
-
-#[derive(Deserialize)]
-struct PullRequestPayload {
-    action: String,
-    installation: Option<Installation>,
-    repository: Repository,
-    pull_request: PullRequest,
-}
-
-#[derive(Deserialize)]
-struct PullRequest {
-    number: u64,
-    state: Option<String>,
-    user: User,
-    author_association: Option<String>,
-    head: Head,
-}
-
-#[derive(Deserialize)]
-struct Head {
-    sha: String,
-}
-
-#[derive(Deserialize)]
-struct CheckRunPayload {
-    action: String,
-    installation: Option<Installation>,
-    repository: Repository,
-    check_run: CheckRun,
-}
-
-#[derive(Deserialize)]
-struct CheckRun {
-    id: u64,
-    name: String,
-    head_sha: String,
-    #[serde(default)]
-    pull_requests: Vec<CheckRunPull>,
-}
-
-#[derive(Deserialize)]
-struct CheckRunPull {
-    number: u64,
-}
-
-/// The name of the App's check run (see `review::check`).
-const CHECK_NAME: &str = "codex-review";
-
 /// The installation and repository a delivery is about, when both are usable.
+/// Why a comment is not a person's to act on (a bot, this or another App, a mannequin
+/// account, which no configuration can allow), or `None`.
+fn not_a_person(
+    user: &User,
+    via_app: bool,
+    sender: Option<&User>,
+    association: Option<&str>,
+) -> Option<&'static str> {
+    if user.is_bot() || via_app || sender.is_some_and(User::is_bot) {
+        Some("comment by a bot")
+    } else if association == Some("MANNEQUIN") {
+        Some("comment by a mannequin account")
+    } else {
+        None
+    }
+}
+
 fn target(
     installation: Option<Installation>,
     repository: &Repository,
@@ -346,30 +255,6 @@ fn target(
         InstallationId(installation?.id),
         RepoName::parse(&repository.full_name)?,
     ))
-}
-
-fn check_run(payload: CheckRunPayload) -> Event {
-    if payload.action != "rerequested" || payload.check_run.name != CHECK_NAME {
-        return Event::Ignored("check run event not handled");
-    }
-    let Some(pr) = payload.check_run.pull_requests.first() else {
-        return Event::Ignored("re-run of a check without a pull request");
-    };
-    let Some((installation, repo)) = target(payload.installation, &payload.repository) else {
-        return Event::Ignored("delivery without an installation or a valid repository");
-    };
-    Event::Review(ReviewRequest {
-        installation,
-        repo,
-        pr: PrNumber(pr.number),
-        trigger: Trigger::CheckRun {
-            check_run_id: payload.check_run.id,
-            head_sha: CommitSha::parse(&payload.check_run.head_sha),
-        },
-        task: Task::Review,
-        focus_areas: Vec::new(),
-        full: false,
-    })
 }
 
 /// Reads a delivery of kind `event_name` (`X-GitHub-Event`).
@@ -466,11 +351,13 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
         return Event::Ignored("comment on an issue, not a pull request");
     }
     let comment = payload.comment;
-    if comment.user.is_bot()
-        || comment.performed_via_github_app.is_some()
-        || payload.sender.as_ref().is_some_and(User::is_bot)
-    {
-        return Event::Ignored("comment by a bot");
+    if let Some(why) = not_a_person(
+        &comment.user,
+        comment.performed_via_github_app.is_some(),
+        payload.sender.as_ref(),
+        comment.author_association.as_deref(),
+    ) {
+        return Event::Ignored(why);
     }
     let Some(command) = command::parse(comment.body.as_deref().unwrap_or(""), bot_handle) else {
         return Event::Ignored("no command for the bot");
@@ -487,11 +374,7 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
     };
     // Contributors and first-timers cannot run commands by default; the worker checks the
     // repository's `triggers.allowed_associations` (which may allow them) before any model
-    // call. Associations GitHub marks as untrusted and that no configuration can allow are
-    // refused here, at no cost.
-    if matches!(comment.author_association.as_deref(), Some("MANNEQUIN")) {
-        return Event::Ignored("comment by a mannequin account");
-    }
+    // call.
     let Some((installation, repo)) = target(payload.installation, &payload.repository) else {
         return Event::Ignored("delivery without an installation or a valid repository");
     };
@@ -509,50 +392,6 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
         focus_areas,
         full,
     })
-}
-
-fn pull_request(payload: PullRequestPayload) -> Event {
-    let pr = payload.pull_request;
-    if !matches!(
-        payload.action.as_str(),
-        "opened" | "reopened" | "ready_for_review" | "synchronize"
-    ) {
-        return Event::Ignored("pull request action not handled");
-    }
-    let Some((installation, repo)) = target(payload.installation, &payload.repository) else {
-        return Event::Ignored("delivery without an installation or a valid repository");
-    };
-    let head_sha = CommitSha::parse(&pr.head.sha);
-    let open = pr.state.as_deref().is_none_or(|s| s == "open");
-    // Whether this event is reviewed (drafts, authors, labels, the events the repository
-    // chose) is decided by the worker with the base branch's configuration.
-    let review = open.then(|| ReviewRequest {
-        installation,
-        repo: repo.clone(),
-        pr: PrNumber(pr.number),
-        trigger: Trigger::PullRequest {
-            action: payload.action.clone(),
-            head_sha: head_sha.clone(),
-            author: pr.user.login.clone(),
-            association: pr.author_association.clone(),
-        },
-        task: Task::Review,
-        focus_areas: Vec::new(),
-        full: false,
-    });
-    match (payload.action.as_str(), head_sha) {
-        ("synchronize", Some(head_sha)) => Event::Pushed {
-            repo,
-            pr: PrNumber(pr.number),
-            head_sha,
-            review,
-        },
-        ("synchronize", None) => Event::Ignored("push to a pull request without a valid head"),
-        _ => match review {
-            Some(review) => Event::Review(review),
-            None => Event::Ignored("pull request is not open"),
-        },
-    }
 }
 
 #[cfg(test)]
