@@ -20,6 +20,7 @@ GITHUB_OPERATIONS = [
     ("get", "/app/installations"),
     ("get", "/app/hook/config"),
     ("get", "/app/hook/deliveries"),
+    ("post", "/app-manifests/{code}/conversions"),
     ("get", "/installation/repositories"),
     ("post", "/app/installations/{installation_id}/access_tokens"),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}"),

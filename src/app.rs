@@ -103,6 +103,24 @@ impl Running {
 
 /// Opens the database, binds the listener, and starts the server and the workers.
 pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Running> {
+    let listener = bind(settings.listen_addr)?;
+    start_on(settings, listener, tuning).await
+}
+
+/// Binds `addr` (a std listener, so that setup mode can hand it on to normal mode).
+fn bind(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    let listener =
+        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Starts the service on a bound listener.
+pub async fn start_on(
+    settings: &Settings,
+    listener: std::net::TcpListener,
+    tuning: Tuning,
+) -> anyhow::Result<Running> {
     // octocrab and reqwest both use rustls with the ring provider; it may already be set.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let store = Store::connect(&settings.database_url).await?;
@@ -144,9 +162,7 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
         wake: wake.clone(),
         ack_wake: ack_wake.clone(),
     };
-    let listener = tokio::net::TcpListener::bind(settings.listen_addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
     let addr = listener.local_addr()?;
     let mut server_stop = stopped.clone();
     let server = tokio::spawn(async move {
@@ -202,6 +218,93 @@ pub async fn start(settings: &Settings, tuning: Tuning) -> anyhow::Result<Runnin
         pruning,
         redelivery,
     })
+}
+
+/// The service in setup mode: the setup pages until the App exists, then the service itself
+/// on the same listener (connections that arrive in between wait in its backlog).
+pub struct Setup {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<anyhow::Result<Option<Running>>>,
+}
+
+impl Setup {
+    /// Waits until the App is registered and the service runs with it (`None`: stopped
+    /// before that).
+    pub async fn configured(self) -> anyhow::Result<Option<Running>> {
+        self.task.await.context("setup task")?
+    }
+
+    /// Stops the setup pages.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        if let Some(running) = self.configured().await? {
+            running.shutdown().await?;
+        }
+        Ok(())
+    }
+
+    /// Serves until SIGINT or SIGTERM, through setup and then in normal mode.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        let stop = self.stop.clone();
+        let mut task = self.task;
+        tokio::select! {
+            _ = shutdown_signal() => {
+                tracing::info!("shutting down");
+                let _ = stop.send(true);
+                match task.await.context("setup task")?? {
+                    Some(running) => running.shutdown().await,
+                    None => Ok(()),
+                }
+            }
+            done = &mut task => match done.context("setup task")?? {
+                Some(running) => running.run_until_signal().await,
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+/// Starts setup mode. Once the setup page has written the credentials, `reload` reads the
+/// settings again (the file now fills in the App) and the service starts with them.
+pub async fn start_setup(
+    setup: crate::settings::SetupSettings,
+    reload: impl FnOnce() -> Result<Settings, crate::settings::SettingsError> + Send + 'static,
+    tuning: Tuning,
+) -> anyhow::Result<Setup> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let listener = bind(setup.listen_addr)?;
+    let addr = listener.local_addr()?;
+    let for_setup = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
+    let (state, configured) = crate::setup::SetupState::new(setup, tuning.github_retry);
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let served = axum::serve(for_setup, crate::setup::router(state)).with_graceful_shutdown(
+            async move {
+                tokio::select! {
+                    app = configured => { let _ = done_tx.send(app.is_ok()); }
+                    _ = stopped.wait_for(|s| *s) => {}
+                }
+            },
+        );
+        served.await.context("setup server")?;
+        // The setup server has answered the callback and let go of the socket.
+        if !done_rx.await.unwrap_or(false) {
+            return Ok(None);
+        }
+        let settings = reload().context(
+            "the App is registered (its credentials are in the credentials file), but the \
+             service cannot start yet",
+        )?;
+        tracing::info!(
+            app_id = settings.github.app_id,
+            "setup done; starting the service"
+        );
+        Ok(Some(start_on(&settings, listener, tuning).await?))
+    });
+    tracing::info!(%addr, "codex-review is in setup mode");
+    Ok(Setup { addr, stop, task })
 }
 
 async fn shutdown_signal() {

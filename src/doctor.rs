@@ -51,7 +51,7 @@ impl Check {
 /// Runs every check that `lookup`'s settings allow; the report and whether all passed.
 pub async fn run(lookup: impl Fn(&str) -> Option<String>) -> (String, bool) {
     let mut checks = Vec::new();
-    let settings = match Settings::from_lookup(&lookup) {
+    let settings = match Settings::with_credentials(&lookup) {
         Ok(s) => {
             checks.push(Check::pass(
                 "settings",
@@ -63,7 +63,7 @@ pub async fn run(lookup: impl Fn(&str) -> Option<String>) -> (String, bool) {
             checks.push(Check::fail(
                 "settings",
                 e.to_string(),
-                "set it in the environment (the README's Settings table lists them all)",
+                "set it in the environment (the README's Settings table lists them all), or run `codex-review serve` without the App's settings to register one from its setup page",
             ));
             None
         }

@@ -21,4 +21,5 @@ pub mod repo_config;
 pub mod review;
 pub mod server;
 pub mod settings;
+pub mod setup;
 pub mod threads;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use codex_review::app::{self, Tuning};
 use codex_review::repo_config;
-use codex_review::settings::Settings;
+use codex_review::settings::{Settings, Startup};
 
 const USAGE: &str = "usage: codex-review serve | review (URL | -) | doctor | healthcheck | check-config [PATH] | config-schema\n\n\
 serve          runs the GitHub App: POST /webhook, GET /healthz, /readyz, /metrics\n\
@@ -42,8 +42,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
+    let startup = match Startup::from_env() {
+        Ok(startup) => startup,
         Err(e) => {
             eprintln!("codex-review: {e}");
             return ExitCode::from(2);
@@ -58,8 +58,21 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let running = app::start(&settings, Tuning::default()).await?;
-        running.run_until_signal().await
+        match startup {
+            Startup::Serve(settings) => {
+                let running = app::start(&settings, Tuning::default()).await?;
+                running.run_until_signal().await
+            }
+            Startup::Setup(setup) => {
+                let setup = app::start_setup(setup, Settings::from_env, Tuning::default()).await?;
+                // The one line a newcomer needs: where the setup page is.
+                println!(
+                    "codex-review: no GitHub App configured yet; open http://{}/setup to register one",
+                    local_address(setup.addr)
+                );
+                setup.run_until_signal().await
+            }
+        }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -202,5 +215,14 @@ fn init_logging() {
             .init();
     } else {
         builder.init();
+    }
+}
+
+/// An address a local browser can open (`0.0.0.0` means this machine).
+fn local_address(addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("localhost:{}", addr.port())
+    } else {
+        addr.to_string()
     }
 }

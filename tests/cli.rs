@@ -17,11 +17,12 @@ fn run(env: &[(&str, &str)]) -> (i32, String) {
 
 #[test]
 fn a_missing_setting_names_the_variable_and_exits_2() {
-    let (code, stderr) = run(&[]);
+    // With one App setting given, the others are required (without any: setup mode).
+    let (code, stderr) = run(&[("GITHUB_APP_ID", "1")]);
     assert_eq!(code, 2);
     assert_eq!(
         stderr.trim(),
-        "codex-review: GITHUB_APP_ID is required but not set"
+        "codex-review: GITHUB_PRIVATE_KEY is required but not set"
     );
 }
 

@@ -433,6 +433,7 @@ async fn the_archive_comes_through_githubs_redirect_without_credentials() {
         private_key: secrecy::SecretString::from(PRIVATE_KEY.to_owned()),
         webhook_secrets: vec![],
         api_url: github.base_url.clone(),
+        web_url: format!("http://{}", github.addr),
     };
     let retry = codex_review::model::RetryPolicy {
         attempts: 2,

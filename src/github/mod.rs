@@ -4,6 +4,7 @@
 mod checks;
 mod client;
 pub mod http;
+pub mod manifest;
 mod threads;
 mod transport;
 

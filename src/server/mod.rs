@@ -1,5 +1,6 @@
 //! The HTTP side: the router, the webhook endpoint, health and metrics.
 
+pub mod html;
 mod signature;
 mod webhook;
 

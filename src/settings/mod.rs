@@ -9,7 +9,10 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 mod codebase;
+pub mod credentials;
+mod startup;
 pub use codebase::CodebaseSettings;
+pub use startup::{SetupSettings, Startup};
 
 /// Everything `codex-review serve` needs to run.
 #[derive(Debug, Clone)]
@@ -34,6 +37,8 @@ pub struct Settings {
     /// `CODEX_REVIEW_REDELIVER_HOURS`: at start and hourly, deliveries of this many last hours
     /// that failed and were not stored are redelivered; default 24, `0` turns it off.
     pub redeliver_window: Option<Duration>,
+    /// `STATUS_TOKEN`: the bearer token of the operator page `/status`; unset, no page.
+    pub status_token: Option<SecretString>,
 }
 
 /// A whole number of at least `min` from `raw`, or `default` when it is unset.
@@ -101,8 +106,11 @@ pub struct GitHubSettings {
     pub private_key: SecretString,
     /// `GITHUB_WEBHOOK_SECRET`: one or more, comma-separated, all accepted (rotation).
     pub webhook_secrets: Vec<SecretString>,
-    /// `GITHUB_API_URL`, default `https://api.github.com`, without a trailing slash.
+    /// `GITHUB_API_URL`, without a trailing slash; default `https://api.github.com` for
+    /// github.com, `GITHUB_URL/api/v3` for GitHub Enterprise Server.
     pub api_url: String,
+    /// `GITHUB_URL`: GitHub's web address, default `https://github.com`.
+    pub web_url: String,
 }
 
 #[derive(Debug, Clone)]
@@ -242,11 +250,6 @@ pub const REASONING_EFFORTS: &[&str] =
     &["none", "minimal", "low", "medium", "high", "xhigh", "max"];
 
 impl Settings {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads settings through `lookup` (the environment in production, a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let lookup = &lookup;
@@ -309,10 +312,7 @@ impl Settings {
             });
         }
 
-        let api_url = http_url(
-            "GITHUB_API_URL",
-            get("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
-        )?;
+        let (web_url, api_url) = github_urls(lookup)?;
 
         let openai = OpenAiSettings::from_lookup(lookup)?;
 
@@ -388,7 +388,22 @@ impl Settings {
         let codebase = CodebaseSettings::from_lookup(lookup, &instance)?;
         let redeliver_hours = count("CODEX_REVIEW_REDELIVER_HOURS", 24, 0)?;
 
+        let status_token = match get("STATUS_TOKEN") {
+            None => None,
+            Some(token) if token.trim().len() >= 16 => {
+                Some(SecretString::from(token.trim().to_owned()))
+            }
+            Some(_) => {
+                return Err(SettingsError::Invalid {
+                    var: "STATUS_TOKEN",
+                    reason: "expected at least 16 characters (openssl rand -hex 32 makes one)"
+                        .into(),
+                });
+            }
+        };
+
         Ok(Settings {
+            status_token,
             codebase,
             redeliver_window: (redeliver_hours > 0)
                 .then(|| Duration::from_secs(redeliver_hours as u64 * 3_600)),
@@ -400,6 +415,7 @@ impl Settings {
                 private_key,
                 webhook_secrets,
                 api_url,
+                web_url,
             },
             openai,
             database_url,
@@ -407,6 +423,28 @@ impl Settings {
             limits,
         })
     }
+}
+
+/// `GITHUB_URL` and `GITHUB_API_URL`: the API's default follows the web address (github.com's
+/// API host, or Enterprise Server's `/api/v3`).
+fn github_urls(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<(String, String), SettingsError> {
+    let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let web_url = http_url(
+        "GITHUB_URL",
+        get("GITHUB_URL").unwrap_or_else(|| "https://github.com".into()),
+    )?;
+    let api_default = if web_url == "https://github.com" {
+        "https://api.github.com".to_owned()
+    } else {
+        format!("{web_url}/api/v3")
+    };
+    let api_url = http_url(
+        "GITHUB_API_URL",
+        get("GITHUB_API_URL").unwrap_or(api_default),
+    )?;
+    Ok((web_url, api_url))
 }
 
 /// An absolute http(s) URL, returned without a trailing slash.

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::spec;
 
 mod app_hooks;
+pub mod manifest_flow;
 mod repo_data;
 mod repo_routes;
 use repo_routes::{check_jwt, repo_route};
@@ -208,6 +209,8 @@ pub struct GhState {
     pub resolved_by_app: Vec<String>,
     /// `(review comment id, content, login)` reactions on review comments.
     pub review_reactions: Vec<(u64, String, String)>,
+    /// Apps created through the manifest flow.
+    pub manifest_apps: Vec<manifest_flow::ManifestApp>,
     next_id: u64,
 }
 
@@ -275,6 +278,13 @@ impl FakeGitHub {
 
     pub fn comments(&self) -> Vec<IssueComment> {
         self.state().comments.clone()
+    }
+
+    /// Every manifest code GitHub handed out is more than an hour old now.
+    pub fn expire_manifest_codes(&self) {
+        for app in &mut self.state().manifest_apps {
+            app.expired = true;
+        }
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -353,6 +363,19 @@ async fn handle(
                 .into_response(),
             None => error(404, "Not Found", None),
         };
+    }
+    // github.com's web pages: the manifest flow's form (a browser's request, not the API's).
+    let web: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
+    if method == Method::POST {
+        let org = match web.as_slice() {
+            ["settings", "apps", "new"] => Some(None),
+            ["organizations", org, "settings", "apps", "new"] => Some(Some(*org)),
+            _ => None,
+        };
+        if let Some(org) = org {
+            let query = uri.query().unwrap_or("");
+            return manifest_flow::create(&mut fake.state(), org, query, &headers, &body);
+        }
     }
     // GraphQL: `/graphql` on github.com, `/api/graphql` beside Enterprise Server's `/api/v3`.
     let graphql = match fake.prefix.strip_suffix("/v3") {
@@ -465,6 +488,9 @@ async fn handle(
                     (StatusCode::CREATED, axum::Json(t)).into_response()
                 }
             }
+        }
+        (Method::POST, ["app-manifests", code, "conversions"]) => {
+            manifest_flow::convert(&mut st, code, &format!("http://{}", fake.addr))
         }
         (Method::POST, ["graphql"]) => {
             let token = auth

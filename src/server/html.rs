@@ -1,0 +1,140 @@
+//! The few HTML pages the service serves (setup, status): one stylesheet, escaping, and the
+//! headers that keep a page to itself (a Content-Security-Policy that allows nothing but its
+//! own inline stylesheet, by hash, and forms to where they must go).
+
+use std::sync::LazyLock;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use sha2::Digest as _;
+
+/// The one stylesheet: readable on a phone, light or dark as the device prefers.
+const CSS: &str = "\
+:root{color-scheme:light dark;--fg:#1f2328;--bg:#fff;--muted:#59636e;--line:#d1d9e0;--box:#f6f8fa;--accent:#0969da;--bad:#cf222e;--good:#1a7f37}\
+@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--bg:#0d1117;--muted:#9198a1;--line:#3d444d;--box:#151b23;--accent:#4493f8;--bad:#f85149;--good:#3fb950}}\
+*{box-sizing:border-box}\
+body{margin:0;font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",sans-serif;color:var(--fg);background:var(--bg)}\
+main{max-width:72rem;margin:0 auto;padding:1rem}\
+h1{font-size:1.5rem;margin:.5rem 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}\
+a{color:var(--accent)}code{font:.9em ui-monospace,monospace}\
+.muted{color:var(--muted)}.bad{color:var(--bad)}.good{color:var(--good)}\
+.box{border:1px solid var(--line);background:var(--box);border-radius:6px;padding:.75rem 1rem;margin:1rem 0}\
+.box.bad{border-color:var(--bad)}\
+form p{margin:.75rem 0}label{display:block;font-weight:600}\
+input[type=text],input[type=url],input[type=password]{width:100%;max-width:32rem;font:inherit;padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg)}\
+button{font:inherit;font-weight:600;padding:.5rem 1rem;border-radius:6px;border:1px solid var(--good);background:var(--good);color:#fff;cursor:pointer}\
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}\
+table{border-collapse:collapse;width:100%;font-size:.9rem}\
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);white-space:nowrap;vertical-align:top}\
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\
+td.wrap{white-space:normal;min-width:16rem}\
+.cards{display:flex;flex-wrap:wrap;gap:.75rem}.cards .box{margin:0;flex:1 1 9rem}\
+.big{font-size:1.4rem;font-weight:600}\
+svg{max-width:100%;height:auto;display:block}\
+svg text{fill:var(--muted);font:11px system-ui,sans-serif}\
+svg .grid{stroke:var(--line)}\
+.legend{display:flex;flex-wrap:wrap;gap:.25rem 1rem;font-size:.85rem;padding:0;list-style:none}\
+";
+
+/// The stylesheet's CSP source (`'sha256-...'`).
+static CSS_HASH: LazyLock<String> = LazyLock::new(|| {
+    let digest = sha2::Sha256::digest(CSS.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+});
+
+/// `text` with the five characters that mean something in HTML escaped (for text and for
+/// quoted attribute values).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A whole page: `body` is HTML already escaped where it holds data. `form_action` lists where
+/// its forms may post (`'self'`, or GitHub for the manifest form).
+pub fn page(status: StatusCode, title: &str, body: &str, form_action: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<meta name=\"referrer\" content=\"no-referrer\">\
+<title>{title}</title><style>{CSS}</style></head>\n<body><main>\n{body}\n</main></body></html>\n",
+        title = escape(title),
+    );
+    let csp = format!(
+        "default-src 'none'; style-src {}; img-src 'self' data:; form-action {form_action}; \
+frame-ancestors 'none'; base-uri 'none'",
+        *CSS_HASH
+    );
+    let mut response = (status, html).into_response();
+    let headers = response.headers_mut();
+    let csp = HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'none'"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// Whether `given` equals `expected`, in time that does not depend on where they differ.
+pub fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    use subtle::ConstantTimeEq as _;
+    // Hashing first makes the lengths equal, so the comparison does not leak the length.
+    let a = sha2::Sha256::digest(given);
+    let b = sha2::Sha256::digest(expected);
+    bool::from(a.ct_eq(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_text_and_attributes() {
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"token-123", b"token-123"));
+        assert!(!same_secret(b"token-124", b"token-123"));
+        assert!(!same_secret(b"token-12", b"token-123"));
+        assert!(!same_secret(b"", b"token-123"));
+    }
+
+    #[test]
+    fn the_policy_allows_the_stylesheet_by_hash_only() {
+        let response = page(StatusCode::OK, "t", "<p>x</p>", "'self'");
+        let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(csp.starts_with("default-src 'none'; style-src 'sha256-"));
+        assert!(!csp.contains("unsafe"));
+    }
+}
