@@ -161,6 +161,13 @@ pub async fn start_on(
         metrics: metrics.clone(),
         wake: wake.clone(),
         ack_wake: ack_wake.clone(),
+        status: settings.status_token.clone().map(|token| {
+            Arc::new(crate::status::StatusConfig {
+                token,
+                web_url: settings.github.web_url.clone(),
+                instance: settings.instance.clone(),
+            })
+        }),
     };
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let addr = listener.local_addr()?;

@@ -22,4 +22,5 @@ pub mod review;
 pub mod server;
 pub mod settings;
 pub mod setup;
+pub mod status;
 pub mod threads;

@@ -411,7 +411,87 @@ async fn old_rows_are_pruned_and_live_ones_kept(backend: Backend) {
     db.drop_db().await;
 }
 
+async fn runs_feed_the_status_page(backend: Backend) {
+    use codex_review::jobs::{DeliveryCount, RunRecord, now_ms};
+    let Some((db, store)) = open(backend).await else {
+        return;
+    };
+    let now = now_ms();
+    let day = 86_400_000;
+    let run = |repo: &str, outcome: &str, finished_at: i64, cost: Option<i64>| RunRecord {
+        job_id: 1,
+        repo: repo.into(),
+        pr_number: 7,
+        head_sha: cost.map(|_| "6dcb09b5b57875f334f61aebed695e2e4193db5e".into()),
+        trigger_kind: "comment".into(),
+        outcome: outcome.into(),
+        detail: format!("{outcome} run"),
+        review_id: None,
+        findings: [1, 0, 2, 0],
+        model_calls: 3,
+        input_tokens: 10_000,
+        cached_tokens: 4_000,
+        output_tokens: 700,
+        cost_micros: cost,
+        started_at: finished_at - 5_000,
+        finished_at,
+    };
+    let rows = [
+        run("octo/a", "posted", now - 3 * day, Some(400_000)),
+        run("octo/a", "posted", now - 3 * day + 1, Some(100_000)),
+        run("octo/b", "quiet", now - day, Some(20_000)),
+        run("octo/b", "retry", now - 10, None),
+        run("octo/b", "failed", now - 5, None),
+        run("octo/old", "posted", now - 40 * day, Some(9_000_000)),
+    ];
+    for r in &rows {
+        store.record_run(r).await.unwrap();
+    }
+    let recent = store.recent_runs(10, false).await.unwrap();
+    let outcomes: Vec<&str> = recent.iter().map(|r| r.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["failed", "quiet", "posted", "posted", "posted"]);
+    assert_eq!(recent[1], rows[2]);
+    let failures = store.recent_runs(10, true).await.unwrap();
+    assert_eq!(failures.len(), 2);
+    assert_eq!(failures[1].head_sha, None);
+    let costs = store.cost_per_day(now - 30 * day).await.unwrap();
+    let a_day = (now - 3 * day) / day;
+    assert!(
+        costs.contains(&("octo/a".to_string(), a_day, 500_000)),
+        "{costs:?}"
+    );
+    assert_eq!(costs.len(), 2, "{costs:?}");
+    // Deliveries of the last day by event: one acted on, one ignored.
+    for (i, outcome) in ["queued", "ignored: not a command"].iter().enumerate() {
+        let id = DeliveryId::parse(&format!("00000000-0000-11ee-8000-00000000000{i}")).unwrap();
+        store
+            .record_delivery(DeliveryRecord {
+                id: &id,
+                event: "issue_comment",
+                action: Some("created"),
+                outcome,
+                effect: Effect::default(),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.deliveries_by_event(now - day).await.unwrap(),
+        [DeliveryCount {
+            event: "issue_comment".into(),
+            total: 2,
+            acted_on: 1
+        }]
+    );
+    // Runs outlive a short retention: the chart keeps its 30 days.
+    store.prune(Duration::ZERO).await.unwrap();
+    assert_eq!(store.recent_runs(10, false).await.unwrap().len(), 4);
+    store.close().await;
+    db.drop_db().await;
+}
+
 both_backends!(
+    runs_feed_the_status_page,
     old_rows_are_pruned_and_live_ones_kept,
     deliveries_are_stored_once_and_jobs_claimed_once,
     a_second_trigger_for_the_same_work_joins_the_queued_job,

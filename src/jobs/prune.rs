@@ -69,9 +69,15 @@ impl Store {
                 tokio::task::yield_now().await;
             }
         }
+        // The operator page charts 30 days of cost: runs stay at least that long.
+        let runs_cutoff = cutoff.min(now_ms() - RUNS_KEPT.as_millis() as i64);
+        self.prune_runs(runs_cutoff).await?;
         Ok(pruned)
     }
 }
+
+/// How long runs are kept at least, whatever the retention.
+const RUNS_KEPT: Duration = Duration::from_secs(31 * 86_400);
 
 /// Prunes at start and then every `every` until `shutdown` turns true.
 pub async fn run_pruning(

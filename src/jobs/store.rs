@@ -23,7 +23,7 @@ pub struct Store {
     pub(super) backend: Backend,
 }
 
-pub(super) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -106,6 +106,11 @@ impl Store {
                     "learnings",
                     include_str!("../../migrations/sqlite/0006_learnings.sql"),
                 ),
+                migration(
+                    7,
+                    "review runs",
+                    include_str!("../../migrations/sqlite/0007_review_runs.sql"),
+                ),
             ],
             Backend::Postgres => vec![
                 migration(
@@ -137,6 +142,11 @@ impl Store {
                     6,
                     "learnings",
                     include_str!("../../migrations/postgres/0006_learnings.sql"),
+                ),
+                migration(
+                    7,
+                    "review runs",
+                    include_str!("../../migrations/postgres/0007_review_runs.sql"),
                 ),
             ],
         };

@@ -20,6 +20,7 @@ mod progress;
 pub mod publish;
 mod report;
 mod run;
+mod tally;
 pub mod verify;
 
 use std::sync::Arc;
@@ -204,11 +205,19 @@ impl Reviewer {
 impl JobHandler for Reviewer {
     async fn run(&self, job: &ClaimedJob, lease: &Lease) -> JobResult {
         let started = std::time::Instant::now();
-        let result = self
-            .review(&job.request, Some(lease), Some((job.id, job.ack)))
-            .await;
+        let started_at = crate::jobs::now_ms();
+        let (result, stats) =
+            tally::counted(self.review(&job.request, Some(lease), Some((job.id, job.ack)))).await;
         self.metrics.review_duration(started.elapsed());
-        match result {
+        let (kind, review_id) = match &result {
+            Ok(Outcome::Posted { review_id, .. }) => ("posted", Some(*review_id)),
+            Ok(Outcome::AlreadyPosted { review_id }) => ("already_posted", Some(*review_id)),
+            Ok(Outcome::Quiet) => ("quiet", None),
+            Ok(Outcome::Skipped(_)) => ("skipped", None),
+            Ok(Outcome::Replied(_)) => ("replied", None),
+            Err(_) => ("retry", None),
+        };
+        let done = match result {
             Ok(outcome) => {
                 self.metrics.review(match outcome {
                     Outcome::Posted { .. } => "posted",
@@ -218,7 +227,10 @@ impl JobHandler for Reviewer {
                 });
                 JobResult::Done(outcome.describe())
             }
-            Err(ReviewError::LeaseLost) => JobResult::Abandoned(ReviewError::LeaseLost.to_string()),
+            Err(ReviewError::LeaseLost) => {
+                // Another worker runs the job now and records its own run.
+                return JobResult::Abandoned(ReviewError::LeaseLost.to_string());
+            }
             Err(e @ ReviewError::HeadMoved { .. }) => JobResult::Retry {
                 // Review the new head right away; a push is not a failure.
                 error: e.to_string(),
@@ -242,7 +254,15 @@ impl JobHandler for Reviewer {
                     .await;
                 JobResult::Failed(e.to_string())
             }
-        }
+        };
+        let (kind, detail) = match &done {
+            JobResult::Done(outcome) => (kind, outcome.clone()),
+            JobResult::Failed(error) => ("failed", error.clone()),
+            JobResult::Retry { error, .. } | JobResult::Abandoned(error) => (kind, error.clone()),
+        };
+        self.record_run(job, kind, detail, review_id, stats, started_at)
+            .await;
+        done
     }
 
     async fn give_up(&self, job: &ClaimedJob, error: &str) {
@@ -257,5 +277,51 @@ impl JobHandler for Reviewer {
             "This looks temporary (rate limits or an outage). Comment `@codex review` to try again later.",
         )
         .await;
+        let now = crate::jobs::now_ms();
+        self.record_run(job, "failed", what, None, tally::RunStats::default(), now)
+            .await;
+    }
+}
+
+impl Reviewer {
+    /// Keeps what a run did for the operator page (a failure to keep it is only logged).
+    async fn record_run(
+        &self,
+        job: &ClaimedJob,
+        outcome: &str,
+        detail: String,
+        review_id: Option<u64>,
+        stats: tally::RunStats,
+        started_at: i64,
+    ) {
+        let req = &job.request;
+        let run = crate::jobs::RunRecord {
+            job_id: job.id.0 as i64,
+            repo: req.repo.to_string(),
+            pr_number: req.pr.0 as i64,
+            head_sha: stats
+                .head_sha
+                .or_else(|| req.head_sha().map(ToString::to_string)),
+            trigger_kind: match &req.trigger {
+                crate::event::Trigger::Comment { .. } => "comment",
+                crate::event::Trigger::PullRequest { .. } => "pull_request",
+                crate::event::Trigger::CheckRun { .. } => "check_run",
+            }
+            .to_owned(),
+            outcome: outcome.to_owned(),
+            detail,
+            review_id: review_id.map(|id| id as i64),
+            findings: stats.findings,
+            model_calls: stats.model_calls,
+            input_tokens: stats.usage.input_tokens as i64,
+            cached_tokens: stats.usage.cached_tokens as i64,
+            output_tokens: stats.usage.output_tokens as i64,
+            cost_micros: stats.cost.map(|usd| (usd * 1e6).round() as i64),
+            started_at,
+            finished_at: crate::jobs::now_ms(),
+        };
+        if let Err(e) = self.store.record_run(&run).await {
+            tracing::warn!(error = format!("{e:#}"), "cannot record the run");
+        }
     }
 }

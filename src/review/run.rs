@@ -86,6 +86,7 @@ impl Reviewer {
         let sha = pull.head_sha().ok_or_else(|| {
             ReviewError::Internal("GitHub sent a head SHA that is not a commit id".into())
         })?;
+        super::tally::note(|t| t.head_sha = Some(sha.to_string()));
         let gathered = self
             .gather(&gh, req, &pull, &sha, react, wants_tools(&config.review))
             .await?;
@@ -463,6 +464,14 @@ impl Reviewer {
         let turns = answer.turns + verification.as_ref().map_or(0, |v| v.turns);
         let cost = self.model.prices().cost(&model_used, usage);
         let verify_cost = self.model.prices().cost(&model_used, verified);
+        super::tally::spent(turns, usage, cost);
+        super::tally::note(|t| {
+            let posted = placement.inline.iter().map(|p| p.finding.priority);
+            let listed = placement.summary_only.iter().map(|u| u.finding.priority);
+            for priority in posted.chain(listed) {
+                t.findings[priority.clamp(0, 3) as usize] += 1;
+            }
+        });
         if answer.calls > 0 {
             self.metrics.cost(cost);
             tracing::info!(

@@ -24,6 +24,8 @@ a{color:var(--accent)}code{font:.9em ui-monospace,monospace}\
 form p{margin:.75rem 0}label{display:block;font-weight:600}\
 input[type=text],input[type=url],input[type=password]{width:100%;max-width:32rem;font:inherit;padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg)}\
 button{font:inherit;font-weight:600;padding:.5rem 1rem;border-radius:6px;border:1px solid var(--good);background:var(--good);color:#fff;cursor:pointer}\
+button.quiet{font-weight:400;padding:.2rem .6rem;background:transparent;color:var(--fg);border-color:var(--line)}\
+.head{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between}.head form p{margin:0}\
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}\
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);white-space:nowrap;vertical-align:top}\
@@ -31,10 +33,10 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\
 td.wrap{white-space:normal;min-width:16rem}\
 .cards{display:flex;flex-wrap:wrap;gap:.75rem}.cards .box{margin:0;flex:1 1 9rem}\
 .big{font-size:1.4rem;font-weight:600}\
-svg{max-width:100%;height:auto;display:block}\
+svg{display:block}#cost-chart{width:100%;min-width:34rem;height:auto}\
 svg text{fill:var(--muted);font:11px system-ui,sans-serif}\
 svg .grid{stroke:var(--line)}\
-.legend{display:flex;flex-wrap:wrap;gap:.25rem 1rem;font-size:.85rem;padding:0;list-style:none}\
+.legend{display:flex;flex-wrap:wrap;gap:.25rem 1rem;font-size:.85rem;padding:0;list-style:none}.legend svg{display:inline-block;vertical-align:-1px;margin-right:.25rem}\
 ";
 
 /// The stylesheet's CSP source (`'sha256-...'`).

@@ -34,16 +34,26 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// Woken when a command comment is stored, so its 👀 is added at once.
     pub ack_wake: Arc<Notify>,
+    /// The operator page (`STATUS_TOKEN` set), or none.
+    pub status: Option<Arc<crate::status::StatusConfig>>,
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let status = state
+        .status
+        .clone()
+        .map(|config| crate::status::routes(state.store.clone(), config));
+    let router = Router::new()
         .route("/webhook", post(webhook::receive))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state);
+    match status {
+        Some(status) => router.merge(status),
+        None => router,
+    }
+    .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// The process is up.

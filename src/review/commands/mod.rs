@@ -63,8 +63,9 @@ impl Reviewer {
             .model
             .clone()
             .unwrap_or_else(|| self.model.model().to_owned());
-        self.metrics
-            .cost(self.model.prices().cost(&model_used, reply.usage));
+        let cost = self.model.prices().cost(&model_used, reply.usage);
+        self.metrics.cost(cost);
+        super::tally::spent(reply.turns, reply.usage, cost);
         Ok(reply.output.answer)
     }
 }

@@ -1,0 +1,82 @@
+//! What a job's run spent and found, for the operator page's record of it.
+//!
+//! Like a tracing span, the tally is carried by the job's task rather than passed through
+//! every stage: the stages that learn something (`review_and_post`, a command's model call)
+//! note it, and the job handler records the run when it ends. Outside a job (the CLI) the
+//! notes go nowhere.
+
+use std::cell::RefCell;
+
+use crate::model::Usage;
+
+/// What the stages noted.
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    pub head_sha: Option<String>,
+    /// Findings in the review, by priority P0 to P3.
+    pub findings: [i64; 4],
+    /// Requests to the model (turns included).
+    pub model_calls: i64,
+    pub usage: Usage,
+    /// USD, when the model's price is known.
+    pub cost: Option<f64>,
+}
+
+tokio::task_local! {
+    static TALLY: RefCell<RunStats>;
+}
+
+/// Runs `work` with a fresh tally; returns its output and what was noted.
+pub async fn counted<F: std::future::Future>(work: F) -> (F::Output, RunStats) {
+    TALLY
+        .scope(RefCell::new(RunStats::default()), async move {
+            let output = work.await;
+            let stats = TALLY.with(|t| t.borrow().clone());
+            (output, stats)
+        })
+        .await
+}
+
+/// Notes something about the current run (nothing outside one).
+pub fn note(update: impl FnOnce(&mut RunStats)) {
+    let _ = TALLY.try_with(|t| update(&mut t.borrow_mut()));
+}
+
+/// Adds a model conversation's spend.
+pub fn spent(requests: u32, usage: Usage, cost: Option<f64>) {
+    note(|s| {
+        s.model_calls += i64::from(requests);
+        s.usage.add(usage);
+        s.cost = match (s.cost, cost) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn notes_reach_the_run_that_made_them_only() {
+        note(|s| s.model_calls = 99);
+        let ((), stats) = counted(async {
+            spent(
+                2,
+                Usage {
+                    input_tokens: 10,
+                    ..Usage::default()
+                },
+                Some(0.5),
+            );
+            spent(1, Usage::default(), None);
+            note(|s| s.findings[1] += 1);
+        })
+        .await;
+        assert_eq!(stats.model_calls, 3);
+        assert_eq!(stats.usage.input_tokens, 10);
+        assert_eq!(stats.cost, Some(0.5));
+        assert_eq!(stats.findings, [0, 1, 0, 0]);
+    }
+}
