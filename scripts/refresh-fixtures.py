@@ -21,6 +21,7 @@ GITHUB_OPERATIONS = [
     ("get", "/app/hook/config"),
     ("get", "/app/hook/deliveries"),
     ("post", "/app-manifests/{code}/conversions"),
+    ("get", "/repos/{owner}/{repo}/installation"),
     ("get", "/installation/repositories"),
     ("post", "/app/installations/{installation_id}/access_tokens"),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}"),

@@ -139,6 +139,7 @@ pub async fn start_on(
         )
     })?;
     let app_client = github.clone();
+    let api_client = github.clone();
     let reviewer = Arc::new(Reviewer::new(
         github,
         model,
@@ -166,6 +167,14 @@ pub async fn start_on(
                 token,
                 web_url: settings.github.web_url.clone(),
                 instance: settings.instance.clone(),
+            })
+        }),
+        api: (!settings.api_tokens.is_empty()).then(|| {
+            Arc::new(crate::api::ApiConfig {
+                tokens: settings.api_tokens.clone(),
+                web_url: settings.github.web_url.clone(),
+                github: api_client,
+                wake: wake.clone(),
             })
         }),
     };
@@ -231,6 +240,8 @@ pub async fn start_on(
 /// on the same listener (connections that arrive in between wait in its backlog).
 pub struct Setup {
     pub addr: SocketAddr,
+    /// The one-time key a browser on another machine needs (`/setup?key=...`).
+    pub key: String,
     stop: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<Option<Running>>>,
 }
@@ -284,17 +295,17 @@ pub async fn start_setup(
     let addr = listener.local_addr()?;
     let for_setup = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
     let (state, configured) = crate::setup::SetupState::new(setup, tuning.github_retry);
+    let key = state.key().to_owned();
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        let served = axum::serve(for_setup, crate::setup::router(state)).with_graceful_shutdown(
-            async move {
-                tokio::select! {
-                    app = configured => { let _ = done_tx.send(app.is_ok()); }
-                    _ = stopped.wait_for(|s| *s) => {}
-                }
-            },
-        );
+        let app = crate::setup::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(for_setup, app).with_graceful_shutdown(async move {
+            tokio::select! {
+                app = configured => { let _ = done_tx.send(app.is_ok()); }
+                _ = stopped.wait_for(|s| *s) => {}
+            }
+        });
         served.await.context("setup server")?;
         // The setup server has answered the callback and let go of the socket.
         if !done_rx.await.unwrap_or(false) {
@@ -311,7 +322,12 @@ pub async fn start_setup(
         Ok(Some(start_on(&settings, listener, tuning).await?))
     });
     tracing::info!(%addr, "codex-review is in setup mode");
-    Ok(Setup { addr, stop, task })
+    Ok(Setup {
+        addr,
+        key,
+        stop,
+        task,
+    })
 }
 
 async fn shutdown_signal() {

@@ -33,7 +33,7 @@ pub const MAX_QUESTION_CHARS: usize = 2_000;
 /// At most this many focus areas are kept from one comment.
 pub const MAX_FOCUS_AREAS: usize = 8;
 /// Longer words are not focus areas (they are prose, or an attempt to smuggle text in).
-const MAX_FOCUS_AREA_LEN: usize = 32;
+pub const MAX_FOCUS_AREA_LEN: usize = 32;
 
 /// Finds the first command addressed to `@handle` in a comment body.
 pub fn parse(body: &str, handle: &str) -> Option<Command> {

@@ -120,6 +120,17 @@ impl fmt::Display for DeliveryId {
     }
 }
 
+/// `bytes` random bytes from the system's generator, in hex (ids and one-time keys that must
+/// not be guessed).
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    if getrandom::fill(&mut buf).is_err() {
+        // No system randomness: still unpredictable enough for ids and one-hour checks.
+        buf.iter_mut().for_each(|b| *b = fastrand::u8(..));
+    }
+    hex::encode(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! [`review`] reads the PR through [`github`], renders the [`diff`] for the [`model`], places
 //! the findings on commentable lines and posts one review.
 
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod command;

@@ -67,8 +67,9 @@ fn main() -> ExitCode {
                 let setup = app::start_setup(setup, Settings::from_env, Tuning::default()).await?;
                 // The one line a newcomer needs: where the setup page is.
                 println!(
-                    "codex-review: no GitHub App configured yet; open http://{}/setup to register one",
-                    local_address(setup.addr)
+                    "codex-review: no GitHub App configured yet; open http://{}/setup?key={} to register one",
+                    local_address(setup.addr),
+                    setup.key
                 );
                 setup.run_until_signal().await
             }

@@ -164,6 +164,23 @@ async fn the_manifest_flow_registers_the_app_and_the_service_goes_on_without_a_r
         .unwrap();
     assert_eq!(attr(&html, "id=\"public_url\"", "value"), base);
     assert!(!html.contains("openai-missing"));
+    // Through a proxy (another machine), the page wants the key printed at start.
+    let proxied = |query: &str| {
+        http.get(format!("{base}/setup{query}"))
+            .header("x-forwarded-for", "203.0.113.9")
+    };
+    let res = proxied("").send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("one-time key"));
+    let res = proxied("?key=0000").send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let res = proxied(&format!("?key={}", setup.key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert_eq!(attr(&html, "name=\"key\"", "value"), setup.key);
     // A bad address is named, and nothing goes to GitHub.
     let res = http
         .get(format!("{base}/setup?public_url=ftp%3A%2F%2Fx"))
@@ -360,7 +377,7 @@ fn serve_without_settings_prints_where_the_setup_page_is() {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no URL in {line:?}"))
         .to_owned();
-    assert!(url.ends_with("/setup"), "{line}");
+    assert!(url.contains("/setup?key="), "{line}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let page = rt.block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() });
     let _ = child.kill();

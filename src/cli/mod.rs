@@ -11,6 +11,7 @@
 //! Its findings are verified before they are printed or posted.
 
 mod codebase;
+mod server;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -31,14 +32,17 @@ use crate::review::publish;
 use crate::review::verify::{self, Verification, VerifyInput};
 use crate::settings::{CodebaseSettings, Limits, OpenAiSettings};
 
-pub const USAGE: &str = "usage: codex-review review (URL | -) [--post] [--json] [--focus AREA[,AREA...]]\n\n\
+pub const USAGE: &str =
+    "usage: codex-review review (URL | -) [--post] [--json] [--focus AREA[,AREA...]]\n\n\
 URL   a pull request, https://github.com/OWNER/REPO/pull/N (needs GITHUB_TOKEN)\n\
 -     a unified diff on standard input, such as `git diff main... | codex-review review -`\n\
 --post   post the review on the pull request, as the App would\n\
 --json   print the model's structured output\n\
 --focus  what to look for first\n\
 --no-tools   the model sees the diff only (no reading of the repository)\n\
---no-verify  print the findings without checking them first";
+--no-verify  print the findings without checking them first
+--server URL ask a running codex-review service instead (its review API; token in
+             CODEX_REVIEW_API_TOKEN; with --post it posts, else it only prints)";
 
 /// What to review.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +59,10 @@ pub struct ReviewArgs {
     pub focus: Vec<String>,
     pub tools: bool,
     pub verify: bool,
+    /// `--server URL`: ask that service's review API instead of reviewing here.
+    pub server: Option<String>,
+    /// The pull request URL as given (sent to the server).
+    pub url: Option<String>,
 }
 
 /// Parses the arguments after `review`.
@@ -62,6 +70,7 @@ pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
     let mut target = None;
     let (mut post, mut json, mut focus) = (false, false, Vec::new());
     let (mut tools, mut verify) = (true, true);
+    let (mut server, mut given_url) = (None, None);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -69,6 +78,13 @@ pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
             "--no-tools" => tools = false,
             "--no-verify" => verify = false,
             "--json" => json = true,
+            "--server" => {
+                let url = it.next().ok_or("--server needs the service's address")?;
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(format!("--server needs an http(s) address, not {url:?}"));
+                }
+                server = Some(url.clone());
+            }
             "--focus" => {
                 let list = it.next().ok_or("--focus needs a value")?;
                 focus.extend(
@@ -82,6 +98,7 @@ pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
                 target = Some(
                     parse_pull_url(url).ok_or_else(|| format!("not a pull request URL: {url}"))?,
                 );
+                given_url = Some(url.to_owned());
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -90,6 +107,9 @@ pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
     if post && target == Target::Stdin {
         return Err("--post needs a pull request URL".into());
     }
+    if server.is_some() && target == Target::Stdin {
+        return Err("--server needs a pull request URL".into());
+    }
     Ok(ReviewArgs {
         target,
         post,
@@ -97,6 +117,8 @@ pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
         focus,
         tools,
         verify,
+        server,
+        url: given_url,
     })
 }
 
@@ -120,6 +142,9 @@ pub async fn review(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    if let (Some(server), Some(url)) = (&args.server, &args.url) {
+        return server::review(server, url, args, &env, out).await;
+    }
     let openai = OpenAiSettings::from_lookup(&env).map_err(anyhow::Error::msg)?;
     let model = ModelClient::new(&openai, RetryPolicy::default())?;
     let limits = Limits::default();
@@ -546,7 +571,25 @@ mod tests {
                 focus: vec!["security".into(), "performance".into()],
                 tools: true,
                 verify: true,
+                server: None,
+                url: Some("https://github.com/octo/hello/pull/42".into()),
             }
+        );
+        let remote = args(&[
+            "https://github.com/octo/hello/pull/42",
+            "--server",
+            "https://review.example.com",
+        ])
+        .unwrap();
+        assert_eq!(remote.server.as_deref(), Some("https://review.example.com"));
+        assert!(args(&["-", "--server", "https://review.example.com"]).is_err());
+        assert!(
+            args(&[
+                "https://github.com/o/r/pull/1",
+                "--server",
+                "review.example.com"
+            ])
+            .is_err()
         );
         assert_eq!(args(&["-", "--json"]).unwrap().target, Target::Stdin);
         assert!(args(&["-", "--post"]).is_err());

@@ -57,8 +57,14 @@ impl ReviewRequest {
             Trigger::PullRequest { head_sha, .. } | Trigger::CheckRun { head_sha, .. } => {
                 head_sha.as_ref()
             }
-            Trigger::Comment { .. } => None,
+            Trigger::Comment { .. } | Trigger::Api { .. } => None,
         }
+    }
+
+    /// Whether the review is posted on the pull request (everything but an API request with
+    /// `post: false`, which leaves the PR untouched: no check run, no comment, no review).
+    pub fn posts(&self) -> bool {
+        !matches!(self.trigger, Trigger::Api { post: false, .. })
     }
 
     /// Requests with the same key ask for the same work: a second one joins a queued or
@@ -86,6 +92,8 @@ impl ReviewRequest {
         // on their own.
         let who = match &self.trigger {
             Trigger::Comment { author, .. } => author.as_str(),
+            // Each API request waits for its own result.
+            Trigger::Api { review, .. } => review.as_str(),
             Trigger::PullRequest { .. } | Trigger::CheckRun { .. } => "",
         };
         format!(
@@ -156,6 +164,13 @@ pub enum Trigger {
         check_run_id: u64,
         head_sha: Option<CommitSha>,
     },
+    /// `POST /v1/reviews` with one of the service's `API_TOKENS`.
+    Api {
+        /// The review's id in the API (`rev_...`).
+        review: String,
+        /// Post the review on the pull request (`false`: only return the result).
+        post: bool,
+    },
 }
 
 impl Trigger {
@@ -170,6 +185,7 @@ impl Trigger {
                 None => action.clone(),
             },
             Trigger::CheckRun { check_run_id, .. } => format!("rerun-{check_run_id}"),
+            Trigger::Api { review, .. } => review.clone(),
         }
     }
 }

@@ -147,6 +147,31 @@ impl GitHubApp {
         Ok((text, next))
     }
 
+    /// The App's installation on `repo`, or `None` when the App is not installed there.
+    pub async fn repo_installation(
+        &self,
+        repo: &RepoName,
+    ) -> Result<Option<InstallationId>, GitHubError> {
+        let path = format!("/repos/{repo}/installation");
+        let call = "find the App's installation on a repository";
+        match self.app_get(call, &path).await {
+            Ok(text) => {
+                #[derive(serde::Deserialize)]
+                struct Found {
+                    id: u64,
+                }
+                let found: Found =
+                    serde_json::from_str(&text).map_err(|e| GitHubError::Decode {
+                        call,
+                        message: e.to_string(),
+                    })?;
+                Ok(Some(InstallationId(found.id)))
+            }
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Asks GitHub to deliver the delivery attempt `id` again.
     pub async fn redeliver(&self, id: u64) -> Result<(), GitHubError> {
         let path = format!("/app/hook/deliveries/{id}/attempts");

@@ -2,6 +2,7 @@
 //! reviews, and the worker pool.
 
 mod acks;
+mod api;
 mod checks;
 mod memory;
 mod prune;
@@ -13,6 +14,7 @@ mod worker;
 mod writer;
 
 pub use acks::{Ack, AckHandler, AckResult, AckState, run_acks};
+pub use api::{ApiCreated, ApiFinish, ApiReview, NewApiReview};
 pub use memory::{PostedFinding, PostedReview};
 pub use prune::{Pruned, run_pruning};
 pub use queue::{ClaimedJob, DeliveryRecord, Effect, Recorded, Supersede};

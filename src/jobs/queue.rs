@@ -119,7 +119,7 @@ impl Store {
 }
 
 /// Stores one delivery and its effect inside `tx`.
-async fn record_in(
+pub(super) async fn record_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     d: &DeliveryRecord<'_>,
 ) -> anyhow::Result<Recorded> {

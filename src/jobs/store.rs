@@ -111,6 +111,11 @@ impl Store {
                     "review runs",
                     include_str!("../../migrations/sqlite/0007_review_runs.sql"),
                 ),
+                migration(
+                    8,
+                    "api reviews",
+                    include_str!("../../migrations/sqlite/0008_api_reviews.sql"),
+                ),
             ],
             Backend::Postgres => vec![
                 migration(
@@ -147,6 +152,11 @@ impl Store {
                     7,
                     "review runs",
                     include_str!("../../migrations/postgres/0007_review_runs.sql"),
+                ),
+                migration(
+                    8,
+                    "api reviews",
+                    include_str!("../../migrations/postgres/0008_api_reviews.sql"),
                 ),
             ],
         };

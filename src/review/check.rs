@@ -282,6 +282,12 @@ pub fn conclusion(
             "Not reviewed".into(),
             format!("No review: {why}."),
         ),
+        // Never with a check run (nothing is put on the pull request).
+        Ok(Outcome::NotPosted) => (
+            "neutral",
+            "Reviewed, not posted".into(),
+            "Reviewed through the review API without posting.".into(),
+        ),
         Err(ReviewError::HeadMoved { to, .. }) => (
             "neutral",
             "Superseded".into(),

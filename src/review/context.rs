@@ -106,7 +106,14 @@ impl Reviewer {
                 }
             },
             self.find_posted(gh, req.pr, sha, &trigger_id),
-            self.start_check(gh, req.pr, sha),
+            async {
+                // `post: false` leaves the pull request untouched: no check run either.
+                if req.posts() {
+                    self.start_check(gh, req.pr, sha).await
+                } else {
+                    None
+                }
+            },
             gh.files(req.pr),
             self.incremental_since(gh, req, sha),
             self.tree(gh, &pull.base.sha),
@@ -210,7 +217,7 @@ impl Reviewer {
         req: &ReviewRequest,
         head: &CommitSha,
     ) -> Result<Option<(CommitSha, Vec<crate::github::ChangedFile>)>, ReviewError> {
-        if req.full || !matches!(req.trigger, Trigger::Comment { .. }) {
+        if req.full || !matches!(req.trigger, Trigger::Comment { .. } | Trigger::Api { .. }) {
             return Ok(None);
         }
         let last = self

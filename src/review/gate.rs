@@ -185,8 +185,9 @@ impl Reviewer {
                     return Ok(Gate::Done(Outcome::Replied("answered")));
                 }
             }
-            // Only people with write access can re-run a check: no association to check.
-            Trigger::CheckRun { .. } => {
+            // Only people with write access can re-run a check, and only holders of an API
+            // token can call the API: no association to check.
+            Trigger::CheckRun { .. } | Trigger::Api { .. } => {
                 if !config.enabled {
                     return Ok(Gate::Done(Outcome::Skipped(
                         "turned off for this repository",
@@ -297,7 +298,9 @@ impl Reviewer {
     ) -> Result<(), ReviewError> {
         let mention = match &req.trigger {
             Trigger::Comment { author, .. } => format!("@{author} "),
-            Trigger::PullRequest { .. } | Trigger::CheckRun { .. } => String::new(),
+            Trigger::PullRequest { .. } | Trigger::CheckRun { .. } | Trigger::Api { .. } => {
+                String::new()
+            }
         };
         gh.comment(req.pr, &format!("{mention}{text}")).await?;
         Ok(())

@@ -19,6 +19,7 @@ mod post;
 mod progress;
 pub mod publish;
 mod report;
+mod result;
 mod run;
 mod tally;
 pub mod verify;
@@ -117,6 +118,8 @@ pub enum Outcome {
     Skipped(&'static str),
     /// A command answered with a comment.
     Replied(&'static str),
+    /// Reviewed for the review API with `post: false`: nothing was posted.
+    NotPosted,
 }
 
 impl Outcome {
@@ -136,6 +139,7 @@ impl Outcome {
             Outcome::Quiet => "nothing new: no review posted".into(),
             Outcome::Skipped(why) => format!("skipped: {why}"),
             Outcome::Replied(what) => format!("replied: {what}"),
+            Outcome::NotPosted => "reviewed; not posted (post: false)".into(),
         }
     }
 }
@@ -187,6 +191,17 @@ impl Reviewer {
     }
 
     async fn report_failure(&self, req: &ReviewRequest, what: &str, advice: &str) {
+        if let crate::event::Trigger::Api { review, .. } = &req.trigger
+            && let Err(e) = self.store.fail_api_review(review, what, advice).await
+        {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "cannot record the API review's failure"
+            );
+        }
+        if !req.posts() {
+            return;
+        }
         let body = publish::failure_comment(&req.trigger.marker_id(), what, advice);
         let gh = match self.github.repo(req.installation, req.repo.clone()) {
             Ok(gh) => gh,
@@ -215,6 +230,7 @@ impl JobHandler for Reviewer {
             Ok(Outcome::Quiet) => ("quiet", None),
             Ok(Outcome::Skipped(_)) => ("skipped", None),
             Ok(Outcome::Replied(_)) => ("replied", None),
+            Ok(Outcome::NotPosted) => ("not_posted", None),
             Err(_) => ("retry", None),
         };
         let done = match result {
@@ -223,6 +239,7 @@ impl JobHandler for Reviewer {
                     Outcome::Posted { .. } => "posted",
                     Outcome::AlreadyPosted { .. } => "already_posted",
                     Outcome::Quiet => "quiet",
+                    Outcome::NotPosted => "not_posted",
                     Outcome::Skipped(_) | Outcome::Replied(_) => "skipped",
                 });
                 JobResult::Done(outcome.describe())
@@ -306,6 +323,7 @@ impl Reviewer {
                 crate::event::Trigger::Comment { .. } => "comment",
                 crate::event::Trigger::PullRequest { .. } => "pull_request",
                 crate::event::Trigger::CheckRun { .. } => "check_run",
+                crate::event::Trigger::Api { .. } => "api",
             }
             .to_owned(),
             outcome: outcome.to_owned(),
@@ -322,6 +340,34 @@ impl Reviewer {
         };
         if let Err(e) = self.store.record_run(&run).await {
             tracing::warn!(error = format!("{e:#}"), "cannot record the run");
+        }
+        // The review API's answer, once the job is done (a failure is recorded with its
+        // explanation by `report_failure`).
+        if let crate::event::Trigger::Api { review, .. } = &req.trigger
+            && !matches!(outcome, "retry" | "failed")
+        {
+            let status = match outcome {
+                "skipped" | "replied" => "skipped",
+                _ => "done",
+            };
+            let finished = crate::jobs::ApiFinish {
+                status,
+                detail: &run.detail,
+                head_sha: run.head_sha.as_deref(),
+                review_id: run.review_id,
+                result: stats.result.as_ref(),
+                model_calls: run.model_calls,
+                input_tokens: run.input_tokens,
+                cached_tokens: run.cached_tokens,
+                output_tokens: run.output_tokens,
+                cost_micros: run.cost_micros,
+            };
+            if let Err(e) = self.store.finish_api_review(review, &finished).await {
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "cannot record the API review's result"
+                );
+            }
         }
     }
 }

@@ -74,7 +74,9 @@ impl Reviewer {
         let loaded = match gated {
             gate::Gate::Review(loaded) => loaded,
             gate::Gate::Done(outcome) => {
-                if let (Outcome::Skipped(why), Some(sha)) = (&outcome, pull.head_sha()) {
+                if let (Outcome::Skipped(why), Some(sha), true) =
+                    (&outcome, pull.head_sha(), req.posts())
+                {
                     let loaded = self.load_config(&gh, &req.repo, &pull.base.sha).await?;
                     self.skipped_check(&gh, req.pr, &sha, why, &loaded.config)
                         .await;
@@ -350,14 +352,24 @@ impl Reviewer {
             .posted_fingerprints(&req.repo, req.pr)
             .await
             .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+        let mut drops = super::result::Drops::default();
+        drops.before(&placement);
         let below = keep_above_thresholds(&mut placement, &config.review);
+        drops.after(
+            &placement,
+            "below the repository's thresholds (review.min_priority, review.min_confidence)",
+        );
         if !config.review.suggestions {
             for p in &mut placement.inline {
                 p.finding.suggestion = None;
             }
         }
+        drops.before(&placement);
         let dismissed = earlier::drop_dismissed(&mut placement, &earlier);
+        drops.after(&placement, "dismissed on this pull request");
+        drops.before(&placement);
         let (repeated, mut remembered) = memory::drop_repeated(&mut placement, &pr_files, &known);
+        drops.after(&placement, "already posted on this pull request");
         let verification = if config.review.verify && answer.calls > 0 {
             let head_text = |path: &str| contents.get(path).cloned();
             let input = VerifyInput {
@@ -389,6 +401,12 @@ impl Reviewer {
                 );
             }
             let v = verify::verify(&input, &mut placement, config.review.verify_priority).await;
+            for d in &v.dropped {
+                drops.add(
+                    &d.finding,
+                    &format!("not confirmed by verification: {}", d.reason),
+                );
+            }
             // What was dropped is not posted, so not remembered as posted.
             remembered.retain(|r| {
                 !v.dropped.iter().any(|d| {
@@ -419,7 +437,7 @@ impl Reviewer {
         let current = current?.head_sha();
         if let Some(current) = current.filter(|c| c != sha) {
             return match req.trigger {
-                Trigger::Comment { .. } => Err(ReviewError::HeadMoved {
+                Trigger::Comment { .. } | Trigger::Api { .. } => Err(ReviewError::HeadMoved {
                     from: sha.to_string(),
                     to: current.to_string(),
                 }),
@@ -428,15 +446,21 @@ impl Reviewer {
                 )),
             };
         }
-        let settled = threads::settle(
-            gh,
-            &self.store,
-            &req.repo,
-            req.pr,
-            &earlier,
-            &answer.output.fixed_finding_ids,
-        )
-        .await;
+        let settled = if req.posts() {
+            threads::settle(
+                gh,
+                &self.store,
+                &req.repo,
+                req.pr,
+                &earlier,
+                &answer.output.fixed_finding_ids,
+            )
+            .await
+        } else {
+            threads::Settled::default()
+        };
+        let result = super::result::result(&answer.output, &placement, &drops);
+        super::tally::note(|t| t.result = Some(result));
         // An automatic re-review with nothing new and nothing fixed stays quiet.
         // (A check's "Re-run" is a person's request too.)
         let automatic = matches!(req.trigger, Trigger::PullRequest { .. });
@@ -525,6 +549,9 @@ impl Reviewer {
         };
         if let Some(review_id) = posted? {
             return Ok(Outcome::AlreadyPosted { review_id });
+        }
+        if !req.posts() {
+            return Ok(Outcome::NotPosted);
         }
         if let Some(lease) = lease
             && !lease.confirm().await

@@ -20,6 +20,8 @@ pub struct RunStats {
     pub usage: Usage,
     /// USD, when the model's price is known.
     pub cost: Option<f64>,
+    /// The findings and where they went (the review API's result).
+    pub result: Option<serde_json::Value>,
 }
 
 tokio::task_local! {

@@ -36,6 +36,8 @@ pub struct AppState {
     pub ack_wake: Arc<Notify>,
     /// The operator page (`STATUS_TOKEN` set), or none.
     pub status: Option<Arc<crate::status::StatusConfig>>,
+    /// The review API (`API_TOKENS` set), or none.
+    pub api: Option<Arc<crate::api::ApiConfig>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -43,17 +45,21 @@ pub fn router(state: AppState) -> Router {
         .status
         .clone()
         .map(|config| crate::status::routes(state.store.clone(), config));
+    let api = state
+        .api
+        .clone()
+        .map(|config| crate::api::routes(state.store.clone(), config));
     let router = Router::new()
         .route("/webhook", post(webhook::receive))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state);
-    match status {
-        Some(status) => router.merge(status),
-        None => router,
-    }
-    .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    [status, api]
+        .into_iter()
+        .flatten()
+        .fold(router, Router::merge)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// The process is up.

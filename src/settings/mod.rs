@@ -39,6 +39,9 @@ pub struct Settings {
     pub redeliver_window: Option<Duration>,
     /// `STATUS_TOKEN`: the bearer token of the operator page `/status`; unset, no page.
     pub status_token: Option<SecretString>,
+    /// `API_TOKENS`: bearer tokens of the review API (`/v1/reviews`), comma-separated;
+    /// empty, no API.
+    pub api_tokens: Vec<SecretString>,
 }
 
 /// A whole number of at least `min` from `raw`, or `default` when it is unset.
@@ -402,7 +405,23 @@ impl Settings {
             }
         };
 
+        let api_tokens: Vec<SecretString> = get("API_TOKENS")
+            .map(|raw| {
+                raw.split(',')
+                    .map(|t| SecretString::from(t.trim().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if api_tokens.iter().any(|t| t.expose_secret().len() < 16) {
+            return Err(SettingsError::Invalid {
+                var: "API_TOKENS",
+                reason: "each token needs at least 16 characters (openssl rand -hex 32 makes one)"
+                    .into(),
+            });
+        }
+
         Ok(Settings {
+            api_tokens,
             status_token,
             codebase,
             redeliver_window: (redeliver_hours > 0)

@@ -9,17 +9,22 @@
 //!   service, which goes on in normal mode on the same listener.
 //!
 //! Once the credentials are written, every setup route answers 404.
+//!
+//! Until then the page could register an App for whoever opens it first, so only this
+//! machine's browser (a loopback peer, not through a proxy) opens it as it is; from anywhere
+//! else it needs the one-time key printed at start with its address (`/setup?key=...`).
 
 mod manifest;
 mod pages;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -28,6 +33,7 @@ use tokio::sync::oneshot;
 
 use crate::github::GitHubError;
 use crate::model::RetryPolicy;
+use crate::server::html::same_secret;
 use crate::settings::SetupSettings;
 use crate::settings::credentials::{self, Credentials};
 
@@ -45,6 +51,8 @@ pub struct SetupState {
     /// The credentials are written: the setup routes answer 404.
     done: AtomicBool,
     configured: Mutex<Option<oneshot::Sender<Credentials>>>,
+    /// The key a visitor from another machine must bring (printed at start).
+    key: String,
 }
 
 impl SetupState {
@@ -60,17 +68,18 @@ impl SetupState {
             issued: Mutex::new(HashMap::new()),
             done: AtomicBool::new(false),
             configured: Mutex::new(Some(tx)),
+            key: crate::ids::random_hex(16),
         });
         (state, rx)
     }
 
+    /// The one-time key for visitors from other machines.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     fn issue(&self) -> String {
-        let mut bytes = [0u8; 16];
-        if getrandom::fill(&mut bytes).is_err() {
-            // No system randomness: unpredictable enough for a one-hour, one-person check.
-            bytes = fastrand::u128(..).to_le_bytes();
-        }
-        let state = hex::encode(bytes);
+        let state = crate::ids::random_hex(16);
         let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
         issued.retain(|_, at| at.elapsed() < STATE_LIFETIME);
         if issued.len() >= MAX_STATES
@@ -131,10 +140,13 @@ struct SetupQuery {
     org: String,
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    key: String,
 }
 
 async fn setup(
     State(state): State<Arc<SetupState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(query): Query<SetupQuery>,
 ) -> Response {
@@ -142,16 +154,25 @@ async fn setup(
         return not_found().await;
     }
     let settings = &state.settings;
+    let local = peer.ip().is_loopback()
+        && !headers.contains_key("x-forwarded-for")
+        && !headers.contains_key("forwarded");
+    if !local && !same_secret(query.key.as_bytes(), state.key.as_bytes()) {
+        tracing::warn!(%peer, "setup page refused: opened from another machine without its key");
+        return pages::needs_key(settings);
+    }
+    let key = if local { "" } else { query.key.as_str() };
     let own = own_address(&headers);
     let Some(public_url) = query.public_url else {
         let prefill = settings.public_url.clone().unwrap_or_else(|| own.clone());
-        return pages::ask(settings, &prefill, &query.org, &query.name, None);
+        return pages::ask(settings, key, &prefill, &query.org, &query.name, None);
     };
     let choice = match manifest::choose(&public_url, &query.org, &query.name) {
         Ok(choice) => choice,
         Err(problem) => {
             return pages::ask(
                 settings,
+                key,
                 &public_url,
                 &query.org,
                 &query.name,
@@ -167,7 +188,7 @@ async fn setup(
         Ok(manifest) => {
             let target =
                 manifest::form_target(&settings.web_url, choice.org.as_deref(), &state.issue());
-            pages::confirm(settings, &choice, &manifest, &target)
+            pages::confirm(settings, key, &choice, &manifest, &target)
         }
         Err(problem) => pages::failed(settings, StatusCode::INTERNAL_SERVER_ERROR, &problem),
     }

@@ -27,6 +27,7 @@ Reviews need it. Create a key at platform.openai.com (API keys), then start the 
 /// `GET /setup`: the public address, an organisation, a name.
 pub fn ask(
     settings: &SetupSettings,
+    key: &str,
     public_url: &str,
     org: &str,
     name: &str,
@@ -44,7 +45,7 @@ pub fn ask(
 <p>This service has no GitHub App yet. Register one on {web} in two steps: say where GitHub can \
 reach this service, then confirm on GitHub. The App's id, private key and webhook secret come \
 back here and are written to <code>{path}</code>.</p>\n\
-<form method=\"get\" action=\"/setup\">\n\
+<form method=\"get\" action=\"/setup\">\n{key_field}\
 <p><label for=\"public_url\">Public URL of this service</label>\
 <input type=\"url\" id=\"public_url\" name=\"public_url\" value=\"{public_url}\" required>\
 <span class=\"muted\">GitHub sends webhooks to this address plus <code>/webhook</code>; it must be \
@@ -57,6 +58,14 @@ reachable from GitHub (HTTPS through a proxy, Fly.io or a tunnel).</span></p>\n\
 <span class=\"muted\">Unique on GitHub; by default codex-review- and the organisation or host.</span></p>\n\
 <p><button type=\"submit\">Continue</button></p>\n</form>",
         notices = notices(settings),
+        key_field = if key.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<input type=\"hidden\" name=\"key\" value=\"{}\">\n",
+                escape(key)
+            )
+        },
         web = escape(&settings.web_url),
         path = escape(&settings.credentials_path.display().to_string()),
         public_url = escape(public_url),
@@ -69,6 +78,7 @@ reachable from GitHub (HTTPS through a proxy, Fly.io or a tunnel).</span></p>\n\
 /// `GET /setup?public_url=...`: the manifest, posted to GitHub by the button.
 pub fn confirm(
     settings: &SetupSettings,
+    key: &str,
     choice: &Choice,
     manifest: &Value,
     target: &str,
@@ -93,16 +103,32 @@ pub fn confirm(
 <form method=\"post\" action=\"{target}\" id=\"manifest-form\">\n\
 <input type=\"hidden\" name=\"manifest\" value=\"{manifest}\">\n\
 <p><button type=\"submit\">Create the GitHub App on GitHub</button></p>\n</form>\n\
-<p><a href=\"/setup\">Change the address</a></p>",
+<p><a href=\"/setup{again}\">Change the address</a></p>",
         notices = notices(settings),
         name = escape(&choice.name),
         hook = escape(&format!("{}/webhook", choice.public_url)),
         target = escape(target),
         manifest = escape(&manifest.to_string()),
+        again = if key.is_empty() {
+            String::new()
+        } else {
+            format!("?key={}", escape(key))
+        },
     );
     // The manifest form posts to GitHub; nothing else may be a form target.
     let action = format!("'self' {}", settings.web_url);
     page(StatusCode::OK, TITLE, &body, &action)
+}
+
+/// Opened from another machine without the key printed at start.
+pub fn needs_key(settings: &SetupSettings) -> Response {
+    failed(
+        settings,
+        StatusCode::FORBIDDEN,
+        "This setup page registers the service's GitHub App, so from another machine it opens \
+         only with its one-time key: open the address the service printed when it started \
+         (it ends in /setup?key=...; on Fly.io, `fly logs` shows it).",
+    )
 }
 
 /// A refusal or failure that leaves nothing to do but start again.

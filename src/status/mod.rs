@@ -23,7 +23,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::jobs::Store;
+
 use crate::server::html::same_secret;
+pub use when::rfc3339;
 
 /// The cookie the login form sets.
 const COOKIE: &str = "codex_review_status";

@@ -40,6 +40,19 @@ pub fn minute(ms: i64) -> String {
     )
 }
 
+/// `2026-11-30T07:42:05Z`.
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1_000);
+    let of_day = secs.rem_euclid(86_400);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        date(secs.div_euclid(86_400)),
+        of_day / 3_600,
+        (of_day % 3_600) / 60,
+        of_day % 60
+    )
+}
+
 /// `850 ms`, `12.3 s`, `4 min 05 s`, `2 h 10 min`.
 pub fn duration(ms: i64) -> String {
     let ms = ms.max(0);

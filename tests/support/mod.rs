@@ -4,6 +4,7 @@
 
 pub mod fake_github;
 pub mod fake_openai;
+pub mod openapi;
 pub mod spec;
 
 use std::collections::HashMap;
@@ -150,6 +151,8 @@ impl TestApp {
             ("GITHUB_PRIVATE_KEY", PRIVATE_KEY.to_string()),
             ("GITHUB_WEBHOOK_SECRET", format!("old-secret,{SECRET}")),
             ("GITHUB_API_URL", github.base_url.clone()),
+            // The fake serves github.com's pages too (the manifest flow, pull request URLs).
+            ("GITHUB_URL", format!("http://{}", github.addr)),
             ("OPENAI_API_KEY", fake_openai::API_KEY.to_string()),
             ("OPENAI_BASE_URL", openai.base_url.clone()),
             ("DATABASE_URL", database_url),
