@@ -387,6 +387,44 @@ async fn a_failure_carries_the_explanation_the_pr_gets() {
 }
 
 #[tokio::test]
+async fn a_review_in_progress_reads_as_running() {
+    let app = api_app(None).await;
+    app.github.add_pull(pull(10));
+    app.openai.push(Reply::Delay(
+        Duration::from_millis(800),
+        Box::new(Reply::Review(review_with(vec![]))),
+    ));
+    let body = json!({"pull_request_url": pr_url(&app, 10)});
+    let (_, accepted) = call(
+        &app,
+        "POST",
+        "/v1/reviews",
+        Some(TOKEN),
+        Some((&body, true)),
+        None,
+    )
+    .await;
+    let path = format!("/v1/reviews/{}", accepted["id"].as_str().unwrap());
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let (_, review) = call(&app, "GET", &path, Some(TOKEN), None, None).await;
+        let status = review["status"].as_str().unwrap().to_owned();
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if status == "done" {
+            assert_eq!(review["result"]["findings"], json!([]));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen.contains(&"running".to_owned()), "{seen:?}");
+    assert_eq!(seen.last().map(String::as_str), Some("done"), "{seen:?}");
+    app.assert_no_violations();
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn without_api_tokens_there_is_no_api() {
     let app = TestApp::start().await;
     let res = app

@@ -220,6 +220,18 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes API reviews last changed before `cutoff_ms` (their ids then answer 404).
+    pub(super) async fn prune_api_reviews(&self, cutoff_ms: i64) -> anyhow::Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM api_reviews WHERE updated_at < $1 AND status IN ('done', 'failed', 'skipped')",
+        )
+        .bind(cutoff_ms)
+        .execute(&self.pool)
+        .await
+        .context("pruning API reviews")?;
+        Ok(done.rows_affected())
+    }
+
     /// Records the review `id` as failed, with the explanation the pull request would get.
     pub async fn fail_api_review(&self, id: &str, what: &str, advice: &str) -> anyhow::Result<()> {
         sqlx::query(

@@ -69,9 +69,11 @@ impl Store {
                 tokio::task::yield_now().await;
             }
         }
-        // The operator page charts 30 days of cost: runs stay at least that long.
+        // The operator page charts 30 days of cost: runs (and the review API's answers) stay
+        // at least that long.
         let runs_cutoff = cutoff.min(now_ms() - RUNS_KEPT.as_millis() as i64);
         self.prune_runs(runs_cutoff).await?;
+        self.prune_api_reviews(runs_cutoff).await?;
         Ok(pruned)
     }
 }
