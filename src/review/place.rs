@@ -38,6 +38,53 @@ pub struct Placement {
 /// Why a finding on a file outside the pull request's changes is only in the summary.
 pub const OUTSIDE_REASON: &str = "its file is not changed by this pull request";
 
+/// Settles [`Placement::outside`] by asking whether each file exists: the snapshot knows;
+/// without one, the head tree is listed (only when the model pointed outside the diff).
+pub(super) async fn settle_outside_files(
+    placement: &mut Placement,
+    tooling: Option<&super::ask::Tooling>,
+    gh: &crate::github::RepoClient,
+    sha: &crate::ids::CommitSha,
+) {
+    if placement.outside.is_empty() {
+        return;
+    }
+    let mut in_snapshot = HashMap::new();
+    if let Some(t) = tooling {
+        for f in &placement.outside {
+            let path = &f.code_location.file_path;
+            if let Some(known) = t.toolbox.has_file(path).await {
+                in_snapshot.insert(path.clone(), known);
+            }
+        }
+    }
+    let all_known = placement
+        .outside
+        .iter()
+        .all(|f| in_snapshot.contains_key(&f.code_location.file_path));
+    let listed = if all_known {
+        Ok((Vec::new(), true))
+    } else {
+        gh.tree_paths(sha.as_str()).await
+    };
+    let known = match listed {
+        Ok((paths, false)) => Some(
+            paths
+                .into_iter()
+                .collect::<std::collections::HashSet<String>>(),
+        ),
+        Ok((_, true)) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the head tree; keeping findings on other files");
+            None
+        }
+    };
+    settle_outside(placement, |path| match in_snapshot.get(path) {
+        Some(known) => *known,
+        None => known.as_ref().is_none_or(|k| k.contains(path)),
+    });
+}
+
 /// Settles [`Placement::outside`]: findings on files that `exists` in the repository go to the
 /// summary; findings on paths that do not exist are malformed (dropped and counted).
 pub fn settle_outside(placement: &mut Placement, exists: impl Fn(&str) -> bool) {

@@ -1,8 +1,6 @@
 //! One review, start to finish: read the PR, choose and render its files, ask the model
 //! (in parallel chunks for large PRs), place the findings, post.
 
-use std::collections::HashSet;
-
 use std::sync::Arc;
 
 use super::ask::{self, Answer, CallSettings, OnTry, Subject, Tooling};
@@ -307,40 +305,7 @@ impl Reviewer {
 
         // Inline comments go on the PR's own diff, whatever diff the model read.
         let mut placement = place::place(answer.output.findings.clone(), &pr_files, &plan.reviewed);
-        if !placement.outside.is_empty() {
-            // Only asked when the model pointed outside the diff: is the file real? The
-            // snapshot knows; without one, the head tree is listed.
-            let mut in_snapshot = std::collections::HashMap::new();
-            if let Some(t) = &tooling {
-                for f in &placement.outside {
-                    let path = &f.code_location.file_path;
-                    if let Some(known) = t.toolbox.has_file(path).await {
-                        in_snapshot.insert(path.clone(), known);
-                    }
-                }
-            }
-            let all_known = placement
-                .outside
-                .iter()
-                .all(|f| in_snapshot.contains_key(&f.code_location.file_path));
-            let listed = if all_known {
-                Ok((Vec::new(), true))
-            } else {
-                gh.tree_paths(sha.as_str()).await
-            };
-            let known = match listed {
-                Ok((paths, false)) => Some(paths.into_iter().collect::<HashSet<String>>()),
-                Ok((_, true)) => None,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot list the head tree; keeping findings on other files");
-                    None
-                }
-            };
-            place::settle_outside(&mut placement, |path| match in_snapshot.get(path) {
-                Some(known) => *known,
-                None => known.as_ref().is_none_or(|k| k.contains(path)),
-            });
-        }
+        place::settle_outside_files(&mut placement, tooling.as_ref(), gh, sha).await;
         if since.is_some() {
             place::left_side_to_summary(
                 &mut placement,
