@@ -202,6 +202,18 @@ async fn the_manifest_flow_registers_the_app_and_the_service_goes_on_without_a_r
         "https://review.example.com/webhook"
     );
     assert_eq!(manifest["url"], "https://review.example.com");
+    // A public URL GitHub cannot reach is flagged (and still allowed).
+    let html = http
+        .get(format!(
+            "{base}/setup?public_url=http%3A%2F%2Flocalhost%3A3000"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"unreachable\""), "{html}");
     assert_eq!(manifest["redirect_url"], format!("{base}/setup/callback"));
     assert_eq!(github.state().manifest_apps[0].org.as_deref(), Some("acme"));
     assert!(back.starts_with(&format!("{base}/setup/callback?code=")));

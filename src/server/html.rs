@@ -21,7 +21,7 @@ a{color:var(--accent)}code{font:.9em ui-monospace,monospace}\
 .muted{color:var(--muted)}.bad{color:var(--bad)}.good{color:var(--good)}\
 .box{border:1px solid var(--line);background:var(--box);border-radius:6px;padding:.75rem 1rem;margin:1rem 0}\
 .box.bad{border-color:var(--bad)}\
-form p{margin:.75rem 0}label{display:block;font-weight:600}\
+form p{margin:.75rem 0}label{display:block;font-weight:600}form p .muted{display:block;font-size:.9rem}\
 input[type=text],input[type=url],input[type=password]{width:100%;max-width:32rem;font:inherit;padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg)}\
 button{font:inherit;font-weight:600;padding:.5rem 1rem;border-radius:6px;border:1px solid var(--good);background:var(--good);color:#fff;cursor:pointer}\
 button.quiet{font-weight:400;padding:.2rem .6rem;background:transparent;color:var(--fg);border-color:var(--line)}\

@@ -96,8 +96,33 @@ pub fn confirm(
                 .join(", ")
         })
         .unwrap_or_default();
+    let unreachable = reqwest::Url::parse(&choice.public_url)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase())
+        })
+        .is_some_and(|host| match host.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(ip)) => {
+                ip.is_loopback() || ip.is_private() || ip.is_link_local()
+            }
+            Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || ip.is_unique_local(),
+            Err(_) => {
+                host == "localhost" || host.ends_with(".localhost") || host.ends_with(".local")
+            }
+        });
+    let warning = if unreachable {
+        format!(
+            "<div class=\"box bad\" id=\"unreachable\">GitHub cannot deliver webhooks to \
+<code>{}</code>: that address is not reachable from the internet. Use the service's public \
+address (a tunnel while you try it out), or change the App's webhook URL on GitHub later.</div>\n",
+            escape(&choice.public_url)
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
-        "<h1>{TITLE}</h1>\n{notices}\
+        "<h1>{TITLE}</h1>\n{notices}{warning}\
 <p>GitHub will create the App <strong>{name}</strong> on {owner}, with its webhook at \
 <code>{hook}</code> and these permissions: {permissions}. GitHub then sends you back here.</p>\n\
 <form method=\"post\" action=\"{target}\" id=\"manifest-form\">\n\
