@@ -309,3 +309,114 @@ async fn review_full(app: &TestApp) {
     assert_eq!(status, 202);
     app.settle().await;
 }
+
+/// GitHub takes the answer but the app never hears back (a 502 after the effect): the job
+/// runs again, finds its answer by its marker, and neither asks the model nor answers again.
+fn lost_answer(app: &TestApp, path_suffix: String) {
+    app.github.fail_next(support::fake_github::Fault {
+        method: reqwest::Method::POST,
+        path_suffix,
+        status: 502,
+        body: json!({"message": "Server Error"}),
+        headers: Vec::new(),
+        after_effect: true,
+    });
+    for _ in 0..2 {
+        app.openai
+            .push(Reply::Review(json!({"answer": "It adds b."})));
+    }
+}
+
+#[tokio::test]
+async fn a_question_whose_answer_was_lost_is_answered_once() {
+    let app = TestApp::start().await;
+    app.github.add_pull(Pull::new(
+        REPO,
+        34,
+        HEAD,
+        vec![File::new(
+            "src/lib.rs",
+            "modified",
+            Some("@@ -1,2 +1,3 @@\n fn a() {}\n+fn b() {}\n fn c() {}"),
+        )],
+    ));
+    lost_answer(&app, "/issues/34/comments".into());
+    let (status, _) = app
+        .deliver(
+            "issue_comment",
+            &comment_payload(34, "@codex ask what does b do?", "MEMBER"),
+        )
+        .await;
+    assert_eq!(status, 202);
+    app.settle().await;
+    assert!(
+        app.github.state().faults.is_empty(),
+        "the answer was posted"
+    );
+    let answers: Vec<String> = app
+        .github
+        .comments()
+        .into_iter()
+        .map(|c| c.body)
+        .filter(|b| b.contains("It adds b."))
+        .collect();
+    assert_eq!(answers.len(), 1, "{answers:#?}");
+    assert_eq!(
+        app.openai.all_requests().len(),
+        1,
+        "the model was asked once"
+    );
+    app.assert_no_violations();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reply_in_a_thread_whose_answer_was_lost_is_given_once() {
+    let app = TestApp::start().await;
+    app.github.add_pull(Pull::new(
+        REPO,
+        35,
+        HEAD,
+        vec![File::new(
+            "src/lib.rs",
+            "modified",
+            Some("@@ -1,2 +1,3 @@\n fn a() {}\n+fn b() {}\n fn c() {}"),
+        )],
+    ));
+    app.openai.push(Reply::Review(review_with(vec![finding(
+        "src/lib.rs",
+        "RIGHT",
+        2,
+        2,
+        1,
+        None,
+    )])));
+    app.deliver(
+        "issue_comment",
+        &comment_payload(35, "@codex review", "MEMBER"),
+    )
+    .await;
+    app.settle().await;
+    let root = app.github.state().threads[0].comments[0].id;
+    let asked_before = app.openai.all_requests().len();
+    lost_answer(&app, format!("/comments/{root}/replies"));
+    let (status, _) = app
+        .deliver(
+            "pull_request_review_comment",
+            &thread_reply(&app, 35, root, "@codex why is b a problem?", "MEMBER"),
+        )
+        .await;
+    assert_eq!(status, 202);
+    app.settle().await;
+    assert!(app.github.state().faults.is_empty(), "the reply was posted");
+    let thread = app.github.state().threads[0].clone();
+    let answers = thread
+        .comments
+        .iter()
+        .filter(|c| c.body.contains("It adds b."))
+        .count();
+    assert_eq!(answers, 1, "{:#?}", thread.comments);
+    assert_eq!(app.openai.all_requests().len(), asked_before + 1);
+    app.assert_no_violations();
+    app.stop().await;
+}

@@ -481,7 +481,7 @@ impl RepoClient {
         }
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(
+    pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         call: &'static str,
         path: &str,

@@ -3,6 +3,7 @@
 
 mod checks;
 mod client;
+mod comments;
 pub mod http;
 pub mod manifest;
 mod threads;
@@ -19,6 +20,7 @@ pub use client::{
     ChangedFile, Comparison, GitHubError, NewReview, NewReviewComment, PullInfo, RepoClient,
     ReviewInfo,
 };
+pub use comments::CommentInfo;
 pub use threads::{ReviewThread, ThreadComment};
 
 use crate::ids::{InstallationId, RepoName};

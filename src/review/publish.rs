@@ -22,6 +22,26 @@ pub fn marker(sha: &CommitSha, trigger: &str) -> String {
     format!("<!-- codex-review sha={} trigger={} -->", sha, trigger)
 }
 
+/// The hidden marker of an answer to the comment `comment` (a question, a reply in a
+/// thread), so that a job run again finds the answer it already gave. Model text cannot carry
+/// it: [`sanitize`] takes out every HTML comment opener.
+pub fn answer_marker(comment: crate::ids::CommentId) -> String {
+    format!("<!-- codex-review answer=comment-{comment} -->")
+}
+
+/// Whether `body` is an answer to `comment`.
+pub fn answers(body: &str, comment: crate::ids::CommentId) -> bool {
+    body.contains(&answer_marker(comment))
+}
+
+/// `body` without its answer marker (the thread's history, as the model reads it).
+pub fn without_answer_marker(body: &str) -> &str {
+    match body.find("<!-- codex-review answer=") {
+        Some(at) => &body[..at],
+        None => body,
+    }
+}
+
 /// Reads `(sha, trigger)` back from a body carrying our marker.
 pub fn read_marker(body: &str) -> Option<(String, String)> {
     let start = body.find("<!-- codex-review ")?;
@@ -359,6 +379,17 @@ pub fn failure_comment(marker_id: &str, what_failed: &str, what_to_do: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_carry_a_marker_the_model_cannot_write() {
+        let id = crate::ids::CommentId(77);
+        let body = format!("It adds b.\n\n{}", answer_marker(id));
+        assert!(answers(&body, id));
+        assert!(!answers(&body, crate::ids::CommentId(7)));
+        assert_eq!(without_answer_marker(&body).trim(), "It adds b.");
+        let forged = sanitize(&answer_marker(id), 1_000);
+        assert!(!answers(&forged, id), "{forged}");
+    }
 
     #[test]
     fn markers_round_trip() {

@@ -4,11 +4,12 @@
 use crate::diff::FileDiff;
 use crate::diff::chunk::{self, Budget, Source};
 use crate::diff::filter::PathRules;
-use crate::event::ReviewRequest;
+use crate::event::{ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
+use crate::ids::CommentId;
 use crate::model::prompt;
 use crate::repo_config::RepoConfig;
-use crate::review::publish::sanitize;
+use crate::review::publish::{answer_marker, answers, sanitize};
 use crate::review::{ReviewError, Reviewer};
 
 /// Characters of an answer posted at most.
@@ -24,6 +25,17 @@ impl Reviewer {
         config: &RepoConfig,
         question: &str,
     ) -> Result<(), ReviewError> {
+        let asked = match &req.trigger {
+            Trigger::Comment { comment_id, .. } => Some(*comment_id),
+            _ => None,
+        };
+        // A job run again after GitHub took its answer (its reply was lost) answers once.
+        if let Some(asked) = asked
+            && self.answered_in_conversation(gh, req, asked).await?
+        {
+            tracing::info!("the question was answered before; not again");
+            return Ok(());
+        }
         let files: Vec<FileDiff> = gh
             .files(req.pr)
             .await?
@@ -63,10 +75,28 @@ impl Reviewer {
             .lines()
             .map(|l| format!("> {}\n", sanitize(l, 2_000)))
             .collect();
+        let marker = asked.map(answer_marker).unwrap_or_default();
         let text = format!(
-            "\n\n{quoted}\n{}",
+            "\n\n{quoted}\n{}\n\n{marker}",
             sanitize(answer.trim(), MAX_ANSWER_CHARS)
         );
         self.reply(gh, req, &text).await
+    }
+
+    /// Whether the app's own comment answering `comment` is already in the conversation.
+    async fn answered_in_conversation(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        comment: CommentId,
+    ) -> Result<bool, ReviewError> {
+        let bot = self.github.bot_login().await?.to_owned();
+        let comments = gh.issue_comments(req.pr).await?;
+        Ok(comments.iter().any(|c| {
+            c.user
+                .as_ref()
+                .is_some_and(|u| u.login.eq_ignore_ascii_case(&bot))
+                && c.body.as_deref().is_some_and(|b| answers(b, comment))
+        }))
     }
 }

@@ -7,7 +7,7 @@ use crate::github::{PullInfo, RepoClient};
 use crate::jobs::FindingState;
 use crate::model::prompt;
 use crate::repo_config::RepoConfig;
-use crate::review::publish::sanitize;
+use crate::review::publish::{answer_marker, answers, sanitize, without_answer_marker};
 use crate::review::{Outcome, ReviewError, Reviewer};
 use crate::threads::dismiss;
 
@@ -40,6 +40,19 @@ impl Reviewer {
         if thread.comments[0].author.as_deref() != Some(bot.as_str()) {
             return Ok(Outcome::Skipped("a thread the app did not start"));
         }
+        // A job run again after GitHub took its answer (its reply was lost) answers once.
+        let marker = match &req.trigger {
+            Trigger::Comment { comment_id, .. } => {
+                let answered = thread.comments.iter().any(|c| {
+                    c.author.as_deref() == Some(bot.as_str()) && answers(&c.body, *comment_id)
+                });
+                if answered {
+                    return Ok(Outcome::Replied("answered before"));
+                }
+                answer_marker(*comment_id)
+            }
+            _ => String::new(),
+        };
         let stored = self
             .store
             .finding_by_comment(&req.repo, req.pr, root)
@@ -86,6 +99,7 @@ impl Reviewer {
                     " The reason is kept as a learning for later reviews of this repository.",
                 );
             }
+            text.push_str(&format!("\n\n{marker}"));
             gh.reply_in_thread(req.pr, root, &text).await?;
             return Ok(Outcome::Replied("dismissed"));
         }
@@ -112,7 +126,7 @@ impl Reviewer {
             let entry = format!(
                 "{}: {}\n\n",
                 if who == bot { "you" } else { who },
-                c.body.trim()
+                without_answer_marker(&c.body).trim()
             );
             if history.len() + entry.len() > MAX_THREAD_CHARS {
                 break;
@@ -124,7 +138,7 @@ impl Reviewer {
         let answer = self
             .converse(gh, req, pull, config, prompt::REPLY_INSTRUCTIONS, &message)
             .await?;
-        let text = sanitize(answer.trim(), MAX_ANSWER_CHARS);
+        let text = format!("{}\n\n{marker}", sanitize(answer.trim(), MAX_ANSWER_CHARS));
         gh.reply_in_thread(req.pr, root, &text).await?;
         Ok(Outcome::Replied("answered in the thread"))
     }

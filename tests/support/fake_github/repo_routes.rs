@@ -125,6 +125,31 @@ pub(super) fn repo_route(
             st.check_run_updates.push(update);
             axum::Json(json).into_response()
         }
+        (Method::GET, ["issues", n, "comments"]) => {
+            let issue: u64 = n.parse().unwrap_or(0);
+            let all: Vec<Value> = st
+                .comments
+                .iter()
+                .filter(|c| c.repo == repo && c.issue == issue)
+                .map(|c| {
+                    let mut json = spec::github_example("issue-comment");
+                    json["id"] = json!(c.id);
+                    json["body"] = json!(c.body);
+                    json["user"]["login"] = json!(BOT_LOGIN);
+                    json["user"]["type"] = json!("Bot");
+                    json
+                })
+                .collect();
+            let page = Value::Array(super::paginate(&all, query));
+            for e in spec::check_github_response(
+                "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
+                "200",
+                &page,
+            ) {
+                st.violations.push(format!("list comments answer: {e}"));
+            }
+            axum::Json(page).into_response()
+        }
         (Method::POST, ["issues", n, "comments"]) => {
             for e in spec::check_github_request(
                 "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
