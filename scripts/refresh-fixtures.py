@@ -4,9 +4,11 @@
 The tests must pass in a clone without ../shared, so they read these trimmed copies:
 - the OpenAI `CreateResponse` schema with every schema it references,
 - the request body schemas of the GitHub operations the app calls,
-- real webhook payloads from @octokit/webhooks-examples.
+- real webhook payloads from @octokit/webhooks-examples,
+- GitHub's GraphQL schema (gzipped).
 Run from the repository root: python3 scripts/refresh-fixtures.py [path/to/shared/specs]
 """
+import gzip
 import json
 import sys
 from pathlib import Path
@@ -120,7 +122,10 @@ def main():
         group = next(e for e in examples if e["name"] == event)
         payload = next(x for x in group["examples"] if action is None or x.get("action") == action)
         (hooks / name).write_text(json.dumps(payload, indent=1) + "\n")
-    for f in sorted(OUT.rglob("*.json")):
+    # GitHub's GraphQL schema, whole (the app's queries are validated against it), gzipped.
+    schema = (SPECS / "github-schema.graphql").read_bytes()
+    (OUT / "github-schema.graphql.gz").write_bytes(gzip.compress(schema, 9, mtime=0))
+    for f in sorted(list(OUT.rglob("*.json")) + list(OUT.glob("*.gz"))):
         print(f"{f}: {f.stat().st_size} bytes")
 
 

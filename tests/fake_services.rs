@@ -320,7 +320,13 @@ async fn fake_graphql_answers_review_threads_and_refuses_unknown_ids_as_github_d
     };
     let (owner, name) = REPO.split_once('/').unwrap();
     let threads: serde_json::Value = post(
-        "query { reviewThreads { pageInfo isResolved comments { databaseId pullRequestReview authorAssociation } } }",
+        "query($owner: String!, $name: String!, $number: Int!, $after: String) {
+           repository(owner: $owner, name: $name) { pullRequest(number: $number) {
+             reviewThreads(first: 50, after: $after) {
+               pageInfo { hasNextPage endCursor }
+               nodes { id isResolved comments(first: 50) { nodes {
+                 databaseId body authorAssociation author { login }
+                 pullRequestReview { databaseId } } } } } } } }",
         json!({"owner": owner, "name": name, "number": 9, "after": null}),
     )
     .await
@@ -360,5 +366,40 @@ async fn fake_graphql_answers_review_threads_and_refuses_unknown_ids_as_github_d
         resolved["data"]["resolveReviewThread"]["thread"]["isResolved"],
         true
     );
+    // A field GitHub's schema does not have: errors and no data, as GitHub answers.
+    let misspelled: serde_json::Value = post(
+        "mutation($id: ID!) { resolveReviewThread(input: {threadId: $id}) { thread { id resolved } } }",
+        json!({"id": "PRRT_kwDOtest0001"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert!(misspelled["data"].is_null(), "{misspelled}");
+    assert!(
+        misspelled["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("resolved")
+    );
+    assert_eq!(app.github.take_violations().len(), 1);
     app.stop().await;
+}
+
+#[test]
+fn graphql_operations_are_checked_against_githubs_schema() {
+    let ok =
+        "query($id: ID!) { node(id: $id) { ... on PullRequestReviewThread { id isResolved } } }";
+    assert_eq!(support::spec::check_graphql(ok), Vec::<String>::new());
+    let misspelled =
+        "query($id: ID!) { node(id: $id) { ... on PullRequestReviewThread { id isResolvedd } } }";
+    let problems = support::spec::check_graphql(misspelled);
+    assert!(
+        problems.iter().any(|p| p.contains("isResolvedd")),
+        "{problems:?}"
+    );
+    let wrong_type =
+        "mutation($id: Int!) { resolveReviewThread(input: {threadId: $id}) { thread { id } } }";
+    assert!(!support::spec::check_graphql(wrong_type).is_empty());
 }

@@ -100,3 +100,44 @@ pub fn check_github_response(key: &str, status: &str, body: &Value) -> Vec<Strin
 pub fn github_example(name: &str) -> Value {
     github()["components"]["examples"][name]["value"].clone()
 }
+
+/// GitHub's GraphQL schema (the whole of `github-schema.graphql`, gzipped in the fixtures).
+/// The file defines some fields twice (identically): it is read leniently, as GitHub serves it.
+fn graphql_schema() -> &'static apollo_compiler::validation::Valid<apollo_compiler::Schema> {
+    static SCHEMA: OnceLock<apollo_compiler::validation::Valid<apollo_compiler::Schema>> =
+        OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        use std::io::Read as _;
+        let path = format!(
+            "{}/tests/fixtures/github-schema.graphql.gz",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let packed = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&packed[..])
+            .read_to_string(&mut text)
+            .expect("the schema unpacks");
+        let schema = match apollo_compiler::Schema::parse(text, "github-schema.graphql") {
+            Ok(schema) => schema,
+            Err(lenient) => lenient.partial,
+        };
+        assert!(
+            schema.types.contains_key("PullRequestReviewThread"),
+            "the schema was read"
+        );
+        apollo_compiler::validation::Valid::assume_valid(schema)
+    })
+}
+
+/// Problems of a GraphQL operation against GitHub's schema (unknown fields, arguments or
+/// types, wrong variable types...).
+pub fn check_graphql(query: &str) -> Vec<String> {
+    match apollo_compiler::ExecutableDocument::parse_and_validate(
+        graphql_schema(),
+        query,
+        "operation.graphql",
+    ) {
+        Ok(_) => Vec::new(),
+        Err(invalid) => invalid.errors.iter().map(|e| e.to_string()).collect(),
+    }
+}

@@ -5,7 +5,7 @@
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{GhState, error};
+use super::{GhState, error, spec};
 
 /// A comment of a review thread.
 #[derive(Debug, Clone)]
@@ -33,6 +33,14 @@ pub(super) fn graphql(st: &mut GhState, body: &Value) -> Response {
     let vars = &body["variables"];
     if body["query"].is_null() {
         return error(400, "A query attribute must be specified", None);
+    }
+    // GitHub refuses an operation its schema does not allow, with the errors and no data.
+    let problems = spec::check_graphql(query);
+    if !problems.is_empty() {
+        st.violations
+            .extend(problems.iter().map(|p| format!("GraphQL: {p}")));
+        let errors: Vec<Value> = problems.iter().map(|p| json!({"message": p})).collect();
+        return axum::Json(json!({"errors": errors})).into_response();
     }
     if query.contains("resolveReviewThread") {
         let id = vars["id"].as_str().unwrap_or("");
