@@ -95,6 +95,15 @@ async fn an_answer_cut_short_is_asked_again_with_a_larger_budget() {
     assert_eq!(requests[0]["max_output_tokens"], json!(32_000));
     assert_eq!(requests[1]["max_output_tokens"], json!(64_000));
     assert_eq!(app.github.reviews()[0].comments.len(), 1);
+    // The answer cut short was billed: its tokens are in the footer with the others (each
+    // answer of the fake reports 1,834 input and 412 output tokens).
+    let body = app.github.reviews()[0].body.clone();
+    let answers = app.openai.all_requests().len() as u64;
+    assert!(
+        body.contains(&format!("tokens: {} in", 1_834 * answers))
+            && body.contains(&format!("{} out", 412 * answers)),
+        "{answers} answers: {body}"
+    );
     app.stop().await;
 }
 

@@ -121,7 +121,11 @@ pub enum ModelError {
     #[error("the model API could not be reached: {0}")]
     Transport(String),
     #[error("the model stopped before finishing its answer ({reason})")]
-    Incomplete { reason: String },
+    Incomplete {
+        reason: String,
+        /// What the cut-short answer used (billed all the same).
+        usage: Usage,
+    },
     #[error("the model declined to review: {0}")]
     Refused(String),
     #[error("the model's answer was not a valid review: {0}")]
@@ -283,6 +287,8 @@ impl ModelClient {
     ) -> Result<Turn, ModelError> {
         let mut attempt = 1;
         let mut grew = false;
+        // Tokens of answers cut short and asked again: billed, so added to the turn's.
+        let mut cut_short = Usage::default();
         loop {
             // The deadline bounds the whole call, the request in flight included.
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -296,13 +302,21 @@ impl ModelClient {
                     )));
                 }
             };
-            on_try(sent.as_ref().ok().map(|t| t.usage));
+            on_try(match &sent {
+                Ok(turn) => Some(turn.usage),
+                Err((ModelError::Incomplete { usage, .. }, _)) => Some(*usage),
+                Err(_) => None,
+            });
             match sent {
-                Ok(turn) => return Ok(turn),
-                Err((ModelError::Incomplete { reason }, _))
+                Ok(mut turn) => {
+                    turn.usage.add(cut_short);
+                    return Ok(turn);
+                }
+                Err((ModelError::Incomplete { reason, usage }, _))
                     if reason == "max_output_tokens" && !grew =>
                 {
                     grew = true;
+                    cut_short.add(usage);
                     *max_output = (*max_output * 2).min(MAX_OUTPUT_TOKENS_CEILING);
                     tracing::warn!(
                         max_output = *max_output,

@@ -116,15 +116,26 @@ pub(crate) struct Turn {
 
 /// Reads a 200 answer into its parts; a refusal, an incomplete or failed response is an error.
 pub(crate) fn parse_turn(text: &str) -> Result<Turn, ModelError> {
-    let body: ResponseBody = serde_json::from_str(text)
+    let mut body: ResponseBody = serde_json::from_str(text)
         .map_err(|e| ModelError::InvalidOutput(format!("the response is not readable: {e}")))?;
+    let usage = body
+        .usage
+        .take()
+        .map(|u| Usage {
+            input_tokens: u.input_tokens,
+            cached_tokens: u.input_tokens_details.map_or(0, |d| d.cached_tokens),
+            output_tokens: u.output_tokens,
+            reasoning_tokens: u.output_tokens_details.map_or(0, |d| d.reasoning_tokens),
+        })
+        .unwrap_or_default();
     match body.status.as_deref() {
         Some("incomplete") => {
             let reason = body
                 .incomplete_details
                 .and_then(|d| d.reason)
                 .unwrap_or_else(|| "unknown reason".into());
-            return Err(ModelError::Incomplete { reason });
+            // The tokens of an answer cut short are billed: they are counted.
+            return Err(ModelError::Incomplete { reason, usage });
         }
         Some("failed") | Some("cancelled") => {
             let message = body
@@ -165,15 +176,6 @@ pub(crate) fn parse_turn(text: &str) -> Result<Turn, ModelError> {
             _ => {}
         }
     }
-    let usage = body
-        .usage
-        .map(|u| Usage {
-            input_tokens: u.input_tokens,
-            cached_tokens: u.input_tokens_details.map_or(0, |d| d.cached_tokens),
-            output_tokens: u.output_tokens,
-            reasoning_tokens: u.output_tokens_details.map_or(0, |d| d.reasoning_tokens),
-        })
-        .unwrap_or_default();
     Ok(Turn {
         id: body.id,
         usage,
@@ -228,7 +230,7 @@ mod tests {
         assert!(matches!(parse_turn(refusal), Err(ModelError::Refused(_))));
         let incomplete = r#"{"id":"r","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"output":[]}"#;
         assert!(
-            matches!(parse_turn(incomplete), Err(ModelError::Incomplete { reason }) if reason == "max_output_tokens")
+            matches!(parse_turn(incomplete), Err(ModelError::Incomplete { reason, .. }) if reason == "max_output_tokens")
         );
         let garbage = r#"{"id":"r","status":"completed","output":[{"type":"message","content":[{"type":"output_text","text":"{\"findings\":"}]}]}"#;
         let turn = parse_turn(garbage).unwrap();
