@@ -9,6 +9,8 @@ pub mod follow;
 
 use std::collections::{HashMap, HashSet};
 
+use futures_util::{StreamExt as _, TryStreamExt as _};
+
 use crate::diff::FileDiff;
 use crate::github::{GitHubError, RepoClient, ReviewThread};
 use crate::ids::{CommitSha, PrNumber, RepoName};
@@ -18,6 +20,9 @@ use follow::{Followed, follow};
 
 /// Open findings whose comments are checked for 👎 per review at most.
 const MAX_REACTION_CHECKS: usize = 30;
+/// Reaction reads in flight at once (GitHub asks integrators not to flood it; thread
+/// resolutions, which are mutations, stay one at a time).
+const REACTION_CONCURRENCY: usize = 6;
 /// Earlier heads compared with the current one per review at most.
 const MAX_COMPARISONS: usize = 5;
 /// Lines of code shown per earlier finding at most.
@@ -139,25 +144,34 @@ where
             }
             live.push(finding);
         }
+        // The 👎 of the first findings, asked a few at a time (reads; answers kept in order).
+        let ids: Vec<u64> = live
+            .iter()
+            .take(MAX_REACTION_CHECKS)
+            .map(|f| f.comment_id)
+            .collect();
+        let mut downs: Vec<Vec<String>> = futures_util::stream::iter(ids)
+            .map(|id| gh.comment_reactions(id, "-1"))
+            .buffered(REACTION_CONCURRENCY)
+            .try_collect()
+            .await?;
+        downs.resize(live.len(), Vec::new());
         let mut still = Vec::new();
-        for (i, finding) in live.into_iter().enumerate() {
-            if i < MAX_REACTION_CHECKS {
-                let downs = gh.comment_reactions(finding.comment_id, "-1").await?;
-                if let Some(by) = downs.iter().find(|l| *l != authority.bot_login) {
-                    store
-                        .set_finding_state(
-                            &repo,
-                            pr,
-                            &finding.fingerprint,
-                            FindingState::Dismissed,
-                            None,
-                            Some(by),
-                        )
-                        .await
-                        .map_err(EarlierError::store)?;
-                    earlier.newly_dismissed += 1;
-                    continue;
-                }
+        for (finding, downs) in live.into_iter().zip(downs) {
+            if let Some(by) = downs.iter().find(|l| *l != authority.bot_login) {
+                store
+                    .set_finding_state(
+                        &repo,
+                        pr,
+                        &finding.fingerprint,
+                        FindingState::Dismissed,
+                        None,
+                        Some(by),
+                    )
+                    .await
+                    .map_err(EarlierError::store)?;
+                earlier.newly_dismissed += 1;
+                continue;
             }
             still.push(finding);
         }
