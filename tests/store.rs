@@ -490,7 +490,34 @@ async fn runs_feed_the_status_page(backend: Backend) {
     db.drop_db().await;
 }
 
+async fn a_learning_is_kept_once(backend: Backend) {
+    let Some((db, store)) = open(backend).await else {
+        return;
+    };
+    let repo = RepoName::parse("octo/hello").unwrap();
+    for _ in 0..2 {
+        store
+            .add_learning(
+                &repo,
+                "Use checked math",
+                "overflow is impossible here",
+                "alice",
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .add_learning(&repo, "Use checked math", "another reason", "alice")
+        .await
+        .unwrap();
+    let kept = store.learnings(&repo, 10).await.unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    store.close().await;
+    db.drop_db().await;
+}
+
 both_backends!(
+    a_learning_is_kept_once,
     runs_feed_the_status_page,
     old_rows_are_pruned_and_live_ones_kept,
     deliveries_are_stored_once_and_jobs_claimed_once,

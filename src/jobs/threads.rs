@@ -199,9 +199,13 @@ impl Store {
         reason: &str,
         author: &str,
     ) -> anyhow::Result<()> {
+        // The same lesson from the same person is kept once (a job run again after a
+        // failure repeats its steps).
         sqlx::query(
             "INSERT INTO learnings (repo, title, reason, author, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
+             SELECT $1, $2, $3, $4, $5
+             WHERE NOT EXISTS (SELECT 1 FROM learnings
+                               WHERE repo = $1 AND title = $2 AND reason = $3 AND author = $4)",
         )
         .bind(repo.as_str())
         .bind(title)
