@@ -420,3 +420,81 @@ async fn a_reply_in_a_thread_whose_answer_was_lost_is_given_once() {
     app.assert_no_violations();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_reply_shows_the_findings_lines_where_they_are_now() {
+    const LATER: &str = "7dcb09b5b57875f334f61aebed695e2e4193db5e";
+    let app = TestApp::start().await;
+    let mut pull = Pull::new(
+        REPO,
+        36,
+        HEAD,
+        vec![File::new(
+            "src/limiter.rs",
+            "added",
+            Some("@@ -0,0 +1,3 @@\n+fn check(n: u32) -> bool {\n+    n <= MAX\n+}"),
+        )],
+    );
+    pull.contents.insert(
+        "src/limiter.rs".into(),
+        "fn check(n: u32) -> bool {\n    n <= MAX\n}\n".into(),
+    );
+    app.github.add_pull(pull);
+    app.openai.push(Reply::Review(review_with(vec![finding(
+        "src/limiter.rs",
+        "RIGHT",
+        2,
+        2,
+        1,
+        None,
+    )])));
+    app.deliver(
+        "issue_comment",
+        &comment_payload(36, "@codex review", "MEMBER"),
+    )
+    .await;
+    app.settle().await;
+    let root = app.github.state().threads[0].comments[0].id;
+    // A push puts 30 lines above the finding: its line 2 is now line 32.
+    {
+        let mut st = app.github.state();
+        let pull = st.pulls.iter_mut().find(|p| p.number == 36).unwrap();
+        pull.head_sha = LATER.into();
+        pull.contents.insert(
+            "src/limiter.rs".into(),
+            format!(
+                "{}fn check(n: u32) -> bool {{\n    n <= MAX\n}}\n",
+                "// note\n".repeat(30)
+            ),
+        );
+        pull.compares.insert(
+            format!("{HEAD}...{LATER}"),
+            (
+                "ahead".into(),
+                vec![File::new(
+                    "src/limiter.rs",
+                    "modified",
+                    Some(&format!(
+                        "@@ -1,2 +1,32 @@\n{} fn check(n: u32) -> bool {{\n     n <= MAX",
+                        "+// note\n".repeat(30)
+                    )),
+                )],
+            ),
+        );
+    }
+    app.openai.push(Reply::Review(
+        json!({"answer": "It admits MAX + 1 values."}),
+    ));
+    app.deliver(
+        "pull_request_review_comment",
+        &thread_reply(&app, 36, root, "@codex is this still wrong?", "MEMBER"),
+    )
+    .await;
+    app.settle().await;
+    let asked = app.openai.requests().last().unwrap().clone();
+    let message = asked["input"][0]["content"].as_str().unwrap();
+    assert!(message.contains("32:     n <= MAX"), "{message}");
+    assert!(message.contains("lines 22-42 at the head"), "{message}");
+    app.assert_no_violations();
+    app.stop().await;
+}

@@ -131,3 +131,56 @@ mod tests {
         );
     }
 }
+
+/// Where a finding's lines are at a later head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinesNow {
+    /// At `start..=end` of `path` (perhaps renamed, perhaps moved).
+    At { path: String, start: u32, end: u32 },
+    /// Deleted since it was posted.
+    Deleted,
+    /// The head it was posted on is not an ancestor (a force-push): its lines as posted.
+    AsPosted,
+}
+
+/// Follows `finding`'s lines from the head it was posted on to `head`.
+pub async fn lines_now(
+    gh: &crate::github::RepoClient,
+    finding: &crate::jobs::StoredFinding,
+    head: &crate::ids::CommitSha,
+) -> Result<LinesNow, crate::github::GitHubError> {
+    let as_posted = LinesNow::At {
+        path: finding.path.clone(),
+        start: finding.start,
+        end: finding.end,
+    };
+    // Left-side lines are in the base's numbering, which a push does not move.
+    let Some(posted_on) = crate::ids::CommitSha::parse(&finding.head_sha)
+        .filter(|sha| sha != head && finding.side == "RIGHT")
+    else {
+        return Ok(as_posted);
+    };
+    let Some(comparison) = gh.compare(&posted_on, head).await? else {
+        return Ok(LinesNow::AsPosted);
+    };
+    if comparison.status != "ahead" {
+        return Ok(LinesNow::AsPosted);
+    }
+    let file = comparison
+        .files
+        .into_iter()
+        .map(|f| f.into_diff())
+        .find(|d| d.previous_path.as_deref().unwrap_or(&d.path) == finding.path);
+    Ok(match file {
+        // Not touched since: the same lines.
+        None => as_posted,
+        Some(file) => match follow(&file, finding.start, finding.end) {
+            Followed::Unchanged { start, end } | Followed::Changed { start, end } => LinesNow::At {
+                path: file.path,
+                start,
+                end,
+            },
+            Followed::Deleted => LinesNow::Deleted,
+        },
+    })
+}

@@ -10,6 +10,7 @@ use crate::repo_config::RepoConfig;
 use crate::review::publish::{answer_marker, answers, sanitize, without_answer_marker};
 use crate::review::{Outcome, ReviewError, Reviewer};
 use crate::threads::dismiss;
+use crate::threads::follow::{LinesNow, lines_now};
 
 /// Characters of an answer posted at most.
 const MAX_ANSWER_CHARS: usize = 20_000;
@@ -104,20 +105,19 @@ impl Reviewer {
             return Ok(Outcome::Replied("dismissed"));
         }
         let head = pull.head_sha();
+        // The finding's lines followed through the pushes since it was posted.
         let code = match (&stored, &head) {
-            (Some(f), Some(sha)) => {
-                let text = gh.file_at(&f.path, sha.as_str(), 1024 * 1024).await?;
-                let (from, to) = (f.start.saturating_sub(AROUND).max(1), f.end + AROUND);
-                let lines: String = text
-                    .unwrap_or_default()
-                    .lines()
-                    .enumerate()
-                    .map(|(i, l)| (i as u32 + 1, l))
-                    .filter(|(n, _)| (from..=to).contains(n))
-                    .map(|(n, l)| format!("{n}: {l}\n"))
-                    .collect();
-                format!("{} (lines {from}-{to} at the head):\n{lines}", f.path)
-            }
+            (Some(f), Some(sha)) => match lines_now(gh, f, sha).await? {
+                LinesNow::At { path, start, end } => excerpt(gh, sha, &path, start, end).await?,
+                LinesNow::Deleted => format!(
+                    "{}: the finding's lines were deleted by the commits since it was posted",
+                    f.path
+                ),
+                LinesNow::AsPosted => format!(
+                    "(the commit it was posted on is gone, so its lines cannot be followed; as posted)\n{}",
+                    excerpt(gh, sha, &f.path, f.start, f.end).await?
+                ),
+            },
             _ => "(not available)".to_owned(),
         };
         let mut history = String::new();
@@ -142,4 +142,25 @@ impl Reviewer {
         gh.reply_in_thread(req.pr, root, &text).await?;
         Ok(Outcome::Replied("answered in the thread"))
     }
+}
+
+/// Lines `start..=end` of `path` at `sha`, with `AROUND` lines of context, numbered.
+async fn excerpt(
+    gh: &RepoClient,
+    sha: &crate::ids::CommitSha,
+    path: &str,
+    start: u32,
+    end: u32,
+) -> Result<String, ReviewError> {
+    let text = gh.file_at(path, sha.as_str(), 1024 * 1024).await?;
+    let (from, to) = (start.saturating_sub(AROUND).max(1), end + AROUND);
+    let lines: String = text
+        .unwrap_or_default()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i as u32 + 1, l))
+        .filter(|(n, _)| (from..=to).contains(n))
+        .map(|(n, l)| format!("{n}: {l}\n"))
+        .collect();
+    Ok(format!("{path} (lines {from}-{to} at the head):\n{lines}"))
 }
