@@ -4,10 +4,11 @@ use std::process::ExitCode;
 
 use codex_review::app::{self, Tuning};
 use codex_review::repo_config;
-use codex_review::settings::{Settings, Startup};
+use codex_review::settings::{Settings, SettingsError, Startup};
 
 const USAGE: &str = "usage: codex-review serve | review (URL | -) | doctor | healthcheck | check-config [PATH] | config-schema\n\n\
-serve          runs the GitHub App: POST /webhook, GET /healthz, /readyz, /metrics\n\
+serve          runs the GitHub App: POST /webhook, GET /healthz, /readyz, /metrics (without\n\
+               an App yet: the setup page that registers one)\n\
 review         reviews a pull request by URL, or a diff on standard input (see `review --help`)\n\
 doctor         checks the settings, the App, its webhook, the model and the database\n\
 healthcheck    asks the local service's /healthz (for container health checks)\n\
@@ -80,7 +81,12 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "codex-review stopped");
             eprintln!("codex-review: {e:#}");
-            ExitCode::FAILURE
+            // A setting still missing after the setup page (OPENAI_API_KEY): as at start.
+            if e.chain().any(|cause| cause.is::<SettingsError>()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
