@@ -350,3 +350,33 @@ async fn an_automatic_re_review_with_nothing_new_posts_no_review() {
     assert!(reviews[1].body.contains(&B[..7]));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_thumbs_down_of_many_open_findings_are_read_a_few_at_a_time() {
+    let app = TestApp::start().await;
+    let mut pull = Pull::new(
+        REPO,
+        22,
+        A,
+        vec![File::new("src/limiter.rs", "added", Some(PATCH_A))],
+    );
+    pull.contents.insert(
+        "src/limiter.rs".into(),
+        (1..=10).map(|i| format!("l{i}\n")).collect(),
+    );
+    app.github.add_pull(pull);
+    let findings: Vec<Value> = (1..=10)
+        .map(|l| titled(&format!("Problem {l}"), l))
+        .collect();
+    app.openai.push(Reply::Review(review_with(findings)));
+    comment(&app, 22, "@codex review").await;
+    assert_eq!(app.github.reviews()[0].comments.len(), 10);
+    // GitHub answers slowly: reads asked one after another would never overlap.
+    app.github.state().delay = std::time::Duration::from_millis(40);
+    app.openai.push(Reply::Review(review_with(vec![])));
+    comment(&app, 22, "@codex review").await;
+    let most = app.github.state().max_reaction_reads;
+    assert!((2..=6).contains(&most), "{most} reaction reads at once");
+    app.assert_no_violations();
+    app.stop().await;
+}

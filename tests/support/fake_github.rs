@@ -211,6 +211,8 @@ pub struct GhState {
     pub review_reactions: Vec<(u64, String, String)>,
     /// Apps created through the manifest flow.
     pub manifest_apps: Vec<manifest_flow::ManifestApp>,
+    /// The most reaction reads that were in flight at once.
+    pub max_reaction_reads: usize,
     next_id: u64,
 }
 
@@ -220,6 +222,8 @@ pub struct FakeGitHub {
     /// Checks for violations when the test drops its last handle (the server has none).
     guard: Option<Arc<super::ProtocolGuard>>,
     pub addr: SocketAddr,
+    /// Reaction reads in flight now.
+    reaction_reads: Arc<std::sync::atomic::AtomicUsize>,
     /// The base the app is configured with (`http://127.0.0.1:PORT` + prefix).
     pub base_url: String,
     prefix: String,
@@ -243,6 +247,7 @@ impl FakeGitHub {
             })),
             state,
             addr,
+            reaction_reads: Arc::default(),
             base_url: format!("http://{addr}{prefix}"),
             prefix: prefix.to_owned(),
         };
@@ -391,6 +396,13 @@ async fn handle(
         path.to_owned()
     };
     let query = uri.query().unwrap_or("").to_owned();
+    let _reading = (method == Method::GET && uri.path().ends_with("/reactions")).then(|| {
+        use std::sync::atomic::Ordering;
+        let now = fake.reaction_reads.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut st = fake.state();
+        st.max_reaction_reads = st.max_reaction_reads.max(now);
+        ReactionRead(fake.reaction_reads.clone())
+    });
     let delay = fake.state().delay;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -562,6 +574,15 @@ async fn handle(
     match fault {
         Some(f) => fault_response(&f),
         None => response,
+    }
+}
+
+/// A reaction read in flight; leaves the count when the answer is made.
+struct ReactionRead(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for ReactionRead {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
