@@ -504,19 +504,9 @@ async fn handle(
         (Method::POST, ["app-manifests", code, "conversions"]) => {
             manifest_flow::convert(&mut st, code, &format!("http://{}", fake.addr))
         }
-        (Method::GET, ["repos", owner, repo, "installation"]) => match check_jwt(&st, auth) {
-            Err(m) => error(401, &m, None),
-            Ok(()) => {
-                let repo = format!("{owner}/{repo}");
-                if st.pulls.iter().any(|p| p.repo == repo) {
-                    let mut installation = spec::github_example("installation");
-                    installation["id"] = json!(super::INSTALLATION);
-                    axum::Json(installation).into_response()
-                } else {
-                    error(404, "Not Found", None)
-                }
-            }
-        },
+        (Method::GET, ["repos", _, _, "installation"]) => {
+            app_hooks::route(&fake, &mut st, &method, &segments, &query, auth)
+        }
         (Method::POST, ["graphql"]) => {
             let token = auth
                 .strip_prefix("Bearer ")

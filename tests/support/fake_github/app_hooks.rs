@@ -1,4 +1,5 @@
-//! The App's own endpoints a setup check and the redelivery loop use: installations and the
+//! The App's own endpoints a setup check, the review API and the redelivery loop use:
+//! installations (and the one on a repository) and the
 //! repositories they reach, the webhook configuration, the recent deliveries (paged by a `Link`
 //! cursor, two per page) and redelivering one (sent again to the app with its delivery id).
 
@@ -19,6 +20,16 @@ pub(super) fn route(
 ) -> Response {
     let st = &mut *st;
     match (method.clone(), segments) {
+        // The App's installation on a repository: one for every repository with a pull.
+        (Method::GET, ["repos", owner, repo, "installation"]) => match check_jwt(st, auth) {
+            Err(m) => error(401, &m, None),
+            Ok(()) if st.pulls.iter().any(|p| p.repo == format!("{owner}/{repo}")) => {
+                let mut installation = spec::github_example("installation");
+                installation["id"] = json!(super::super::INSTALLATION);
+                axum::Json(installation).into_response()
+            }
+            Ok(()) => error(404, "Not Found", None),
+        },
         (Method::GET, ["app", "installations"]) => match check_jwt(st, auth) {
             Err(m) => error(401, &m, None),
             Ok(()) => {
