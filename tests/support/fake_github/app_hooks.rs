@@ -1,7 +1,7 @@
 //! The App's own endpoints a setup check, the review API and the redelivery loop use:
-//! installations (and the one on a repository) and the
-//! repositories they reach, the webhook configuration, the recent deliveries (paged by a `Link`
-//! cursor, two per page) and redelivering one (sent again to the app with its delivery id).
+//! installations (and the one on a repository) and the repositories they reach, the webhook
+//! configuration, the recent deliveries (paged by a `Link` cursor, two per page) and
+//! redelivering one (sent again to the app with its delivery id).
 
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
