@@ -230,7 +230,7 @@ async fn github_checks(github: &GitHubApp) -> Vec<Check> {
         .map(|t| serde_json::from_str::<Vec<Delivery>>(&t))
     {
         Ok(Ok(list)) => {
-            let day_ago = chrono_like_day_ago();
+            let day_ago = crate::when::rfc3339_ago(std::time::Duration::from_secs(86_400));
             let failed = list
                 .iter()
                 .filter(|d| d.delivered_at.as_str() >= day_ago.as_str())
@@ -261,37 +261,6 @@ async fn github_checks(github: &GitHubApp) -> Vec<Check> {
         )),
     }
     checks
-}
-
-/// The RFC 3339 time 24 hours ago (UTC), comparable as text with GitHub's `delivered_at`.
-fn chrono_like_day_ago() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-        .saturating_sub(86_400);
-    rfc3339(secs)
-}
-
-/// `secs` since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-pub(crate) fn rfc3339(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60
-    )
 }
 
 async fn model_check(settings: &Settings, retry: RetryPolicy) -> Check {
@@ -327,15 +296,5 @@ async fn database_check(url: &str) -> Check {
             format!("{e:#}"),
             "check DATABASE_URL and that the database server runs",
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn times_are_written_as_github_writes_them() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     }
 }

@@ -25,3 +25,4 @@ pub mod settings;
 pub mod setup;
 pub mod status;
 pub mod threads;
+pub mod when;

@@ -108,7 +108,7 @@ pub async fn run_redelivery(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        let since = rfc3339_ago(window);
+        let since = crate::when::rfc3339_ago(window);
         match redeliver_missed(&github, &store, &since).await {
             Ok(n) => metrics.redelivered(n as u64),
             Err(e) => tracing::warn!(error = %e, "cannot check the App's recent deliveries"),
@@ -118,13 +118,4 @@ pub async fn run_redelivery(
             _ = shutdown.wait_for(|s| *s) => return,
         }
     }
-}
-
-/// The time `ago` before now, as GitHub writes times.
-fn rfc3339_ago(ago: Duration) -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-        .saturating_sub(ago.as_secs());
-    crate::doctor::rfc3339(secs)
 }

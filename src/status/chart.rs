@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::when;
 use crate::server::html::escape;
+use crate::when;
 
 /// Days the chart covers, today included.
 pub const DAYS: i64 = 30;

@@ -8,7 +8,6 @@
 
 mod chart;
 mod page;
-mod when;
 
 use std::sync::Arc;
 
@@ -25,7 +24,6 @@ use serde::Deserialize;
 use crate::jobs::Store;
 
 use crate::server::html::same_secret;
-pub use when::rfc3339;
 
 /// The cookie the login form sets.
 const COOKIE: &str = "codex_review_status";

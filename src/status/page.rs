@@ -6,9 +6,10 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::{StatusConfig, chart, when};
+use super::{StatusConfig, chart};
 use crate::jobs::{DeliveryCount, RunRecord, Store, now_ms};
 use crate::server::html::{escape, page};
+use crate::when;
 
 /// Rows of each table.
 const RECENT: i64 = 50;

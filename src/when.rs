@@ -1,4 +1,5 @@
-//! Times for people: UTC dates from Unix milliseconds, and short durations.
+//! Times in UTC without a calendar crate: dates and RFC 3339 times from Unix time (the status
+//! page, the review API, GitHub's `delivered_at` bounds), and short durations for people.
 
 /// `(year, month, day)` of day `days` since 1970-01-01 (the proleptic Gregorian calendar).
 pub fn civil(days: i64) -> (i64, u32, u32) {
@@ -53,6 +54,15 @@ pub fn rfc3339(ms: i64) -> String {
     )
 }
 
+/// The RFC 3339 time `ago` before now, to the second, as GitHub writes times (comparable
+/// with GitHub's `delivered_at` as text).
+pub fn rfc3339_ago(ago: std::time::Duration) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    rfc3339(now - ago.as_millis() as i64)
+}
+
 /// `850 ms`, `12.3 s`, `4 min 05 s`, `2 h 10 min`.
 pub fn duration(ms: i64) -> String {
     let ms = ms.max(0);
@@ -68,6 +78,7 @@ pub fn duration(ms: i64) -> String {
 mod tests {
     use super::*;
 
+    /// Also the times `doctor` and the redelivery loop compare with GitHub's `delivered_at`.
     #[test]
     fn dates_match_the_calendar() {
         assert_eq!(date(0), "1970-01-01");
@@ -79,6 +90,15 @@ mod tests {
             "2026-11-30 07:42"
         );
         assert_eq!(month_day(20_788), "12-01");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(951_782_400_999), "2000-02-29T00:00:00Z");
+        let day_ago = rfc3339_ago(std::time::Duration::from_secs(86_400));
+        let now = rfc3339_ago(std::time::Duration::ZERO);
+        assert!(
+            rfc3339(1_700_000_000_000) < day_ago && day_ago < now,
+            "{day_ago} {now}"
+        );
     }
 
     #[test]
