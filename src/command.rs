@@ -35,6 +35,19 @@ pub const MAX_FOCUS_AREAS: usize = 8;
 /// Longer words are not focus areas (they are prose, or an attempt to smuggle text in).
 pub const MAX_FOCUS_AREA_LEN: usize = 32;
 
+/// `word` as a focus area (lower-cased), or `None` when it is not one: one word of letters,
+/// digits, `-` or `_`, at most `MAX_FOCUS_AREA_LEN` long. The same rule for comments and the
+/// review API.
+pub fn focus_area(word: &str) -> Option<String> {
+    let word = word.to_ascii_lowercase();
+    let ok = !word.is_empty()
+        && word.len() <= MAX_FOCUS_AREA_LEN
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'));
+    ok.then_some(word)
+}
+
 /// Finds the first command addressed to `@handle` in a comment body.
 pub fn parse(body: &str, handle: &str) -> Option<Command> {
     let mut fence: Option<(u8, usize)> = None;
@@ -173,18 +186,12 @@ fn parse_line(line: &str, handle: &str) -> Option<Command> {
         words.next();
     }
     for word in words {
-        let word = word
-            .trim_matches(|c: char| matches!(c, ',' | '.' | ';' | '!' | '?'))
-            .to_ascii_lowercase();
-        let is_area = !word.is_empty()
-            && word.len() <= MAX_FOCUS_AREA_LEN
-            && word
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'));
-        if !is_area {
+        let Some(word) =
+            focus_area(word.trim_matches(|c: char| matches!(c, ',' | '.' | ';' | '!' | '?')))
+        else {
             // Prose after the command ends the list of focus areas.
             break;
-        }
+        };
         if !focus_areas.contains(&word) {
             focus_areas.push(word);
         }

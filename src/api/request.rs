@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 use sha2::Digest as _;
 
-use crate::command::{MAX_FOCUS_AREA_LEN, MAX_FOCUS_AREAS};
+use crate::command::{MAX_FOCUS_AREA_LEN, MAX_FOCUS_AREAS, focus_area};
 use crate::ids::{PrNumber, RepoName};
 
 /// The fields the endpoint knows.
@@ -130,17 +130,11 @@ fn focus_areas(fields: &Map<String, Value>) -> Result<Vec<String>, Refusal> {
         let Value::String(area) = item else {
             return Err(invalid("focus_areas must be an array of strings".into()));
         };
-        let area = area.trim().to_ascii_lowercase();
-        let ok = !area.is_empty()
-            && area.len() <= MAX_FOCUS_AREA_LEN
-            && area
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'));
-        if !ok {
+        let Some(area) = focus_area(area.trim()) else {
             return Err(invalid(format!(
                 "the focus area {item} must be one word of 1 to {MAX_FOCUS_AREA_LEN} letters, digits, - or _"
             )));
-        }
+        };
         if !areas.contains(&area) {
             areas.push(area);
         }
