@@ -346,17 +346,8 @@ impl Settings {
             });
         }
 
-        let count = |var: &'static str, default: usize, min: usize| match get(var) {
-            None => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n >= min)
-                .ok_or_else(|| SettingsError::Invalid {
-                    var,
-                    reason: format!("expected a whole number of at least {min}"),
-                }),
+        let count = |var: &'static str, default: usize, min: usize| {
+            whole_number(get(var), var, default as u64, min as u64).map(|n| n as usize)
         };
         let defaults = Limits::default();
         let limits = Limits {
