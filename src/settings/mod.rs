@@ -459,16 +459,21 @@ fn github_urls(
 
 /// An absolute http(s) URL, returned without a trailing slash.
 fn http_url(var: &'static str, raw: String) -> Result<String, SettingsError> {
-    let invalid = |reason: &str| SettingsError::Invalid {
+    http_address(&raw).map_err(|reason| SettingsError::Invalid {
         var,
         reason: reason.into(),
-    };
-    let url = reqwest::Url::parse(raw.trim()).map_err(|_| invalid("not a URL"))?;
+    })
+}
+
+/// `raw` as an absolute http(s) address without query or fragment, without its trailing
+/// slash; or why it is not one.
+pub fn http_address(raw: &str) -> Result<String, &'static str> {
+    let url = reqwest::Url::parse(raw.trim()).map_err(|_| "not a URL")?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(invalid("expected an http:// or https:// URL"));
+        return Err("expected an http:// or https:// URL");
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("must not have a query or fragment"));
+        return Err("must not have a query or fragment");
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }

@@ -53,15 +53,13 @@ pub fn choose(public_url: &str, org: &str, name: &str) -> Result<Choice, String>
 
 /// An absolute http(s) address without query or fragment, returned without a trailing slash.
 pub fn public_address(raw: &str) -> Result<String, String> {
-    let bad = |why: &str| format!("The public URL “{}” {why}.", raw.trim());
-    let url = reqwest::Url::parse(raw.trim()).map_err(|_| bad("is not a URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(bad("must start with https:// (or http://)"));
+    let bad = |why: &str| format!("The public URL “{}”: {why}.", raw.trim());
+    let address = crate::settings::http_address(raw).map_err(bad)?;
+    // GitHub would send webhooks with the credentials in the URL.
+    if reqwest::Url::parse(&address).is_ok_and(|u| !u.username().is_empty()) {
+        return Err(bad("must not carry a user name"));
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-        return Err(bad("must not have a query, a fragment or a user name"));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    Ok(address)
 }
 
 /// The name the form suggests: `codex-review-` and the organisation, or the public host's
