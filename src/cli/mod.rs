@@ -11,11 +11,12 @@
 //! Its findings are verified before they are printed or posted.
 
 mod codebase;
+mod print;
 mod server;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use tokio::sync::Semaphore;
@@ -29,7 +30,7 @@ use crate::model::{ModelClient, RetryPolicy, ToolBudget, Usage};
 use crate::review::ask::{self, CallSettings, OnTry, Subject, Tooling};
 use crate::review::place;
 use crate::review::publish;
-use crate::review::verify::{self, Verification, VerifyInput};
+use crate::review::verify::{self, VerifyInput};
 use crate::settings::{CodebaseSettings, Limits, OpenAiSettings};
 
 pub const USAGE: &str =
@@ -257,7 +258,7 @@ pub async fn review(
     };
     let slots = Arc::new(Semaphore::new(limits.model_concurrency));
     let on_try: OnTry = Arc::new(|_| {});
-    let progress = Progress::start(plan.chunks.len());
+    let progress = print::Progress::start(plan.chunks.len());
     let answer = ask::ask_model(
         &model,
         &slots,
@@ -309,8 +310,8 @@ pub async fn review(
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&answer.output)?)?;
     } else {
-        print_human(out, &answer.output, &placement, &skipped)?;
-        print_process(out, verification.as_ref(), trace.as_ref())?;
+        print::print_human(out, &answer.output, &placement, &skipped)?;
+        print::print_process(out, verification.as_ref(), trace.as_ref())?;
         let cost = model.prices().cost(model.model(), usage);
         writeln!(
             out,
@@ -399,151 +400,6 @@ fn github_client(
             timeout: Duration::from_secs(30),
         },
     ))
-}
-
-fn print_human(
-    out: &mut impl Write,
-    output: &crate::model::ReviewOutput,
-    placement: &place::Placement,
-    skipped: &[(String, String)],
-) -> std::io::Result<()> {
-    let total = placement.inline.len() + placement.summary_only.len();
-    writeln!(out, "{} — {} finding(s)", output.overall_correctness, total)?;
-    if !output.overall_explanation.trim().is_empty() {
-        writeln!(out, "{}", output.overall_explanation.trim())?;
-    }
-    let mut all: Vec<(i64, String, &crate::model::Finding)> = placement
-        .inline
-        .iter()
-        .map(|p| {
-            let range = if p.start == p.end {
-                p.start.to_string()
-            } else {
-                format!("{}-{}", p.start, p.end)
-            };
-            (
-                p.finding.priority,
-                format!("{}:{range}", p.path),
-                &p.finding,
-            )
-        })
-        .chain(placement.summary_only.iter().map(|u| {
-            let l = &u.finding.code_location;
-            (
-                u.finding.priority,
-                format!(
-                    "{}:{}-{} ({})",
-                    l.file_path, l.line_range.start, l.line_range.end, u.reason
-                ),
-                &u.finding,
-            )
-        }))
-        .collect();
-    all.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    for (priority, location, f) in all {
-        writeln!(out, "\n[P{priority}] {location}  {}", f.title.trim())?;
-        for line in f.body.trim().lines() {
-            writeln!(out, "    {line}")?;
-        }
-        if let Some(code) = &f.suggestion {
-            writeln!(out, "    suggestion:")?;
-            for line in code.lines() {
-                writeln!(out, "    | {line}")?;
-            }
-        }
-    }
-    if placement.invalid > 0 {
-        writeln!(out, "\n{} malformed finding(s) dropped.", placement.invalid)?;
-    }
-    if !skipped.is_empty() {
-        writeln!(out, "\nNot reviewed:")?;
-        for (path, why) in skipped {
-            writeln!(out, "  {path}: {why}")?;
-        }
-    }
-    Ok(())
-}
-
-/// What the verification dropped and what the model read.
-fn print_process(
-    out: &mut impl Write,
-    verification: Option<&Verification>,
-    trace: Option<&crate::repo::Trace>,
-) -> std::io::Result<()> {
-    if let Some(v) = verification {
-        if let Some(why) = &v.failed {
-            writeln!(out, "\nThe findings could not be verified: {why}")?;
-        }
-        if !v.dropped.is_empty() {
-            writeln!(
-                out,
-                "\n{} finding(s) dropped after verification:",
-                v.dropped.len()
-            )?;
-            for d in &v.dropped {
-                let l = &d.finding.code_location;
-                writeln!(
-                    out,
-                    "  [P{}] {}:{}  {} — {}",
-                    d.finding.priority,
-                    l.file_path,
-                    l.line_range.start,
-                    d.finding.title.trim(),
-                    d.reason.trim()
-                )?;
-            }
-        }
-    }
-    if let Some(t) = trace.filter(|t| !t.is_empty()) {
-        writeln!(
-            out,
-            "\nLooked at: {} file(s) read, {} search(es){}",
-            t.read.len(),
-            t.searched.values().sum::<u32>(),
-            if t.refused > 0 {
-                format!(", {} refused call(s)", t.refused)
-            } else {
-                String::new()
-            }
-        )?;
-    }
-    Ok(())
-}
-
-/// A line on stderr while the model works.
-struct Progress {
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Progress {
-    fn start(calls: usize) -> Self {
-        let tty = std::io::stderr().is_terminal();
-        let started = Instant::now();
-        eprintln!(
-            "codex-review: asking the model ({calls} call{})…",
-            if calls == 1 { "" } else { "s" }
-        );
-        let task = tokio::spawn(async move {
-            if !tty {
-                return;
-            }
-            loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                eprint!(
-                    "\r  waiting for the model: {} s",
-                    started.elapsed().as_secs()
-                );
-            }
-        });
-        Self { task }
-    }
-
-    fn stop(self) {
-        self.task.abort();
-        if std::io::stderr().is_terminal() {
-            eprintln!();
-        }
-    }
 }
 
 #[cfg(test)]

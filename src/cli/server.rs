@@ -171,22 +171,14 @@ fn print(out: &mut impl Write, review: &Value) -> std::io::Result<()> {
             .as_str()
             .map(|r| format!(" ({r})"))
             .unwrap_or_default();
-        writeln!(
+        super::print::print_finding(
             out,
-            "\n[P{}] {}:{range}{reason}  {}",
             f["priority"].as_i64().unwrap_or(3),
-            f["path"].as_str().unwrap_or("?"),
-            f["title"].as_str().unwrap_or("").trim()
+            &format!("{}:{range}{reason}", f["path"].as_str().unwrap_or("?")),
+            f["title"].as_str().unwrap_or(""),
+            f["body"].as_str().unwrap_or(""),
+            f["suggestion"].as_str(),
         )?;
-        for line in f["body"].as_str().unwrap_or("").trim().lines() {
-            writeln!(out, "    {line}")?;
-        }
-        if let Some(code) = f["suggestion"].as_str() {
-            writeln!(out, "    suggestion:")?;
-            for line in code.lines() {
-                writeln!(out, "    | {line}")?;
-            }
-        }
     }
     let dropped = findings.len()
         - findings
