@@ -132,6 +132,31 @@ mod tests {
     }
 }
 
+/// The files changed from `base` to `head`, by their path at `base`; `None` when `base` is
+/// not an ancestor of `head` (gone after a force-push, or diverged).
+pub async fn changes_since(
+    gh: &crate::github::RepoClient,
+    base: &crate::ids::CommitSha,
+    head: &crate::ids::CommitSha,
+) -> Result<Option<std::collections::HashMap<String, FileDiff>>, crate::github::GitHubError> {
+    let Some(comparison) = gh.compare(base, head).await? else {
+        return Ok(None);
+    };
+    if comparison.status != "ahead" {
+        return Ok(None);
+    }
+    Ok(Some(
+        comparison
+            .files
+            .into_iter()
+            .map(|f| {
+                let d = f.into_diff();
+                (d.previous_path.clone().unwrap_or_else(|| d.path.clone()), d)
+            })
+            .collect(),
+    ))
+}
+
 /// Where a finding's lines are at a later head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinesNow {
@@ -160,18 +185,10 @@ pub async fn lines_now(
     else {
         return Ok(as_posted);
     };
-    let Some(comparison) = gh.compare(&posted_on, head).await? else {
+    let Some(mut files) = changes_since(gh, &posted_on, head).await? else {
         return Ok(LinesNow::AsPosted);
     };
-    if comparison.status != "ahead" {
-        return Ok(LinesNow::AsPosted);
-    }
-    let file = comparison
-        .files
-        .into_iter()
-        .map(|f| f.into_diff())
-        .find(|d| d.previous_path.as_deref().unwrap_or(&d.path) == finding.path);
-    Ok(match file {
+    Ok(match files.remove(&finding.path) {
         // Not touched since: the same lines.
         None => as_posted,
         Some(file) => match follow(&file, finding.start, finding.end) {

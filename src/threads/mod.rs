@@ -11,7 +11,6 @@ use std::collections::{HashMap, HashSet};
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
-use crate::diff::FileDiff;
 use crate::github::{GitHubError, RepoClient, ReviewThread};
 use crate::ids::{CommitSha, PrNumber, RepoName};
 use crate::jobs::{FindingState, Store, StoredFinding};
@@ -218,20 +217,9 @@ where
             continue;
         };
         // Gone (a force-push) or not an ancestor: the lines cannot be followed.
-        let Some(comparison) = gh.compare(&base, head).await? else {
+        let Some(files) = follow::changes_since(gh, &base, head).await? else {
             continue;
         };
-        if comparison.status != "ahead" {
-            continue;
-        }
-        let files: HashMap<String, FileDiff> = comparison
-            .files
-            .into_iter()
-            .map(|f| {
-                let d = f.into_diff();
-                (d.previous_path.clone().unwrap_or_else(|| d.path.clone()), d)
-            })
-            .collect();
         for finding in findings {
             let Some(file) = files.get(&finding.path) else {
                 continue;
