@@ -193,9 +193,16 @@ fn placeholder(body: &ReviewBody, id: &str) -> ReviewRequest {
 
 /// 202 with the review's id, its status and where to read it; 409 for a reused key.
 async fn created(store: &Store, found: ApiCreated, new_id: &str) -> Response {
-    let id = match found {
-        ApiCreated::Created { .. } => new_id.to_owned(),
-        ApiCreated::Existing { id } => id,
+    // A new review is queued; a repeated request is told where its review stands now.
+    let (id, status) = match found {
+        ApiCreated::Created { .. } => (new_id.to_owned(), "queued".to_owned()),
+        ApiCreated::Existing { id } => match store.api_review(&id).await {
+            Ok(review) => {
+                let status = review.map_or_else(|| "queued".to_owned(), |r| r.status);
+                (id, status)
+            }
+            Err(e) => return internal(e),
+        },
         ApiCreated::Conflict => {
             return error(
                 StatusCode::CONFLICT,
@@ -203,11 +210,6 @@ async fn created(store: &Store, found: ApiCreated, new_id: &str) -> Response {
                 "this Idempotency-Key was used with another body: use a new key for another request",
             );
         }
-    };
-    let status = match store.api_review(&id).await {
-        Ok(Some(review)) => review.status,
-        Ok(None) => "queued".to_owned(),
-        Err(e) => return internal(e),
     };
     let url = format!("/v1/reviews/{id}");
     let mut response = (
