@@ -294,7 +294,7 @@ pub async fn start_setup(
     let listener = bind(setup.listen_addr)?;
     let addr = listener.local_addr()?;
     let for_setup = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
-    let (state, configured) = crate::setup::SetupState::new(setup, tuning.github_retry);
+    let (state, configured) = crate::setup::SetupState::new(setup, tuning.github_retry)?;
     let key = state.key().to_owned();
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {

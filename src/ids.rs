@@ -120,16 +120,26 @@ impl fmt::Display for DeliveryId {
     }
 }
 
-/// `bytes` random bytes from the system's generator, in hex (ids and one-time keys that must
-/// not be guessed).
-pub fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    if getrandom::fill(&mut buf).is_err() {
-        // No system randomness: still unpredictable enough for ids and one-hour checks.
-        buf.iter_mut().for_each(|b| *b = fastrand::u8(..));
-    }
-    hex::encode(buf)
+/// `bytes` random bytes from the operating system's generator, in hex: ids and one-time keys
+/// that must not be guessed. There is no weaker fallback: when the system cannot give random
+/// bytes, the caller refuses to hand out a secret.
+pub fn random_hex(bytes: usize) -> Result<String, NoRandomness> {
+    random_hex_from(bytes, |buf| getrandom::fill(buf).map_err(|e| e.to_string()))
 }
+
+fn random_hex_from(
+    bytes: usize,
+    fill: impl FnOnce(&mut [u8]) -> Result<(), String>,
+) -> Result<String, NoRandomness> {
+    let mut buf = vec![0u8; bytes];
+    fill(&mut buf).map_err(NoRandomness)?;
+    Ok(hex::encode(buf))
+}
+
+/// The operating system's random generator failed: no secret can be made.
+#[derive(Debug, thiserror::Error)]
+#[error("the operating system's random generator failed ({0}), so no secret can be made")]
+pub struct NoRandomness(String);
 
 #[cfg(test)]
 mod tests {
@@ -143,6 +153,15 @@ mod tests {
         assert!(RepoName::parse("octo/..").is_none());
         assert!(RepoName::parse("/x").is_none());
         assert!(RepoName::parse("a/b?c").is_none());
+    }
+
+    #[test]
+    fn a_secret_is_refused_when_the_system_has_no_randomness() {
+        let made = random_hex(16).unwrap();
+        assert_eq!(made.len(), 32);
+        assert_ne!(made, random_hex(16).unwrap());
+        let failed = random_hex_from(16, |_| Err("no entropy".into())).unwrap_err();
+        assert!(failed.to_string().contains("no entropy"), "{failed}");
     }
 
     #[test]

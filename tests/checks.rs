@@ -285,3 +285,131 @@ async fn a_long_review_keeps_its_check_run_saying_where_it_is() {
     assert_eq!(last.1, "completed", "{titles:?}");
     app.stop().await;
 }
+
+/// A push to pull request `pr` that touches only `README.md`: the head moves from `from` to
+/// `to`, and GitHub sends `synchronize`.
+async fn push_unrelated(app: &TestApp, pr: u64, from: &str, to: &str) {
+    {
+        let mut st = app.github.state();
+        let pull = st.pulls.iter_mut().find(|p| p.number == pr).unwrap();
+        pull.head_sha = to.into();
+        pull.commits.push(to.into());
+        let readme = File::new("README.md", "modified", Some("@@ -1 +1,2 @@\n a\n+b"));
+        if !pull.files.iter().any(|f| f.filename == "README.md") {
+            pull.files.push(readme.clone());
+        }
+        pull.compares
+            .insert(format!("{from}...{to}"), ("ahead".into(), vec![readme]));
+    }
+    let payload = pull_request_payload("synchronize", pr, to, false);
+    assert_eq!(app.deliver("pull_request", &payload).await.0, 202);
+    app.settle().await;
+}
+
+fn run_on(app: &TestApp, head: &str) -> support::fake_github::CheckRun {
+    let runs = app.github.state().check_runs.clone();
+    runs.into_iter()
+        .find(|r| r.head_sha == head)
+        .unwrap_or_else(|| panic!("no check run on {head}"))
+}
+
+#[tokio::test]
+async fn the_gate_holds_on_later_pushes_while_a_finding_is_open() {
+    let app = TestApp::start().await;
+    let config = "gate:\n  fail_on_priority: 1\nauto_review:\n  on: [opened, synchronize]\n";
+    let mut p = pull(10, Some(config));
+    let a = p.head_sha.clone();
+    p.contents
+        .insert("src/lib.rs".into(), "a\nB\nC\nd\n".into());
+    app.github.add_pull(p);
+    {
+        let mut st = app.github.state();
+        st.permissions.insert("maintainer".into(), "write".into());
+        st.permissions.insert("drive-by".into(), "read".into());
+    }
+    let mut urgent = finding("src/lib.rs", "RIGHT", 2, 2, 1, None);
+    urgent["title"] = json!("Token compared with ==");
+    app.openai.push(Reply::Review(review_with(vec![urgent])));
+    ask(&app, 10).await;
+    assert_eq!(run_on(&app, &a).conclusion.as_deref(), Some("failure"));
+    let review = app.github.reviews()[0].clone();
+    assert_eq!(review.comments.len(), 1);
+
+    // A push that touches another file: the re-review finds nothing new. The finding is still
+    // open, so the check of the new head fails too, and says which finding holds it.
+    let b = "b".repeat(40);
+    app.openai.push(Reply::Review(review_with(vec![])));
+    push_unrelated(&app, 10, &a, &b).await;
+    let held = run_on(&app, &b);
+    assert_eq!(held.conclusion.as_deref(), Some("failure"), "{held:#?}");
+    assert_eq!(held.title.as_deref(), Some("1 open finding at P1 or above"));
+    let summary = held.summary.clone().unwrap();
+    let comment_id = app.github.state().threads[0].comments[0].id;
+    assert!(summary.contains("Token compared with =="), "{summary}");
+    assert!(
+        summary.contains(&format!("#discussion_r{comment_id})")),
+        "{summary}"
+    );
+    assert!(summary.contains("`src/lib.rs:2`"), "{summary}");
+
+    // A 👎 from someone who may not run commands changes nothing.
+    app.github
+        .state()
+        .review_reactions
+        .push((comment_id, "-1".into(), "drive-by".into()));
+    let c = "c".repeat(40);
+    app.openai.push(Reply::Review(review_with(vec![])));
+    push_unrelated(&app, 10, &b, &c).await;
+    assert_eq!(run_on(&app, &c).conclusion.as_deref(), Some("failure"));
+
+    // A maintainer's "won't fix" dismisses it: the next head passes.
+    app.github.state().threads[0]
+        .comments
+        .push(support::fake_github::ThreadComment {
+            id: 95_001,
+            body: "Won't fix: both sides are constant-length hashes.".into(),
+            author: "maintainer".into(),
+            association: "MEMBER".into(),
+            review_id: Some(review.id),
+        });
+    let d = "d".repeat(40);
+    app.openai.push(Reply::Review(review_with(vec![])));
+    push_unrelated(&app, 10, &c, &d).await;
+    let passed = run_on(&app, &d);
+    assert_eq!(passed.conclusion.as_deref(), Some("success"), "{passed:#?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pausing_does_not_turn_the_gate_green_while_a_finding_is_open() {
+    let app = TestApp::start().await;
+    let config = "gate:\n  fail_on_priority: 1\nauto_review:\n  on: [opened, synchronize]\n";
+    let p = pull(12, Some(config));
+    let a = p.head_sha.clone();
+    app.github.add_pull(p);
+    app.openai.push(Reply::Review(review_with(vec![finding(
+        "src/lib.rs",
+        "RIGHT",
+        2,
+        2,
+        0,
+        None,
+    )])));
+    ask(&app, 12).await;
+    assert_eq!(run_on(&app, &a).conclusion.as_deref(), Some("failure"));
+    let (status, _) = app
+        .deliver(
+            "issue_comment",
+            &comment_payload(12, "@codex pause", "MEMBER"),
+        )
+        .await;
+    assert_eq!(status, 202);
+    app.settle().await;
+    let b = "e".repeat(40);
+    push_unrelated(&app, 12, &a, &b).await;
+    let paused = run_on(&app, &b);
+    assert_eq!(paused.conclusion.as_deref(), Some("failure"), "{paused:#?}");
+    assert!(paused.summary.unwrap().contains("paused"));
+    assert_eq!(app.openai.requests().len(), 1);
+    app.stop().await;
+}

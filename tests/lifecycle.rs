@@ -72,9 +72,12 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
     assert_eq!(app.github.reviews()[0].comments.len(), 5);
 
     // People answer: a "won't fix" with a reason, a 👎, a thread resolved by hand, and a
-    // "won't fix" from someone who may not decide.
+    // "won't fix" and a 👎 from someone who may not decide (a 👎 carries no association: the
+    // person's permission on the repository tells).
     {
         let mut st = app.github.state();
+        st.permissions.insert("maintainer".into(), "write".into());
+        st.permissions.insert("drive-by".into(), "read".into());
         let thread_of = |st: &support::fake_github::GhState, title: &str| {
             st.threads
                 .iter()
@@ -97,6 +100,9 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
             .push((down, "-1".into(), "maintainer".into()));
         let i = thread_of(&st, "Error swallowed");
         st.threads[i].resolved = true;
+        let down = st.threads[i].comments[0].id;
+        st.review_reactions
+            .push((down, "-1".into(), "drive-by".into()));
         let i = thread_of(&st, "Off by one in the bound");
         st.threads[i]
             .comments
@@ -208,6 +214,10 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
     );
     assert!(
         body.contains("2 findings dismissed earlier on this pull request were not repeated."),
+        "{body}"
+    );
+    assert!(
+        body.contains("1 open finding has a 👎 only from people who may not run commands here"),
         "{body}"
     );
 

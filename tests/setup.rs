@@ -86,8 +86,8 @@ fn attr(html: &str, marker: &str, attr: &str) -> String {
 }
 
 /// Opens the confirmation page for `query` and submits its form to the fake github.com;
-/// returns where GitHub sends the person back.
-async fn register(http: &reqwest::Client, base: &str, query: &str) -> (Value, String) {
+/// returns the manifest, where GitHub sends the person back, and the cookie the page set.
+async fn register(http: &reqwest::Client, base: &str, query: &str) -> (Value, String, String) {
     let res = http
         .get(format!("{base}/setup?{query}"))
         .send()
@@ -98,6 +98,11 @@ async fn register(http: &reqwest::Client, base: &str, query: &str) -> (Value, St
         .to_str()
         .unwrap()
         .to_owned();
+    let set_cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/setup"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
     let html = res.text().await.unwrap();
     let action = attr(&html, "id=\"manifest-form\"", "action");
     assert!(
@@ -128,7 +133,16 @@ async fn register(http: &reqwest::Client, base: &str, query: &str) -> (Value, St
         .unwrap();
     assert_eq!(res.status(), 302, "{:?}", res.text().await);
     let back = res.headers()["location"].to_str().unwrap().to_owned();
-    (parsed, back)
+    (parsed, back, cookie)
+}
+
+/// GitHub's redirect back to the service, followed by the browser that opened the page.
+async fn come_back(http: &reqwest::Client, back: &str, cookie: &str) -> reqwest::Response {
+    http.get(back)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
 }
 
 fn param(url: &str, name: &str) -> String {
@@ -191,7 +205,7 @@ async fn the_manifest_flow_registers_the_app_and_the_service_goes_on_without_a_r
     assert!(res.text().await.unwrap().contains("public URL"));
 
     // An organisation's App: the form posts to the organisation's page, with the addresses.
-    let (manifest, back) = register(
+    let (manifest, back, cookie) = register(
         &http,
         &base,
         "public_url=https%3A%2F%2Freview.example.com%2F&org=acme&name=codex-review-first",
@@ -234,21 +248,31 @@ async fn the_manifest_flow_registers_the_app_and_the_service_goes_on_without_a_r
     let credentials = dir.path().join("data/codex-review.credentials.json");
     assert!(!credentials.exists());
 
+    // The right state from another browser (no cookie, or another page's): refused, and
+    // neither the code nor the state is used up.
+    let res = http.get(&back).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("another browser"));
+    let res = come_back(&http, &back, "codex_review_setup=0123").await;
+    assert_eq!(res.status(), 400);
+    assert!(!github.state().manifest_apps[0].converted);
+
     // An expired code: GitHub's 404, explained.
     github.expire_manifest_codes();
-    let res = http.get(&back).send().await.unwrap();
+    let res = come_back(&http, &back, &cookie).await;
     assert_eq!(res.status(), 400);
     let text = res.text().await.unwrap();
     assert!(text.contains("within an hour"), "{text}");
     assert!(!credentials.exists());
     // The state was used up with it.
-    let res = http.get(&back).send().await.unwrap();
+    let res = come_back(&http, &back, &cookie).await;
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("state does not match"));
 
     // Again, on the person's own account: the App is created and its credentials written.
-    let (_, back) = register(&http, &base, "public_url=https%3A%2F%2Freview.example.com").await;
-    let res = http.get(&back).send().await.unwrap();
+    let (_, back, cookie) =
+        register(&http, &base, "public_url=https%3A%2F%2Freview.example.com").await;
+    let res = come_back(&http, &back, &cookie).await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     let install = attr(&html, "id=\"install\"", "href");
@@ -350,8 +374,9 @@ async fn without_an_openai_key_the_page_says_how_to_set_it_and_the_service_stops
         "https://public.example.org"
     );
 
-    let (_, back) = register(&http, &base, "public_url=https%3A%2F%2Fpublic.example.org").await;
-    let html = http.get(&back).send().await.unwrap().text().await.unwrap();
+    let (_, back, cookie) =
+        register(&http, &base, "public_url=https%3A%2F%2Fpublic.example.org").await;
+    let html = come_back(&http, &back, &cookie).await.text().await.unwrap();
     assert!(html.contains("set <code>OPENAI_API_KEY</code>"), "{html}");
     let Err(err) = setup.configured().await else {
         panic!("the service cannot run without OPENAI_API_KEY");
@@ -396,4 +421,111 @@ fn serve_without_settings_prints_where_the_setup_page_is() {
     let _ = child.wait();
     assert!(page.contains("Public URL of this service"));
     assert!(page.contains("id=\"openai-missing\""));
+}
+
+#[tokio::test]
+async fn behind_a_tunnel_every_visitor_needs_the_key() {
+    install_crypto();
+    let github = FakeGitHub::start(APP_ID, PUBLIC_KEY.as_bytes(), "").await;
+    let openai = FakeOpenAi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let setup = start_setup(&first_start(&github, &openai, &dir)).await;
+    let base = format!("http://{}", setup.addr);
+    let http = browser();
+    let port = setup.addr.port();
+    // `ssh -R`, a TCP tunnel or a proxy without forwarding headers: the connection comes from
+    // loopback, but the browser asks for the public host.
+    for host in [
+        "review.example.test".to_owned(),
+        format!("review.example.test:{port}"),
+        "127.0.0.1.nip.io".to_owned(),
+        "localhost.example.test".to_owned(),
+    ] {
+        for query in ["", "?public_url=https%3A%2F%2Freview.example.test"] {
+            let res = http
+                .get(format!("{base}/setup{query}"))
+                .header("host", &host)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 403, "{host}{query}");
+            assert!(res.headers().get("set-cookie").is_none());
+            assert!(!res.text().await.unwrap().contains("manifest-form"));
+        }
+        let res = http
+            .get(format!("{base}/setup?key={}", setup.key))
+            .header("host", &host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{host} with the key");
+    }
+    // The operator's own browser names a loopback host.
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        "localhost".into(),
+    ] {
+        let res = http
+            .get(format!("{base}/setup"))
+            .header("host", &host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{host}");
+    }
+    assert!(github.state().manifest_apps.is_empty());
+    assert!(github.state().violations.is_empty());
+    assert!(openai.state().violations.is_empty());
+}
+
+#[tokio::test]
+async fn two_callbacks_at_once_exchange_one_code_and_write_the_file_once() {
+    install_crypto();
+    let github = FakeGitHub::start(APP_ID, PUBLIC_KEY.as_bytes(), "").await;
+    let openai = FakeOpenAi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let setup = start_setup(&first_start(&github, &openai, &dir)).await;
+    let base = format!("http://{}", setup.addr);
+    let http = browser();
+    let (_, first, first_cookie) = register(
+        &http,
+        &base,
+        "public_url=https%3A%2F%2Freview.example.com&name=codex-review-one",
+    )
+    .await;
+    let (_, second, second_cookie) = register(
+        &http,
+        &base,
+        "public_url=https%3A%2F%2Freview.example.com&name=codex-review-two",
+    )
+    .await;
+    // GitHub answers slowly: both callbacks are in flight together.
+    github.state().delay = std::time::Duration::from_millis(300);
+    let (a, b) = tokio::join!(
+        come_back(&http, &first, &first_cookie),
+        come_back(&http, &second, &second_cookie)
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses[0], 200, "{statuses:?}");
+    assert!(matches!(statuses[1], 404 | 409), "{statuses:?}");
+    let converted: Vec<_> = github
+        .state()
+        .manifest_apps
+        .iter()
+        .filter(|a| a.converted)
+        .map(|a| a.webhook_secret.clone())
+        .collect();
+    assert_eq!(converted.len(), 1, "one code exchanged");
+    let stored: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("data/codex-review.credentials.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(stored["webhook_secret"], converted[0].as_str());
+    github.state().delay = std::time::Duration::ZERO;
+    let running = setup.configured().await.unwrap().expect("normal mode");
+    running.shutdown().await.unwrap();
+    assert!(github.state().violations.is_empty());
+    assert!(openai.state().violations.is_empty());
 }

@@ -290,6 +290,7 @@ async fn posted_reviews_and_findings_are_remembered(backend: Backend) {
         end: 4,
         body: "b".into(),
         inline: true,
+        priority: 2,
     };
     store
         .record_review(PostedReview {

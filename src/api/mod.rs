@@ -119,7 +119,17 @@ async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Body) -
         Err(refusal) => return error(StatusCode::BAD_REQUEST, refusal.code, refusal.message),
     };
     let hash = body.hash();
-    let id = format!("rev_{}", crate::ids::random_hex(12));
+    let id = match crate::ids::random_hex(12) {
+        Ok(random) => format!("rev_{random}"),
+        Err(e) => {
+            tracing::error!(error = %e, "review API");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the service cannot make a review id right now; try again",
+            );
+        }
+    };
     let probe = NewApiReview {
         id: &id,
         idempotency_key: key,

@@ -359,6 +359,7 @@ pub async fn review(
             codebase_note: codebase.as_ref().and_then(|c| c.note.as_deref()),
             earlier: "",
             dismissed: 0,
+            ignored_reactions: 0,
         });
         let review = NewReview {
             commit_id: head.to_string(),

@@ -39,7 +39,7 @@ pub async fn review(
         "post": args.post,
     });
     // A request sent again after a network failure makes no second review.
-    let key = crate::ids::random_hex(16);
+    let key = crate::ids::random_hex(16)?;
     let mut attempt = 0;
     let created = loop {
         attempt += 1;

@@ -22,6 +22,8 @@ pub struct PostedFinding {
     pub body: String,
     /// Posted inline (it has a review thread) rather than in the summary.
     pub inline: bool,
+    /// 0 (must fix) to 3 (low), as posted.
+    pub priority: i64,
 }
 
 /// A posted review to remember.
@@ -56,8 +58,8 @@ impl Store {
             sqlx::query(
                 "INSERT INTO findings (repo, pr_number, fingerprint, path, title, head_sha,
                                        review_id, posted_at, short_id, side, start_line,
-                                       end_line, body)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                       end_line, body, priority, seen_sha)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $6)
                  ON CONFLICT (repo, pr_number, fingerprint) DO NOTHING",
             )
             .bind(r.repo.as_str())
@@ -73,6 +75,7 @@ impl Store {
             .bind(i64::from(f.start))
             .bind(i64::from(f.end))
             .bind(&f.body)
+            .bind(f.priority)
             .execute(&mut *tx)
             .await
             .context("recording a finding")?;

@@ -20,6 +20,6 @@ pub use prune::{Pruned, run_pruning};
 pub use queue::{ClaimedJob, DeliveryRecord, Effect, Recorded, Supersede};
 pub use runs::{DeliveryCount, RunRecord};
 pub use store::{Store, now_ms};
-pub use threads::{FindingState, Learning, StoredFinding};
+pub use threads::{FindingState, HoldingFinding, Learning, StoredFinding};
 pub use worker::{JobHandler, JobResult, Lease, Worker, WorkerConfig};
 pub use writer::{DeliveryWriter, OwnedDelivery};

@@ -116,6 +116,11 @@ impl Store {
                     "api reviews",
                     include_str!("../../migrations/sqlite/0008_api_reviews.sql"),
                 ),
+                migration(
+                    9,
+                    "safety",
+                    include_str!("../../migrations/sqlite/0009_safety.sql"),
+                ),
             ],
             Backend::Postgres => vec![
                 migration(
@@ -157,6 +162,11 @@ impl Store {
                     8,
                     "api reviews",
                     include_str!("../../migrations/postgres/0008_api_reviews.sql"),
+                ),
+                migration(
+                    9,
+                    "safety",
+                    include_str!("../../migrations/postgres/0009_safety.sql"),
                 ),
             ],
         };

@@ -178,6 +178,83 @@ impl Store {
     }
 }
 
+/// An open finding that holds the merge gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldingFinding {
+    pub id: String,
+    pub title: String,
+    pub path: String,
+    pub line: u32,
+    pub priority: i64,
+    /// Its review comment (the thread's first), when it was posted inline.
+    pub comment_id: Option<u64>,
+}
+
+impl Store {
+    /// Notes that the findings with these fingerprints were reported again on `head` (a later
+    /// review dropped them as already posted: they are still there).
+    pub async fn mark_seen(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        fingerprints: &[String],
+        head: &str,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for fingerprint in fingerprints {
+            sqlx::query(
+                "UPDATE findings SET seen_sha = $1
+                 WHERE repo = $2 AND pr_number = $3 AND fingerprint = $4",
+            )
+            .bind(head)
+            .bind(repo.as_str())
+            .bind(pr.0 as i64)
+            .bind(fingerprint)
+            .execute(&mut *tx)
+            .await
+            .context("noting a finding seen again")?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The PR's open findings at `limit` or more urgent that hold the gate of `head`, most
+    /// urgent first: those in a review thread (until fixed, outdated or dismissed), and those
+    /// posted in a summary only while reported on `head` (they have no thread to follow).
+    pub async fn holding_findings(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        head: &str,
+        limit: u8,
+    ) -> anyhow::Result<Vec<HoldingFinding>> {
+        let rows = sqlx::query(
+            "SELECT short_id, title, path, start_line, priority, comment_id FROM findings
+             WHERE repo = $1 AND pr_number = $2 AND state = 'open' AND priority <= $3
+               AND (thread_id IS NOT NULL OR seen_sha = $4)
+             ORDER BY priority, posted_at, fingerprint",
+        )
+        .bind(repo.as_str())
+        .bind(pr.0 as i64)
+        .bind(i64::from(limit))
+        .bind(head)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HoldingFinding {
+                    id: r.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
+                    title: r.try_get(1)?,
+                    path: r.try_get(2)?,
+                    line: r.try_get::<Option<i64>, _>(3)?.unwrap_or(0) as u32,
+                    priority: r.try_get::<Option<i64>, _>(4)?.unwrap_or(0),
+                    comment_id: r.try_get::<Option<i64>, _>(5)?.map(|c| c as u64),
+                })
+            })
+            .collect()
+    }
+}
+
 /// A repository learning: a dismissed finding's title and the person's reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Learning {

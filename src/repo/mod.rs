@@ -22,27 +22,7 @@ pub use toolbox::{Source, Toolbox, Trace};
 pub use tools::Tools;
 pub use unpack::{Limits, UnpackError, Unpacked};
 
-/// A directory removed with everything in it when dropped (a snapshot outside the cache).
-pub struct ScratchDir(pub PathBuf);
-
-impl ScratchDir {
-    /// A new, empty directory under the system's temporary directory.
-    pub fn new(prefix: &str) -> std::io::Result<Self> {
-        let dir = std::env::temp_dir().join(format!(
-            "{prefix}-{}-{:016x}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::create_dir_all(&dir)?;
-        Ok(Self(dir))
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use crate::scratch::ScratchDir;
 
 /// Why there is no snapshot (the review then reads single files through the contents API).
 #[derive(Debug, Clone, thiserror::Error)]

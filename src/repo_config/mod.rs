@@ -289,6 +289,20 @@ impl Association {
     pub fn from_github(value: &str) -> Option<Self> {
         serde_json::from_value(serde_json::Value::String(value.to_owned())).ok()
     }
+
+    /// The association of a person GitHub sent none for (a reaction, an API caller), from
+    /// their login and their permission on the repository: the repository's owner, a person
+    /// who may push, or someone who may not. Never more than their comment would have shown.
+    pub fn from_permission(login: &str, repo_owner: &str, permission: Option<&str>) -> Self {
+        if login.eq_ignore_ascii_case(repo_owner) {
+            return Association::Owner;
+        }
+        match permission {
+            Some("admin" | "maintain" | "write") => Association::Collaborator,
+            Some(_) => Association::Contributor,
+            None => Association::None,
+        }
+    }
 }
 
 /// Who may trigger reviews.

@@ -1,13 +1,17 @@
 //! The `codex-review` check run on the reviewed head (DESIGN §9): one per head SHA, reused
 //! across retries and re-reviews; in progress while the review runs (and while it waits to
 //! be retried), then completed with its result. Neutral by default; with
-//! `gate.fail_on_priority` it fails on a finding that urgent and on a review that could not
-//! be done (a required check must not pass on an outage), and a head that is not reviewed
-//! because of the configuration gets a `skipped` check, so a required check always reports.
+//! `gate.fail_on_priority` it fails while any finding of the pull request at that priority or
+//! above is still open (posted by this review or an earlier one; not fixed, not outdated, not
+//! dismissed by a person allowed to run commands), and on a review that could not be done (a
+//! required check must not pass on an outage). A head that is not reviewed because of the
+//! configuration gets a `skipped` check, so a required check always reports, unless open
+//! findings hold it.
 
 use super::{Outcome, ReviewError, Reviewer};
 use crate::github::RepoClient;
 use crate::ids::{CommitSha, PrNumber, RepoName};
+use crate::jobs::HoldingFinding;
 use crate::repo_config::RepoConfig;
 
 /// The check run's name (and how a re-run is recognised).
@@ -27,6 +31,15 @@ const CHOSEN_SKIPS: &[&str] = &[
     "the pull request has a label in auto_review.ignore_labels",
     "the title has a keyword in auto_review.ignore_title_keywords",
 ];
+
+/// What the gate needs to know of the pull request to conclude a check.
+pub(super) struct Hold<'a> {
+    /// `gate.fail_on_priority`: findings this urgent or more hold the check.
+    pub limit: Option<u8>,
+    pub pr: PrNumber,
+    /// The pull request's page, for links to the findings' threads.
+    pub pull_url: Option<&'a str>,
+}
 
 impl Reviewer {
     /// The check run of `sha`, created in progress or, when this head has one, set back in
@@ -84,6 +97,7 @@ impl Reviewer {
         sha: &CommitSha,
         result: &Result<Outcome, ReviewError>,
         config: &RepoConfig,
+        hold: &Hold<'_>,
     ) {
         if let Err(ReviewError::LeaseLost) = result {
             // Another worker holds the job now: the check is its to finish.
@@ -104,13 +118,13 @@ impl Reviewer {
             if let Ok(Some((conclusion, title, summary))) =
                 self.store.check_completion(gh.repo(), sha).await
             {
-                self.complete_check(gh, id, sha, &conclusion, &title, &summary)
+                self.complete_check(gh, id, sha, (&conclusion, &title, &summary), hold)
                     .await;
                 return;
             }
         }
         let (conclusion, title, summary) = conclusion(result, config);
-        self.complete_check(gh, id, sha, conclusion, &title, &summary)
+        self.complete_check(gh, id, sha, (conclusion, &title, &summary), hold)
             .await;
     }
 
@@ -121,16 +135,24 @@ impl Reviewer {
         let Ok(Some((sha, id))) = self.store.open_check_run(&repo, pr).await else {
             return;
         };
-        let gated = match gh.pull(pr).await {
-            Ok(pull) => self
-                .load_config(gh, &repo, &pull.base.sha)
-                .await
-                .is_ok_and(|l| l.config.gate.fail_on_priority.is_some()),
+        let (limit, pull_url) = match gh.pull(pr).await {
+            Ok(pull) => (
+                self.load_config(gh, &repo, &pull.base.sha)
+                    .await
+                    .ok()
+                    .and_then(|l| l.config.gate.fail_on_priority),
+                pull.html_url,
+            ),
             // The gate cannot be read: fail closed, a required check must not pass.
-            Err(_) => true,
+            Err(_) => (Some(0), None),
         };
-        let (conclusion, title, summary) = failed(gated, what);
-        self.complete_check(gh, id, &sha, conclusion, &title, &summary)
+        let (conclusion, title, summary) = failed(limit.is_some(), what);
+        let hold = Hold {
+            limit,
+            pr,
+            pull_url: pull_url.as_deref(),
+        };
+        self.complete_check(gh, id, &sha, (conclusion, &title, &summary), &hold)
             .await;
     }
 
@@ -143,57 +165,115 @@ impl Reviewer {
         sha: &CommitSha,
         why: &str,
         config: &RepoConfig,
+        pull_url: Option<&str>,
     ) {
-        if config.gate.fail_on_priority.is_none() || !CHOSEN_SKIPS.contains(&why) {
+        let Some(limit) = config.gate.fail_on_priority else {
+            return;
+        };
+        if !CHOSEN_SKIPS.contains(&why) {
             return;
         }
         let repo = gh.repo().clone();
         let summary = format!("Not reviewed: {why}.");
+        let hold = Hold {
+            limit: Some(limit),
+            pr,
+            pull_url,
+        };
+        let (conclusion, title, summary) = self
+            .held(&repo, sha, ("skipped", "Not reviewed", &summary), &hold)
+            .await;
         let known = self.store.check_run(&repo, sha).await.ok().flatten();
-        match known {
-            Some(id) => {
-                self.complete_check(gh, id, sha, "skipped", "Not reviewed", &summary)
-                    .await
-            }
-            None => {
-                let created = gh
-                    .create_completed_check_run(
-                        CHECK_NAME,
-                        sha,
-                        "skipped",
-                        "Not reviewed",
-                        &summary,
-                    )
-                    .await;
-                match created {
-                    Ok(id) => {
-                        if let Err(e) = self.store.remember_check_run(&repo, sha, pr, id).await {
-                            tracing::warn!(error = format!("{e:#}"), "cannot store the check run");
-                        }
-                        self.note_check(&repo, sha, ("skipped", "Not reviewed", &summary))
-                            .await;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "cannot create the check run"),
+        if let Some(id) = known {
+            let held = Hold {
+                limit: None,
+                ..hold
+            };
+            return self
+                .complete_check(gh, id, sha, (conclusion, &title, &summary), &held)
+                .await;
+        }
+        let created = gh
+            .create_completed_check_run(CHECK_NAME, sha, conclusion, &title, &summary)
+            .await;
+        match created {
+            Ok(id) => {
+                if let Err(e) = self.store.remember_check_run(&repo, sha, pr, id).await {
+                    tracing::warn!(error = format!("{e:#}"), "cannot store the check run");
                 }
+                self.note_check(&repo, sha, (conclusion, &title, &summary))
+                    .await;
             }
+            Err(e) => tracing::warn!(error = %e, "cannot create the check run"),
         }
     }
 
+    /// Completes check run `id` with `completion`, unless open findings hold the gate: then
+    /// it fails, and its text lists them.
     async fn complete_check(
         &self,
         gh: &RepoClient,
         id: u64,
         sha: &CommitSha,
-        conclusion: &str,
-        title: &str,
-        summary: &str,
+        completion: (&str, &str, &str),
+        hold: &Hold<'_>,
     ) {
-        match gh.complete_check_run(id, conclusion, title, summary).await {
+        let (conclusion, title, summary) = self.held(gh.repo(), sha, completion, hold).await;
+        match gh
+            .complete_check_run(id, conclusion, &title, &summary)
+            .await
+        {
             Ok(()) => {
-                self.note_check(gh.repo(), sha, (conclusion, title, summary))
+                self.note_check(gh.repo(), sha, (conclusion, &title, &summary))
                     .await
             }
             Err(e) => tracing::warn!(error = %e, "cannot complete the check run"),
+        }
+    }
+
+    /// `completion` as the gate leaves it: a failure listing the pull request's open findings
+    /// at the gate's priority or above, when there are any (and when they cannot be read: a
+    /// required check must not pass on a database outage).
+    async fn held<'c>(
+        &self,
+        repo: &RepoName,
+        sha: &CommitSha,
+        (conclusion, title, summary): (&'c str, &str, &str),
+        hold: &Hold<'_>,
+    ) -> (&'c str, String, String) {
+        let Some(limit) = hold.limit else {
+            return (conclusion, title.to_owned(), summary.to_owned());
+        };
+        match self
+            .store
+            .holding_findings(repo, hold.pr, sha.as_str(), limit)
+            .await
+        {
+            Ok(open) if open.is_empty() => (conclusion, title.to_owned(), summary.to_owned()),
+            Ok(open) => {
+                let title = if conclusion == "failure" && title == "Review failed" {
+                    title.to_owned()
+                } else {
+                    let n = open.len();
+                    format!(
+                        "{n} open finding{} at P{limit} or above",
+                        if n == 1 { "" } else { "s" }
+                    )
+                };
+                let summary = format!("{summary}\n\n{}", held_list(&open, limit, hold.pull_url));
+                ("failure", title, summary)
+            }
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "cannot read the open findings");
+                (
+                    "failure",
+                    title.to_owned(),
+                    format!(
+                        "{summary}\n\nThe pull request's open findings could not be read, so \
+                         this check fails closed (`gate.fail_on_priority: {limit}`)."
+                    ),
+                )
+            }
         }
     }
 
@@ -205,6 +285,31 @@ impl Reviewer {
             );
         }
     }
+}
+
+/// The check's list of the findings that hold it, each linked to its thread.
+fn held_list(open: &[HoldingFinding], limit: u8, pull_url: Option<&str>) -> String {
+    /// Findings listed at most (a check run's text has room, a person's attention less).
+    const SHOWN: usize = 30;
+    let mut s = format!(
+        "**Open findings at P{limit} or above** hold this check (`gate.fail_on_priority: {limit}`) \
+         until they are fixed, their lines are gone, or a person who may run commands dismisses \
+         them (a reply such as \"won't fix: reason\", or a 👎 on the comment):\n\n"
+    );
+    for f in open.iter().take(SHOWN) {
+        let title = crate::untrusted::line(&f.title, 200).replace(['[', ']'], "");
+        let place = crate::untrusted::code(&format!("{}:{}", f.path, f.line), 300);
+        let title = match (f.comment_id, pull_url) {
+            (Some(comment), Some(url)) => format!("[{title}]({url}#discussion_r{comment})"),
+            (Some(_), None) => title,
+            (None, _) => format!("{title} (in a review's summary)"),
+        };
+        s.push_str(&format!("- **P{}** {title} — {place}\n", f.priority));
+    }
+    if open.len() > SHOWN {
+        s.push_str(&format!("- … and {} more\n", open.len() - SHOWN));
+    }
+    s
 }
 
 /// `(conclusion, title, summary)` of a review that could not be done: `failure` under a gate

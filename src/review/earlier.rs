@@ -32,16 +32,10 @@ impl Reviewer {
                 return Earlier::default();
             }
         };
-        let associations: Vec<String> = config
-            .triggers
-            .allowed_associations
-            .iter()
-            .filter_map(|a| serde_json::to_value(a).ok()?.as_str().map(str::to_owned))
-            .collect();
         let authority = Authority {
             bot_login: &bot_login,
             bot_handle: &self.bot_handle,
-            associations: &associations,
+            associations: &config.triggers.allowed_associations,
             learn: config.review.learnings,
         };
         let head_text = |path: String| {
@@ -64,6 +58,7 @@ impl Reviewer {
                     shown = earlier.shown.len(),
                     outdated = earlier.outdated.len(),
                     dismissed = earlier.newly_dismissed,
+                    ignored_reactions = earlier.ignored_reactions,
                     "earlier findings read"
                 );
                 earlier
@@ -160,9 +155,9 @@ pub(super) fn settled_section(settled: &threads::Settled) -> String {
         s.push_str(&format!("**{heading}** (threads resolved)\n\n"));
         for (title, path, line) in list {
             s.push_str(&format!(
-                "- ~~{}~~ — `{}:{line}`\n",
-                publish::sanitize(title.trim(), 200).replace('~', ""),
-                publish::sanitize(path, 300).replace('`', "'")
+                "- ~~{}~~ — {}\n",
+                crate::untrusted::line(title.trim(), 200).replace('~', ""),
+                crate::untrusted::code(&format!("{path}:{line}"), 300)
             ));
         }
         s.push('\n');

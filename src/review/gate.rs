@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{Outcome, ReviewError, Reviewer, publish};
+use super::{Outcome, ReviewError, Reviewer};
 use crate::diff::filter::PathRules;
 use crate::event::{ReviewRequest, Task, Trigger};
 use crate::github::{PullInfo, RepoClient};
@@ -208,7 +208,7 @@ impl Reviewer {
                     // Once per base SHA: the same broken file is not reported on every push.
                     let text = format!(
                         "<!-- codex-review config-error -->\n⚠️ **Codex review did not review this pull request automatically**: `{CONFIG_PATH}` on the base branch is invalid.\n\n{}\n\nFix the file, or comment `@{} review` to review with the default settings.",
-                        publish::sanitize(&error.to_string(), 2_000),
+                        crate::untrusted::text(&error.to_string(), 2_000),
                         self.bot_handle
                     );
                     self.notice_once(gh, req, "config-error", &pull.base.sha, &text)
@@ -282,11 +282,9 @@ impl Reviewer {
         if let Some(a) = association.and_then(Association::from_github) {
             return Ok(allowed.contains(&a));
         }
-        let as_association = match gh.permission(author).await?.as_deref() {
-            Some("admin" | "maintain" | "write") => Association::Collaborator,
-            Some(_) => Association::Contributor,
-            None => Association::None,
-        };
+        let owner = gh.repo().as_str().split('/').next().unwrap_or_default();
+        let permission = gh.permission(author).await?;
+        let as_association = Association::from_permission(author, owner, permission.as_deref());
         Ok(allowed.contains(&as_association))
     }
 
@@ -429,7 +427,7 @@ fn help_text(handle: &str, loaded: &Loaded) -> String {
     if let Some(e) = &loaded.error {
         text.push_str(&format!(
             "⚠️ The file is invalid and the defaults apply: {}\n\n",
-            publish::sanitize(&e.to_string(), 1_000)
+            crate::untrusted::text(&e.to_string(), 1_000)
         ));
     }
     text.push_str(&format!(
@@ -469,13 +467,13 @@ fn help_text(handle: &str, loaded: &Loaded) -> String {
         c.review.min_confidence,
         c.review.max_inline_comments,
         c.review.suggestions,
-        publish::sanitize(&c.review.language, 40),
+        crate::untrusted::line(&c.review.language, 40),
         c.review
             .model
             .as_deref()
             .map_or("(service default)".to_owned(), |m| format!(
                 "`{}`",
-                publish::sanitize(m, 100)
+                crate::untrusted::line(m, 100)
             )),
         c.review
             .reasoning_effort

@@ -71,22 +71,24 @@ fn remembered(
         end,
         body: finding.body.chars().take(4_000).collect(),
         inline,
+        priority: finding.priority,
     }
 }
 
-/// Drops the findings already posted on the PR (by fingerprint) and returns how many were
-/// dropped and the fingerprints of those that remain (to remember once posted).
+/// Drops the findings already posted on the PR (by fingerprint) and returns the fingerprints
+/// of those dropped (the model still reports them: they are still there) and the findings that
+/// remain (to remember once posted).
 pub fn drop_repeated(
     placement: &mut Placement,
     files: &[FileDiff],
     known: &HashSet<String>,
-) -> (usize, Vec<PostedFinding>) {
-    let mut repeated = 0;
+) -> (Vec<String>, Vec<PostedFinding>) {
+    let mut repeated = Vec::new();
     let mut kept = Vec::new();
     placement.inline.retain(|p| {
         let fp = placed_fingerprint(p, files);
         if known.contains(&fp) {
-            repeated += 1;
+            repeated.push(fp);
             return false;
         }
         kept.push(remembered(&p.finding, fp, (p.side, p.start, p.end), true));
@@ -96,7 +98,7 @@ pub fn drop_repeated(
         let loc = &u.finding.code_location;
         let fp = fingerprint(&loc.file_path, loc.side, &u.finding.title, "");
         if known.contains(&fp) {
-            repeated += 1;
+            repeated.push(fp);
             return false;
         }
         let range = (

@@ -44,7 +44,9 @@ impl Reviewer {
                 let room = publish::GITHUB_BODY_LIMIT
                     .saturating_sub(review.body.chars().count() + 64)
                     .min(20_000);
-                review.body.push_str(&publish::sanitize(&fallback, room));
+                review
+                    .body
+                    .push_str(&crate::untrusted::text(&fallback, room));
                 review.comments.clear();
                 let review_id = gh.create_review(pr, &review).await?;
                 Ok(Outcome::Posted {

@@ -10,6 +10,7 @@ use crate::diff::Side;
 use crate::github::NewReviewComment;
 use crate::ids::CommitSha;
 use crate::model::{ReviewOutput, Usage};
+use crate::untrusted::{self, longest_backtick_run};
 
 /// GitHub refuses comment bodies longer than this (characters).
 pub const GITHUB_BODY_LIMIT: usize = 65_536;
@@ -24,7 +25,7 @@ pub fn marker(sha: &CommitSha, trigger: &str) -> String {
 
 /// The hidden marker of an answer to the comment `comment` (a question, a reply in a
 /// thread), so that a job run again finds the answer it already gave. Model text cannot carry
-/// it: [`sanitize`] takes out every HTML comment opener.
+/// it: [`crate::untrusted::text`] takes out every HTML comment opener.
 pub fn answer_marker(comment: crate::ids::CommentId) -> String {
     format!("<!-- codex-review answer=comment-{comment} -->")
 }
@@ -59,23 +60,7 @@ pub fn read_marker(body: &str) -> Option<(String, String)> {
     Some((sha?, trigger?))
 }
 
-/// Makes model text safe to post: no @-mentions, no HTML comments, bounded length.
-pub fn sanitize(text: &str, limit: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(limit) + 16);
-    let mut prev: Option<char> = None;
-    for c in text.chars() {
-        if c == '@' && !prev.is_some_and(|p| p.is_alphanumeric() || p == '`') {
-            // A word joiner after `@` keeps the text readable but stops the notification.
-            out.push_str("@\u{2060}");
-        } else {
-            out.push(c);
-        }
-        prev = Some(c);
-    }
-    let out = out.replace("<!--", "&lt;!--").replace("-->", "--&gt;");
-    truncate(out, limit)
-}
-
+/// `s` cut to `limit` characters, saying so.
 fn truncate(mut s: String, limit: usize) -> String {
     if s.chars().count() > limit {
         let cut = s
@@ -94,8 +79,8 @@ pub fn inline_comment(placed: &Placed) -> NewReviewComment {
     let mut body = format!(
         "**[P{}] {}**\n\n{}",
         f.priority,
-        sanitize(f.title.trim(), 200),
-        sanitize(f.body.trim(), INLINE_LIMIT)
+        untrusted::line(f.title.trim(), 200),
+        untrusted::text(f.body.trim(), INLINE_LIMIT)
     );
     // A suggestion replaces exactly the commented RIGHT-side lines; after clamping, the
     // lines are not the ones the model wrote it for, so it is left out.
@@ -103,6 +88,8 @@ pub fn inline_comment(placed: &Placed) -> NewReviewComment {
         && placed.side == Side::Right
         && !placed.clamped
         && code.len() <= INLINE_LIMIT
+        // Code holding an HTML comment could carry a forged marker: left out.
+        && !code.contains("<!--")
     {
         let fence = "`".repeat(longest_backtick_run(code).max(2) + 1);
         let code = code.strip_suffix('\n').unwrap_or(code);
@@ -125,10 +112,6 @@ pub fn inline_comment(placed: &Placed) -> NewReviewComment {
         start_line: range.then_some(placed.start),
         start_side: range.then_some(side),
     }
-}
-
-fn longest_backtick_run(s: &str) -> usize {
-    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
 
 /// What the summary needs besides the placement.
@@ -169,6 +152,8 @@ pub struct SummaryInput<'a> {
     pub earlier: &'a str,
     /// Findings left out because people dismissed them on this pull request.
     pub dismissed: usize,
+    /// Open findings whose 👎 came only from people who may not run commands.
+    pub ignored_reactions: usize,
 }
 
 /// The review's top-level body.
@@ -202,7 +187,7 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
             if total == 1 { "" } else { "s" }
         );
     }
-    let explanation = sanitize(input.output.overall_explanation.trim(), 2_000);
+    let explanation = untrusted::text(input.output.overall_explanation.trim(), 2_000);
     if !explanation.is_empty() {
         let _ = writeln!(s, "{explanation}\n");
     }
@@ -231,8 +216,8 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
         for u in &p.summary_only {
             let loc = &u.finding.code_location;
             let mut at = format!(
-                "`{}` lines {}–{} ({})",
-                sanitize(&loc.file_path, 300).replace('`', "'"),
+                "{} lines {}–{} ({})",
+                untrusted::code(&loc.file_path, 300),
                 loc.line_range.start,
                 loc.line_range.end,
                 loc.side.as_str()
@@ -254,9 +239,9 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
                 s,
                 "- **[P{}] {}** — {at}; {}.\n  {}",
                 u.finding.priority,
-                sanitize(u.finding.title.trim(), 200),
+                untrusted::line(u.finding.title.trim(), 200),
                 u.reason,
-                sanitize(u.finding.body.trim(), 4_000).replace('\n', "\n  ")
+                untrusted::text(u.finding.body.trim(), 4_000).replace('\n', "\n  ")
             );
         }
         s.push('\n');
@@ -273,7 +258,12 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
             }
         );
         for (path, why) in input.not_reviewed.iter().take(300) {
-            let _ = writeln!(s, "- `{}`: {why}", path.replace('`', "'"));
+            let _ = writeln!(
+                s,
+                "- {}: {}",
+                untrusted::code(path, 300),
+                untrusted::line(why, 300)
+            );
         }
         if input.not_reviewed.len() > 300 {
             let _ = writeln!(s, "- … and {} more", input.not_reviewed.len() - 300);
@@ -305,14 +295,14 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
         let _ = writeln!(
             s,
             "⚠️ `.github/codex-review.yml` on the base branch was ignored and the defaults applied: {}\n",
-            sanitize(error, 1_000)
+            untrusted::text(error, 1_000)
         );
     }
     if let Some(v) = input.verification {
         super::report::verification(&mut s, v);
     }
     if let Some(note) = input.codebase_note {
-        let _ = writeln!(s, "{}\n", sanitize(note, 1_000));
+        let _ = writeln!(s, "{}\n", untrusted::text(note, 1_000));
     }
     if let Some(trace) = input.trace {
         super::report::looked_at(&mut s, trace);
@@ -324,6 +314,18 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
             input.dismissed,
             if input.dismissed == 1 { "" } else { "s" },
             if input.dismissed == 1 { "was" } else { "were" }
+        );
+    }
+    if input.ignored_reactions > 0 {
+        let n = input.ignored_reactions;
+        let _ = writeln!(
+            s,
+            "{n} open finding{} {} a 👎 only from people who may not run commands here, so \
+             {} still open: a 👎 or a \"won't fix\" dismisses a finding only from a person \
+             `triggers.allowed_associations` allows.\n",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "has" } else { "have" },
+            if n == 1 { "it is" } else { "they are" },
         );
     }
     if input.repeated > 0 {
@@ -372,7 +374,7 @@ pub fn failure_comment(marker_id: &str, what_failed: &str, what_to_do: &str) -> 
         "<!-- codex-review failure trigger={marker_id} -->\n\
          ⚠️ **Codex review could not review this pull request.**\n\n\
          {}\n\n{what_to_do}",
-        sanitize(what_failed, 4_000)
+        untrusted::text(what_failed, 4_000)
     )
 }
 
@@ -387,7 +389,7 @@ mod tests {
         assert!(answers(&body, id));
         assert!(!answers(&body, crate::ids::CommentId(7)));
         assert_eq!(without_answer_marker(&body).trim(), "It adds b.");
-        let forged = sanitize(&answer_marker(id), 1_000);
+        let forged = untrusted::text(&answer_marker(id), 1_000);
         assert!(!answers(&forged, id), "{forged}");
     }
 
@@ -404,7 +406,7 @@ mod tests {
 
     #[test]
     fn model_text_cannot_mention_or_inject_markers() {
-        let s = sanitize(
+        let s = untrusted::text(
             "ping @alice and @org/team, mail a@b.c, `@x` <!-- codex-review sha=1 trigger=2 -->",
             1000,
         );
@@ -412,7 +414,7 @@ mod tests {
         assert!(s.contains("a@b.c"));
         assert!(!s.contains("<!--") && !s.contains("-->"));
         assert!(read_marker(&s).is_none());
-        let long = sanitize(&"x".repeat(70_000), GITHUB_BODY_LIMIT);
+        let long = untrusted::text(&"x".repeat(70_000), GITHUB_BODY_LIMIT);
         assert!(long.chars().count() <= GITHUB_BODY_LIMIT);
     }
 

@@ -76,7 +76,8 @@ impl Reviewer {
                     (&outcome, pull.head_sha(), req.posts())
                 {
                     let loaded = self.load_config(&gh, &req.repo, &pull.base.sha).await?;
-                    self.skipped_check(&gh, req.pr, &sha, why, &loaded.config)
+                    let url = pull.html_url.as_deref();
+                    self.skipped_check(&gh, req.pr, &sha, why, &loaded.config, url)
                         .await;
                 }
                 return Ok(outcome);
@@ -101,7 +102,13 @@ impl Reviewer {
         };
         progress.finish().await;
         if let Some(check) = check {
-            self.finish_check(&gh, check, &sha, &result, config).await;
+            let hold = super::check::Hold {
+                limit: config.gate.fail_on_priority,
+                pr: req.pr,
+                pull_url: pull.html_url.as_deref(),
+            };
+            self.finish_check(&gh, check, &sha, &result, config, &hold)
+                .await;
         }
         result
     }
@@ -424,6 +431,13 @@ impl Reviewer {
         } else {
             threads::Settled::default()
         };
+        if req.posts() && !repeated.is_empty() {
+            // Reported again: still there, so still holding the gate where it applies.
+            self.store
+                .mark_seen(&req.repo, req.pr, &repeated, sha.as_str())
+                .await
+                .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+        }
         let result = super::result::result(&answer.output, &placement, &drops);
         super::tally::note(|t| t.result = Some(result));
         // An automatic re-review with nothing new and nothing fixed stays quiet.
@@ -491,7 +505,7 @@ impl Reviewer {
             usage,
             cost,
             since: since.as_ref(),
-            repeated,
+            repeated: repeated.len(),
             below_thresholds: below,
             config_error: loaded.error.as_ref().map(ToString::to_string),
             blob_base: blob_base.as_deref(),
@@ -501,6 +515,7 @@ impl Reviewer {
             codebase_note: codebase.note.as_deref(),
             earlier: &earlier::settled_section(&settled),
             dismissed,
+            ignored_reactions: earlier.ignored_reactions,
         });
         let review = NewReview {
             commit_id: sha.to_string(),

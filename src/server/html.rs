@@ -110,6 +110,39 @@ pub fn same_secret(given: &[u8], expected: &[u8]) -> bool {
     bool::from(a.ct_eq(&b))
 }
 
+/// The value of the cookie `name` the request carries, if any.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
+}
+
+/// `; Secure` when the page was reached over HTTPS through a proxy (a plain-HTTP local page
+/// would never send a secure cookie back).
+pub fn secure(headers: &axum::http::HeaderMap) -> &'static str {
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    if https { "; Secure" } else { "" }
+}
+
+/// `response` setting `cookie` (a whole `Set-Cookie` value), never stored by a cache.
+pub fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::SettingsError;
+use crate::scratch::ScratchFile;
 
 /// The variable that names the file.
 pub const CREDENTIALS_VAR: &str = "CODEX_REVIEW_CREDENTIALS_FILE";
@@ -95,9 +96,10 @@ pub fn read(path: &Path) -> Result<Option<Credentials>, SettingsError> {
     }))
 }
 
-/// Writes `credentials` to `path`, readable and writable by the owner only. The file appears
-/// whole or not at all (written beside it, synced, then renamed).
-pub fn write(path: &Path, credentials: &Credentials) -> std::io::Result<()> {
+/// Creates the file at `path` with `credentials`, readable and writable by the owner only.
+/// The file appears whole or not at all (written beside it, synced, then linked in place),
+/// and only if there is none yet: an existing file is never replaced (`AlreadyExists`).
+pub fn create(path: &Path, credentials: &Credentials) -> std::io::Result<()> {
     let stored = Stored {
         app_id: credentials.app_id,
         slug: credentials.slug.clone(),
@@ -106,24 +108,14 @@ pub fn write(path: &Path, credentials: &Credentials) -> std::io::Result<()> {
         webhook_secret: credentials.webhook_secret.expose_secret().to_owned(),
     };
     let text = serde_json::to_vec_pretty(&stored).map_err(std::io::Error::other)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let partial = path.with_extension(format!("partial-{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = (|| {
-        let mut file = options.open(&partial)?;
-        file.write_all(&text)?;
-        file.sync_all()?;
-        std::fs::rename(&partial, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    written
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut scratch = ScratchFile::new(dir, ".codex-review-credentials")?;
+    scratch.file.write_all(&text)?;
+    scratch.place(path)
 }
 
 /// A lookup where the environment wins and the file fills in the App's settings. The file's
@@ -190,7 +182,7 @@ mod tests {
             private_key: SecretString::from("-----BEGIN RSA PRIVATE KEY-----\n...".to_owned()),
             webhook_secret: SecretString::from("whsec".to_owned()),
         };
-        write(&file, &creds).unwrap();
+        create(&file, &creds).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
@@ -199,6 +191,18 @@ mod tests {
         }
         let back = read(&file).unwrap().unwrap();
         assert_eq!(back.app_id, 7);
+        // A second writer finds the file and changes nothing.
+        let other = Credentials {
+            app_id: 8,
+            ..creds.clone()
+        };
+        let err = create(&file, &other).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(read(&file).unwrap().unwrap().app_id, 7);
+        assert_eq!(
+            std::fs::read_dir(file.parent().unwrap()).unwrap().count(),
+            1
+        );
         assert_eq!(back.webhook_secret.expose_secret(), "whsec");
         assert!(read(&dir.path().join("none.json")).unwrap().is_none());
         std::fs::write(&file, "{\"app_id\": \"x\"}").unwrap();

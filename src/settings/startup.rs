@@ -136,7 +136,7 @@ mod tests {
     fn a_credentials_file_means_normal_mode() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("creds.json");
-        credentials::write(
+        credentials::create(
             &path,
             &credentials::Credentials {
                 app_id: 77,

@@ -10,9 +10,16 @@
 //!
 //! Once the credentials are written, every setup route answers 404.
 //!
-//! Until then the page could register an App for whoever opens it first, so only this
-//! machine's browser (a loopback peer, not through a proxy) opens it as it is; from anywhere
-//! else it needs the one-time key printed at start with its address (`/setup?key=...`).
+//! Until then the page could register an App for whoever opens it first, so it is the
+//! operator's alone:
+//! - only a request that comes from loopback *and* names a loopback host (`localhost`,
+//!   `127.0.0.1`, `[::1]`) opens it as it is. Behind a tunnel or a proxy every visitor comes
+//!   from loopback, but names the public host: they need the one-time key printed at start
+//!   (`/setup?key=...`);
+//! - the page that hands out a `state` binds it to the browser with an HttpOnly cookie, and the
+//!   callback refuses a state that comes without its cookie;
+//! - the callback is claimed once before the code is exchanged, and the credentials file is
+//!   created only if it does not exist, so two callbacks cannot both win.
 
 mod manifest;
 mod pages;
@@ -32,8 +39,9 @@ use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use crate::github::GitHubError;
+use crate::ids::NoRandomness;
 use crate::model::RetryPolicy;
-use crate::server::html::same_secret;
+use crate::server::html::{cookie, same_secret, secure, with_cookie};
 use crate::settings::SetupSettings;
 use crate::settings::credentials::{self, Credentials};
 
@@ -41,13 +49,23 @@ use crate::settings::credentials::{self, Credentials};
 const STATE_LIFETIME: Duration = Duration::from_secs(3_600);
 /// Setup pages opened and not finished, kept at most (the oldest is forgotten).
 const MAX_STATES: usize = 64;
+/// The cookie that binds a handed-out `state` to the browser it was handed to.
+const BINDING_COOKIE: &str = "codex_review_setup";
+
+/// A `state` handed out: when, and the value of the cookie it was bound to.
+struct Issued {
+    at: Instant,
+    binding: String,
+}
 
 /// What the setup pages share.
 pub struct SetupState {
     settings: SetupSettings,
     retry: RetryPolicy,
-    /// The `state` values handed out, with when.
-    issued: Mutex<HashMap<String, Instant>>,
+    /// The `state` values handed out.
+    issued: Mutex<HashMap<String, Issued>>,
+    /// A callback is exchanging its code right now (claimed before the exchange).
+    claimed: AtomicBool,
     /// The credentials are written: the setup routes answer 404.
     done: AtomicBool,
     configured: Mutex<Option<oneshot::Sender<Credentials>>>,
@@ -56,21 +74,24 @@ pub struct SetupState {
 }
 
 impl SetupState {
-    /// The pages' state, and where the credentials arrive once the App exists.
+    /// The pages' state, and where the credentials arrive once the App exists. Fails when the
+    /// system cannot make the one-time key.
+    #[allow(clippy::type_complexity)]
     pub fn new(
         settings: SetupSettings,
         retry: RetryPolicy,
-    ) -> (Arc<Self>, oneshot::Receiver<Credentials>) {
+    ) -> Result<(Arc<Self>, oneshot::Receiver<Credentials>), NoRandomness> {
         let (tx, rx) = oneshot::channel();
         let state = Arc::new(Self {
             settings,
             retry,
             issued: Mutex::new(HashMap::new()),
+            claimed: AtomicBool::new(false),
             done: AtomicBool::new(false),
             configured: Mutex::new(Some(tx)),
-            key: crate::ids::random_hex(16),
+            key: crate::ids::random_hex(16)?,
         });
-        (state, rx)
+        Ok((state, rx))
     }
 
     /// The one-time key for visitors from other machines.
@@ -78,29 +99,96 @@ impl SetupState {
         &self.key
     }
 
-    fn issue(&self) -> String {
-        let state = crate::ids::random_hex(16);
+    /// A new `state` and the cookie value that binds it to the browser it is handed to.
+    fn issue(&self) -> Result<(String, String), NoRandomness> {
+        let state = crate::ids::random_hex(16)?;
+        let binding = crate::ids::random_hex(16)?;
         let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
-        issued.retain(|_, at| at.elapsed() < STATE_LIFETIME);
+        issued.retain(|_, i| i.at.elapsed() < STATE_LIFETIME);
         if issued.len() >= MAX_STATES
             && let Some(oldest) = issued
                 .iter()
-                .min_by_key(|(_, at)| **at)
+                .min_by_key(|(_, i)| i.at)
                 .map(|(s, _)| s.clone())
         {
             issued.remove(&oldest);
         }
-        issued.insert(state.clone(), Instant::now());
-        state
+        issued.insert(
+            state.clone(),
+            Issued {
+                at: Instant::now(),
+                binding: binding.clone(),
+            },
+        );
+        Ok((state, binding))
     }
 
-    /// Whether `state` was handed out here within the hour; it is used up either way.
-    fn redeem(&self, state: &str) -> bool {
+    /// Whether `state` was handed out here within the hour to the browser that brings
+    /// `binding`; it is used up when it is. A state without its cookie is not used up, so a
+    /// stranger who learnt it cannot spoil the operator's setup either.
+    fn redeem(&self, state: &str, binding: Option<&str>) -> Redeemed {
         let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
-        issued
-            .remove(state)
-            .is_some_and(|at| at.elapsed() < STATE_LIFETIME)
+        let Some(found) = issued
+            .get(state)
+            .filter(|i| i.at.elapsed() < STATE_LIFETIME)
+        else {
+            issued.remove(state);
+            return Redeemed::Unknown;
+        };
+        if !binding.is_some_and(|b| same_secret(b.as_bytes(), found.binding.as_bytes())) {
+            return Redeemed::OtherBrowser;
+        }
+        issued.remove(state);
+        Redeemed::Yes
     }
+}
+
+/// What became of a callback's `state`.
+#[derive(Debug, PartialEq, Eq)]
+enum Redeemed {
+    Yes,
+    /// Not handed out here, or more than an hour ago.
+    Unknown,
+    /// Handed out, but to another browser (the cookie is missing or different).
+    OtherBrowser,
+}
+
+/// Whether a request is the operator's own browser on this machine: it comes from loopback,
+/// names a loopback host, and says it passed no proxy. Behind a tunnel (`ssh -R`, ngrok) every
+/// visitor comes from loopback, but asks for the public host.
+fn on_this_machine(peer: &SocketAddr, headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    peer.ip().is_loopback()
+        && loopback_host(host)
+        && !headers.contains_key("x-forwarded-for")
+        && !headers.contains_key("x-forwarded-host")
+        && !headers.contains_key("forwarded")
+}
+
+/// `localhost`, `127.0.0.1` or `[::1]`, with or without a port.
+fn loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((ip, port)) if port.is_empty() || port.strip_prefix(':').is_some_and(is_port) => {
+                ip
+            }
+            _ => return false,
+        }
+    } else {
+        match host.split_once(':') {
+            Some((name, port)) if is_port(port) => name,
+            Some(_) => return false,
+            None => host,
+        }
+    };
+    name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "::1"
+}
+
+fn is_port(s: &str) -> bool {
+    s.parse::<u16>().is_ok()
 }
 
 pub fn router(state: Arc<SetupState>) -> Router {
@@ -154,9 +242,7 @@ async fn setup(
         return not_found().await;
     }
     let settings = &state.settings;
-    let local = peer.ip().is_loopback()
-        && !headers.contains_key("x-forwarded-for")
-        && !headers.contains_key("forwarded");
+    let local = on_this_machine(&peer, &headers);
     if !local && !same_secret(query.key.as_bytes(), state.key.as_bytes()) {
         tracing::warn!(%peer, "setup page refused: opened from another machine without its key");
         return pages::needs_key(settings);
@@ -184,14 +270,30 @@ async fn setup(
         return pages::cannot_write(settings, &e);
     }
     let redirect = format!("{own}/setup/callback");
-    match manifest::build(&choice, &redirect) {
-        Ok(manifest) => {
-            let target =
-                manifest::form_target(&settings.web_url, choice.org.as_deref(), &state.issue());
-            pages::confirm(settings, key, &choice, &manifest, &target)
+    let manifest = match manifest::build(&choice, &redirect) {
+        Ok(manifest) => manifest,
+        Err(problem) => {
+            return pages::failed(settings, StatusCode::INTERNAL_SERVER_ERROR, &problem);
         }
-        Err(problem) => pages::failed(settings, StatusCode::INTERNAL_SERVER_ERROR, &problem),
-    }
+    };
+    let (issued, binding) = match state.issue() {
+        Ok(issued) => issued,
+        Err(e) => {
+            tracing::error!(error = %e, "setup page");
+            return pages::failed(settings, StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+        }
+    };
+    let target = manifest::form_target(&settings.web_url, choice.org.as_deref(), &issued);
+    // Lax: the cookie comes back with GitHub's redirect to the callback (a top-level GET).
+    let bind = format!(
+        "{BINDING_COOKIE}={binding}; Path=/setup; Max-Age={}; HttpOnly; SameSite=Lax{}",
+        STATE_LIFETIME.as_secs(),
+        secure(&headers)
+    );
+    with_cookie(
+        pages::confirm(settings, key, &choice, &manifest, &target),
+        &bind,
+    )
 }
 
 #[derive(Deserialize)]
@@ -202,20 +304,35 @@ struct CallbackQuery {
 
 async fn callback(
     State(state): State<Arc<SetupState>>,
+    headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     if state.done.load(Ordering::SeqCst) {
         return not_found().await;
     }
     let settings = &state.settings;
-    if !query.state.as_deref().is_some_and(|s| state.redeem(s)) {
-        tracing::warn!("setup callback refused: its state was not handed out here");
-        return pages::failed(
-            settings,
-            StatusCode::BAD_REQUEST,
-            "This answer does not belong to a setup page opened here (its state does not match, \
-             or is more than an hour old), so its code was not used. Start again from the setup page.",
-        );
+    let binding = cookie(&headers, BINDING_COOKIE);
+    match query.state.as_deref().map(|s| state.redeem(s, binding)) {
+        Some(Redeemed::Yes) => {}
+        Some(Redeemed::OtherBrowser) => {
+            tracing::warn!("setup callback refused: its state came without its browser's cookie");
+            return pages::failed(
+                settings,
+                StatusCode::BAD_REQUEST,
+                "This answer comes back to another browser than the one that opened the setup \
+                 page (its cookie is missing), so its code was not used. Finish the setup in \
+                 the browser where you started it, or start again from the setup page.",
+            );
+        }
+        Some(Redeemed::Unknown) | None => {
+            tracing::warn!("setup callback refused: its state was not handed out here");
+            return pages::failed(
+                settings,
+                StatusCode::BAD_REQUEST,
+                "This answer does not belong to a setup page opened here (its state does not match, \
+                 or is more than an hour old), so its code was not used. Start again from the setup page.",
+            );
+        }
     }
     let Some(code) = query.code.filter(|c| !c.is_empty()) else {
         return pages::failed(
@@ -224,15 +341,31 @@ async fn callback(
             "GitHub sent no code back. Start again from the setup page.",
         );
     };
+    // One callback at a time exchanges its code: a second one waits for nothing and wins nothing.
+    if state
+        .claimed
+        .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        tracing::warn!("setup callback refused: another one is completing the setup");
+        return pages::failed(
+            settings,
+            StatusCode::CONFLICT,
+            "Another answer from GitHub is completing the setup right now, so this one's code \
+             was not used. Reload this page in a moment.",
+        );
+    }
     let app = match crate::github::manifest::convert(&settings.api_url, &code, state.retry).await {
         Ok(app) => app,
         Err(e) => {
             tracing::warn!(error = %e, "the manifest code could not be exchanged");
+            state.claimed.store(false, Ordering::SeqCst);
             return pages::not_converted(settings, &e, conversion_advice(&e));
         }
     };
-    if let Err(e) = credentials::write(&settings.credentials_path, &app) {
+    if let Err(e) = credentials::create(&settings.credentials_path, &app) {
         tracing::error!(error = %e, path = %settings.credentials_path.display(), "cannot write the credentials");
+        state.claimed.store(false, Ordering::SeqCst);
         return pages::unsaved(settings, &app, &e.to_string());
     }
     state.done.store(true, Ordering::SeqCst);
@@ -293,7 +426,42 @@ fn writable(path: &std::path::Path) -> std::io::Result<()> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let probe = dir.join(format!(".codex-review-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"")?;
-    std::fs::remove_file(&probe)
+    drop(crate::scratch::ScratchFile::new(
+        dir,
+        ".codex-review-probe",
+    )?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_count_as_this_machine() {
+        for host in [
+            "localhost",
+            "localhost:3000",
+            "LOCALHOST:80",
+            "127.0.0.1",
+            "127.0.0.1:3000",
+            "[::1]",
+            "[::1]:3000",
+        ] {
+            assert!(loopback_host(host), "{host}");
+        }
+        for host in [
+            "review.example.test",
+            "review.example.test:443",
+            "127.0.0.2",
+            "localhost.evil.test",
+            "localhost:x",
+            "[::1]x",
+            "::1",
+            "",
+            "127.0.0.1:99999",
+        ] {
+            assert!(!loopback_host(host), "{host}");
+        }
+    }
 }

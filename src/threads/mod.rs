@@ -14,6 +14,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use crate::github::{GitHubError, RepoClient, ReviewThread};
 use crate::ids::{CommitSha, PrNumber, RepoName};
 use crate::jobs::{FindingState, Store, StoredFinding};
+use crate::repo_config::Association;
 use crate::review::memory::normalize_title;
 use follow::{Followed, follow};
 
@@ -48,6 +49,8 @@ pub struct Earlier {
     pub dismissed: HashSet<(String, String)>,
     /// Findings dismissed since the last review (by reply or reaction).
     pub newly_dismissed: usize,
+    /// Open findings with a 👎 only from people who may not run commands (not a dismissal).
+    pub ignored_reactions: usize,
 }
 
 impl Earlier {
@@ -74,12 +77,12 @@ impl Earlier {
     }
 }
 
-/// Who may dismiss a finding with a reply: the same people who may trigger reviews.
+/// Who may dismiss a finding, with a reply or a 👎: the same people who may run commands.
 pub struct Authority<'a> {
     pub bot_login: &'a str,
     pub bot_handle: &'a str,
     /// `OWNER`, `MEMBER`, ... as configured for the repository.
-    pub associations: &'a [String],
+    pub associations: &'a [Association],
     /// Keep a dismissal's reason as a learning of the repository.
     pub learn: bool,
 }
@@ -116,10 +119,8 @@ where
             let Some(thread) = threads.get(&finding.thread_id) else {
                 continue;
             };
-            // A thread a person resolved is theirs: left alone.
-            if thread.is_resolved {
-                continue;
-            }
+            // A thread resolved by hand stays in play: anyone who may comment can resolve it,
+            // so it neither dismisses the finding nor stops it being found fixed.
             if let Some((reason, by)) = dismissed_in(thread, authority) {
                 store
                     .set_finding_state(
@@ -156,8 +157,23 @@ where
             .await?;
         downs.resize(live.len(), Vec::new());
         let mut still = Vec::new();
+        let mut who = HashMap::new();
         for (finding, downs) in live.into_iter().zip(downs) {
-            if let Some(by) = downs.iter().find(|l| *l != authority.bot_login) {
+            // A 👎 counts only from a person who may run commands: a reaction carries no
+            // association, so theirs is read from their permission on the repository.
+            let mut by = None;
+            let mut ignored = false;
+            for login in downs.iter().filter(|l| *l != authority.bot_login) {
+                if may_run_commands(gh, authority, login, &mut who).await? {
+                    by = Some(login);
+                    break;
+                }
+                ignored = true;
+            }
+            if ignored && by.is_none() {
+                earlier.ignored_reactions += 1;
+            }
+            if let Some(by) = by {
                 store
                     .set_finding_state(
                         &repo,
@@ -252,6 +268,24 @@ where
     Ok(())
 }
 
+/// Whether `login` may run commands here (asked once per review and person).
+async fn may_run_commands(
+    gh: &RepoClient,
+    authority: &Authority<'_>,
+    login: &str,
+    known: &mut HashMap<String, bool>,
+) -> Result<bool, GitHubError> {
+    if let Some(&allowed) = known.get(login) {
+        return Ok(allowed);
+    }
+    let owner = gh.repo().as_str().split('/').next().unwrap_or_default();
+    let permission = gh.permission(login).await?;
+    let association = Association::from_permission(login, owner, permission.as_deref());
+    let allowed = authority.associations.contains(&association);
+    known.insert(login.to_owned(), allowed);
+    Ok(allowed)
+}
+
 /// A reply of an authorised person that dismisses the finding: its reason and author.
 fn dismissed_in(
     thread: &ReviewThread,
@@ -259,7 +293,9 @@ fn dismissed_in(
 ) -> Option<(Option<String>, String)> {
     thread.comments.iter().skip(1).find_map(|c| {
         let author = c.author.as_deref()?;
-        if author == authority.bot_login || !authority.associations.contains(&c.association) {
+        let allowed = Association::from_github(&c.association)
+            .is_some_and(|a| authority.associations.contains(&a));
+        if author == authority.bot_login || !allowed {
             return None;
         }
         dismiss::dismissal(&c.body, authority.bot_handle).map(|d| (d.reason, author.to_owned()))

@@ -9,8 +9,9 @@ use crate::github::{PullInfo, RepoClient};
 use crate::ids::CommentId;
 use crate::model::prompt;
 use crate::repo_config::RepoConfig;
-use crate::review::publish::{answer_marker, answers, sanitize};
+use crate::review::publish::{answer_marker, answers};
 use crate::review::{ReviewError, Reviewer};
+use crate::untrusted::{line, text as sanitize};
 
 /// Characters of an answer posted at most.
 const MAX_ANSWER_CHARS: usize = 20_000;
@@ -73,7 +74,7 @@ impl Reviewer {
             .await?;
         let quoted: String = question
             .lines()
-            .map(|l| format!("> {}\n", sanitize(l, 2_000)))
+            .map(|l| format!("> {}\n", line(l, 2_000)))
             .collect();
         let marker = asked.map(answer_marker).unwrap_or_default();
         let text = format!(

@@ -4,8 +4,8 @@
 use crate::event::ReviewRequest;
 use crate::github::RepoClient;
 use crate::jobs::Learning;
-use crate::review::publish::sanitize;
 use crate::review::{ReviewError, Reviewer};
+use crate::untrusted::line;
 
 /// Learnings listed, and sent to the model, at most.
 pub const MAX_LEARNINGS: i64 = 20;
@@ -36,9 +36,9 @@ impl Reviewer {
                 text.push_str(&format!(
                     "{}. **{}**: {} (by {})\n",
                     l.id,
-                    sanitize(&l.title, 200),
-                    sanitize(&l.reason, 500),
-                    sanitize(&l.author, 100).replace('@', "")
+                    line(&l.title, 200),
+                    line(&l.reason, 500),
+                    line(&l.author, 100).replace('@', "")
                 ));
             }
             text.push_str(&format!("\n`@{} forget N` removes one.", self.bot_handle));

@@ -7,10 +7,11 @@ use crate::github::{PullInfo, RepoClient};
 use crate::jobs::FindingState;
 use crate::model::prompt;
 use crate::repo_config::RepoConfig;
-use crate::review::publish::{answer_marker, answers, sanitize, without_answer_marker};
+use crate::review::publish::{answer_marker, answers, without_answer_marker};
 use crate::review::{Outcome, ReviewError, Reviewer};
 use crate::threads::dismiss;
 use crate::threads::follow::{LinesNow, lines_now};
+use crate::untrusted::text as sanitize;
 
 /// Characters of an answer posted at most.
 const MAX_ANSWER_CHARS: usize = 20_000;
