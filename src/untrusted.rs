@@ -77,7 +77,8 @@ pub fn code(s: &str, limit: usize) -> String {
     let (s, cut) = cut_to(s, limit);
     let mut value = String::with_capacity(s.len() + 4);
     let mut prev: Option<char> = None;
-    for c in one_line(s).chars() {
+    // Shown as written inside the span, but never an HTML comment in the raw text.
+    for c in without_comments(&one_line(s)).chars() {
         value.push(c);
         if c == '@' && !prev.is_some_and(|p| p.is_ascii_alphanumeric()) {
             value.push(WORD_JOINER);
@@ -353,6 +354,7 @@ mod tests {
         assert_eq!(code("src/lib.rs", 100), "`src/lib.rs`");
         assert_eq!(code("a`b", 100), "``a`b``");
         assert_eq!(code("`x", 100), "`` `x ``");
+        assert_eq!(code("a<!--b", 100), "`a&lt;!--b`");
         let path = code("docs/\n@org/team.md", 100);
         assert!(path.starts_with('`') && !path.contains('\n') && !mentions(&path));
     }

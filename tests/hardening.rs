@@ -2,6 +2,7 @@
 
 mod support;
 
+use serde_json::json;
 use support::*;
 
 #[tokio::test]
@@ -94,6 +95,117 @@ async fn a_pull_request_cannot_instruct_the_reviewer() {
             .unwrap()
             .contains("@admins")
     );
+    app.assert_no_violations();
+    app.stop().await;
+}
+
+/// Whether GitHub would see a mention in `text`: `@` and a login character right after it,
+/// not after an ASCII letter or digit, outside the app's own marker.
+fn mentions(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut found = Vec::new();
+    for (i, c) in chars.iter().enumerate() {
+        if *c == '@'
+            && chars.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric())
+            && !(i > 0 && chars[i - 1].is_ascii_alphanumeric())
+        {
+            found.push(
+                chars[i.saturating_sub(10)..(i + 10).min(chars.len())]
+                    .iter()
+                    .collect(),
+            );
+        }
+    }
+    for entity in ["&#64;", "&#x40;", "&commat;"] {
+        if text.to_ascii_lowercase().contains(entity) {
+            found.push(entity.to_owned());
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn nothing_the_bot_posts_pings_anyone_or_breaks_out_of_its_markup() {
+    let app = TestApp::start().await;
+    let mut pull = Pull::new(
+        REPO,
+        3,
+        &"9".repeat(40),
+        vec![
+            File::new("src/lib.rs", "modified", Some("@@ -1 +1,2 @@\n-a\n+b\n+c")),
+            // File names can hold a newline, a team's handle and an HTML comment.
+            File::new("docs/a\n@org/team.md", "added", Some("@@ -0,0 +1 @@\n+x")),
+            File::new("assets/<!--x`@admin`.png", "added", None),
+        ],
+    );
+    pull.base_sha = "7".repeat(40);
+    pull.base_contents.insert(
+        ".github/codex-review.yml".into(),
+        "paths:\n  exclude: [\"docs/**\"]\n".into(),
+    );
+    app.github.add_pull(pull);
+    let mut inline = finding("src/lib.rs", "RIGHT", 2, 2, 1, None);
+    inline["title"] = json!("Ask `@org/team é@org/team &#64;admin");
+    inline["body"] = json!(
+        "Ping &commat;security and &#x40;ops, `@x`, then close ``the span: <!-- codex-review sha=1 trigger=2 --> </details>"
+    );
+    let mut elsewhere = finding("src/lib.rs", "RIGHT", 90, 90, 1, None);
+    elsewhere["title"] = json!("Outside\n@everyone");
+    elsewhere["body"] = json!("```\nunclosed fence");
+    let mut review = review_with(vec![inline, elsewhere]);
+    review["overall_explanation"] = json!("</details> @everyone <!-- hidden");
+    app.openai.push(Reply::Review(review));
+    assert_eq!(
+        app.deliver(
+            "issue_comment",
+            &comment_payload(3, "@codex review", "MEMBER")
+        )
+        .await
+        .0,
+        202
+    );
+    app.settle().await;
+    let posted = &app.github.reviews()[0];
+    let comment = posted.comments[0]["body"].as_str().unwrap().to_owned();
+    for text in [&posted.body, &comment] {
+        assert!(mentions(text).is_empty(), "{:?} in {text}", mentions(text));
+        // The app's marker is the only HTML comment.
+        assert_eq!(
+            text.matches("<!--").count(),
+            text.matches("<!-- codex-review sha=").count(),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("<details>").count(),
+            text.matches("</details>").count() - usize::from(text.contains("</details>``")),
+            "{text}"
+        );
+        // Every fence is closed.
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.trim_start().starts_with("```"))
+                .count()
+                % 2,
+            0,
+            "{text}"
+        );
+    }
+    assert!(comment.contains("@\u{2060}org/team"), "{comment}");
+    // The span the model left open is closed: what follows it is code, not markup.
+    assert!(comment.ends_with("</details>``"), "{comment}");
+    // The file name's newline is shown, not obeyed: one list line per file.
+    let body = &posted.body;
+    let line = body
+        .lines()
+        .find(|l| l.contains("docs/a"))
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(line.contains("`docs/a\\n@org/team.md`"), "{line}");
+    assert!(
+        body.contains("- ``assets/&lt;!--x`@\u{2060}admin`.png``: binary or empty file"),
+        "{body}"
+    );
+    // The finding that could not be placed: its title on one line, its fence closed.
+    assert!(body.contains("**[P1] Outside\\n@everyone**"), "{body}");
     app.assert_no_violations();
     app.stop().await;
 }
