@@ -472,3 +472,83 @@ async fn the_cli_asks_a_running_service_and_prints_the_findings() {
     app.assert_no_violations();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_token_reviews_only_its_repositories_and_reads_only_its_reviews() {
+    let scoped = "scoped-token-0123456789";
+    let app = TestApp::start_with(Options {
+        env: vec![(
+            "API_TOKENS",
+            format!("{TOKEN}, {scoped}:someone/else Codertocat/*"),
+        )],
+        ..Options::default()
+    })
+    .await;
+    let outsider = "outsider-token-0123456789";
+    let app_outside = TestApp::start_with(Options {
+        env: vec![("API_TOKENS", format!("{outsider}:acme/web"))],
+        ..Options::default()
+    })
+    .await;
+    app.github.add_pull(pull(20));
+    app_outside.github.add_pull(pull(20));
+    app.openai.push(Reply::Review(review_with(vec![])));
+
+    // Outside its scope: 403 with the reason, nothing stored, GitHub not asked.
+    let body = json!({"pull_request_url": pr_url(&app_outside, 20), "post": false});
+    let (status, refused) = call(
+        &app_outside,
+        "POST",
+        "/v1/reviews",
+        Some(outsider),
+        Some((&body, true)),
+        Some("k-1"),
+    )
+    .await;
+    assert_eq!(status, 403, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("acme/web") && message.contains(REPO),
+        "{message}"
+    );
+    assert!(app_outside.github.state().calls.is_empty());
+
+    // In scope (owner/*, any case): accepted.
+    let body = json!({"pull_request_url": pr_url(&app, 20), "post": false});
+    let (status, accepted) = call(
+        &app,
+        "POST",
+        "/v1/reviews",
+        Some(scoped),
+        Some((&body, true)),
+        Some("same-key"),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/reviews/{id}");
+    // Another token cannot read it, nor reach it through the same Idempotency-Key: that key
+    // is its own, and makes its own review.
+    let (status, _) = call(&app, "GET", &path, Some(TOKEN), None, None).await;
+    assert_eq!(status, 404);
+    app.openai.push(Reply::Review(review_with(vec![])));
+    let (status, other) = call(
+        &app,
+        "POST",
+        "/v1/reviews",
+        Some(TOKEN),
+        Some((&body, true)),
+        Some("same-key"),
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_ne!(other["id"], accepted["id"]);
+    let (status, mine) = call(&app, "GET", &path, Some(scoped), None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(mine["id"], id.as_str());
+    app.settle().await;
+    app.assert_no_violations();
+    app_outside.assert_no_violations();
+    app.stop().await;
+    app_outside.stop().await;
+}

@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -23,6 +23,7 @@ use crate::event::{ReviewRequest, Task, Trigger};
 use crate::github::GitHubApp;
 use crate::jobs::{ApiCreated, ApiReview, NewApiReview, Store};
 use crate::server::html::same_secret;
+use crate::settings::ApiToken;
 
 pub use request::{Refusal, ReviewBody};
 
@@ -33,7 +34,7 @@ const MAX_KEY_LEN: usize = 255;
 
 /// What the API needs besides the database.
 pub struct ApiConfig {
-    pub tokens: Vec<SecretString>,
+    pub tokens: Vec<ApiToken>,
     /// `GITHUB_URL`: pull request URLs must be on it.
     pub web_url: String,
     pub github: GitHubApp,
@@ -71,31 +72,36 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
 }
 
 impl ApiConfig {
-    /// Whether the request carries one of the tokens. Every token is compared, whichever
-    /// matches, so the time does not tell which.
-    fn admits(&self, headers: &HeaderMap) -> bool {
-        let Some(given) = headers
+    /// The token the request carries, if it is one of the service's. Every token is
+    /// compared, whichever matches, so the time does not tell which.
+    fn admits(&self, headers: &HeaderMap) -> Option<&ApiToken> {
+        let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-        else {
-            return false;
-        };
-        self.tokens.iter().fold(false, |found, token| {
-            same_secret(given.trim().as_bytes(), token.expose_secret().as_bytes()) | found
+            .and_then(|v| v.strip_prefix("Bearer "))?;
+        self.tokens.iter().fold(None, |found, token| {
+            let same = same_secret(
+                given.trim().as_bytes(),
+                token.secret.expose_secret().as_bytes(),
+            );
+            found.or(same.then_some(token))
         })
     }
 }
 
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "send one of the service's API_TOKENS as Authorization: Bearer TOKEN",
+    )
+}
+
 async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Body) -> Response {
     let config = &state.config;
-    if !config.admits(&headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send one of the service's API_TOKENS as Authorization: Bearer TOKEN",
-        );
-    }
+    let Some(token) = config.admits(&headers) else {
+        return unauthorized();
+    };
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -118,6 +124,18 @@ async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Body) -
         Ok(body) => body,
         Err(refusal) => return error(StatusCode::BAD_REQUEST, refusal.code, refusal.message),
     };
+    if !token.allows(&body.repo) {
+        tracing::warn!(repo = %body.repo, "review API: a token asked outside its scope");
+        return error(
+            StatusCode::FORBIDDEN,
+            "outside_token_scope",
+            format!(
+                "this token may ask for reviews of {} only, not of {}",
+                token.describe_scope(),
+                body.repo
+            ),
+        );
+    }
     let hash = body.hash();
     let id = match crate::ids::random_hex(12) {
         Ok(random) => format!("rev_{random}"),
@@ -132,6 +150,7 @@ async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Body) -
     };
     let probe = NewApiReview {
         id: &id,
+        token_id: &token.id,
         idempotency_key: key,
         body_hash: &hash,
         pull_request_url: &body.pull_request_url,
@@ -140,7 +159,7 @@ async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Body) -
     };
     // A repeated request is answered from the store, before asking GitHub anything.
     match state.store.find_idempotent(&probe).await {
-        Ok(Some(found)) => return created(&state.store, found, &id).await,
+        Ok(Some(found)) => return created(&state.store, found, &id, &token.id).await,
         Ok(None) => {}
         Err(e) => return internal(e),
     }
@@ -179,7 +198,7 @@ async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Body) -
                 tracing::info!(review = %id, repo = %body.repo, pr = %body.pr, post = body.post, "review asked for through the API");
                 config.wake.notify_one();
             }
-            created(&state.store, found, &id).await
+            created(&state.store, found, &id, &token.id).await
         }
         Err(e) => internal(e),
     }
@@ -202,11 +221,11 @@ fn placeholder(body: &ReviewBody, id: &str) -> ReviewRequest {
 }
 
 /// 202 with the review's id, its status and where to read it; 409 for a reused key.
-async fn created(store: &Store, found: ApiCreated, new_id: &str) -> Response {
+async fn created(store: &Store, found: ApiCreated, new_id: &str, token_id: &str) -> Response {
     // A new review is queued; a repeated request is told where its review stands now.
     let (id, status) = match found {
         ApiCreated::Created { .. } => (new_id.to_owned(), "queued".to_owned()),
-        ApiCreated::Existing { id } => match store.api_review(&id).await {
+        ApiCreated::Existing { id } => match store.api_review(&id, token_id).await {
             Ok(review) => {
                 let status = review.map_or_else(|| "queued".to_owned(), |r| r.status);
                 (id, status)
@@ -238,15 +257,12 @@ async fn read(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if !state.config.admits(&headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send one of the service's API_TOKENS as Authorization: Bearer TOKEN",
-        );
-    }
+    let Some(token) = state.config.admits(&headers) else {
+        return unauthorized();
+    };
+    // Another token's review is as unknown as one that does not exist.
     let found = if id.starts_with("rev_") && id.len() <= 40 {
-        state.store.api_review(&id).await
+        state.store.api_review(&id, &token.id).await
     } else {
         Ok(None)
     };

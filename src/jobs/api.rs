@@ -14,6 +14,8 @@ use crate::ids::{DeliveryId, JobId};
 pub struct NewApiReview<'a> {
     /// `rev_...`: the API's id, also the trigger's.
     pub id: &'a str,
+    /// The id of the token that asked: the review is its alone, and its key is scoped to it.
+    pub token_id: &'a str,
     pub idempotency_key: Option<&'a str>,
     /// SHA-256 of the request's canonical form (the same key must come with the same body).
     pub body_hash: &'a str,
@@ -98,8 +100,8 @@ impl Store {
             let now = now_ms();
             sqlx::query(
                 "INSERT INTO api_reviews (id, idempotency_key, body_hash, job_id, pull_request_url,
-                     repo, pr_number, post, status, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9)",
+                     repo, pr_number, post, status, created_at, updated_at, token_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $10)",
             )
             .bind(new.id)
             .bind(new.idempotency_key)
@@ -110,6 +112,7 @@ impl Store {
             .bind(new.request.pr.0 as i64)
             .bind(i64::from(new.post))
             .bind(now)
+            .bind(new.token_id)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -126,7 +129,8 @@ impl Store {
         }
     }
 
-    /// What an earlier request with `new`'s `Idempotency-Key` became, if there was one.
+    /// What an earlier request of the same token with `new`'s `Idempotency-Key` became, if
+    /// there was one.
     pub async fn find_idempotent(
         &self,
         new: &NewApiReview<'_>,
@@ -134,10 +138,13 @@ impl Store {
         let Some(key) = new.idempotency_key else {
             return Ok(None);
         };
-        let row = sqlx::query("SELECT id, body_hash FROM api_reviews WHERE idempotency_key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, body_hash FROM api_reviews WHERE token_id = $1 AND idempotency_key = $2",
+        )
+        .bind(new.token_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(match row {
             None => None,
             Some(row) => {
@@ -153,16 +160,17 @@ impl Store {
         })
     }
 
-    /// The review `id`, with `running` read from its job.
-    pub async fn api_review(&self, id: &str) -> anyhow::Result<Option<ApiReview>> {
+    /// The review `id` asked for by the token `token_id`, with `running` read from its job.
+    pub async fn api_review(&self, id: &str, token_id: &str) -> anyhow::Result<Option<ApiReview>> {
         let row = sqlx::query(
             "SELECT a.id, a.pull_request_url, a.post, a.status, a.detail, a.advice, a.head_sha,
                     a.review_id, a.result, a.model_calls, a.input_tokens, a.cached_tokens,
                     a.output_tokens, a.cost_micros, a.created_at, a.updated_at, j.state
              FROM api_reviews a LEFT JOIN jobs j ON j.id = a.job_id
-             WHERE a.id = $1",
+             WHERE a.id = $1 AND a.token_id = $2",
         )
         .bind(id)
+        .bind(token_id)
         .fetch_optional(&self.pool)
         .await?;
         let Some(r) = row else {

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+pub mod api_tokens;
 mod codebase;
 pub mod credentials;
 mod startup;
+pub use api_tokens::ApiToken;
 pub use codebase::CodebaseSettings;
 pub use startup::{SetupSettings, Startup};
 
@@ -39,9 +41,9 @@ pub struct Settings {
     pub redeliver_window: Option<Duration>,
     /// `STATUS_TOKEN`: the bearer token of the operator page `/status`; unset, no page.
     pub status_token: Option<SecretString>,
-    /// `API_TOKENS`: bearer tokens of the review API (`/v1/reviews`), comma-separated;
-    /// empty, no API.
-    pub api_tokens: Vec<SecretString>,
+    /// `API_TOKENS`: bearer tokens of the review API (`/v1/reviews`), comma-separated, each
+    /// optionally limited to repositories; empty, no API.
+    pub api_tokens: Vec<ApiToken>,
 }
 
 /// A whole number of at least `min` from `raw`, or `default` when it is unset.
@@ -396,20 +398,10 @@ impl Settings {
             }
         };
 
-        let api_tokens: Vec<SecretString> = get("API_TOKENS")
-            .map(|raw| {
-                raw.split(',')
-                    .map(|t| SecretString::from(t.trim().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if api_tokens.iter().any(|t| t.expose_secret().len() < 16) {
-            return Err(SettingsError::Invalid {
-                var: "API_TOKENS",
-                reason: "each token needs at least 16 characters (openssl rand -hex 32 makes one)"
-                    .into(),
-            });
-        }
+        let api_tokens = match get("API_TOKENS") {
+            Some(raw) => api_tokens::parse(&raw)?,
+            None => Vec::new(),
+        };
 
         Ok(Settings {
             api_tokens,

@@ -131,7 +131,7 @@ fn page_and_api_tokens_must_be_long_enough() {
     ])
     .unwrap();
     assert_eq!(s.api_tokens.len(), 2);
-    assert_eq!(s.api_tokens[1].expose_secret(), "fedcba9876543210");
+    assert_eq!(s.api_tokens[1].secret.expose_secret(), "fedcba9876543210");
     assert_eq!(s.github.api_url, "https://ghe.example.com/api/v3");
     let err = env(&[("STATUS_TOKEN", "short")]).unwrap_err();
     assert!(err.to_string().starts_with("STATUS_TOKEN is invalid"));
