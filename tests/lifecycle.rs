@@ -179,11 +179,16 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
         assert!(shown_id(second, absent).is_none(), "{absent} shown");
     }
     assert!(message.contains("fixed_finding_ids"));
-    // The reason given in the thread reaches the model as a learning of the repository.
+    // The reason given in the thread reaches the model as a maintainer's note, fenced, in
+    // the maintainer's words only: the model-written title of the finding is not among them.
+    let notes = message.find("BEGIN MAINTAINER NOTES").expect("notes");
+    let notes_end = message.find("END MAINTAINER NOTES").expect("notes end");
+    let noted = &message[notes..notes_end];
     assert!(
-        message.contains("- Limit read from the request: the proxy enforces the limit.\n"),
+        noted.contains("- the proxy enforces the limit. (by maintainer)\n"),
         "{message}"
     );
+    assert!(!noted.contains("Limit read from the request"), "{noted}");
 
     let reviews = app.github.reviews();
     assert_eq!(reviews.len(), 2);
@@ -249,14 +254,12 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
     comment(&app, 21, "@codex learnings").await;
     let listed = app.github.comments().last().unwrap().body.clone();
     assert!(
-        listed.contains(
-            "**Limit read from the request**: the proxy enforces the limit. (by maintainer)"
-        ),
+        listed.contains("the proxy enforces the limit. (by maintainer)"),
         "{listed}"
     );
     let number: String = listed
         .lines()
-        .find(|l| l.contains("Limit read from the request"))
+        .find(|l| l.contains("the proxy enforces the limit"))
         .unwrap()
         .chars()
         .take_while(char::is_ascii_digit)

@@ -498,17 +498,12 @@ async fn a_learning_is_kept_once(backend: Backend) {
     let repo = RepoName::parse("octo/hello").unwrap();
     for _ in 0..2 {
         store
-            .add_learning(
-                &repo,
-                "Use checked math",
-                "overflow is impossible here",
-                "alice",
-            )
+            .add_learning(&repo, "overflow is impossible here", "alice")
             .await
             .unwrap();
     }
     store
-        .add_learning(&repo, "Use checked math", "another reason", "alice")
+        .add_learning(&repo, "another reason", "alice")
         .await
         .unwrap();
     let kept = store.learnings(&repo, 10).await.unwrap();

@@ -21,3 +21,7 @@ CREATE TABLE redelivery_requests (
     asked BIGINT NOT NULL,
     last_asked_at BIGINT NOT NULL
 );
+
+-- A learning keeps only the maintainer's own reason: the titles stored with earlier ones were
+-- written by the model, so they go.
+UPDATE learnings SET title = '';

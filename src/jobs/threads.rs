@@ -255,12 +255,12 @@ impl Store {
     }
 }
 
-/// A repository learning: a dismissed finding's title and the person's reason.
+/// A repository learning: the reason a maintainer gave when dismissing a finding, in their
+/// own words (the finding's title, written by the model, is not kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Learning {
     /// The number `@codex forget N` takes.
     pub id: i64,
-    pub title: String,
     pub reason: String,
     pub author: String,
     /// Milliseconds since the Unix epoch.
@@ -268,11 +268,10 @@ pub struct Learning {
 }
 
 impl Store {
-    /// Remembers a learning of `repo`.
+    /// Remembers a learning of `repo`: `author`'s `reason`.
     pub async fn add_learning(
         &self,
         repo: &RepoName,
-        title: &str,
         reason: &str,
         author: &str,
     ) -> anyhow::Result<()> {
@@ -280,12 +279,11 @@ impl Store {
         // failure repeats its steps).
         sqlx::query(
             "INSERT INTO learnings (repo, title, reason, author, created_at)
-             SELECT $1, $2, $3, $4, $5
+             SELECT $1, '', $2, $3, $4
              WHERE NOT EXISTS (SELECT 1 FROM learnings
-                               WHERE repo = $1 AND title = $2 AND reason = $3 AND author = $4)",
+                               WHERE repo = $1 AND reason = $2 AND author = $3)",
         )
         .bind(repo.as_str())
-        .bind(title)
         .bind(reason)
         .bind(author)
         .bind(now_ms())
@@ -298,7 +296,7 @@ impl Store {
     /// The most recent learnings of `repo`, newest first.
     pub async fn learnings(&self, repo: &RepoName, limit: i64) -> anyhow::Result<Vec<Learning>> {
         let rows = sqlx::query(
-            "SELECT id, title, reason, author, created_at FROM learnings
+            "SELECT id, reason, author, created_at FROM learnings
              WHERE repo = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(repo.as_str())
@@ -309,10 +307,9 @@ impl Store {
             .map(|r| {
                 Ok(Learning {
                     id: r.try_get(0)?,
-                    title: r.try_get(1)?,
-                    reason: r.try_get(2)?,
-                    author: r.try_get(3)?,
-                    created_at: r.try_get(4)?,
+                    reason: r.try_get(1)?,
+                    author: r.try_get(2)?,
+                    created_at: r.try_get(3)?,
                 })
             })
             .collect()

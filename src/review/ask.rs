@@ -38,6 +38,8 @@ pub struct Subject<'a> {
 pub struct CallSettings {
     pub focus_areas: Vec<String>,
     pub guidelines: String,
+    /// Reasons maintainers gave when dismissing earlier findings (`- reason (by login)`).
+    pub notes: String,
     pub language: String,
     pub suggestions: bool,
     pub model: Option<String>,
@@ -55,6 +57,7 @@ impl Default for CallSettings {
         Self {
             focus_areas: Vec::new(),
             guidelines: String::new(),
+            notes: String::new(),
             language: "English".into(),
             suggestions: true,
             model: None,
@@ -111,6 +114,7 @@ pub async fn ask_model(
             elsewhere: &elsewhere,
             focus_areas: &settings.focus_areas,
             guidelines: &settings.guidelines,
+            notes: &settings.notes,
             language: &settings.language,
             suggestions: settings.suggestions,
             tools: tooling.is_some(),

@@ -243,16 +243,15 @@ impl Reviewer {
                     focus_areas.push(area.clone());
                 }
             }
-            let mut guidelines = guidelines;
-            if config.review.learnings {
-                let learnt = self.learnings_for_model(req).await;
-                if !learnt.is_empty() {
-                    guidelines = format!("{}\n\n{learnt}", guidelines.trim_end());
-                }
-            }
+            let notes = if config.review.learnings {
+                self.learnings_for_model(req).await
+            } else {
+                String::new()
+            };
             let call = CallSettings {
                 focus_areas,
                 guidelines,
+                notes,
                 language: config.review.language.clone(),
                 suggestions: config.review.suggestions,
                 model: config.review.model.clone(),

@@ -135,7 +135,7 @@ where
                     .map_err(EarlierError::store)?;
                 if let Some(reason) = reason.as_deref().filter(|_| authority.learn) {
                     store
-                        .add_learning(&repo, &finding.title, reason, &by)
+                        .add_learning(&repo, reason, &by)
                         .await
                         .map_err(EarlierError::store)?;
                 }

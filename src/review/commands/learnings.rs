@@ -34,9 +34,8 @@ impl Reviewer {
             let mut text = String::from("Learnings of this repository (newest first):\n\n");
             for l in &learnings {
                 text.push_str(&format!(
-                    "{}. **{}**: {} (by {})\n",
+                    "{}. {} (by {})\n",
                     l.id,
-                    line(&l.title, 200),
                     line(&l.reason, 500),
                     line(&l.author, 100).replace('@', "")
                 ));
@@ -75,7 +74,7 @@ impl Reviewer {
         self.reply(gh, req, &text).await
     }
 
-    /// The learnings section of the guidelines sent to the model (empty when there are none).
+    /// The maintainer notes sent to the model (empty when there are none).
     pub(crate) async fn learnings_for_model(&self, req: &ReviewRequest) -> String {
         let learnings = match self.store.learnings(&req.repo, MAX_LEARNINGS).await {
             Ok(l) => l,
@@ -84,23 +83,19 @@ impl Reviewer {
                 return String::new();
             }
         };
-        guidance(&learnings)
+        notes(&learnings)
     }
 }
 
-/// The learnings as guidance: a bounded list of `- title: reason`.
-fn guidance(learnings: &[Learning]) -> String {
-    if learnings.is_empty() {
-        return String::new();
-    }
-    let mut s = String::from(
-        "Learnings from earlier reviews of this repository (maintainers dismissed these findings, for these reasons; do not report the like again):\n",
-    );
+/// The learnings as maintainer notes: a bounded list of `- reason (by login)`, the
+/// maintainers' own words only (the prompt fences them).
+fn notes(learnings: &[Learning]) -> String {
+    let mut s = String::new();
     for l in learnings {
         let line = format!(
-            "- {}: {}\n",
-            l.title.split_whitespace().collect::<Vec<_>>().join(" "),
-            l.reason.split_whitespace().collect::<Vec<_>>().join(" ")
+            "- {} (by {})\n",
+            l.reason.split_whitespace().collect::<Vec<_>>().join(" "),
+            l.author
         );
         if s.len() + line.len() > MAX_LEARNINGS_CHARS {
             break;

@@ -94,7 +94,7 @@ impl Reviewer {
                 .filter(|_| config.review.learnings)
             {
                 self.store
-                    .add_learning(&req.repo, &finding.title, reason, author)
+                    .add_learning(&req.repo, reason, author)
                     .await
                     .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
                 text.push_str(
