@@ -19,6 +19,9 @@ use crate::metrics::Metrics;
 const MAX_PAGES: usize = 20;
 /// A delivery attempted this many times (the original and redeliveries) is not tried again.
 const MAX_ATTEMPTS: usize = 3;
+/// Redeliveries of one delivery the service asks for in all, across passes and restarts (with
+/// the original: `MAX_ATTEMPTS`).
+const MAX_ASKED: i64 = MAX_ATTEMPTS as i64 - 1;
 
 /// One attempt of a delivery, as GitHub lists it.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,17 +73,19 @@ pub async fn redeliver_missed(
         {
             continue;
         }
-        if store
-            .has_delivery(guid)
-            .await
-            .map_err(|e| RedeliverError::Store(format!("{e:#}")))?
-        {
+        let store_error = |e: anyhow::Error| RedeliverError::Store(format!("{e:#}"));
+        if store.has_delivery(guid).await.map_err(store_error)? {
+            continue;
+        }
+        // GitHub lists the last days only: what was asked before counts from the store.
+        if store.redeliveries_asked(guid).await.map_err(store_error)? >= MAX_ASKED {
             continue;
         }
         let latest = tries.iter().map(|a| a.id).max().unwrap_or(0);
         match github.redeliver(latest).await {
             Ok(()) => {
                 asked += 1;
+                store.note_redelivery(guid).await.map_err(store_error)?;
                 tracing::info!(guid, "asked GitHub to redeliver a missed delivery");
             }
             Err(e) => tracing::warn!(guid, error = %e, "cannot ask for a redelivery"),

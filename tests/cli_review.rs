@@ -278,3 +278,19 @@ async fn a_local_diff_is_reviewed_with_the_work_trees_head_in_reach() {
         ai.state().violations
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_chunk_budget_still_reviews() {
+    install_crypto();
+    let ai = FakeOpenAi::start().await;
+    ai.push(Reply::Review(review_with(vec![])));
+    let mut env = env(&ai);
+    // Under the 4,000 tokens the prompt itself takes.
+    env.push(("CODEX_REVIEW_CHUNK_TOKENS", "1000".into()));
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || run(&["-"], &env, DIFF))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(ai.requests().len(), 1);
+    assert!(ai.state().violations.is_empty());
+}

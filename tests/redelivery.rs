@@ -97,3 +97,53 @@ async fn deliveries_missed_while_down_are_redelivered_once() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_that_keeps_failing_is_asked_for_twice_in_all() {
+    install_crypto();
+    let github = FakeGitHub::start(APP_ID, PUBLIC_KEY.as_bytes(), "").await;
+    let openai = FakeOpenAi::start().await;
+    let failing = "2c4e6a8b-0000-11ee-8000-000000000001";
+    {
+        let mut st = github.state();
+        // GitHub's redeliveries go nowhere (the webhook URL is wrong), and its list shows
+        // only the original failure: the later attempts are out of its window.
+        st.hook_target = Some(("http://127.0.0.1:9".into(), SECRET.into()));
+        st.hook_deliveries = vec![attempt(21, failing, "2999-01-01T00:00:00Z", 502, false)];
+        st.hook_payloads.insert(
+            failing.into(),
+            (
+                "issue_comment".into(),
+                comment_payload(71, "@codex review", "MEMBER"),
+            ),
+        );
+    }
+    let mut options = Options {
+        fakes: Some((github.clone(), openai.clone())),
+        ..Options::default()
+    };
+    options
+        .env
+        .push(("CODEX_REVIEW_REDELIVER_HOURS", "24".into()));
+    options.tuning.redeliver_every = Duration::from_millis(50);
+    let app = TestApp::start_with(options).await;
+    let passes = || {
+        github
+            .state()
+            .calls
+            .iter()
+            .filter(|c| c.path == "/app/hook/deliveries")
+            .count()
+    };
+    wait_for("eight passes over the deliveries", || passes() >= 8).await;
+    assert_eq!(github.state().redelivery_requests, vec![21, 21]);
+    assert_eq!(
+        app.running()
+            .store
+            .redeliveries_asked(failing)
+            .await
+            .unwrap(),
+        2
+    );
+    app.stop().await;
+}

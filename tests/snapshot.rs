@@ -350,19 +350,29 @@ async fn archive_server(archive: Vec<u8>) -> (String, std::sync::Arc<std::sync::
     use axum::routing::get;
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
-    let app = axum::Router::new().route(
-        "/archive.tar.gz",
-        get(move |headers: axum::http::HeaderMap| {
-            let archive = archive.clone();
-            let log = log.clone();
-            async move {
-                log.lock()
-                    .unwrap()
-                    .push(headers.contains_key("authorization"));
-                archive
-            }
-        }),
-    );
+    let app = axum::Router::new()
+        .route(
+            "/bounce",
+            get(|| async {
+                (
+                    axum::http::StatusCode::FOUND,
+                    [("location", "/archive.tar.gz")],
+                )
+            }),
+        )
+        .route(
+            "/archive.tar.gz",
+            get(move |headers: axum::http::HeaderMap| {
+                let archive = archive.clone();
+                let log = log.clone();
+                async move {
+                    log.lock()
+                        .unwrap()
+                        .push(headers.contains_key("authorization"));
+                    archive
+                }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -413,6 +423,24 @@ async fn the_cache_shares_one_snapshot_and_removes_it_when_unused() {
         Ok(_) => panic!("made a snapshot over the limit"),
     }
     assert!(store.is_empty());
+
+    // The download goes to the host GitHub's link named, and follows no redirect from there.
+    let bounced = url.replace("/archive.tar.gz", "/bounce");
+    let store = SnapshotStore::new(dir.path().join("bounce"), 1 << 30, Limits::default()).unwrap();
+    let before = seen.lock().unwrap().len();
+    match store
+        .snapshot(&repo, &sha, async move { Ok::<_, String>(bounced) })
+        .await
+    {
+        Err(SnapshotError::Fetch(why)) => assert!(why.contains("302"), "{why}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("followed the download's redirect"),
+    }
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        before,
+        "the redirect was not followed"
+    );
 }
 
 mod support;

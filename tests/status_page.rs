@@ -139,6 +139,92 @@ async fn the_status_page_wants_its_token() {
     app.stop().await;
 }
 
+/// The session cookie for a login at `issued_ms` (the scheme `status/mod.rs` documents).
+fn session_cookie(issued_ms: i64) -> String {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(TOKEN.as_bytes()).unwrap();
+    mac.update(b"codex-review status session v2\0");
+    mac.update(issued_ms.to_string().as_bytes());
+    format!(
+        "codex_review_status={issued_ms}.{}",
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
+#[tokio::test]
+async fn a_session_lasts_twelve_hours_and_signing_out_ends_it() {
+    let app = busy_app().await;
+    let status = |cookie: String| {
+        let req = app.http.get(format!("{}/status", app.url));
+        async move { req.header("cookie", cookie).send().await.unwrap().status() }
+    };
+    // A browser that shows each answer (no redirect followed).
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = browser
+        .post(format!("{}/status/login", app.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    let set = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.contains("Max-Age=43200") && set.contains("HttpOnly"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let issued: i64 = cookie
+        .trim_start_matches("codex_review_status=")
+        .split('.')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("the cookie carries its issue time");
+    assert_eq!(session_cookie(issued), cookie);
+    assert_eq!(status(cookie.clone()).await, 200);
+    // Thirteen hours old, or with a time that is not its own: refused.
+    let hour = 3_600_000;
+    assert_eq!(status(session_cookie(issued - 13 * hour)).await, 401);
+    assert_eq!(status(session_cookie(issued - 11 * hour)).await, 200);
+    let forged = cookie.replace(&issued.to_string(), &(issued + 1).to_string());
+    assert_eq!(status(forged).await, 401);
+    // Signing out ends the session for good, not only in this browser.
+    let res = browser
+        .post(format!("{}/status/logout", app.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection());
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(status(cookie.clone()).await, 401);
+    assert_eq!(status(session_cookie(issued - 11 * hour)).await, 401);
+    // The bearer token still works, and so does a new sign-in.
+    let res = app
+        .http
+        .get(format!("{}/status", app.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(
+        status(session_cookie(codex_review::jobs::now_ms())).await,
+        200
+    );
+    app.assert_no_violations();
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn without_a_token_setting_there_is_no_status_page() {
     let app = TestApp::start().await;

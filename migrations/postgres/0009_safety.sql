@@ -25,3 +25,6 @@ CREATE TABLE redelivery_requests (
 -- A learning keeps only the maintainer's own reason: the titles stored with earlier ones were
 -- written by the model, so they go.
 UPDATE learnings SET title = '';
+
+-- The status page's sign-outs: a session cookie issued before the last one is refused.
+CREATE TABLE status_signouts (signed_out_at BIGINT NOT NULL);

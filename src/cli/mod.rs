@@ -207,7 +207,7 @@ pub async fn review(
     let plan = chunk::plan(
         &sources,
         Budget {
-            tokens_per_call: limits.chunk_tokens - 4_000,
+            tokens_per_call: limits.diff_tokens_per_call(),
             max_calls: limits.max_calls,
         },
     );

@@ -204,6 +204,8 @@ pub struct RepoClient {
     /// The GraphQL endpoint's base when it is not the REST base (GitHub Enterprise Server:
     /// `https://HOST/api`, for `/api/graphql` beside `/api/v3`).
     graphql: Option<String>,
+    /// Download links over plain HTTP are taken (the API itself is plain HTTP).
+    pub(super) plain_http: bool,
     repo: RepoName,
     retry: RetryPolicy,
 }
@@ -215,9 +217,16 @@ impl RepoClient {
             metrics: None,
             crab,
             graphql: None,
+            plain_http: false,
             repo,
             retry,
         }
+    }
+
+    /// Takes download links over plain HTTP, as the API itself is.
+    pub(crate) fn with_plain_http(mut self, plain_http: bool) -> Self {
+        self.plain_http = plain_http;
+        self
     }
 
     /// Sends GraphQL requests under `base` instead of the REST base.
@@ -362,17 +371,6 @@ impl RepoClient {
             .map(|e| e.path)
             .collect();
         Ok((paths, tree.truncated))
-    }
-
-    /// The short-lived download link of the repository's archive at `sha`
-    /// (`GET /tarball/{ref}` answers 302 to another host, which needs no credentials).
-    pub async fn archive_location(&self, sha: &CommitSha) -> Result<String, GitHubError> {
-        let path = format!("/repos/{}/tarball/{sha}", self.repo);
-        self.call(Request {
-            redirect: true,
-            ..Request::get("get archive link", &path)
-        })
-        .await
     }
 
     /// All reviews of the PR (to find our own by its marker).

@@ -1,6 +1,7 @@
 //! GitHub access: the App's identity, one cached installation client per installation, and
 //! a [`RepoClient`] with one method per call the app makes.
 
+mod archive;
 mod checks;
 mod client;
 mod comments;
@@ -45,6 +46,9 @@ struct Inner {
     app: Octocrab,
     /// For GitHub Enterprise Server: `https://HOST/api`, under which `/graphql` is.
     graphql_base: Option<String>,
+    /// The API is reached over plain HTTP (a GitHub Enterprise Server without TLS): the
+    /// archive's download link may be too. Otherwise it must be HTTPS.
+    plain_http: bool,
     installations: Mutex<HashMap<InstallationId, Installation>>,
     bot_login: OnceCell<String>,
     retry: RetryPolicy,
@@ -80,6 +84,7 @@ impl GitHubApp {
             inner: Arc::new(Inner {
                 app,
                 graphql_base,
+                plain_http: settings.api_url.starts_with("http://"),
                 installations: Mutex::new(HashMap::new()),
                 bot_login: OnceCell::new(),
                 retry,
@@ -114,7 +119,8 @@ impl GitHubApp {
         Ok(RepoClient::new(crab, repo, self.inner.retry)
             .with_metrics(self.inner.metrics.clone())
             .with_warmup(warmup)
-            .with_graphql(self.inner.graphql_base.clone()))
+            .with_graphql(self.inner.graphql_base.clone())
+            .with_plain_http(self.inner.plain_http))
     }
 
     /// A GET as the App itself (JWT), for `doctor` and the App's own settings.

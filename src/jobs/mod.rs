@@ -7,6 +7,7 @@ mod checks;
 mod memory;
 mod prune;
 mod queue;
+mod redeliveries;
 mod runs;
 mod store;
 mod threads;

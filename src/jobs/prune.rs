@@ -74,6 +74,8 @@ impl Store {
         let runs_cutoff = cutoff.min(now_ms() - RUNS_KEPT.as_millis() as i64);
         self.prune_runs(runs_cutoff).await?;
         self.prune_api_reviews(runs_cutoff).await?;
+        // Kept well past the redelivery window, so a delivery is never asked for again.
+        self.prune_redeliveries(runs_cutoff).await?;
         Ok(pruned)
     }
 }

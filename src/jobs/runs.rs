@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use sqlx::Row as _;
 
-use super::store::Store;
+use super::store::{Store, now_ms};
 
 /// One finished run of a job.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -162,5 +162,24 @@ impl Store {
             .await
             .context("pruning runs")?;
         Ok(done.rows_affected())
+    }
+}
+
+impl Store {
+    /// When the status page was last signed out of (milliseconds), if ever.
+    pub async fn status_signed_out_at(&self) -> anyhow::Result<Option<i64>> {
+        let row = sqlx::query("SELECT MAX(signed_out_at) FROM status_signouts")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?)
+    }
+
+    /// Signs the status page out: every session issued until now ends.
+    pub async fn sign_out_status(&self) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO status_signouts (signed_out_at) VALUES ($1)")
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

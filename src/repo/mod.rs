@@ -104,7 +104,10 @@ impl SnapshotStore {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
+        // The link GitHub gave is the one place the archive comes from: no redirect is
+        // followed to anywhere else.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(300))
             .user_agent(concat!("codex-review/", env!("CARGO_PKG_VERSION")))

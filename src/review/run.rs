@@ -21,9 +21,6 @@ use crate::threads;
 /// Why a comment's command is not run: its author may not run commands here.
 pub(super) const NOT_ALLOWED: &str = "the comment's author is not allowed to run commands";
 
-/// Tokens kept free in each call for the instructions and the PR's title and description.
-const PROMPT_OVERHEAD_TOKENS: usize = 4_000;
-
 impl Reviewer {
     /// Reviews the PR of `req` and posts the result. With a `lease`, nothing is posted
     /// unless this worker still holds the job at that moment.
@@ -189,11 +186,7 @@ impl Reviewer {
         let plan = chunk::plan(
             &sources,
             Budget {
-                tokens_per_call: self
-                    .limits
-                    .chunk_tokens
-                    .saturating_sub(PROMPT_OVERHEAD_TOKENS)
-                    .max(1_000),
+                tokens_per_call: self.limits.diff_tokens_per_call(),
                 max_calls: self.limits.max_calls,
             },
         );

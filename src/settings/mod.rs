@@ -91,6 +91,19 @@ pub struct Limits {
     pub per_installation: usize,
 }
 
+impl Limits {
+    /// Tokens kept free in each call for the instructions and the PR's title and description.
+    const PROMPT_OVERHEAD_TOKENS: usize = 4_000;
+
+    /// Estimated tokens of diff per model call: the chunk budget less what the prompt itself
+    /// takes, and never under 1,000 (a small `CODEX_REVIEW_CHUNK_TOKENS` does not underflow).
+    pub fn diff_tokens_per_call(&self) -> usize {
+        self.chunk_tokens
+            .saturating_sub(Self::PROMPT_OVERHEAD_TOKENS)
+            .max(1_000)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {

@@ -2,8 +2,10 @@
 //! what GitHub sent. Off unless `STATUS_TOKEN` is set.
 //!
 //! The token is given as `Authorization: Bearer TOKEN` (scripts, monitoring) or once through
-//! the page's login form, which sets a cookie holding a value derived from the token (not the
-//! token itself). Both are compared in constant time. The page is plain HTML and CSS, served
+//! the page's login form, which sets a session cookie: its issue time and an HMAC of that time
+//! under the token (never the token itself). A session lasts 12 hours, and signing out ends
+//! every session issued before (the sign-out is stored, so every replica and a restart know
+//! it). Tokens and MACs are compared in constant time. The page is plain HTML and CSS, served
 //! with a Content-Security-Policy that allows nothing but its own stylesheet.
 
 mod chart;
@@ -21,14 +23,13 @@ use hmac::Mac as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::jobs::Store;
-
-use crate::server::html::same_secret;
+use crate::jobs::{Store, now_ms};
+use crate::server::html::{cookie, same_secret, secure, with_cookie};
 
 /// The cookie the login form sets.
 const COOKIE: &str = "codex_review_status";
 /// How long a login lasts.
-const COOKIE_DAYS: u32 = 7;
+const SESSION_SECS: i64 = 12 * 3_600;
 
 /// What the page needs besides the database.
 pub struct StatusConfig {
@@ -55,43 +56,63 @@ pub fn routes(store: Store, config: Arc<StatusConfig>) -> Router {
 }
 
 impl StatusConfig {
-    /// The cookie's value: an HMAC of a fixed label under the token, so the cookie works only
-    /// here and does not reveal the token.
-    fn session_value(&self) -> String {
+    /// The session cookie's value for a login at `issued_ms`: `ISSUED.MAC`, the MAC an
+    /// HMAC-SHA256 of the time under the token, so the cookie works only here, only for its
+    /// time, and does not reveal the token.
+    pub fn session_value(&self, issued_ms: i64) -> String {
         let mut mac =
             hmac::Hmac::<sha2::Sha256>::new_from_slice(self.token.expose_secret().as_bytes())
                 .expect("HMAC takes keys of any length");
-        mac.update(b"codex-review status session v1");
-        hex::encode(mac.finalize().into_bytes())
+        mac.update(b"codex-review status session v2\0");
+        mac.update(issued_ms.to_string().as_bytes());
+        format!("{issued_ms}.{}", hex::encode(mac.finalize().into_bytes()))
     }
 
-    /// Whether the request carries the token (bearer) or the login cookie.
-    fn admits(&self, headers: &HeaderMap) -> bool {
-        let bearer = headers
+    /// Whether the request carries the token as a bearer.
+    fn bearer(&self, headers: &HeaderMap) -> Option<bool> {
+        let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if let Some(token) = bearer {
-            return same_secret(
-                token.trim().as_bytes(),
-                self.token.expose_secret().as_bytes(),
-            );
+            .and_then(|v| v.strip_prefix("Bearer "))?;
+        Some(same_secret(
+            token.trim().as_bytes(),
+            self.token.expose_secret().as_bytes(),
+        ))
+    }
+
+    /// The issue time of the request's session cookie, when it is one of this token's and
+    /// less than 12 hours old.
+    fn session(&self, headers: &HeaderMap, now: i64) -> Option<i64> {
+        let value = cookie(headers, COOKIE)?;
+        let issued: i64 = value.split_once('.')?.0.parse().ok()?;
+        let fresh = issued <= now + 60_000 && now - issued < SESSION_SECS * 1_000;
+        (fresh && same_secret(value.as_bytes(), self.session_value(issued).as_bytes()))
+            .then_some(issued)
+    }
+}
+
+impl StatusState {
+    /// Whether the request carries the token (bearer) or a live session: one issued after the
+    /// last sign-out (a database that cannot say refuses the cookie, not the bearer).
+    async fn admits(&self, headers: &HeaderMap) -> bool {
+        if let Some(ok) = self.config.bearer(headers) {
+            return ok;
         }
-        let expected = self.session_value();
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .any(|(name, value)| {
-                name == COOKIE && same_secret(value.as_bytes(), expected.as_bytes())
-            })
+        let Some(issued) = self.config.session(headers, now_ms()) else {
+            return false;
+        };
+        match self.store.status_signed_out_at().await {
+            Ok(signed_out) => signed_out.is_none_or(|at| issued > at),
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "cannot read the status sign-outs");
+                false
+            }
+        }
     }
 }
 
 async fn status(State(state): State<StatusState>, headers: HeaderMap) -> Response {
-    if !state.config.admits(&headers) {
+    if !state.admits(&headers).await {
         return unauthorized(None);
     }
     match page::gather(&state.store).await {
@@ -155,37 +176,34 @@ async fn login(
         return unauthorized(Some("That token is not the service's STATUS_TOKEN."));
     }
     let cookie = format!(
-        "{COOKIE}={}; Path=/status; Max-Age={}; HttpOnly; SameSite=Strict{}",
-        config.session_value(),
-        COOKIE_DAYS * 86_400,
+        "{COOKIE}={}; Path=/status; Max-Age={SESSION_SECS}; HttpOnly; SameSite=Strict{}",
+        config.session_value(now_ms()),
         secure(&headers)
     );
     with_cookie(Redirect::to("/status").into_response(), &cookie)
 }
 
-async fn logout(headers: HeaderMap) -> Response {
+/// Ends the sessions issued so far (when the request holds one: a stranger's sign-out
+/// changes nothing) and clears the cookie.
+async fn logout(State(state): State<StatusState>, headers: HeaderMap) -> Response {
+    if state.admits(&headers).await
+        && let Err(e) = state.store.sign_out_status().await
+    {
+        tracing::error!(
+            error = format!("{e:#}"),
+            "cannot record the status sign-out"
+        );
+        return crate::server::html::page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "codex-review status",
+            "<h1>codex-review status</h1><div class=\"box bad\">The sign-out could not be \
+             recorded (the database cannot be written right now): try again.</div>",
+            "'self'",
+        );
+    }
     let cookie = format!(
         "{COOKIE}=; Path=/status; Max-Age=0; HttpOnly; SameSite=Strict{}",
         secure(&headers)
     );
     with_cookie(Redirect::to("/status").into_response(), &cookie)
-}
-
-/// `; Secure` behind an HTTPS proxy (a plain-HTTP local page would never send it back).
-fn secure(headers: &HeaderMap) -> &'static str {
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    if https { "; Secure" } else { "" }
-}
-
-fn with_cookie(mut response: Response, cookie: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
