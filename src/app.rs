@@ -140,16 +140,19 @@ pub async fn start_on(
     })?;
     let app_client = github.clone();
     let api_client = github.clone();
-    let reviewer = Arc::new(Reviewer::new(
-        github,
-        model,
-        store.clone(),
-        metrics.clone(),
-        settings.limits,
-        &settings.bot_handle,
-        Some(snapshots),
-        settings.codebase.tools,
-    ));
+    let reviewer = Arc::new(
+        Reviewer::new(
+            github,
+            model,
+            store.clone(),
+            metrics.clone(),
+            settings.limits,
+            &settings.bot_handle,
+            Some(snapshots),
+            settings.codebase.tools,
+        )
+        .with_spend_caps(settings.spend),
+    );
     let wake = Arc::new(Notify::new());
     let ack_wake = Arc::new(Notify::new());
     let (stop, stopped) = watch::channel(false);
@@ -160,6 +163,7 @@ pub async fn start_on(
         secrets: WebhookSecrets::new(settings.github.webhook_secrets.clone()),
         bot_handle: settings.bot_handle.as_str().into(),
         metrics: metrics.clone(),
+        spend: settings.spend,
         wake: wake.clone(),
         ack_wake: ack_wake.clone(),
         status: settings.status_token.clone().map(|token| {
@@ -167,6 +171,7 @@ pub async fn start_on(
                 token,
                 web_url: settings.github.web_url.clone(),
                 instance: settings.instance.clone(),
+                spend: settings.spend,
             })
         }),
         api: (!settings.api_tokens.is_empty()).then(|| {

@@ -24,7 +24,16 @@ pub struct Metrics {
     review_millis: AtomicU64,
     pruned_jobs: AtomicU64,
     pruned_deliveries: AtomicU64,
+    /// Repository caps (`spend.*`) seen in configurations: `(repo, installation)` to
+    /// `(daily, monthly)` dollars.
+    repo_caps: Mutex<RepoCaps>,
 }
+
+/// `(repo, installation)` to `(daily, monthly)` dollars.
+type RepoCaps = BTreeMap<(String, i64), (Option<f64>, Option<f64>)>;
+
+/// Repositories with caps remembered at most (a bound on what configurations can grow).
+const MAX_REPO_CAPS: usize = 1_000;
 
 /// GitHub's last `x-ratelimit-remaining`, for `/metrics` (one process talks to one GitHub).
 static RATE_LIMIT_REMAINING: AtomicU64 = AtomicU64::new(u64::MAX);
@@ -35,6 +44,31 @@ pub fn note_rate_limit_remaining(remaining: u64) {
 }
 
 impl Metrics {
+    /// Notes the caps `repo` sets for itself (none: forgotten), for `/metrics` and `/status`.
+    pub fn note_repo_caps(
+        &self,
+        repo: &str,
+        installation: i64,
+        daily: Option<f64>,
+        monthly: Option<f64>,
+    ) {
+        let mut caps = self.repo_caps.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (repo.to_owned(), installation);
+        if daily.is_none() && monthly.is_none() {
+            caps.remove(&key);
+        } else if caps.len() < MAX_REPO_CAPS || caps.contains_key(&key) {
+            caps.insert(key, (daily, monthly));
+        }
+    }
+
+    /// The repository caps seen: `(repo, installation, daily, monthly)`.
+    pub fn repo_caps(&self) -> Vec<(String, i64, Option<f64>, Option<f64>)> {
+        let caps = self.repo_caps.lock().unwrap_or_else(|p| p.into_inner());
+        caps.iter()
+            .map(|((repo, inst), (d, m))| (repo.clone(), *inst, *d, *m))
+            .collect()
+    }
+
     pub fn signature_failure(&self) {
         self.signature_failures.fetch_add(1, Ordering::Relaxed);
     }

@@ -16,6 +16,33 @@ pub fn civil(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Days since 1970-01-01 of `(year, month, day)`: the inverse of [`civil`].
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = year - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `(start, end)` in milliseconds of the UTC day holding `ms`.
+pub fn day_bounds(ms: i64) -> (i64, i64) {
+    let start = ms.div_euclid(86_400_000) * 86_400_000;
+    (start, start + 86_400_000)
+}
+
+/// `(start, end)` in milliseconds of the UTC calendar month holding `ms`.
+pub fn month_bounds(ms: i64) -> (i64, i64) {
+    let (y, m, _) = civil(ms.div_euclid(86_400_000));
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    (
+        days_from_civil(y, m, 1) * 86_400_000,
+        days_from_civil(ny, nm, 1) * 86_400_000,
+    )
+}
+
 /// `2026-11-30`.
 pub fn date(days: i64) -> String {
     let (y, m, d) = civil(days);
@@ -79,6 +106,28 @@ mod tests {
     use super::*;
 
     /// Also the times `doctor` and the redelivery loop compare with GitHub's `delivered_at`.
+    #[test]
+    fn day_and_month_bounds_follow_the_calendar() {
+        for days in [-1_000, 0, 59, 365, 10_957, 20_454, 24_000] {
+            let (y, m, d) = civil(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        // 2026-12-04T16:05:00Z
+        let ms = days_from_civil(2026, 12, 4) * 86_400_000 + 57_900_000;
+        let (start, end) = day_bounds(ms);
+        assert_eq!(
+            (rfc3339(start), rfc3339(end)),
+            ("2026-12-04T00:00:00Z".into(), "2026-12-05T00:00:00Z".into())
+        );
+        let (start, end) = month_bounds(ms);
+        assert_eq!(
+            (rfc3339(start), rfc3339(end)),
+            ("2026-12-01T00:00:00Z".into(), "2027-01-01T00:00:00Z".into())
+        );
+        let (_, end) = month_bounds(days_from_civil(2028, 2, 29) * 86_400_000);
+        assert_eq!(rfc3339(end), "2028-03-01T00:00:00Z");
+    }
+
     #[test]
     fn dates_match_the_calendar() {
         assert_eq!(date(0), "1970-01-01");

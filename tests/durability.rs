@@ -76,6 +76,8 @@ async fn two_instances_drain_200_jobs_each_exactly_once(backend: Backend) {
         vec![
             ("CODEX_REVIEW_WORKERS", "4".to_string()),
             ("CODEX_REVIEW_INSTALLATION_CONCURRENCY", "8".to_string()),
+            // One person asks for all 200: past the per-person limit on purpose.
+            ("CODEX_REVIEW_MAX_PER_PERSON_PER_HOUR", "0".to_string()),
         ]
     };
     let a = app_on(&db, None, env()).await;

@@ -436,6 +436,8 @@ async fn runs_feed_the_status_page(backend: Backend) {
         cost_micros: cost,
         started_at: finished_at - 5_000,
         finished_at,
+        installation_id: Some(9),
+        person: Some("alice".into()),
     };
     let rows = [
         run("octo/a", "posted", now - 3 * day, Some(400_000)),
@@ -462,6 +464,48 @@ async fn runs_feed_the_status_page(backend: Backend) {
         "{costs:?}"
     );
     assert_eq!(costs.len(), 2, "{costs:?}");
+    // What the spend caps and limits read: dollars per installation and repository, runs
+    // that called the model per pull request and person.
+    assert_eq!(
+        store.spent_micros(9, None, now - 30 * day).await.unwrap(),
+        520_000
+    );
+    assert_eq!(
+        store
+            .spent_micros(9, Some("octo/b"), now - 30 * day)
+            .await
+            .unwrap(),
+        20_000
+    );
+    assert_eq!(
+        store.spent_micros(8, None, now - 30 * day).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.spent_per_installation(now - 30 * day).await.unwrap(),
+        [(9, 520_000)]
+    );
+    assert_eq!(
+        store
+            .model_runs_of_pr("octo/b", 7, now - day - 1)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .model_runs_of_person(9, "alice", now - day - 1)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .model_runs_of_person(9, "bob", now - day - 1)
+            .await
+            .unwrap(),
+        0
+    );
     // Deliveries of the last day by event: one acted on, one ignored.
     for (i, outcome) in ["queued", "ignored: not a command"].iter().enumerate() {
         let id = DeliveryId::parse(&format!("00000000-0000-11ee-8000-00000000000{i}")).unwrap();

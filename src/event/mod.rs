@@ -174,6 +174,18 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// The person whose action started the work, for the per-person limit: a comment's
+    /// author, a pull request's author for its automatic reviews; none for a check's re-run
+    /// and the review API (counted per pull request and installation only).
+    pub fn person(&self) -> Option<&str> {
+        match self {
+            Trigger::Comment { author, .. } | Trigger::PullRequest { author, .. } => {
+                Some(author.as_str()).filter(|a| !a.is_empty())
+            }
+            Trigger::CheckRun { .. } | Trigger::Api { .. } => None,
+        }
+    }
+
     /// A short id that names this trigger in the review marker: the comment or the head SHA.
     pub fn marker_id(&self) -> String {
         match self {

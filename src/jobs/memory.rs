@@ -201,18 +201,4 @@ impl Store {
         .await?;
         Ok(())
     }
-
-    /// Reviews posted on this PR in the last hour.
-    pub async fn reviews_in_last_hour(&self, repo: &RepoName, pr: PrNumber) -> anyhow::Result<i64> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) FROM posted_reviews
-             WHERE repo = $1 AND pr_number = $2 AND posted_at > $3",
-        )
-        .bind(repo.as_str())
-        .bind(pr.0 as i64)
-        .bind(now_ms() - 3_600_000)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get::<i64, _>(0)?)
-    }
 }

@@ -9,6 +9,7 @@ mod prune;
 mod queue;
 mod redeliveries;
 mod runs;
+mod spend;
 mod store;
 mod threads;
 mod worker;

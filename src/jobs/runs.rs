@@ -31,6 +31,10 @@ pub struct RunRecord {
     /// Milliseconds since the Unix epoch.
     pub started_at: i64,
     pub finished_at: i64,
+    /// The installation the run spent for (the spend caps).
+    pub installation_id: Option<i64>,
+    /// The person who caused it (the per-person limit).
+    pub person: Option<String>,
 }
 
 /// Deliveries of one event in a window, and how many of them became work.
@@ -44,7 +48,7 @@ pub struct DeliveryCount {
 
 const COLUMNS: &str = "job_id, repo, pr_number, head_sha, trigger_kind, outcome, detail, review_id,
      p0, p1, p2, p3, model_calls, input_tokens, cached_tokens, output_tokens, cost_micros,
-     started_at, finished_at";
+     started_at, finished_at, installation_id, person";
 
 fn run_of(r: &sqlx::any::AnyRow) -> anyhow::Result<RunRecord> {
     Ok(RunRecord {
@@ -64,6 +68,8 @@ fn run_of(r: &sqlx::any::AnyRow) -> anyhow::Result<RunRecord> {
         cost_micros: r.try_get(16)?,
         started_at: r.try_get(17)?,
         finished_at: r.try_get(18)?,
+        installation_id: r.try_get(19)?,
+        person: r.try_get(20)?,
     })
 }
 
@@ -72,7 +78,8 @@ impl Store {
     pub async fn record_run(&self, run: &RunRecord) -> anyhow::Result<()> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO review_runs ({COLUMNS}) VALUES
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+              $20, $21)"
         )))
         .bind(run.job_id)
         .bind(&run.repo)
@@ -93,6 +100,8 @@ impl Store {
         .bind(run.cost_micros)
         .bind(run.started_at)
         .bind(run.finished_at)
+        .bind(run.installation_id)
+        .bind(&run.person)
         .execute(&self.pool)
         .await
         .context("recording a run")?;

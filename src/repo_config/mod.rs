@@ -33,6 +33,8 @@ pub struct RepoConfig {
     pub triggers: Triggers,
     /// The `codex-review` check run as a merge gate.
     pub gate: Gate,
+    /// This repository's share of the model spend, below the service's caps.
+    pub spend: Spend,
 }
 
 impl Default for RepoConfig {
@@ -44,17 +46,33 @@ impl Default for RepoConfig {
             review: ReviewSettings::default(),
             triggers: Triggers::default(),
             gate: Gate::default(),
+            spend: Spend::default(),
         }
     }
+}
+
+/// Dollars of model use this repository may spend (reviews, answers, replies), counted from
+/// recorded usage at the price table's prices. The service's caps per installation apply as
+/// well; these can only be lower.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Spend {
+    /// Per UTC day. Default: none (the installation's cap applies).
+    #[schemars(range(min = 0.01))]
+    pub daily_usd: Option<f64>,
+    /// Per calendar month (UTC). Default: none (the installation's cap applies).
+    #[schemars(range(min = 0.01))]
+    pub monthly_usd: Option<f64>,
 }
 
 /// The check run's conclusion.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Gate {
-    /// Fail the `codex-review` check when a finding of this priority or more urgent is
-    /// posted (0 = must fix ... 3 = low), so it can be a required check. Default: none (the
-    /// check is neutral).
+    /// Fail the `codex-review` check while a finding of the pull request of this priority or
+    /// more urgent is open (0 = must fix ... 3 = low): posted by this or an earlier review, not
+    /// fixed, not outdated, not dismissed by a person who may run commands. Then it can be a
+    /// required check. Default: none (the check is neutral).
     #[schemars(range(min = 0, max = 3))]
     pub fail_on_priority: Option<u8>,
 }

@@ -168,6 +168,17 @@ fn check(c: &RepoConfig) -> Result<(), (Vec<&'static str>, String)> {
             "must be 0, 1, 2 or 3".into(),
         ));
     }
+    for (key, usd) in [
+        ("daily_usd", c.spend.daily_usd),
+        ("monthly_usd", c.spend.monthly_usd),
+    ] {
+        if usd.is_some_and(|usd| !(usd.is_finite() && usd >= 0.01)) {
+            return Err((
+                vec!["spend", key],
+                "must be at least 0.01 dollars (set enabled to false to stop reviews)".into(),
+            ));
+        }
+    }
     if c.triggers.max_per_pr_per_hour == 0 {
         return Err((
             vec!["triggers", "max_per_pr_per_hour"],

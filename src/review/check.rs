@@ -382,6 +382,11 @@ pub fn conclusion(
             "Already reviewed".into(),
             format!("This commit was reviewed before (review {review_id})."),
         ),
+        Ok(Outcome::Limited(why)) => (
+            "neutral",
+            "Not reviewed".into(),
+            format!("No review: {why}"),
+        ),
         Ok(Outcome::Skipped(why) | Outcome::Replied(why)) => (
             "neutral",
             "Not reviewed".into(),

@@ -163,15 +163,12 @@ impl Reviewer {
                         return Ok(Gate::Done(Outcome::Replied("unknown command")));
                     }
                 }
-                let recent = self.recent_reviews(req).await?;
-                if recent >= i64::from(config.triggers.max_per_pr_per_hour) {
-                    let text = format!(
-                        "This pull request had {recent} reviews in the last hour, the limit set by `triggers.max_per_pr_per_hour`: try again later."
-                    );
-                    let text = format!("@{author} {text}");
+                if let Some(limit) = self.limit_reached(req, config).await? {
+                    // One answer per comment, whichever limit it met.
+                    let text = format!("@{author} {}", limit.message());
                     let key = format!("comment-{comment_id}");
                     self.notice_once(gh, req, "rate-limit", &key, &text).await?;
-                    return Ok(Gate::Done(Outcome::Replied("rate limited")));
+                    return Ok(Gate::Done(Outcome::Replied(limit.outcome())));
                 }
                 if let Task::Reply { root } = &req.task {
                     let outcome = self
@@ -193,9 +190,8 @@ impl Reviewer {
                         "turned off for this repository",
                     )));
                 }
-                let recent = self.recent_reviews(req).await?;
-                if recent >= i64::from(config.triggers.max_per_pr_per_hour) {
-                    return Ok(Gate::Done(Outcome::Skipped("rate limited")));
+                if let Some(limit) = self.limit_reached(req, config).await? {
+                    return self.limited(gh, req, &limit).await;
                 }
             }
             Trigger::PullRequest {
@@ -226,13 +222,32 @@ impl Reviewer {
                     tracing::info!(why, "no automatic review");
                     return Ok(Gate::Done(Outcome::Skipped(why)));
                 }
-                let recent = self.recent_reviews(req).await?;
-                if recent >= i64::from(config.triggers.max_per_pr_per_hour) {
-                    return Ok(Gate::Done(Outcome::Skipped("rate limited")));
+                if let Some(limit) = self.limit_reached(req, config).await? {
+                    return self.limited(gh, req, &limit).await;
                 }
             }
         }
         Ok(Gate::Review(Box::new(loaded)))
+    }
+
+    /// A job without a comment to answer stopped by `limit`: a dollar cap is said once per
+    /// pull request and window in a comment (an API review with `post: false` only records
+    /// it, in its detail); an hourly limit stops it quietly.
+    async fn limited(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        limit: &super::spend::Limit,
+    ) -> Result<Gate, ReviewError> {
+        let message = limit.message();
+        tracing::info!(limit = %message, "not run: a limit is reached");
+        if let Some(key) = limit.notice_key()
+            && req.posts()
+        {
+            let text = format!("⏸️ **Codex review is paused here**: {message}");
+            self.notice_once(gh, req, "spend-cap", &key, &text).await?;
+        }
+        Ok(Gate::Done(Outcome::Limited(message)))
     }
 
     /// Posts a notice of `kind` and `key` unless it was given before; it counts as given
@@ -259,14 +274,6 @@ impl Reviewer {
             .record_notice(&req.repo, req.pr, kind, key)
             .await
             .map_err(store)
-    }
-
-    /// Reviews posted on the PR in the last hour (for `triggers.max_per_pr_per_hour`).
-    async fn recent_reviews(&self, req: &ReviewRequest) -> Result<i64, ReviewError> {
-        self.store
-            .reviews_in_last_hour(&req.repo, req.pr)
-            .await
-            .map_err(|e| ReviewError::Store(format!("{e:#}")))
     }
 
     /// Whether a comment's author may run commands: their association is allowed, or, when

@@ -21,6 +21,7 @@ pub mod publish;
 mod report;
 mod result;
 mod run;
+pub mod spend;
 mod tally;
 pub mod verify;
 
@@ -116,6 +117,8 @@ pub enum Outcome {
     /// check run still reports).
     Quiet,
     Skipped(&'static str),
+    /// Not run: a limit or spend cap is reached (what it is and when it resets).
+    Limited(String),
     /// A command answered with a comment.
     Replied(&'static str),
     /// Reviewed for the review API with `post: false`: nothing was posted.
@@ -138,6 +141,7 @@ impl Outcome {
             }
             Outcome::Quiet => "nothing new: no review posted".into(),
             Outcome::Skipped(why) => format!("skipped: {why}"),
+            Outcome::Limited(why) => format!("not run: {why}"),
             Outcome::Replied(what) => format!("replied: {what}"),
             Outcome::NotPosted => "reviewed; not posted (post: false)".into(),
         }
@@ -161,6 +165,8 @@ pub struct Reviewer {
     snapshots: Option<crate::repo::SnapshotStore>,
     /// The service's tool budgets (a repository may lower them).
     tool_limits: crate::model::ToolLimits,
+    /// The service's spend caps and per-person limit.
+    spend: crate::settings::SpendCaps,
 }
 
 impl Reviewer {
@@ -187,7 +193,14 @@ impl Reviewer {
             bot_handle: bot_handle.to_owned(),
             snapshots,
             tool_limits,
+            spend: crate::settings::SpendCaps::default(),
         }
+    }
+
+    /// With the service's spend caps instead of the defaults.
+    pub fn with_spend_caps(mut self, spend: crate::settings::SpendCaps) -> Self {
+        self.spend = spend;
+        self
     }
 
     async fn report_failure(&self, req: &ReviewRequest, what: &str, advice: &str) {
@@ -228,7 +241,7 @@ impl JobHandler for Reviewer {
             Ok(Outcome::Posted { review_id, .. }) => ("posted", Some(*review_id)),
             Ok(Outcome::AlreadyPosted { review_id }) => ("already_posted", Some(*review_id)),
             Ok(Outcome::Quiet) => ("quiet", None),
-            Ok(Outcome::Skipped(_)) => ("skipped", None),
+            Ok(Outcome::Skipped(_) | Outcome::Limited(_)) => ("skipped", None),
             Ok(Outcome::Replied(_)) => ("replied", None),
             Ok(Outcome::NotPosted) => ("not_posted", None),
             Err(_) => ("retry", None),
@@ -240,7 +253,7 @@ impl JobHandler for Reviewer {
                     Outcome::AlreadyPosted { .. } => "already_posted",
                     Outcome::Quiet => "quiet",
                     Outcome::NotPosted => "not_posted",
-                    Outcome::Skipped(_) | Outcome::Replied(_) => "skipped",
+                    Outcome::Skipped(_) | Outcome::Limited(_) | Outcome::Replied(_) => "skipped",
                 });
                 JobResult::Done(outcome.describe())
             }
@@ -337,6 +350,8 @@ impl Reviewer {
             cost_micros: stats.cost.map(|usd| (usd * 1e6).round() as i64),
             started_at,
             finished_at: crate::jobs::now_ms(),
+            installation_id: Some(req.installation.0 as i64),
+            person: req.trigger.person().map(str::to_owned),
         };
         if let Err(e) = self.store.record_run(&run).await {
             tracing::warn!(error = format!("{e:#}"), "cannot record the run");

@@ -30,6 +30,8 @@ pub struct AppState {
     pub secrets: WebhookSecrets,
     pub bot_handle: Arc<str>,
     pub metrics: Arc<Metrics>,
+    /// The spend caps, shown on `/metrics` against what was spent.
+    pub spend: crate::settings::SpendCaps,
     /// Woken when a job is queued, so a worker picks it up at once.
     pub wake: Arc<Notify>,
     /// Woken when a command comment is stored, so its 👀 is added at once.
@@ -44,7 +46,7 @@ pub fn router(state: AppState) -> Router {
     let status = state
         .status
         .clone()
-        .map(|config| crate::status::routes(state.store.clone(), config));
+        .map(|config| crate::status::routes(state.store.clone(), config, state.metrics.clone()));
     let api = state
         .api
         .clone()
@@ -79,11 +81,22 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let jobs = state.store.live_job_counts().await.unwrap_or_default();
     let oldest = state.store.oldest_queued_age().await.unwrap_or_default();
+    let spend = crate::review::spend::standings(&state.store, &state.spend, &state.metrics)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "cannot read the spend for /metrics"
+            );
+            Vec::new()
+        });
+    let mut text = state.metrics.render(&jobs, oldest);
+    text.push_str(&crate::review::spend::render_metrics(&spend));
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(&jobs, oldest),
+        text,
     )
 }

@@ -11,9 +11,11 @@ use secrecy::{ExposeSecret, SecretString};
 pub mod api_tokens;
 mod codebase;
 pub mod credentials;
+mod spend;
 mod startup;
 pub use api_tokens::ApiToken;
 pub use codebase::CodebaseSettings;
+pub use spend::SpendCaps;
 pub use startup::{SetupSettings, Startup};
 
 /// Everything `codex-review serve` needs to run.
@@ -44,6 +46,9 @@ pub struct Settings {
     /// `API_TOKENS`: bearer tokens of the review API (`/v1/reviews`), comma-separated, each
     /// optionally limited to repositories; empty, no API.
     pub api_tokens: Vec<ApiToken>,
+    /// Spend caps per installation and per person (`CODEX_REVIEW_*_USD_CAP`,
+    /// `CODEX_REVIEW_MAX_PER_PERSON_PER_HOUR`).
+    pub spend: SpendCaps,
 }
 
 /// A whole number of at least `min` from `raw`, or `default` when it is unset.
@@ -416,7 +421,10 @@ impl Settings {
             None => Vec::new(),
         };
 
+        let spend = SpendCaps::from_lookup(&get)?;
+
         Ok(Settings {
+            spend,
             api_tokens,
             status_token,
             codebase,

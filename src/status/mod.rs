@@ -38,21 +38,33 @@ pub struct StatusConfig {
     pub web_url: String,
     /// This process's name (`CODEX_REVIEW_INSTANCE`).
     pub instance: String,
+    /// The spend caps, shown against what was spent.
+    pub spend: crate::settings::SpendCaps,
 }
 
 #[derive(Clone)]
 struct StatusState {
     store: Store,
     config: Arc<StatusConfig>,
+    /// The repository caps this process has seen.
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// `/status`, `/status/login` and `/status/logout`.
-pub fn routes(store: Store, config: Arc<StatusConfig>) -> Router {
+pub fn routes(
+    store: Store,
+    config: Arc<StatusConfig>,
+    metrics: Arc<crate::metrics::Metrics>,
+) -> Router {
     Router::new()
         .route("/status", get(status))
         .route("/status/login", post(login))
         .route("/status/logout", post(logout))
-        .with_state(StatusState { store, config })
+        .with_state(StatusState {
+            store,
+            config,
+            metrics,
+        })
 }
 
 impl StatusConfig {
@@ -115,7 +127,7 @@ async fn status(State(state): State<StatusState>, headers: HeaderMap) -> Respons
     if !state.admits(&headers).await {
         return unauthorized(None);
     }
-    match page::gather(&state.store).await {
+    match page::gather(&state.store, &state.config.spend, &state.metrics).await {
         Ok(data) => page::render(&data, &state.config),
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "cannot read the status");

@@ -8,6 +8,7 @@ use axum::response::Response;
 
 use super::{StatusConfig, chart};
 use crate::jobs::{DeliveryCount, RunRecord, Store, now_ms};
+use crate::review::spend::Standing;
 use crate::server::html::{escape, page};
 use crate::when;
 
@@ -26,18 +27,25 @@ pub struct StatusData {
     pub queued: i64,
     pub running: i64,
     pub oldest_queued: Duration,
+    /// Spend against each cap.
+    pub spend: Vec<Standing>,
 }
 
-pub async fn gather(store: &Store) -> anyhow::Result<StatusData> {
+pub async fn gather(
+    store: &Store,
+    caps: &crate::settings::SpendCaps,
+    metrics: &crate::metrics::Metrics,
+) -> anyhow::Result<StatusData> {
     let now = now_ms();
     let today = now.div_euclid(DAY_MS);
-    let (runs, failures, costs, deliveries, live, oldest) = tokio::try_join!(
+    let (runs, failures, costs, deliveries, live, oldest, spend) = tokio::try_join!(
         store.recent_runs(RECENT, false),
         store.recent_runs(FAILURES, true),
         store.cost_per_day((today - (chart::DAYS - 1)) * DAY_MS),
         store.deliveries_by_event(now - DAY_MS),
         store.live_job_counts(),
         store.oldest_queued_age(),
+        crate::review::spend::standings(store, caps, metrics),
     )?;
     Ok(StatusData {
         now_ms: now,
@@ -48,6 +56,7 @@ pub async fn gather(store: &Store) -> anyhow::Result<StatusData> {
         queued: live[0].1,
         running: live[1].1,
         oldest_queued: oldest,
+        spend,
     })
 }
 
@@ -161,6 +170,8 @@ pub fn render(data: &StatusData, config: &StatusConfig) -> Response {
         chart::DAYS
     );
 
+    spend_table(&mut body, &data.spend);
+
     body.push_str("<h2>Deliveries, last 24 hours</h2>\n");
     if data.deliveries.is_empty() {
         body.push_str("<p class=\"muted\">No delivery in the last 24 hours.</p>\n");
@@ -181,6 +192,45 @@ pub fn render(data: &StatusData, config: &StatusConfig) -> Response {
         body.push_str("</tbody></table></div>\n");
     }
     page(StatusCode::OK, "codex-review status", &body, "'self'")
+}
+
+/// Spend against each cap: installations that spent this month, repositories with caps.
+fn spend_table(body: &mut String, rows: &[Standing]) {
+    body.push_str("<h2>Spend against caps</h2>\n");
+    if rows.is_empty() {
+        body.push_str("<p class=\"muted\">Nothing spent this month.</p>\n");
+        return;
+    }
+    body.push_str(
+        "<div class=\"scroll\"><table id=\"spend\"><thead><tr><th>Installation or repository</th>\
+<th>Window</th><th class=\"num\">Spent</th><th class=\"num\">Cap</th><th class=\"num\">Used</th>\
+<th>Resets (UTC)</th></tr></thead><tbody>\n",
+    );
+    for r in rows {
+        let (cap, used) = match r.cap_usd {
+            Some(cap) => (
+                format!("${cap:.2}"),
+                format!("{:.0}%", 100.0 * r.spent_usd / cap),
+            ),
+            None => ("none".to_owned(), "—".to_owned()),
+        };
+        let class = if r.cap_usd.is_some_and(|cap| r.spent_usd >= cap) {
+            " class=\"bad\""
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            body,
+            "<tr{class}><td>{} {}</td><td>{}</td><td class=\"num\">${:.2}</td><td class=\"num\">{cap}</td>\
+<td class=\"num\">{used}</td><td>{}</td></tr>",
+            r.scope,
+            escape(&r.name),
+            r.window,
+            r.spent_usd,
+            when::minute(r.resets_at),
+        );
+    }
+    body.push_str("</tbody></table></div>\n");
 }
 
 fn pr_link(web: &str, run: &RunRecord) -> String {
