@@ -23,14 +23,6 @@ fn titled(title: &str, path: &str, line: u64, priority: u8) -> Value {
     f
 }
 
-async fn review_comment(app: &TestApp, pr: u64, text: &str) {
-    let (status, _) = app
-        .deliver("issue_comment", &comment_payload(pr, text, "MEMBER"))
-        .await;
-    assert_eq!(status, 202);
-    app.settle().await;
-}
-
 #[tokio::test]
 async fn a_finding_on_a_file_outside_the_diff_is_listed_and_an_invented_file_is_not() {
     let app = TestApp::start().await;
@@ -53,7 +45,7 @@ async fn a_finding_on_a_file_outside_the_diff_is_listed_and_an_invented_file_is_
         titled("Changed call", "src/limiter.rs", 2, 2),
     ])));
 
-    review_comment(&app, 3, "@codex review").await;
+    app.comment(3, "@codex review").await;
 
     let reviews = app.github.reviews();
     assert_eq!(reviews.len(), 1);
@@ -124,7 +116,7 @@ async fn a_finding_repeated_by_every_part_is_said_once_with_one_explanation() {
         Reply::Review(review)
     });
 
-    review_comment(&app, 4, "@codex review").await;
+    app.comment(4, "@codex review").await;
 
     let parts = app.openai.requests().len();
     assert!(parts >= 3, "{parts} parts");
@@ -179,7 +171,7 @@ async fn an_incremental_review_shows_only_the_pull_requests_own_changes() {
     pull.commits.push(NEW_HEAD.into());
     app.github.add_pull(pull);
     app.openai.push(Reply::Review(review_with(vec![])));
-    review_comment(&app, 5, "@codex review").await;
+    app.comment(5, "@codex review").await;
 
     // The author merges the base branch (which changed src/base_only.rs) and edits lib.rs.
     let lib_now = File::new(
@@ -208,7 +200,7 @@ async fn an_incremental_review_shows_only_the_pull_requests_own_changes() {
         );
     }
     app.openai.push(Reply::Review(review_with(vec![])));
-    review_comment(&app, 5, "@codex review").await;
+    app.comment(5, "@codex review").await;
 
     let requests = app.openai.requests();
     assert_eq!(requests.len(), 2);

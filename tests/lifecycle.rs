@@ -29,14 +29,6 @@ fn shown_id(request: &Value, title: &str) -> Option<String> {
     })
 }
 
-async fn comment(app: &TestApp, pr: u64, text: &str) {
-    let (status, _) = app
-        .deliver("issue_comment", &comment_payload(pr, text, "MEMBER"))
-        .await;
-    assert_eq!(status, 202);
-    app.settle().await;
-}
-
 both_backends!(a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dismissed);
 
 async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dismissed(
@@ -68,7 +60,7 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
         titled("Counter never reset", 8),
         titled("Error swallowed", 9),
     ])));
-    comment(&app, 21, "@codex review").await;
+    app.comment(21, "@codex review").await;
     assert_eq!(app.github.reviews()[0].comments.len(), 5);
 
     // People answer: a "won't fix" with a reason, a 👎, a thread resolved by hand, and a
@@ -162,7 +154,7 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
         review["fixed_finding_ids"] = json!(fixed);
         Reply::Review(review)
     });
-    comment(&app, 21, "@codex review").await;
+    app.comment(21, "@codex review").await;
 
     let requests = app.openai.requests();
     let second = requests.last().unwrap();
@@ -251,7 +243,7 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
     );
 
     // The learnings can be listed and forgotten.
-    comment(&app, 21, "@codex learnings").await;
+    app.comment(21, "@codex learnings").await;
     let listed = app.github.comments().last().unwrap().body.clone();
     assert!(
         listed.contains("the proxy enforces the limit. (by maintainer)"),
@@ -264,7 +256,7 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
         .chars()
         .take_while(char::is_ascii_digit)
         .collect();
-    comment(&app, 21, &format!("@codex forget {number}")).await;
+    app.comment(21, &format!("@codex forget {number}")).await;
     assert!(
         app.github
             .comments()
@@ -273,7 +265,7 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
             .body
             .contains("is forgotten")
     );
-    comment(&app, 21, "@codex learnings").await;
+    app.comment(21, "@codex learnings").await;
     let again = app.github.comments().last().unwrap().body.clone();
     assert!(again.contains("No learnings yet"), "{again}");
 
@@ -281,7 +273,7 @@ async fn a_push_resolves_fixed_and_deleted_findings_and_dismissed_ones_stay_dism
     app.openai.respond_with(|_| {
         Reply::Review(review_with(vec![titled("Limit read from the request", 6)]))
     });
-    comment(&app, 21, "@codex review full").await;
+    app.comment(21, "@codex review full").await;
     let last = app.openai.requests().last().unwrap().clone();
     assert!(shown_id(&last, "Off by one in the bound").is_none());
     let reviews = app.github.reviews();
@@ -352,7 +344,7 @@ async fn an_automatic_re_review_with_nothing_new_posts_no_review() {
         "Off by one in the bound",
         2,
     )])));
-    comment(&app, 22, "@codex review").await;
+    app.comment(22, "@codex review").await;
     let reviews = app.github.reviews();
     assert_eq!(reviews.len(), 2);
     assert!(
@@ -382,12 +374,12 @@ async fn the_thumbs_down_of_many_open_findings_are_read_a_few_at_a_time() {
         .map(|l| titled(&format!("Problem {l}"), l))
         .collect();
     app.openai.push(Reply::Review(review_with(findings)));
-    comment(&app, 22, "@codex review").await;
+    app.comment(22, "@codex review").await;
     assert_eq!(app.github.reviews()[0].comments.len(), 10);
     // GitHub answers slowly: reads asked one after another would never overlap.
     app.github.state().delay = std::time::Duration::from_millis(40);
     app.openai.push(Reply::Review(review_with(vec![])));
-    comment(&app, 22, "@codex review").await;
+    app.comment(22, "@codex review").await;
     let most = app.github.state().max_reaction_reads;
     assert!((2..=6).contains(&most), "{most} reaction reads at once");
     app.assert_no_violations();

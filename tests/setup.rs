@@ -423,14 +423,41 @@ fn serve_without_settings_prints_where_the_setup_page_is() {
     assert!(page.contains("id=\"openai-missing\""));
 }
 
-#[tokio::test]
-async fn behind_a_tunnel_every_visitor_needs_the_key() {
+/// A first start in setup mode against fresh fakes.
+struct Fresh {
+    github: FakeGitHub,
+    openai: FakeOpenAi,
+    dir: tempfile::TempDir,
+    setup: app::Setup,
+    /// The setup page's address (`http://127.0.0.1:PORT`).
+    base: String,
+}
+
+async fn fresh() -> Fresh {
     install_crypto();
     let github = FakeGitHub::start(APP_ID, PUBLIC_KEY.as_bytes(), "").await;
     let openai = FakeOpenAi::start().await;
     let dir = tempfile::tempdir().unwrap();
     let setup = start_setup(&first_start(&github, &openai, &dir)).await;
     let base = format!("http://{}", setup.addr);
+    Fresh {
+        github,
+        openai,
+        dir,
+        setup,
+        base,
+    }
+}
+
+#[tokio::test]
+async fn behind_a_tunnel_every_visitor_needs_the_key() {
+    let Fresh {
+        github,
+        openai,
+        dir: _dir,
+        setup,
+        base,
+    } = fresh().await;
     let http = browser();
     let port = setup.addr.port();
     // `ssh -R`, a TCP tunnel or a proxy without forwarding headers: the connection comes from
@@ -481,12 +508,13 @@ async fn behind_a_tunnel_every_visitor_needs_the_key() {
 
 #[tokio::test]
 async fn two_callbacks_at_once_exchange_one_code_and_write_the_file_once() {
-    install_crypto();
-    let github = FakeGitHub::start(APP_ID, PUBLIC_KEY.as_bytes(), "").await;
-    let openai = FakeOpenAi::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let setup = start_setup(&first_start(&github, &openai, &dir)).await;
-    let base = format!("http://{}", setup.addr);
+    let Fresh {
+        github,
+        openai,
+        dir,
+        setup,
+        base,
+    } = fresh().await;
     let http = browser();
     let (_, first, first_cookie) = register(
         &http,

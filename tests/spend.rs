@@ -29,14 +29,6 @@ fn pull(number: u64, config: Option<&str>) -> Pull {
     p
 }
 
-async fn comment(app: &TestApp, pr: u64, text: &str) {
-    let (status, _) = app
-        .deliver("issue_comment", &comment_payload(pr, text, "MEMBER"))
-        .await;
-    assert_eq!(status, 202);
-    app.settle().await;
-}
-
 fn answer() -> Reply {
     Reply::Review(json!({"answer": "It adds b."}))
 }
@@ -58,9 +50,9 @@ async fn every_job_that_calls_the_model_counts_against_the_hourly_limits() {
     // Two questions use up the pull request's hour: a review is refused after them.
     app.openai.push(answer());
     app.openai.push(answer());
-    comment(&app, 1, "@codex ask what does this do?").await;
-    comment(&app, 1, "@codex ask and why?").await;
-    comment(&app, 1, "@codex review").await;
+    app.comment(1, "@codex ask what does this do?").await;
+    app.comment(1, "@codex ask and why?").await;
+    app.comment(1, "@codex review").await;
     assert!(app.github.reviews().is_empty());
     let refused = last_comment(&app);
     assert!(refused.contains("2 model runs"), "{refused}");
@@ -72,9 +64,9 @@ async fn every_job_that_calls_the_model_counts_against_the_hourly_limits() {
 
     // The same person elsewhere: a third run is allowed, a fourth is not.
     app.openai.push(Reply::Review(review_with(vec![])));
-    comment(&app, 2, "@codex review").await;
+    app.comment(2, "@codex review").await;
     assert_eq!(app.github.reviews().len(), 1);
-    comment(&app, 2, "@codex ask and now?").await;
+    app.comment(2, "@codex ask and now?").await;
     let refused = last_comment(&app);
     assert!(
         refused.contains("CODEX_REVIEW_MAX_PER_PERSON_PER_HOUR"),
@@ -109,11 +101,11 @@ async fn a_dollar_cap_stops_the_model_once_reached_and_says_when_it_resets() {
             1,
             None,
         )])));
-        comment(&app, n, "@codex review").await;
+        app.comment(n, "@codex review").await;
     }
     assert_eq!(app.github.reviews().len(), 2);
     let calls = app.openai.requests().len();
-    comment(&app, 3, "@codex review").await;
+    app.comment(3, "@codex review").await;
     assert_eq!(
         app.openai.requests().len(),
         calls,
@@ -209,9 +201,9 @@ async fn a_repository_can_cap_its_own_spend() {
         1,
         None,
     )])));
-    comment(&app, 1, "@codex review").await;
+    app.comment(1, "@codex review").await;
     assert_eq!(app.github.reviews().len(), 1);
-    comment(&app, 2, "@codex review").await;
+    app.comment(2, "@codex review").await;
     assert_eq!(app.github.reviews().len(), 1, "{:#?}", app.github.reviews());
     let refused = last_comment(&app);
     assert!(

@@ -197,6 +197,15 @@ impl TestApp {
         self.deliver_as(event, &id, payload).await
     }
 
+    /// A member's comment `text` on pull request `pr`, delivered and worked off.
+    pub async fn comment(&self, pr: u64, text: &str) {
+        let (status, _) = self
+            .deliver("issue_comment", &comment_payload(pr, text, "MEMBER"))
+            .await;
+        assert_eq!(status, 202);
+        self.settle().await;
+    }
+
     /// Sends `payload` with a given delivery id (a redelivery reuses it).
     pub async fn deliver_as(&self, event: &str, delivery: &str, payload: &Value) -> (u16, String) {
         let body = serde_json::to_vec(payload).unwrap();
