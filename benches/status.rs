@@ -3,7 +3,8 @@
 //! `cargo bench --bench status`: 200,000 deliveries over the 14 days of the default retention
 //! (about 14,000 a day) and 30,000 runs over 31 days across 40 repositories; the page's five
 //! queries (recent runs, failures, cost per day, deliveries of the last day by event, the
-//! queue) measured one by one and together.
+//! queue) measured one by one and together, and what the gate reads before each model call
+//! (the hourly limits and the spend caps).
 
 use std::time::Duration;
 
@@ -66,6 +67,8 @@ async fn filled(dir: &std::path::Path) -> Store {
                 cost_micros: Some(60_000),
                 started_at: finished - 90_000,
                 finished_at: finished,
+                installation_id: Some(i % 4 + 1),
+                person: Some(format!("person-{}", i % 25)),
                 ..RunRecord::default()
             })
             .await
@@ -94,6 +97,26 @@ fn status(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(store.deliveries_by_event(now - DAY_MS))
                 .unwrap()
+        })
+    });
+    // What the gate reads before every model call: the hourly limits and the four caps.
+    group.bench_function("spend_limits_of_one_job", |b| {
+        let (day, month) = (
+            codex_review::when::day_bounds(now).0,
+            codex_review::when::month_bounds(now).0,
+        );
+        b.iter(|| {
+            rt.block_on(async {
+                tokio::try_join!(
+                    store.model_runs_of_pr("octo/repo-7", 7, now - 3_600_000),
+                    store.model_runs_of_person(2, "person-7", now - 3_600_000),
+                    store.spent_micros(2, None, day),
+                    store.spent_micros(2, None, month),
+                    store.spent_micros(2, Some("octo/repo-7"), day),
+                    store.spent_micros(2, Some("octo/repo-7"), month),
+                )
+                .unwrap()
+            })
         })
     });
     group.bench_function("all_at_once", |b| {

@@ -14,6 +14,7 @@ CREATE UNIQUE INDEX api_reviews_token_idempotency ON api_reviews (token_id, idem
 ALTER TABLE review_runs ADD COLUMN installation_id BIGINT;
 ALTER TABLE review_runs ADD COLUMN person TEXT;
 CREATE INDEX review_runs_person ON review_runs (person, finished_at);
+CREATE INDEX review_runs_installation ON review_runs (installation_id, finished_at);
 
 -- Redeliveries asked for, per delivery id, across passes and restarts.
 CREATE TABLE redelivery_requests (
