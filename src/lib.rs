@@ -1,6 +1,6 @@
 //! codex-review: a self-hosted GitHub App that reviews pull requests with an OpenAI model.
 //!
-//! The flow (DESIGN §4): [`server`] verifies and stores a delivery as a job, [`jobs`] runs it,
+//! The flow: [`server`] verifies and stores a delivery as a job, [`jobs`] runs it,
 //! [`review`] reads the PR through [`github`], renders the [`diff`] for the [`model`], places
 //! the findings on commentable lines and posts one review.
 

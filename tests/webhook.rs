@@ -1,4 +1,4 @@
-//! The webhook contract (DESIGN §2): 401 / 400 / 413 / 2xx, stored before the answer.
+//! The webhook contract: 401 / 400 / 413 / 2xx, stored before the answer.
 
 mod support;
 

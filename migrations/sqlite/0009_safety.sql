@@ -1,4 +1,4 @@
--- Issue 19. The gate holds while a finding is open: each finding keeps its priority and the
+-- Safety. The gate holds while a finding is open: each finding keeps its priority and the
 -- last head it was reported on (a summary-only finding has no thread to follow, so it holds
 -- the gate on the heads where the model still reports it).
 ALTER TABLE findings ADD COLUMN priority BIGINT;

@@ -1,4 +1,4 @@
-//! The lifecycle of posted findings (issue 12): the review thread each inline finding lives in,
+//! The lifecycle of posted findings across pushes: the review thread each inline finding lives in,
 //! and its state: `open`, `fixed`, `dismissed` or `outdated`.
 
 use anyhow::Context as _;
@@ -10,7 +10,7 @@ use crate::ids::{PrNumber, RepoName};
 /// A finding posted inline, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredFinding {
-    /// The app's short id of the finding (DESIGN §10).
+    /// The app's short id of the finding (the `[ID]` the model is shown).
     pub id: String,
     pub fingerprint: String,
     pub path: String,

@@ -79,7 +79,7 @@ pub struct OutputFormat {
 }
 
 impl OutputFormat {
-    /// The review output (DESIGN §3).
+    /// The review output (the strict schema of `schema.rs`).
     pub fn review() -> &'static OutputFormat {
         static FORMAT: std::sync::OnceLock<OutputFormat> = std::sync::OnceLock::new();
         FORMAT.get_or_init(|| OutputFormat {
@@ -97,7 +97,7 @@ impl OutputFormat {
         })
     }
 
-    /// The verification verdicts (DESIGN §11).
+    /// The verification verdicts (keep, drop or lower each finding shown).
     pub fn verify() -> &'static OutputFormat {
         static FORMAT: std::sync::OnceLock<OutputFormat> = std::sync::OnceLock::new();
         FORMAT.get_or_init(|| OutputFormat {

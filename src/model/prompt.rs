@@ -1,4 +1,4 @@
-//! The words sent to the model (DESIGN §6, in our own words).
+//! The words sent to the model: what a good review is, in our own words.
 //!
 //! Order matters for the provider's prompt cache and for safety: the fixed instructions come
 //! first and never change between reviews; then the pull request as clearly fenced,
@@ -47,7 +47,7 @@ pub fn instructions(tools: bool) -> &'static str {
     }
 }
 
-/// The instructions of the verification call (DESIGN §11).
+/// The instructions of the verification call.
 pub const VERIFY_INSTRUCTIONS: &str = r#"You are checking the findings of an automated code review before they are posted on a pull request. For each finding, decide whether it is real: a problem the change introduces that its author would want to fix, at the place it points to.
 
 Keep a finding when the code shown (and, when you need more, what you read with the tools) supports it. Drop it when it is wrong: the code does not do what the finding says, the name it calls undefined is defined elsewhere, the case it describes cannot happen, the problem existed before this change, or it is a matter of taste. When in doubt after looking, keep it.
@@ -108,7 +108,7 @@ pub struct ToVerify<'a> {
     pub code: &'a str,
 }
 
-/// The verification call's user message (DESIGN §11): one finding per line as
+/// The verification call's user message: one finding per line as
 /// `[ID] title (path:line)`, followed by its explanation and code, all fenced.
 pub fn verify_message(repo: &str, pr_title: &str, findings: &[ToVerify<'_>]) -> String {
     let mut parts: Vec<&str> = vec![pr_title];
@@ -172,7 +172,7 @@ pub struct PromptInput<'a> {
     pub focus_areas: &'a [String],
     /// Whether the model may read the repository with tools.
     pub tools: bool,
-    /// Earlier findings still open whose code changed (DESIGN §10), one `[ID] title
+    /// Earlier findings still open whose code changed, one `[ID] title
     /// (path:line)` line each followed by the code now; empty when there are none.
     pub earlier: &'a str,
 }

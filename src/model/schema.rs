@@ -1,5 +1,5 @@
-//! The structured review the model must return (DESIGN §3), as Rust types and as the strict
-//! JSON schema sent in `text.format`.
+//! The structured review the model must return (the product's output contract), as Rust
+//! types and as the strict JSON schema sent in `text.format`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -15,7 +15,8 @@ pub struct ReviewOutput {
     pub overall_correctness: String,
     pub overall_explanation: String,
     pub overall_confidence_score: f64,
-    /// Ids of earlier findings (shown in the request, DESIGN §10) that this change fixes.
+    /// Ids of earlier findings (shown in the request as `[ID] title (path:line)`) that this
+    /// change fixes.
     #[serde(default)]
     pub fixed_finding_ids: Vec<String>,
 }
@@ -69,7 +70,7 @@ pub fn answer_schema() -> Value {
     })
 }
 
-/// The verification call's answer (DESIGN §11).
+/// The verification call's answer: a verdict per finding shown, `{id, keep, reason}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyOutput {

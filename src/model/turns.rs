@@ -1,5 +1,5 @@
-//! A conversation with tools (DESIGN §8): the model's function calls are run, in parallel
-//! within a turn, and answered with one `function_call_output` each; turns go on until the
+//! A conversation with tools (`read_file`, `search`): the model's function calls are run, in
+//! parallel within a turn, and answered with one `function_call_output` each; turns go on until the
 //! model gives its structured answer or a budget runs out, when one last turn asks for the
 //! answer without tools.
 //!

@@ -1,5 +1,5 @@
-//! The tools the model may call (DESIGN §8), run in-process over a snapshot: no shell, no
-//! process, nothing of the repository is executed. A path the model gives is looked up in the
+//! The tools the model may call (`read_file`, `search`), run in-process over a snapshot: no
+//! shell, no process, nothing of the repository is executed. A path the model gives is looked up in the
 //! snapshot's index, never opened on the file system, so no path can reach outside it; `..`
 //! and absolute paths are refused with an error answer. Answers are line-numbered, bounded in
 //! lines, bytes and matches (with a note when cut), and fenced as untrusted data like the diff.

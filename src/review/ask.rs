@@ -46,7 +46,8 @@ pub struct CallSettings {
     pub reasoning_effort: Option<String>,
     /// The repository's tools, when the model may read it.
     pub tooling: Option<Tooling>,
-    /// Earlier findings to judge (DESIGN §10), shown in the first part.
+    /// Earlier findings to judge (`[ID] title (path:line)` and the code now), shown in the
+    /// first part.
     pub earlier: String,
     /// Told `(parts answered, parts)` as the parts finish.
     pub on_part: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,

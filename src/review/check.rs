@@ -1,4 +1,4 @@
-//! The `codex-review` check run on the reviewed head (DESIGN §9): one per head SHA, reused
+//! The `codex-review` check run on the reviewed head: one per head SHA, reused
 //! across retries and re-reviews; in progress while the review runs (and while it waits to
 //! be retried), then completed with its result. Neutral by default; with
 //! `gate.fail_on_priority` it fails while any finding of the pull request at that priority or

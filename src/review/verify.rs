@@ -1,4 +1,4 @@
-//! The verify stage (DESIGN §11): before posting, the findings at or above the repository's
+//! The verify stage: before posting, the findings at or above the repository's
 //! `review.verify_priority` are checked by a second, focused model call that sees each
 //! finding, the code it points at, and the repository's tools. A finding the call drops is
 //! taken out and listed in the summary with the reason; one without a verdict is kept, and

@@ -1,4 +1,4 @@
-//! Process settings, read once from the environment at start-up (DESIGN §2).
+//! Process settings, read once from the environment at start-up.
 //!
 //! Nothing else in the code reads environment variables: handlers get what they need from
 //! [`Settings`]. Secrets are [`SecretString`]s, whose `Debug` prints a placeholder.

@@ -1,4 +1,4 @@
-//! Findings that live across pushes (issue 12). A posted inline finding is stored with its
+//! Findings that live across pushes. A posted inline finding is stored with its
 //! review comment and thread; a later review of the pull request reads the threads, takes the
 //! findings people dismissed (a reply such as "won't fix", or a 👎 on the comment) out of play,
 //! shows the model the open ones whose code changed, and resolves the threads of those the
@@ -60,7 +60,7 @@ impl Earlier {
             .contains(&(path.to_owned(), normalize_title(title)))
     }
 
-    /// The section of the user message (DESIGN §10): `[ID] title (path:line)` and the code now.
+    /// The section of the user message: `[ID] title (path:line)` and the code now.
     pub fn prompt_section(&self) -> String {
         let mut s = String::new();
         for shown in &self.shown {

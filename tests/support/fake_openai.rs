@@ -43,7 +43,7 @@ pub enum Reply {
     ToolCalls(Vec<(&'static str, Value)>),
 }
 
-/// The `text.format.name` of the verification call (DESIGN §11).
+/// The `text.format.name` of the verification call.
 pub const VERIFY_FORMAT: &str = "finding_verdicts";
 
 /// Verdicts keeping every finding `[ID]` shown in a verification request.
