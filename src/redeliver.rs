@@ -73,7 +73,7 @@ pub async fn redeliver_missed(
         {
             continue;
         }
-        let store_error = |e: anyhow::Error| RedeliverError::Store(format!("{e:#}"));
+        let store_error = RedeliverError::Store;
         if store.has_delivery(guid).await.map_err(store_error)? {
             continue;
         }
@@ -99,8 +99,8 @@ pub async fn redeliver_missed(
 pub enum RedeliverError {
     #[error(transparent)]
     GitHub(#[from] GitHubError),
-    #[error("database: {0}")]
-    Store(String),
+    #[error("database: {0:#}")]
+    Store(#[source] anyhow::Error),
 }
 
 /// Checks at start and then every `every` until `shutdown`, looking back `window`.

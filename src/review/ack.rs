@@ -40,7 +40,7 @@ impl Reviewer {
         let gh = self
             .github
             .repo(req.installation, req.repo.clone())
-            .map_err(|e| ReviewError::Internal(format!("{e:#}")))?;
+            .map_err(ReviewError::Internal)?;
         // What deciding takes: the base commit, its configuration (cached), and the author's
         // permission when GitHub sent no association.
         let pull = gh.pull(req.pr).await?;
@@ -54,7 +54,7 @@ impl Reviewer {
                     .store
                     .cancel_queued(job, super::run::NOT_ALLOWED)
                     .await
-                    .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                    .map_err(ReviewError::Store)?;
                 if cancelled {
                     tracing::info!(
                         author,

@@ -146,7 +146,9 @@ pub async fn ask_model(
     let mut results: Vec<(usize, Result<crate::model::ModelReply, ModelError>)> =
         Vec::with_capacity(parts);
     while let Some(joined) = calls.join_next().await {
-        results.push(joined.map_err(|e| ReviewError::Internal(format!("model call task: {e}")))?);
+        results.push(joined.map_err(|e| {
+            ReviewError::Internal(anyhow::Error::new(e).context("model call task"))
+        })?);
         if let Some(on_part) = &settings.on_part {
             on_part(results.len(), parts);
         }

@@ -224,7 +224,7 @@ impl Reviewer {
             .store
             .last_reviewed_sha(&req.repo, req.pr)
             .await
-            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+            .map_err(ReviewError::Store)?;
         let Some(last) = last.filter(|l| l != head) else {
             return Ok(None);
         };

@@ -125,7 +125,7 @@ impl Reviewer {
                         self.store
                             .set_paused(&req.repo, req.pr, pause)
                             .await
-                            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                            .map_err(ReviewError::Store)?;
                         let text = if pause {
                             format!(
                                 "Automatic reviews of this pull request are paused. Comment `@{} resume` to turn them back on; `@{} review` still works.",
@@ -215,7 +215,7 @@ impl Reviewer {
                     .store
                     .is_paused(&req.repo, req.pr)
                     .await
-                    .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                    .map_err(ReviewError::Store)?;
                 if let Some(why) =
                     auto_review_skip(config, action, author, association.as_deref(), pull, paused)
                 {
@@ -260,7 +260,7 @@ impl Reviewer {
         key: &str,
         text: &str,
     ) -> Result<(), ReviewError> {
-        let store = |e: anyhow::Error| ReviewError::Store(format!("{e:#}"));
+        let store = ReviewError::Store;
         if self
             .store
             .notice_given(&req.repo, req.pr, kind, key)

@@ -43,16 +43,16 @@ pub enum ReviewError {
     GitHub(#[from] GitHubError),
     #[error(transparent)]
     Model(#[from] ModelError),
-    #[error("{0}")]
-    Internal(String),
+    #[error("{0:#}")]
+    Internal(#[source] anyhow::Error),
     /// New commits arrived while the review ran; it is not posted for the old head.
     #[error("the pull request's head moved from {from} to {to} during the review")]
     HeadMoved { from: String, to: String },
     /// This worker's lease expired and another worker took the job over.
     #[error("the job's lease was lost")]
     LeaseLost,
-    #[error("database: {0}")]
-    Store(String),
+    #[error("database: {0:#}")]
+    Store(#[source] anyhow::Error),
 }
 
 impl ReviewError {
@@ -384,5 +384,23 @@ impl Reviewer {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_error_keeps_its_chain() {
+        let cause = anyhow::anyhow!("disk I/O error").context("saving a finding's state");
+        let e = ReviewError::Store(cause);
+        assert_eq!(
+            e.to_string(),
+            "database: saving a finding's state: disk I/O error"
+        );
+        let source = std::error::Error::source(&e).expect("the cause is kept");
+        assert_eq!(source.to_string(), "saving a finding's state");
+        assert!(e.will_retry());
     }
 }

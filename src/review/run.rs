@@ -33,7 +33,7 @@ impl Reviewer {
         let gh = self
             .github
             .repo(req.installation, req.repo.clone())
-            .map_err(|e| ReviewError::Internal(format!("{e:#}")))?;
+            .map_err(ReviewError::Internal)?;
         // The 👀 of the trigger: this worker's to add unless the acknowledgement loop (which
         // runs while every worker is busy) already decided. Asked while the PR is read.
         let (ack, pull) = tokio::join!(
@@ -82,7 +82,9 @@ impl Reviewer {
         };
         let config = &loaded.config;
         let sha = pull.head_sha().ok_or_else(|| {
-            ReviewError::Internal("GitHub sent a head SHA that is not a commit id".into())
+            ReviewError::Internal(anyhow::anyhow!(
+                "GitHub sent a head SHA that is not a commit id"
+            ))
         })?;
         super::tally::note(|t| t.head_sha = Some(sha.to_string()));
         let gathered = self
@@ -114,11 +116,7 @@ impl Reviewer {
     /// acknowledgement loop is deciding, so that one decision serves both.
     async fn job_ack(&self, job: JobId) -> Result<AckState, ReviewError> {
         for _ in 0..1_000 {
-            let state = self
-                .store
-                .take_ack(job)
-                .await
-                .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+            let state = self.store.take_ack(job).await.map_err(ReviewError::Store)?;
             if state != AckState::InFlight {
                 return Ok(state);
             }
@@ -315,7 +313,7 @@ impl Reviewer {
             .store
             .posted_fingerprints(&req.repo, req.pr)
             .await
-            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+            .map_err(ReviewError::Store)?;
         let mut drops = super::result::Drops::default();
         drops.before(&placement);
         let below = keep_above_thresholds(&mut placement, &config.review);
@@ -428,7 +426,7 @@ impl Reviewer {
             self.store
                 .mark_seen(&req.repo, req.pr, &repeated, sha.as_str())
                 .await
-                .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                .map_err(ReviewError::Store)?;
         }
         let result = super::result::result(&answer.output, &placement, &drops);
         super::tally::note(|t| t.result = Some(result));
@@ -443,7 +441,7 @@ impl Reviewer {
                 .store
                 .last_reviewed_sha(&req.repo, req.pr)
                 .await
-                .map_err(|e| ReviewError::Store(format!("{e:#}")))?
+                .map_err(ReviewError::Store)?
                 .is_some()
         {
             return Ok(Outcome::Quiet);

@@ -98,7 +98,7 @@ impl Reviewer {
         req: &ReviewRequest,
         config: &RepoConfig,
     ) -> Result<Option<Limit>, ReviewError> {
-        let store = |e: anyhow::Error| ReviewError::Store(format!("{e:#}"));
+        let store = ReviewError::Store;
         self.metrics.note_repo_caps(
             req.repo.as_str(),
             req.installation.0 as i64,

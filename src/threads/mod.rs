@@ -105,7 +105,7 @@ where
     let open = store
         .threaded_findings(&repo, pr, "open")
         .await
-        .map_err(EarlierError::store)?;
+        .map_err(EarlierError::Store)?;
     let mut earlier = Earlier::default();
     if !open.is_empty() {
         let threads: HashMap<String, ReviewThread> = gh
@@ -132,12 +132,12 @@ where
                         Some(&by),
                     )
                     .await
-                    .map_err(EarlierError::store)?;
+                    .map_err(EarlierError::Store)?;
                 if let Some(reason) = reason.as_deref().filter(|_| authority.learn) {
                     store
                         .add_learning(&repo, reason, &by)
                         .await
-                        .map_err(EarlierError::store)?;
+                        .map_err(EarlierError::Store)?;
                 }
                 earlier.newly_dismissed += 1;
                 continue;
@@ -184,7 +184,7 @@ where
                         Some(by),
                     )
                     .await
-                    .map_err(EarlierError::store)?;
+                    .map_err(EarlierError::Store)?;
                 earlier.newly_dismissed += 1;
                 continue;
             }
@@ -194,7 +194,7 @@ where
     }
     earlier.dismissed = dismissed_set(store, &repo, pr)
         .await
-        .map_err(EarlierError::store)?;
+        .map_err(EarlierError::Store)?;
     Ok(earlier)
 }
 
@@ -358,12 +358,6 @@ pub async fn settle(
 pub enum EarlierError {
     #[error(transparent)]
     GitHub(#[from] GitHubError),
-    #[error("database: {0}")]
-    Store(String),
-}
-
-impl EarlierError {
-    fn store(e: anyhow::Error) -> Self {
-        EarlierError::Store(format!("{e:#}"))
-    }
+    #[error("database: {0:#}")]
+    Store(#[source] anyhow::Error),
 }

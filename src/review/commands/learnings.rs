@@ -24,7 +24,7 @@ impl Reviewer {
             .store
             .learnings(&req.repo, MAX_LEARNINGS)
             .await
-            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+            .map_err(ReviewError::Store)?;
         let mut text = if learnings.is_empty() {
             format!(
                 "No learnings yet. When someone dismisses a finding in its thread with a reason (`@{} dismiss <reason>`, or `won't fix: <reason>`), the reason is kept here and given to later reviews of this repository.",
@@ -62,7 +62,7 @@ impl Reviewer {
             .store
             .forget_learning(&req.repo, number)
             .await
-            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+            .map_err(ReviewError::Store)?;
         let text = if removed {
             format!("Learning {number} is forgotten.")
         } else {

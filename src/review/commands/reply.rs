@@ -59,7 +59,7 @@ impl Reviewer {
             .store
             .finding_by_comment(&req.repo, req.pr, root)
             .await
-            .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+            .map_err(ReviewError::Store)?;
         // `@codex dismiss [reason]` (or "won't fix: ...") addressed to the bot: dismissed at
         // once, and said so, without asking the model.
         let (said, author) = match &req.trigger {
@@ -84,7 +84,7 @@ impl Reviewer {
                     Some(author),
                 )
                 .await
-                .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                .map_err(ReviewError::Store)?;
             let mut text = String::from(
                 "Dismissed: this finding will not be posted again on this pull request.",
             );
@@ -96,7 +96,7 @@ impl Reviewer {
                 self.store
                     .add_learning(&req.repo, reason, author)
                     .await
-                    .map_err(|e| ReviewError::Store(format!("{e:#}")))?;
+                    .map_err(ReviewError::Store)?;
                 text.push_str(
                     " The reason is kept as a learning for later reviews of this repository.",
                 );
