@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use codex_review::jobs::{RunRecord, Store, now_ms};
+use codex_review::store::{RunRecord, Store, now_ms};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const DELIVERIES: i64 = 200_000;

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use codex_review::jobs::Store;
 use codex_review::metrics::Metrics;
+use codex_review::store::Store;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const FINISHED: usize = 100_000;

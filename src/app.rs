@@ -9,12 +9,13 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::github::GitHubApp;
-use crate::jobs::{Store, Worker, WorkerConfig};
 use crate::metrics::Metrics;
 use crate::model::{ModelClient, RetryPolicy};
 use crate::review::Reviewer;
 use crate::server::{self, AppState, WebhookSecrets};
 use crate::settings::Settings;
+use crate::store::Store;
+use crate::worker::{Worker, WorkerConfig};
 
 /// Acknowledgements (👀) made at once: each is two or three small GitHub calls.
 const ACK_CONCURRENCY: usize = 32;
@@ -158,7 +159,7 @@ pub async fn start_on(
     let (stop, stopped) = watch::channel(false);
 
     let state = AppState {
-        writer: crate::jobs::DeliveryWriter::start(store.clone()),
+        writer: crate::store::DeliveryWriter::start(store.clone()),
         store: store.clone(),
         secrets: WebhookSecrets::new(settings.github.webhook_secrets.clone()),
         bot_handle: settings.bot_handle.as_str().into(),
@@ -199,7 +200,7 @@ pub async fn start_on(
         owner: settings.instance.clone(),
         ..tuning.worker
     };
-    let acks = tokio::spawn(crate::jobs::run_acks(
+    let acks = tokio::spawn(crate::worker::run_acks(
         store.clone(),
         reviewer.clone(),
         ack_wake,
@@ -207,7 +208,7 @@ pub async fn start_on(
         ACK_CONCURRENCY,
         worker_config.poll_interval,
     ));
-    let pruning = tokio::spawn(crate::jobs::run_pruning(
+    let pruning = tokio::spawn(crate::worker::run_pruning(
         store.clone(),
         settings.retention,
         tuning.prune_every,
@@ -215,7 +216,7 @@ pub async fn start_on(
         stopped.clone(),
     ));
     let redelivery = match settings.redeliver_window {
-        Some(window) => tokio::spawn(crate::redeliver::run_redelivery(
+        Some(window) => tokio::spawn(crate::worker::redeliver::run_redelivery(
             app_client,
             store.clone(),
             window,

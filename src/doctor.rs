@@ -7,9 +7,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::github::GitHubApp;
-use crate::jobs::Store;
 use crate::model::{ModelClient, RetryPolicy};
 use crate::settings::Settings;
+use crate::store::Store;
 
 /// One check's result.
 pub struct Check {

@@ -1,6 +1,6 @@
 //! codex-review: a self-hosted GitHub App that reviews pull requests with an OpenAI model.
 //!
-//! The flow: [`server`] verifies and stores a delivery as a job, [`jobs`] runs it,
+//! The flow: [`server`] verifies and stores a delivery as a job, [`store`] keeps it and [`worker`] runs it,
 //! [`review`] reads the PR through [`github`], renders the [`diff`] for the [`model`], places
 //! the findings on commentable lines and posts one review.
 
@@ -13,10 +13,8 @@ pub mod doctor;
 pub mod event;
 pub mod github;
 pub mod ids;
-pub mod jobs;
 pub mod metrics;
 pub mod model;
-pub mod redeliver;
 pub mod repo;
 pub mod repo_config;
 pub mod review;
@@ -25,6 +23,8 @@ pub mod server;
 pub mod settings;
 pub mod setup;
 pub mod status;
+pub mod store;
 pub mod threads;
 pub mod untrusted;
 pub mod when;
+pub mod worker;

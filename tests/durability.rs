@@ -495,7 +495,7 @@ async fn shutdown_lets_running_jobs_finish_or_hands_them_back(backend: Backend) 
     );
     let openai = app.openai.clone();
     wait_for("the model call", || openai.requests().len() == 2).await;
-    let store = codex_review::jobs::Store::connect(&db.url).await.unwrap();
+    let store = codex_review::store::Store::connect(&db.url).await.unwrap();
     app.stop().await;
     assert_eq!(
         store.job_counts().await.unwrap(),

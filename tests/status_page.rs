@@ -6,7 +6,7 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use codex_review::jobs::RunRecord;
+use codex_review::store::RunRecord;
 use serde_json::{Value, json};
 use support::*;
 
@@ -57,7 +57,7 @@ async fn busy_app() -> TestApp {
     .await;
     app.settle().await;
     // Earlier days, two other repositories.
-    let now = codex_review::jobs::now_ms();
+    let now = codex_review::store::now_ms();
     for (i, repo) in ["acme/api", "acme/web", "acme/api"].iter().enumerate() {
         let finished = now - (i as i64 + 2) * DAY_MS;
         app.running()
@@ -218,7 +218,7 @@ async fn a_session_lasts_twelve_hours_and_signing_out_ends_it() {
     assert_eq!(res.status(), 200);
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     assert_eq!(
-        status(session_cookie(codex_review::jobs::now_ms())).await,
+        status(session_cookie(codex_review::store::now_ms())).await,
         200
     );
     app.assert_no_violations();

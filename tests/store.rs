@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use codex_review::event::{ReviewRequest, Task, Trigger};
 use codex_review::ids::{CommentId, CommitSha, DeliveryId, InstallationId, PrNumber, RepoName};
-use codex_review::jobs::{
+use codex_review::store::{
     DeliveryRecord, Effect, PostedFinding, PostedReview, Pruned, Recorded, Store, Supersede,
 };
 use support::{Backend, TestDb};
@@ -413,7 +413,7 @@ async fn old_rows_are_pruned_and_live_ones_kept(backend: Backend) {
 }
 
 async fn runs_feed_the_status_page(backend: Backend) {
-    use codex_review::jobs::{DeliveryCount, RunRecord, now_ms};
+    use codex_review::store::{DeliveryCount, RunRecord, now_ms};
     let Some((db, store)) = open(backend).await else {
         return;
     };

@@ -21,9 +21,9 @@ use tokio::sync::Notify;
 
 use crate::event::{ReviewRequest, Task, Trigger};
 use crate::github::GitHubApp;
-use crate::jobs::{ApiCreated, ApiReview, NewApiReview, Store};
 use crate::server::html::same_secret;
 use crate::settings::ApiToken;
+use crate::store::{ApiCreated, ApiReview, NewApiReview, Store};
 
 pub use request::{Refusal, ReviewBody};
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::{ReviewError, Reviewer};
 use crate::event::Trigger;
-use crate::jobs::{Ack, AckHandler, AckResult};
+use crate::store::{Ack, AckResult};
+use crate::worker::AckHandler;
 
 impl AckHandler for Reviewer {
     async fn acknowledge(&self, ack: &Ack) -> AckResult {

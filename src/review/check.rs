@@ -11,8 +11,8 @@
 use super::{Outcome, ReviewError, Reviewer};
 use crate::github::RepoClient;
 use crate::ids::{CommitSha, PrNumber, RepoName};
-use crate::jobs::HoldingFinding;
 use crate::repo_config::RepoConfig;
+use crate::store::HoldingFinding;
 
 /// The check run's name (and how a re-run is recognised).
 pub const CHECK_NAME: &str = "codex-review";

@@ -7,8 +7,8 @@ use sha2::{Digest, Sha256};
 
 use super::place::Placement;
 use crate::diff::{FileDiff, Side};
-use crate::jobs::PostedFinding;
 use crate::model::Finding;
+use crate::store::PostedFinding;
 
 /// Lower-case words of the title: "Check the bound!" and "check the  bound" are the same.
 pub(crate) fn normalize_title(title: &str) -> String {

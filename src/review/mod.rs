@@ -31,10 +31,11 @@ use tokio::sync::Semaphore;
 
 use crate::event::ReviewRequest;
 use crate::github::{GitHubApp, GitHubError};
-use crate::jobs::{ClaimedJob, JobHandler, JobResult, Lease, Store};
 use crate::metrics::Metrics;
 use crate::model::{ModelClient, ModelError};
 use crate::settings::Limits;
+use crate::store::{ClaimedJob, Store};
+use crate::worker::{JobHandler, JobResult, Lease};
 
 /// Why a review could not be done.
 #[derive(Debug, thiserror::Error)]
@@ -233,7 +234,7 @@ impl Reviewer {
 impl JobHandler for Reviewer {
     async fn run(&self, job: &ClaimedJob, lease: &Lease) -> JobResult {
         let started = std::time::Instant::now();
-        let started_at = crate::jobs::now_ms();
+        let started_at = crate::store::now_ms();
         let (result, stats) =
             tally::counted(self.review(&job.request, Some(lease), Some((job.id, job.ack)))).await;
         self.metrics.review_duration(started.elapsed());
@@ -307,7 +308,7 @@ impl JobHandler for Reviewer {
             "This looks temporary (rate limits or an outage). Comment `@codex review` to try again later.",
         )
         .await;
-        let now = crate::jobs::now_ms();
+        let now = crate::store::now_ms();
         self.record_run(job, "failed", what, None, tally::RunStats::default(), now)
             .await;
     }
@@ -325,7 +326,7 @@ impl Reviewer {
         started_at: i64,
     ) {
         let req = &job.request;
-        let run = crate::jobs::RunRecord {
+        let run = crate::store::RunRecord {
             job_id: job.id.0 as i64,
             repo: req.repo.to_string(),
             pr_number: req.pr.0 as i64,
@@ -349,7 +350,7 @@ impl Reviewer {
             output_tokens: stats.usage.output_tokens as i64,
             cost_micros: stats.cost.map(|usd| (usd * 1e6).round() as i64),
             started_at,
-            finished_at: crate::jobs::now_ms(),
+            finished_at: crate::store::now_ms(),
             installation_id: Some(req.installation.0 as i64),
             person: req.trigger.person().map(str::to_owned),
         };
@@ -365,7 +366,7 @@ impl Reviewer {
                 "skipped" | "replied" => "skipped",
                 _ => "done",
             };
-            let finished = crate::jobs::ApiFinish {
+            let finished = crate::store::ApiFinish {
                 status,
                 detail: &run.detail,
                 head_sha: run.head_sha.as_deref(),

@@ -13,10 +13,11 @@ use crate::diff::filter::PathRules;
 use crate::event::{ReviewRequest, Trigger};
 use crate::github::{NewReview, PullInfo, RepoClient};
 use crate::ids::{CommitSha, JobId};
-use crate::jobs::{AckState, Lease, PostedReview};
 use crate::model::{ReviewOutput, Usage};
 use crate::repo_config::ReviewSettings;
+use crate::store::{AckState, PostedReview};
 use crate::threads;
+use crate::worker::Lease;
 
 /// Why a comment's command is not run: its author may not run commands here.
 pub(super) const NOT_ALLOWED: &str = "the comment's author is not allowed to run commands";

@@ -5,8 +5,8 @@
 
 use super::{ReviewError, Reviewer};
 use crate::event::ReviewRequest;
-use crate::jobs::now_ms;
 use crate::repo_config::RepoConfig;
+use crate::store::now_ms;
 
 /// A limit the job would go past.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,7 +177,7 @@ pub struct Standing {
 /// Spend against every cap in force now: each installation that spent this month, and each
 /// repository whose configuration set caps (as this process last read them).
 pub async fn standings(
-    store: &crate::jobs::Store,
+    store: &crate::store::Store,
     caps: &crate::settings::SpendCaps,
     metrics: &crate::metrics::Metrics,
 ) -> anyhow::Result<Vec<Standing>> {

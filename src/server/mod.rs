@@ -15,8 +15,8 @@ use tokio::sync::Notify;
 
 pub use signature::{WebhookSecrets, sign};
 
-use crate::jobs::Store;
 use crate::metrics::Metrics;
+use crate::store::Store;
 
 /// GitHub caps webhook payloads at 25 MB; anything larger is refused with 413.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -26,7 +26,7 @@ pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 pub struct AppState {
     pub store: Store,
     /// Stores deliveries with group commit.
-    pub writer: crate::jobs::DeliveryWriter,
+    pub writer: crate::store::DeliveryWriter,
     pub secrets: WebhookSecrets,
     pub bot_handle: Arc<str>,
     pub metrics: Arc<Metrics>,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use crate::event::{self, Event};
 use crate::ids::DeliveryId;
-use crate::jobs::{OwnedDelivery, Recorded};
+use crate::store::{OwnedDelivery, Recorded};
 
 /// A delivery whose signature checked out, with its raw body.
 pub struct SignedDelivery {

@@ -23,8 +23,8 @@ use hmac::Mac as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::jobs::{Store, now_ms};
 use crate::server::html::{cookie, same_secret, secure, with_cookie};
+use crate::store::{Store, now_ms};
 
 /// The cookie the login form sets.
 const COOKIE: &str = "codex_review_status";

@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::{StatusConfig, chart};
-use crate::jobs::{DeliveryCount, RunRecord, Store, now_ms};
 use crate::review::spend::Standing;
 use crate::server::html::{escape, page};
+use crate::store::{DeliveryCount, RunRecord, Store, now_ms};
 use crate::when;
 
 /// Rows of each table.

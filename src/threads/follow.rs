@@ -171,7 +171,7 @@ pub enum LinesNow {
 /// Follows `finding`'s lines from the head it was posted on to `head`.
 pub async fn lines_now(
     gh: &crate::github::RepoClient,
-    finding: &crate::jobs::StoredFinding,
+    finding: &crate::store::StoredFinding,
     head: &crate::ids::CommitSha,
 ) -> Result<LinesNow, crate::github::GitHubError> {
     let as_posted = LinesNow::At {

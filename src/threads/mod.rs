@@ -13,9 +13,9 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use crate::github::{GitHubError, RepoClient, ReviewThread};
 use crate::ids::{CommitSha, PrNumber, RepoName};
-use crate::jobs::{FindingState, Store, StoredFinding};
 use crate::repo_config::Association;
 use crate::review::memory::normalize_title;
+use crate::store::{FindingState, Store, StoredFinding};
 use follow::{Followed, follow};
 
 /// Open findings whose comments are checked for 👎 per review at most.

@@ -11,10 +11,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use codex_review::app::{self, Running, Tuning};
-use codex_review::jobs::WorkerConfig;
 use codex_review::model::RetryPolicy;
 use codex_review::server::sign;
 use codex_review::settings::Settings;
+use codex_review::worker::WorkerConfig;
 use serde_json::{Value, json};
 
 pub use fake_github::{FakeGitHub, File, Pull};

@@ -3,8 +3,8 @@
 
 use crate::event::ReviewRequest;
 use crate::github::RepoClient;
-use crate::jobs::Learning;
 use crate::review::{ReviewError, Reviewer};
+use crate::store::Learning;
 use crate::untrusted::line;
 
 /// Learnings listed, and sent to the model, at most.

@@ -4,11 +4,11 @@
 
 use crate::event::{ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
-use crate::jobs::FindingState;
 use crate::model::prompt;
 use crate::repo_config::RepoConfig;
 use crate::review::publish::{answer_marker, answers, without_answer_marker};
 use crate::review::{Outcome, ReviewError, Reviewer};
+use crate::store::FindingState;
 use crate::threads::dismiss;
 use crate::threads::follow::{LinesNow, lines_now};
 use crate::untrusted::text as sanitize;

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use anyhow::Context as _;
 use sqlx::Row;
 
-use super::store::{Store, now_ms};
+use super::db::{Store, now_ms};
 use crate::ids::{CommitSha, PrNumber, RepoName};
 
 /// A finding as remembered: its fingerprint, its text and where it was posted.

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::store::{Store, now_ms};
+use super::db::{Store, now_ms};
 use crate::ids::{CommitSha, PrNumber, RepoName};
 
 impl Store {

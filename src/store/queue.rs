@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use sqlx::Row;
 
-use super::store::{Backend, Store, now_ms};
+use super::db::{Backend, Store, now_ms};
 use crate::event::ReviewRequest;
 use crate::ids::{CommentId, CommitSha, DeliveryId, JobId, PrNumber, RepoName};
 

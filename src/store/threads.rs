@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use sqlx::Row;
 
-use super::store::{Store, now_ms};
+use super::db::{Store, now_ms};
 use crate::ids::{PrNumber, RepoName};
 
 /// A finding posted inline, as stored.

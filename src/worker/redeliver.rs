@@ -12,8 +12,8 @@ use serde::Deserialize;
 use tokio::sync::watch;
 
 use crate::github::{GitHubApp, GitHubError};
-use crate::jobs::Store;
 use crate::metrics::Metrics;
+use crate::store::Store;
 
 /// Pages of 100 deliveries read per pass at most.
 const MAX_PAGES: usize = 20;

@@ -1,14 +1,14 @@
 //! Housekeeping: deliveries, finished jobs and acknowledgements older than the retention
-//! are deleted in the background, in small batches so no write waits long behind them.
+//! are deleted (hourly, by `worker::prune`), in small batches so no write waits long behind
+//! them.
 //! What the app remembers of its reviews (for incremental reviews and repeated findings)
 //! is kept.
 
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::sync::watch;
 
-use super::store::{Store, now_ms};
+use super::db::{Store, now_ms};
 
 /// Rows deleted per statement at most.
 const BATCH: i64 = 2_000;
@@ -82,33 +82,3 @@ impl Store {
 
 /// How long runs are kept at least, whatever the retention.
 const RUNS_KEPT: Duration = Duration::from_secs(31 * 86_400);
-
-/// Prunes at start and then every `every` until `shutdown` turns true.
-pub async fn run_pruning(
-    store: Store,
-    retention: Duration,
-    every: Duration,
-    metrics: std::sync::Arc<crate::metrics::Metrics>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        match store.prune(retention).await {
-            Ok(p) => {
-                metrics.pruned(p.jobs, p.deliveries);
-                if p != Pruned::default() {
-                    tracing::info!(
-                        jobs = p.jobs,
-                        deliveries = p.deliveries,
-                        acks = p.acks,
-                        "pruned old rows"
-                    );
-                }
-            }
-            Err(e) => tracing::warn!(error = format!("{e:#}"), "cannot prune old rows"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-    }
-}

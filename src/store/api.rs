@@ -5,8 +5,8 @@
 use anyhow::Context as _;
 use sqlx::Row as _;
 
+use super::db::{Store, now_ms};
 use super::queue::{DeliveryRecord, Effect, Recorded, record_in};
-use super::store::{Store, now_ms};
 use crate::event::ReviewRequest;
 use crate::ids::{DeliveryId, JobId};
 

@@ -5,8 +5,8 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::db::Store;
 use super::queue::{DeliveryRecord, Effect, Recorded, Supersede};
-use super::store::Store;
 use crate::event::ReviewRequest;
 use crate::ids::{CommitSha, DeliveryId, PrNumber, RepoName};
 

@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use sqlx::Row as _;
 
-use super::store::{Store, now_ms};
+use super::db::{Store, now_ms};
 
 /// One finished run of a job.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

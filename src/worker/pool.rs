@@ -8,9 +8,8 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, watch};
 use tracing::Instrument;
 
-use super::queue::ClaimedJob;
-use super::store::Store;
 use crate::ids::JobId;
+use crate::store::{ClaimedJob, Store};
 
 /// How a job run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 use anyhow::Context as _;
 use sqlx::Row as _;
 
-use super::store::{Store, now_ms};
+use super::db::{Store, now_ms};
 
 impl Store {
     /// How many redeliveries of `guid` the service asked for so far.

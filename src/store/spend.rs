@@ -4,7 +4,7 @@
 
 use sqlx::Row as _;
 
-use super::store::Store;
+use super::db::Store;
 
 impl Store {
     /// Runs that called the model for pull request `pr` of `repo` since `since_ms`.
