@@ -8,7 +8,7 @@
 //! Prints the median and the spread of the time from the delivery to the posted review, and
 //! the GitHub calls one review makes.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 #[allow(dead_code, unused_imports, clippy::all)]
 mod support;
 

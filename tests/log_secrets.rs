@@ -2,6 +2,7 @@
 //! captured and searched for the webhook secret, the API key, the private key, and the
 //! installation tokens and JWTs the fake GitHub saw.
 
+#[path = "it/support/mod.rs"]
 mod support;
 
 use std::io::Write;

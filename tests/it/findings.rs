@@ -2,8 +2,7 @@
 //! change does not touch are listed, findings repeated by several parts are merged, and an
 //! incremental review shows the model only the pull request's own changes.
 
-mod support;
-
+use crate::support;
 use serde_json::{Value, json};
 use support::*;
 

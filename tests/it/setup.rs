@@ -1,8 +1,7 @@
 //! Setup mode: from no settings to a registered App through GitHub's manifest flow, against a
 //! fake github.com, and on to normal mode on the same address without a restart.
 
-mod support;
-
+use crate::support;
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -1,8 +1,7 @@
 //! No trigger lost to downtime: at start the service asks GitHub to redeliver the recent
 //! deliveries that failed and that it never stored, once.
 
-mod support;
-
+use crate::support;
 use std::time::Duration;
 
 use serde_json::json;

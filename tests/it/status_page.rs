@@ -1,8 +1,7 @@
 //! The operator page: token checks over HTTP, and the page as a real headless browser
 //! (Debian's chromium, driven through chromedriver) shows it after signing in with the form.
 
-mod support;
-
+use crate::support;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
 //! The webhook contract: 401 / 400 / 413 / 2xx, stored before the answer.
 
-mod support;
-
+use crate::support;
 use codex_review::server::sign;
 use serde_json::json;
 use support::*;

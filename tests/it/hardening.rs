@@ -1,7 +1,6 @@
 //! Hostile requests get clear refusals and leave the service healthy.
 
-mod support;
-
+use crate::support;
 use serde_json::json;
 use support::*;
 

@@ -1,8 +1,7 @@
 //! The 👀 acknowledgement: added at once even when every review worker is busy, and an
 //! author who may not run commands costs no GitHub call beyond deciding that.
 
-mod support;
-
+use crate::support;
 use std::time::Duration;
 
 use support::*;

@@ -1,8 +1,7 @@
 //! The model's faults, each against the fake Responses API, and what the user sees; the
 //! request itself as a checked-in snapshot.
 
-mod support;
-
+use crate::support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -252,8 +251,10 @@ async fn the_request_for_a_small_pr_matches_its_snapshot() {
 
 #[test]
 fn every_reasoning_effort_openai_lists_is_accepted_and_valid() {
-    let doc: Value =
-        serde_json::from_str(include_str!("fixtures/openai-create-response.schema.json")).unwrap();
+    let doc: Value = serde_json::from_str(include_str!(
+        "../fixtures/openai-create-response.schema.json"
+    ))
+    .unwrap();
     let listed: Vec<String> = doc["components"]["schemas"]["ReasoningEffort"]["anyOf"][0]["enum"]
         .as_array()
         .unwrap()

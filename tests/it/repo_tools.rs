@@ -2,8 +2,7 @@
 //! the snapshot the fake GitHub's archive serves; budgets; the verification call; the
 //! contents-API fallback; prompt injection and escape attempts.
 
-mod support;
-
+use crate::support;
 use serde_json::{Value, json};
 use support::fake_openai::VERIFY_FORMAT;
 use support::*;

@@ -1,8 +1,7 @@
 //! The repository configuration (`.github/codex-review.yml` on the base branch): each key's
 //! effect, invalid files, commands, and the checked-in JSON Schema.
 
-mod support;
-
+use crate::support;
 use serde_json::{Value, json};
 use support::*;
 

@@ -2,8 +2,7 @@
 //! jobs back at once, a job that keeps killing its worker ends with a comment, and pushes
 //! during a review are not failures.
 
-mod support;
-
+use crate::support;
 use std::time::Duration;
 
 use serde_json::Value;

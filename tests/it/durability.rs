@@ -2,8 +2,7 @@
 //! replicas draining one queue, a worker killed mid-job, lost answers, pushes during a
 //! review, re-reviews, and shutdown.
 
-mod support;
-
+use crate::support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;

@@ -1,8 +1,7 @@
 //! The job store on both backends: SQLite files always, PostgreSQL when TEST_DATABASE_URL
 //! points at a server (a fresh database per test).
 
-mod support;
-
+use crate::support;
 use std::time::Duration;
 
 use codex_review::event::{ReviewRequest, Task, Trigger};

@@ -1,8 +1,7 @@
 //! Limits that hold: GitHub's body size on the 422 fallback, notices counted only once
 //! posted, GitHub rate limits that reset later, and the model call's deadline.
 
-mod support;
-
+use crate::support;
 use std::time::Duration;
 
 use serde_json::{Value, json};

@@ -1,7 +1,6 @@
 //! `codex-review review`: a local diff and a pull request URL, against the fakes.
 
-mod support;
-
+use crate::support;
 use std::io::Write;
 use std::process::{Command, Stdio};
 

@@ -2,6 +2,7 @@
 //! leaving the snapshot, limits stop oversized archives, the cache shares and removes
 //! snapshots, and the tools answer within the snapshot only.
 
+use crate::support;
 use std::io::Write;
 use std::time::Duration;
 
@@ -442,8 +443,6 @@ async fn the_cache_shares_one_snapshot_and_removes_it_when_unused() {
         "the redirect was not followed"
     );
 }
-
-mod support;
 
 #[tokio::test]
 async fn the_archive_comes_through_githubs_redirect_without_credentials() {

@@ -1,7 +1,6 @@
 //! Talking to the reviewer: `@codex ask` in the pull request's conversation.
 
-mod support;
-
+use crate::support;
 use serde_json::json;
 use support::*;
 

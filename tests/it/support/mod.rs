@@ -24,8 +24,8 @@ pub const APP_ID: u64 = 424242;
 pub const INSTALLATION: u64 = 1;
 pub const SECRET: &str = "whsec-test-secret";
 pub const REPO: &str = "Codertocat/Hello-World";
-pub const PRIVATE_KEY: &str = include_str!("../fixtures/test-app-key.pem");
-pub const PUBLIC_KEY: &str = include_str!("../fixtures/test-app-key.pub.pem");
+pub const PRIVATE_KEY: &str = include_str!("../../fixtures/test-app-key.pem");
+pub const PUBLIC_KEY: &str = include_str!("../../fixtures/test-app-key.pub.pem");
 
 /// Asserts, when the last test-side handle of a fake is dropped, that the fake saw no protocol
 /// violation (approval, pending review, spec violation, repeated header...). Every fake carries
@@ -363,7 +363,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::support::Backend::Sqlite).await;
+                    super::$name($crate::support::Backend::Sqlite).await;
                 }
             )*
         }
@@ -371,7 +371,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::support::Backend::Postgres).await;
+                    super::$name($crate::support::Backend::Postgres).await;
                 }
             )*
         }

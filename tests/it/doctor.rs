@@ -1,7 +1,6 @@
 //! `codex-review doctor` against the fakes: all well, then one failing check at a time.
 
-mod support;
-
+use crate::support;
 use std::process::Command;
 
 use serde_json::json;

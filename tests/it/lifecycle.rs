@@ -2,8 +2,7 @@
 //! dismissed ones (a reply, a 👎) never posted again, a thread a person resolved left alone, and
 //! an automatic re-review with nothing new stays quiet.
 
-mod support;
-
+use crate::support;
 use serde_json::{Value, json};
 use support::*;
 

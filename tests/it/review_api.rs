@@ -1,8 +1,7 @@
 //! The review API end to end over HTTP: requests and answers checked against `openapi.yaml`,
 //! reviews posted once through the durable queue, on both store backends.
 
-mod support;
-
+use crate::support;
 use std::time::Duration;
 
 use serde_json::{Value, json};

@@ -1,8 +1,7 @@
 //! The `codex-review` check run: in progress during the review, completed with its result,
 //! a gate when the repository asks for one, and "Re-run" reviews again.
 
-mod support;
-
+use crate::support;
 use serde_json::json;
 use support::*;
 

@@ -1,7 +1,6 @@
 //! Large pull requests: filters, chunks reviewed in parallel, merged into one review.
 
-mod support;
-
+use crate::support;
 use serde_json::{Value, json};
 use support::*;
 

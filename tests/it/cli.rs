@@ -28,7 +28,7 @@ fn a_missing_setting_names_the_variable_and_exits_2() {
 
 #[test]
 fn a_malformed_setting_names_the_variable_not_the_secret() {
-    let key = include_str!("fixtures/test-app-key.pem");
+    let key = include_str!("../fixtures/test-app-key.pem");
     let (code, stderr) = run(&[
         ("GITHUB_APP_ID", "1"),
         ("GITHUB_PRIVATE_KEY", key),

@@ -1,7 +1,6 @@
 //! The fakes answer the way the official descriptions say the real services do.
 
-mod support;
-
+use crate::support;
 use serde_json::json;
 use support::*;
 

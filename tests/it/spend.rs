@@ -3,8 +3,7 @@
 //! the model with one comment that names the cap and when it resets; `/metrics` and `/status`
 //! show spend against each cap.
 
-mod support;
-
+use crate::support;
 use serde_json::json;
 use support::*;
 

@@ -1,7 +1,6 @@
 //! End to end: signed deliveries into the running service, reviews out on the fake GitHub.
 
-mod support;
-
+use crate::support;
 use serde_json::json;
 use support::*;
 

@@ -1,0 +1,36 @@
+//! The integration tests, in one binary (one link instead of thirty): each module drives the
+//! service (or a part of it) over HTTP against the fakes in `support`, on a real database.
+//! `tests/log_secrets.rs` stays a binary of its own: it installs the process's one global
+//! log subscriber.
+
+#[macro_use]
+mod support;
+
+mod acks;
+mod checks;
+mod cli;
+mod cli_review;
+mod config;
+mod conversation;
+mod deploy_files;
+mod diff_props;
+mod doctor;
+mod durability;
+mod fake_services;
+mod findings;
+mod hardening;
+mod large_prs;
+mod lifecycle;
+mod limits;
+mod model_faults;
+mod recovery;
+mod redelivery;
+mod repo_tools;
+mod review_api;
+mod review_e2e;
+mod setup;
+mod snapshot;
+mod spend;
+mod status_page;
+mod store;
+mod webhook;
