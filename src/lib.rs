@@ -7,7 +7,7 @@
 pub mod api;
 pub mod app;
 pub mod cli;
-pub mod command;
+pub mod commands;
 pub mod diff;
 pub mod doctor;
 pub mod event;

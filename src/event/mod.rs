@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::command::{self, Command};
+use crate::commands::{self, Command};
 use crate::ids::{CommentId, CommitSha, InstallationId, PrNumber, RepoName};
 
 mod pull_request;
@@ -131,6 +131,13 @@ pub enum Task {
     Unknown {
         word: String,
     },
+}
+
+impl Task {
+    /// Whether the task asks the model (and so counts against the limits and caps).
+    pub fn calls_model(&self) -> bool {
+        matches!(self, Task::Review | Task::Ask { .. } | Task::Reply { .. })
+    }
 }
 
 /// Why the review was requested.
@@ -387,7 +394,7 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
     ) {
         return Event::Ignored(why);
     }
-    let Some(command) = command::parse(comment.body.as_deref().unwrap_or(""), bot_handle) else {
+    let Some(command) = commands::parse(comment.body.as_deref().unwrap_or(""), bot_handle) else {
         return Event::Ignored("no command for the bot");
     };
     let (task, focus_areas, full) = match command {

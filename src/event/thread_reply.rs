@@ -5,7 +5,7 @@ use serde::Deserialize;
 use super::{
     Event, Installation, Repository, ReviewRequest, Task, Trigger, User, not_a_person, target,
 };
-use crate::command;
+use crate::commands;
 use crate::ids::{CommentId, PrNumber};
 
 #[derive(Deserialize)]
@@ -51,7 +51,7 @@ pub(super) fn review_comment(payload: ReviewCommentPayload, bot_handle: &str) ->
     ) {
         return Event::Ignored(why);
     }
-    if !command::mentions(comment.body.as_deref().unwrap_or(""), bot_handle) {
+    if !commands::mentions(comment.body.as_deref().unwrap_or(""), bot_handle) {
         return Event::Ignored("no mention of the bot");
     }
     let Some((installation, repo)) = target(payload.installation, &payload.repository) else {

@@ -77,7 +77,7 @@ pub(super) struct Gathered {
 
 /// The repository at the reviewed head as the model's tools see it.
 #[derive(Default)]
-pub(super) struct Codebase {
+pub(crate) struct Codebase {
     /// `None`: the tools are off (by configuration, or no way to read the repository).
     pub toolbox: Option<crate::repo::Toolbox>,
     /// What the summary says about how the repository was read, when it is not the snapshot.
@@ -152,7 +152,7 @@ impl Reviewer {
 
     /// The snapshot of the head for the model's tools; over the snapshot's limits (or when the
     /// archive cannot be had), single files through the contents API, and the summary says so.
-    pub(super) async fn codebase(
+    pub(crate) async fn codebase(
         &self,
         gh: &RepoClient,
         sha: &CommitSha,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{Outcome, ReviewError, Reviewer};
 use crate::diff::filter::PathRules;
-use crate::event::{ReviewRequest, Task, Trigger};
+use crate::event::{ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
 use crate::ids::RepoName;
 use crate::repo_config::{self, Association, AutoEvent, CONFIG_PATH, ConfigError, RepoConfig};
@@ -86,7 +86,8 @@ impl Reviewer {
         Ok(loaded)
     }
 
-    /// Decides whether `req` leads to a review; answers commands on the way.
+    /// Decides whether `req` runs: who may, the repository's switch, the limits. What a
+    /// comment's command does is the dispatcher's (`commands`).
     pub(super) async fn gate(
         &self,
         gh: &RepoClient,
@@ -113,73 +114,18 @@ impl Reviewer {
                     self.reply(gh, req, &format!("Codex review is turned off for this repository (`enabled: false` in `{CONFIG_PATH}` on the base branch).")).await?;
                     return Ok(Gate::Done(Outcome::Replied("disabled")));
                 }
-                match &req.task {
-                    Task::Review | Task::Ask { .. } | Task::Reply { .. } => {}
-                    Task::Help => {
-                        self.reply(gh, req, &help_text(&self.bot_handle, &loaded))
-                            .await?;
-                        return Ok(Gate::Done(Outcome::Replied("help")));
-                    }
-                    Task::Pause | Task::Resume => {
-                        let pause = req.task == Task::Pause;
-                        self.store
-                            .set_paused(&req.repo, req.pr, pause)
-                            .await
-                            .map_err(ReviewError::Store)?;
-                        let text = if pause {
-                            format!(
-                                "Automatic reviews of this pull request are paused. Comment `@{} resume` to turn them back on; `@{} review` still works.",
-                                self.bot_handle, self.bot_handle
-                            )
-                        } else {
-                            "Automatic reviews of this pull request are back on.".to_owned()
-                        };
-                        self.reply(gh, req, &text).await?;
-                        return Ok(Gate::Done(Outcome::Replied(if pause {
-                            "paused"
-                        } else {
-                            "resumed"
-                        })));
-                    }
-                    Task::Learnings => {
-                        self.list_learnings(gh, req, config.review.learnings)
-                            .await?;
-                        return Ok(Gate::Done(Outcome::Replied("learnings")));
-                    }
-                    Task::Forget { number } => {
-                        self.forget_learning(gh, req, *number).await?;
-                        return Ok(Gate::Done(Outcome::Replied("forget")));
-                    }
-                    Task::Unknown { word } => {
-                        let word: String = word
-                            .chars()
-                            .filter(|c| c.is_alphanumeric() || *c == '-')
-                            .collect();
-                        let text = format!(
-                            "I don't know the command `{word}`. {}",
-                            commands_text(&self.bot_handle)
-                        );
-                        self.reply(gh, req, &text).await?;
-                        return Ok(Gate::Done(Outcome::Replied("unknown command")));
-                    }
-                }
-                if let Some(limit) = self.limit_reached(req, config).await? {
+                if req.task.calls_model()
+                    && let Some(limit) = self.limit_reached(req, config).await?
+                {
                     // One answer per comment, whichever limit it met.
                     let text = format!("@{author} {}", limit.message());
                     let key = format!("comment-{comment_id}");
                     self.notice_once(gh, req, "rate-limit", &key, &text).await?;
                     return Ok(Gate::Done(Outcome::Replied(limit.outcome())));
                 }
-                if let Task::Reply { root } = &req.task {
-                    let outcome = self
-                        .reply_in_thread(gh, req, pull, &loaded.config, *root)
-                        .await?;
+                // Whether is decided; what is the dispatcher's.
+                if let Some(outcome) = self.dispatch(gh, req, pull, &loaded).await? {
                     return Ok(Gate::Done(outcome));
-                }
-                if let Task::Ask { question } = &req.task {
-                    self.answer_question(gh, req, pull, &loaded.config, question)
-                        .await?;
-                    return Ok(Gate::Done(Outcome::Replied("answered")));
                 }
             }
             // Only people with write access can re-run a check, and only holders of an API
@@ -295,7 +241,7 @@ impl Reviewer {
         Ok(allowed.contains(&as_association))
     }
 
-    pub(super) async fn reply(
+    pub(crate) async fn reply(
         &self,
         gh: &RepoClient,
         req: &ReviewRequest,
@@ -378,115 +324,4 @@ fn auto_review_skip(
         }
     }
     None
-}
-
-fn commands_text(handle: &str) -> String {
-    format!(
-        "Commands:\n\n\
-         - `@{handle} review [focus areas]`: review this pull request (the changes since the last review, if any), looking first at the focus areas, such as `security performance`\n\
-         - `@{handle} review full`: review the whole pull request again\n\
-         - `@{handle} pause` / `@{handle} resume`: stop or restart automatic reviews of this pull request\n\
-         - `@{handle} ask <question>`: a question about this pull request, answered here\n\
-         - `@{handle} learnings` / `@{handle} forget N`: what reviews of this repository learnt from dismissed findings, and removing one\n\
-         - in a finding's thread, `@{handle} dismiss [reason]` (or a line starting with \"won't fix\", \"false positive\", \"not a bug\"), or a 👎 on the comment: the finding is never posted again on this pull request\n\
-         - `@{handle} help`: this help and the configuration in force"
-    )
-}
-
-fn help_text(handle: &str, loaded: &Loaded) -> String {
-    let c = &loaded.config;
-    let list = |v: &[String]| {
-        if v.is_empty() {
-            "(none)".to_owned()
-        } else {
-            v.iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    };
-    let on: Vec<String> = c
-        .auto_review
-        .on
-        .iter()
-        .map(|e| {
-            serde_json::to_value(e)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        })
-        .collect();
-    let associations: Vec<String> = c
-        .triggers
-        .allowed_associations
-        .iter()
-        .map(|a| {
-            serde_json::to_value(a)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        })
-        .collect();
-    let mut text = commands_text(handle);
-    text.push_str(&format!(
-        "\n\nConfiguration in force for this pull request (`{CONFIG_PATH}` on the base branch):\n\n"
-    ));
-    if let Some(e) = &loaded.error {
-        text.push_str(&format!(
-            "⚠️ The file is invalid and the defaults apply: {}\n\n",
-            crate::untrusted::text(&e.to_string(), 1_000)
-        ));
-    }
-    text.push_str(&format!(
-        "| key | value |\n|---|---|\n\
-         | `enabled` | {} |\n\
-         | `auto_review.enabled` | {} |\n\
-         | `auto_review.drafts` | {} |\n\
-         | `auto_review.on` | {} |\n\
-         | `auto_review.base_branches` | {} |\n\
-         | `auto_review.ignore_authors` | {} |\n\
-         | `auto_review.ignore_labels` | {} |\n\
-         | `auto_review.ignore_title_keywords` | {} |\n\
-         | `paths.include` | {} |\n\
-         | `paths.exclude` | {} |\n\
-         | `review.focus_areas` | {} |\n\
-         | `review.min_priority` | {} |\n\
-         | `review.min_confidence` | {} |\n\
-         | `review.max_inline_comments` | {} |\n\
-         | `review.suggestions` | {} |\n\
-         | `review.language` | {} |\n\
-         | `review.model` | {} |\n\
-         | `review.reasoning_effort` | {} |\n\
-         | `triggers.allowed_associations` | {} |\n\
-         | `triggers.max_per_pr_per_hour` | {} |\n",
-        c.enabled,
-        c.auto_review.enabled,
-        c.auto_review.drafts,
-        list(&on),
-        list(&c.auto_review.base_branches),
-        list(&c.auto_review.ignore_authors),
-        list(&c.auto_review.ignore_labels),
-        list(&c.auto_review.ignore_title_keywords),
-        list(&c.paths.include),
-        list(&c.paths.exclude),
-        list(&c.review.focus_areas),
-        c.review.min_priority,
-        c.review.min_confidence,
-        c.review.max_inline_comments,
-        c.review.suggestions,
-        crate::untrusted::line(&c.review.language, 40),
-        c.review
-            .model
-            .as_deref()
-            .map_or("(service default)".to_owned(), |m| format!(
-                "`{}`",
-                crate::untrusted::line(m, 100)
-            )),
-        c.review
-            .reasoning_effort
-            .map_or("(service default)", |e| e.as_str()),
-        list(&associations),
-        c.triggers.max_per_pr_per_hour,
-    ));
-    text
 }

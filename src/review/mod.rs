@@ -8,7 +8,6 @@
 mod ack;
 pub mod ask;
 mod check;
-mod commands;
 mod context;
 mod earlier;
 mod gate;
@@ -22,8 +21,10 @@ mod report;
 mod result;
 mod run;
 pub mod spend;
-mod tally;
+pub(crate) mod tally;
 pub mod verify;
+
+pub use gate::Loaded;
 
 use std::sync::Arc;
 
@@ -151,23 +152,23 @@ impl Outcome {
 
 /// Runs review jobs.
 pub struct Reviewer {
-    github: GitHubApp,
-    model: ModelClient,
-    store: Store,
-    metrics: Arc<Metrics>,
-    limits: Limits,
+    pub(crate) github: GitHubApp,
+    pub(crate) model: ModelClient,
+    pub(crate) store: Store,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) limits: Limits,
     /// Model calls in flight across all reviews of this process.
-    model_slots: Arc<Semaphore>,
-    config_cache: gate::ConfigCache,
-    trees: context::TreeCache,
+    pub(crate) model_slots: Arc<Semaphore>,
+    pub(crate) config_cache: gate::ConfigCache,
+    pub(crate) trees: context::TreeCache,
     /// The mention that triggers commands, without `@`.
-    bot_handle: String,
+    pub(crate) bot_handle: String,
     /// Repository snapshots for the model's tools (`None`: no tools).
-    snapshots: Option<crate::repo::SnapshotStore>,
+    pub(crate) snapshots: Option<crate::repo::SnapshotStore>,
     /// The service's tool budgets (a repository may lower them).
-    tool_limits: crate::model::ToolLimits,
+    pub(crate) tool_limits: crate::model::ToolLimits,
     /// The service's spend caps and per-person limit.
-    spend: crate::settings::SpendCaps,
+    pub(crate) spend: crate::settings::SpendCaps,
 }
 
 impl Reviewer {

@@ -1,9 +1,4 @@
-//! Commands other than `review`, one handler file each, and the model call the conversational
-//! ones share.
-
-pub mod ask;
-pub mod learnings;
-pub mod reply;
+//! The model call the conversational commands share (`@codex ask`, a reply in a thread).
 
 use std::sync::Arc;
 
@@ -65,7 +60,7 @@ impl Reviewer {
             .unwrap_or_else(|| self.model.model().to_owned());
         let cost = self.model.prices().cost(&model_used, reply.usage);
         self.metrics.cost(cost);
-        super::tally::spent(reply.turns, reply.usage, cost);
+        crate::review::tally::spent(reply.turns, reply.usage, cost);
         Ok(reply.output.answer)
     }
 }
