@@ -3,7 +3,7 @@
 
 FROM docker.io/library/rust:1.95-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock app-manifest.yml ./
 COPY src src
 COPY migrations migrations
 # The same build command CI checks (see .ci/run).

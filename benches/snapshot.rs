@@ -12,8 +12,8 @@
 
 use std::io::Write;
 
+use codex_review::codebase::{Limits, SnapshotStore, Tools, unpack};
 use codex_review::ids::{CommitSha, RepoName};
-use codex_review::repo::{Limits, SnapshotStore, Tools, unpack};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 const FILES: usize = 10_000;

@@ -10,7 +10,8 @@ use tokio::task::JoinHandle;
 
 use crate::github::GitHubApp;
 use crate::metrics::Metrics;
-use crate::model::{ModelClient, RetryPolicy};
+use crate::model::ModelClient;
+use crate::retry::RetryPolicy;
 use crate::review::Reviewer;
 use crate::server::{self, AppState, WebhookSecrets};
 use crate::settings::Settings;
@@ -128,7 +129,7 @@ pub async fn start_on(
     let metrics = Arc::new(Metrics::default());
     let github = GitHubApp::new(&settings.github, tuning.github_retry, Some(metrics.clone()))?;
     let model = ModelClient::new(&settings.openai, tuning.model_retry)?;
-    let snapshots = crate::repo::SnapshotStore::new(
+    let snapshots = crate::codebase::SnapshotStore::new(
         &settings.codebase.snapshot_dir,
         settings.codebase.cache_bytes,
         settings.codebase.limits,
@@ -168,7 +169,7 @@ pub async fn start_on(
         wake: wake.clone(),
         ack_wake: ack_wake.clone(),
         status: settings.status_token.clone().map(|token| {
-            Arc::new(crate::status::StatusConfig {
+            Arc::new(crate::server::status::StatusConfig {
                 token,
                 web_url: settings.github.web_url.clone(),
                 instance: settings.instance.clone(),
@@ -300,12 +301,13 @@ pub async fn start_setup(
     let listener = bind(setup.listen_addr)?;
     let addr = listener.local_addr()?;
     let for_setup = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
-    let (state, configured) = crate::setup::SetupState::new(setup, tuning.github_retry)?;
+    let (state, configured) = crate::server::setup::SetupState::new(setup, tuning.github_retry)?;
     let key = state.key().to_owned();
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        let app = crate::setup::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let app =
+            crate::server::setup::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(for_setup, app).with_graceful_shutdown(async move {
             tokio::select! {
                 app = configured => { let _ = done_tx.send(app.is_ok()); }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::github::GitHubApp;
-use crate::model::{ModelClient, RetryPolicy};
+use crate::model::ModelClient;
+use crate::retry::RetryPolicy;
 use crate::settings::Settings;
 use crate::store::Store;
 

@@ -2,9 +2,9 @@
 //! GitHub's archive (the App's snapshot code, in a cache of its own that is removed at exit),
 //! or, for a local diff, the git work tree's HEAD.
 
+use crate::codebase::{ScratchDir, SnapshotError, SnapshotStore, Source, Toolbox, Tools, local};
 use crate::github::RepoClient;
 use crate::ids::CommitSha;
-use crate::repo::{ScratchDir, SnapshotError, SnapshotStore, Source, Toolbox, Tools, local};
 use crate::settings::CodebaseSettings;
 
 /// The CLI's tools, and what keeps their files alive.

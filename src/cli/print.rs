@@ -95,7 +95,7 @@ pub(super) fn print_finding(
 pub(super) fn print_process(
     out: &mut impl Write,
     verification: Option<&Verification>,
-    trace: Option<&crate::repo::Trace>,
+    trace: Option<&crate::codebase::Trace>,
 ) -> std::io::Result<()> {
     if let Some(v) = verification {
         if let Some(why) = &v.failed {

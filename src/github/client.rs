@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::transport::{Request, send};
 use crate::ids::{CommentId, CommitSha, PrNumber, RepoName};
-use crate::model::RetryPolicy;
+use crate::retry::RetryPolicy;
 
 /// GitHub's files listing stops at 3,000 files (30 pages of 100).
 const MAX_FILE_PAGES: u32 = 30;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::GitHubError;
 use super::transport::{self, Request};
-use crate::model::RetryPolicy;
+use crate::retry::RetryPolicy;
 use crate::settings::credentials::Credentials;
 
 const CALL: &str = "create an App from its manifest";

@@ -25,7 +25,7 @@ pub use comments::CommentInfo;
 pub use threads::{ReviewThread, ThreadComment};
 
 use crate::ids::{InstallationId, RepoName};
-use crate::model::RetryPolicy;
+use crate::retry::RetryPolicy;
 use crate::settings::GitHubSettings;
 
 /// The App: its JWT-authenticated client and the installation clients made from it.

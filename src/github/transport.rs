@@ -7,7 +7,7 @@ use octocrab::Octocrab;
 use serde_json::Value;
 
 use super::GitHubError;
-use crate::model::RetryPolicy;
+use crate::retry::RetryPolicy;
 
 /// One call to GitHub.
 pub(crate) struct Request<'a> {
@@ -101,7 +101,7 @@ pub(crate) async fn send(
                 if request.idempotent && err.is_transient() && attempt < retry.attempts =>
             {
                 let delay = wait
-                    .unwrap_or_else(|| crate::model::backoff(retry.base_delay, attempt))
+                    .unwrap_or_else(|| crate::retry::backoff(retry.base_delay, attempt))
                     .min(retry.max_delay);
                 tracing::warn!(call = request.call, attempt, error = %err, delay_ms = delay.as_millis() as u64, "GitHub call failed; retrying");
                 tokio::time::sleep(delay).await;

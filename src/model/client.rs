@@ -9,31 +9,8 @@ use serde_json::{Value, json};
 use super::cost::PriceTable;
 pub(crate) use super::response::{Turn, final_event, parse_answer, parse_turn, user_input};
 use super::schema::{ReviewOutput, SCHEMA_NAME, answer_schema, review_schema, verify_schema};
+use crate::retry::{RetryPolicy, backoff};
 use crate::settings::OpenAiSettings;
-
-/// How often and how patiently transient failures are retried.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included.
-    pub attempts: u32,
-    /// Backoff before the second attempt; doubled each time, with jitter.
-    pub base_delay: Duration,
-    /// No single wait is longer, whatever `retry-after` says.
-    pub max_delay: Duration,
-    /// Per-request timeout.
-    pub timeout: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            attempts: 4,
-            base_delay: Duration::from_secs(2),
-            max_delay: Duration::from_secs(60),
-            timeout: Duration::from_secs(600),
-        }
-    }
-}
 
 /// Token counts of one call, as the API reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -404,13 +381,6 @@ impl ModelClient {
     }
 }
 
-/// Exponential backoff with full jitter in [delay/2, delay].
-pub(crate) fn backoff(base: Duration, attempt: u32) -> Duration {
-    let delay = base.saturating_mul(1u32 << (attempt - 1).min(10));
-    let half = delay / 2;
-    half + Duration::from_millis(fastrand::u64(..=half.as_millis() as u64))
-}
-
 /// `retry-after-ms` (OpenAI) or `retry-after` in seconds.
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let read = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
@@ -486,16 +456,6 @@ mod tests {
         h.clear();
         h.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
-    }
-
-    #[test]
-    fn backoff_grows_and_stays_jittered() {
-        let base = Duration::from_millis(100);
-        for attempt in 1..5 {
-            let d = backoff(base, attempt);
-            let full = base * (1 << (attempt - 1));
-            assert!(d >= full / 2 && d <= full, "{d:?}");
-        }
     }
 
     #[test]

@@ -7,10 +7,7 @@ mod response;
 pub mod schema;
 mod turns;
 
-pub(crate) use client::backoff;
-pub use client::{
-    ModelClient, ModelError, ModelReply, OutputFormat, Reply, RetryPolicy, ReviewCall, Usage,
-};
+pub use client::{ModelClient, ModelError, ModelReply, OutputFormat, Reply, ReviewCall, Usage};
 pub use turns::{NoTools, ToolBudget, ToolLimits, ToolRunner, ToolUse};
 
 /// The call for one review.

@@ -8,10 +8,10 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::ReviewError;
+use crate::codebase::Toolbox;
 use crate::diff::chunk::Plan;
 use crate::model::prompt::{self, PromptInput};
 use crate::model::{ModelClient, ModelError, ReviewOutput, ToolBudget, ToolUse, Usage};
-use crate::repo::Toolbox;
 
 /// Reports each model request's usage (`None` for a failed one): metrics, progress.
 pub type OnTry = Arc<dyn Fn(Option<Usage>) + Send + Sync>;

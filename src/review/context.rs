@@ -79,7 +79,7 @@ pub(super) struct Gathered {
 #[derive(Default)]
 pub(crate) struct Codebase {
     /// `None`: the tools are off (by configuration, or no way to read the repository).
-    pub toolbox: Option<crate::repo::Toolbox>,
+    pub toolbox: Option<crate::codebase::Toolbox>,
     /// What the summary says about how the repository was read, when it is not the snapshot.
     pub note: Option<String>,
 }
@@ -166,7 +166,7 @@ impl Reviewer {
         }
         let location = async { gh.archive_location(sha).await.map_err(|e| e.to_string()) };
         let metrics = Some(self.metrics.clone());
-        let contents = || crate::repo::Source::Contents {
+        let contents = || crate::codebase::Source::Contents {
             gh: gh.clone(),
             sha: sha.to_string(),
         };
@@ -174,21 +174,21 @@ impl Reviewer {
             Ok(snapshot) => {
                 self.metrics.snapshot("ok");
                 Codebase {
-                    toolbox: Some(crate::repo::Toolbox::new(
-                        crate::repo::Source::Snapshot(snapshot),
+                    toolbox: Some(crate::codebase::Toolbox::new(
+                        crate::codebase::Source::Snapshot(snapshot),
                         metrics,
                     )),
                     note: None,
                 }
             }
-            Err(crate::repo::SnapshotError::TooLarge(why)) => {
+            Err(crate::codebase::SnapshotError::TooLarge(why)) => {
                 self.metrics.snapshot("too_large");
                 tracing::info!(
                     why,
                     "repository over the snapshot limits; reading single files"
                 );
                 Codebase {
-                    toolbox: Some(crate::repo::Toolbox::new(contents(), metrics)),
+                    toolbox: Some(crate::codebase::Toolbox::new(contents(), metrics)),
                     note: Some(format!(
                         "{}: the reviewer read single files through the API and could not search the repository.",
                         capitalized(&why)
@@ -199,7 +199,7 @@ impl Reviewer {
                 self.metrics.snapshot("failed");
                 tracing::warn!(error = %e, "no repository snapshot; reading single files");
                 Codebase {
-                    toolbox: Some(crate::repo::Toolbox::new(contents(), metrics)),
+                    toolbox: Some(crate::codebase::Toolbox::new(contents(), metrics)),
                     note: Some(format!(
                         "The repository snapshot could not be made ({e}): the reviewer read single files through the API and could not search the repository."
                     )),

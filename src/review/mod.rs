@@ -164,7 +164,7 @@ pub struct Reviewer {
     /// The mention that triggers commands, without `@`.
     pub(crate) bot_handle: String,
     /// Repository snapshots for the model's tools (`None`: no tools).
-    pub(crate) snapshots: Option<crate::repo::SnapshotStore>,
+    pub(crate) snapshots: Option<crate::codebase::SnapshotStore>,
     /// The service's tool budgets (a repository may lower them).
     pub(crate) tool_limits: crate::model::ToolLimits,
     /// The service's spend caps and per-person limit.
@@ -180,7 +180,7 @@ impl Reviewer {
         metrics: Arc<Metrics>,
         limits: Limits,
         bot_handle: &str,
-        snapshots: Option<crate::repo::SnapshotStore>,
+        snapshots: Option<crate::codebase::SnapshotStore>,
         tool_limits: crate::model::ToolLimits,
     ) -> Self {
         Self {

@@ -145,7 +145,7 @@ pub struct SummaryInput<'a> {
     /// Estimated USD of the verification (included in `cost`).
     pub verify_cost: Option<f64>,
     /// What the model read with its tools, when it had them.
-    pub trace: Option<&'a crate::repo::Trace>,
+    pub trace: Option<&'a crate::codebase::Trace>,
     /// How the repository was read when it was not from its snapshot.
     pub codebase_note: Option<&'a str>,
     /// Earlier findings resolved by this review (fixed, outdated), as Markdown.

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::verify::Verification;
-use crate::repo::Trace;
+use crate::codebase::Trace;
 use crate::untrusted::{self, code, text as sanitize};
 
 /// Entries listed per kind at most (the counts are always given).

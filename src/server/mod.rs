@@ -1,7 +1,10 @@
-//! The HTTP side: the router, the webhook endpoint, health and metrics.
+//! The HTTP side: the router, the webhook endpoint, health and metrics, and the HTML pages
+//! (`setup`, `status`, sharing `html`).
 
 pub mod html;
+pub mod setup;
 mod signature;
+pub mod status;
 mod webhook;
 
 use std::sync::Arc;
@@ -37,16 +40,15 @@ pub struct AppState {
     /// Woken when a command comment is stored, so its 👀 is added at once.
     pub ack_wake: Arc<Notify>,
     /// The operator page (`STATUS_TOKEN` set), or none.
-    pub status: Option<Arc<crate::status::StatusConfig>>,
+    pub status: Option<Arc<crate::server::status::StatusConfig>>,
     /// The review API (`API_TOKENS` set), or none.
     pub api: Option<Arc<crate::api::ApiConfig>>,
 }
 
 pub fn router(state: AppState) -> Router {
-    let status = state
-        .status
-        .clone()
-        .map(|config| crate::status::routes(state.store.clone(), config, state.metrics.clone()));
+    let status = state.status.clone().map(|config| {
+        crate::server::status::routes(state.store.clone(), config, state.metrics.clone())
+    });
     let api = state
         .api
         .clone()

@@ -17,7 +17,7 @@ pub struct CodebaseSettings {
     /// `CODEX_REVIEW_SNAPSHOT_MAX_ARCHIVE_MB` (default 256), `..._MAX_UNPACKED_MB` (1,024),
     /// `..._MAX_FILES` (100,000), `..._MAX_FILE_KB` (4,096: larger files are left out). A
     /// repository over the first three is read file by file through the contents API.
-    pub limits: crate::repo::Limits,
+    pub limits: crate::codebase::Limits,
     /// `CODEX_REVIEW_TOOL_TURNS` (default 12; 0 turns the tools off), `CODEX_REVIEW_TOOL_CALLS`
     /// (120 per review), `CODEX_REVIEW_TOOL_INPUT_TOKENS` (2,000,000 per review),
     /// `CODEX_REVIEW_TOOL_SECONDS` (600 per review). A repository may lower them.
@@ -34,7 +34,7 @@ impl CodebaseSettings {
         let number =
             |var: &'static str, default: u64, min: u64| whole_number(get(var), var, default, min);
         const MB: u64 = 1024 * 1024;
-        let limits = crate::repo::Limits::default();
+        let limits = crate::codebase::Limits::default();
         let tools = crate::model::ToolLimits::default();
         let safe_instance: String = instance
             .chars()
@@ -53,7 +53,7 @@ impl CodebaseSettings {
                     std::env::temp_dir().join(format!("codex-review-snapshots-{safe_instance}"))
                 }),
             cache_bytes: number("CODEX_REVIEW_SNAPSHOT_CACHE_MB", 2_048, 1)? * MB,
-            limits: crate::repo::Limits {
+            limits: crate::codebase::Limits {
                 compressed_bytes: number(
                     "CODEX_REVIEW_SNAPSHOT_MAX_ARCHIVE_MB",
                     limits.compressed_bytes / MB,

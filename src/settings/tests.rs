@@ -39,7 +39,7 @@ fn defaults_follow_the_design() {
     assert_eq!(s.limits, Limits::default());
     assert_eq!(s.codebase.tools, crate::model::ToolLimits::default());
     assert_eq!(s.codebase.tools.turns, 12);
-    assert_eq!(s.codebase.limits, crate::repo::Limits::default());
+    assert_eq!(s.codebase.limits, crate::codebase::Limits::default());
     assert_eq!(s.codebase.cache_bytes, 2_048 * 1024 * 1024);
     assert!(s.codebase.snapshot_dir.starts_with(std::env::temp_dir()));
     let s = env(&[

@@ -284,7 +284,7 @@ impl<H: JobHandler> RunContext<H> {
                 counted,
             } if !counted || job.attempt < self.config.max_attempts => {
                 let delay = after
-                    .unwrap_or_else(|| crate::model::backoff(self.config.retry_base, job.attempt));
+                    .unwrap_or_else(|| crate::retry::backoff(self.config.retry_base, job.attempt));
                 tracing::warn!(
                     error,
                     delay_s = delay.as_secs(),

@@ -108,7 +108,14 @@ fn dockerfile_runs_serve_as_non_root_with_a_health_check() {
         .filter(|l| !l.starts_with("--from"))
         .flat_map(str::split_whitespace)
         .collect();
-    for path in ["Cargo.toml", "Cargo.lock", "src", "migrations"] {
+    // The setup page embeds app-manifest.yml.
+    for path in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "app-manifest.yml",
+        "src",
+        "migrations",
+    ] {
         assert!(
             copied.contains(&path),
             "{path} is not copied into the build"

@@ -198,7 +198,7 @@ async fn fake_openai_refuses_a_non_strict_schema_like_openai() {
 async fn fake_openai_pairs_tool_calls_with_outputs_and_resolves_only_its_own_reasoning() {
     install_crypto();
     let ai = FakeOpenAi::start().await;
-    let tools = codex_review::repo::tools::definitions();
+    let tools = codex_review::codebase::tools::definitions();
     let user = json!({"type": "message", "role": "user", "content": "Review this."});
     let request = |input: Vec<serde_json::Value>| {
         json!({

@@ -277,7 +277,7 @@ fn every_reasoning_effort_openai_lists_is_accepted_and_valid() {
         install_crypto();
         let client = codex_review::model::ModelClient::new(
             &settings,
-            codex_review::model::RetryPolicy::default(),
+            codex_review::retry::RetryPolicy::default(),
         )
         .unwrap();
         let body = client.request_body(&codex_review::model::client_call("i", "m"), 1000);

@@ -6,8 +6,8 @@ use crate::support;
 use std::io::Write;
 use std::time::Duration;
 
+use codex_review::codebase::{Limits, SnapshotError, SnapshotStore, Tools, unpack};
 use codex_review::ids::{CommitSha, RepoName};
-use codex_review::repo::{Limits, SnapshotError, SnapshotStore, Tools, unpack};
 
 const TOP: &str = "octo-hello-abc1234";
 
@@ -462,7 +462,7 @@ async fn the_archive_comes_through_githubs_redirect_without_credentials() {
         api_url: github.base_url.clone(),
         web_url: format!("http://{}", github.addr),
     };
-    let retry = codex_review::model::RetryPolicy {
+    let retry = codex_review::retry::RetryPolicy {
         attempts: 2,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(50),

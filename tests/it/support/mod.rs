@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use codex_review::app::{self, Running, Tuning};
-use codex_review::model::RetryPolicy;
+use codex_review::retry::RetryPolicy;
 use codex_review::server::sign;
 use codex_review::settings::Settings;
 use codex_review::worker::WorkerConfig;

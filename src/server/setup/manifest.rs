@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 /// The manifest shipped with the service (the same file the README documents).
-const MANIFEST: &str = include_str!("../../app-manifest.yml");
+const MANIFEST: &str = include_str!("../../../app-manifest.yml");
 
 /// GitHub's longest App name.
 const MAX_NAME: usize = 34;

@@ -40,7 +40,7 @@ use tokio::sync::oneshot;
 
 use crate::github::GitHubError;
 use crate::ids::NoRandomness;
-use crate::model::RetryPolicy;
+use crate::retry::RetryPolicy;
 use crate::server::html::{cookie, same_secret, secure, with_cookie};
 use crate::settings::SetupSettings;
 use crate::settings::credentials::{self, Credentials};
