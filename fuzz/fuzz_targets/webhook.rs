@@ -27,6 +27,6 @@ fuzz_target!(|data: &[u8]| {
     let event = EVENTS[selector as usize % EVENTS.len()];
     let _ = codex_review::event::parse(event, body, "codex");
     if let Ok(text) = std::str::from_utf8(body) {
-        let _ = codex_review::command::parse(text, "codex");
+        let _ = codex_review::commands::parse(text, "codex");
     }
 });
