@@ -115,7 +115,7 @@ impl Reviewer {
             });
             if let Some(t) = thread {
                 links.push((
-                    super::memory::placed_fingerprint(placed, files),
+                    super::fingerprint::placed_fingerprint(placed, files),
                     t.comments[0].id,
                     t.id.clone(),
                 ));

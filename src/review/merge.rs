@@ -6,7 +6,7 @@
 //! review). Two findings are the same when they point at the same file and side with
 //! overlapping lines, or carry the same normalised title in the same file.
 
-use super::memory::normalize_title;
+use super::fingerprint::normalize_title;
 use crate::model::{Finding, ReviewOutput};
 
 /// Whether `a` and `b` report the same problem.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::ask::{self, Answer, CallSettings, OnTry, Subject, Tooling};
 use super::place::{self, cap_inline, keep_above_thresholds};
 use super::verify::{self, VerifyInput};
-use super::{Outcome, ReviewError, Reviewer, earlier, gate, memory, publish};
+use super::{Outcome, ReviewError, Reviewer, earlier, fingerprint, gate, publish};
 use crate::diff::FileDiff;
 use crate::diff::chunk::{self, Budget, Source};
 use crate::diff::filter::PathRules;
@@ -331,7 +331,8 @@ impl Reviewer {
         let dismissed = earlier::drop_dismissed(&mut placement, &earlier);
         drops.after(&placement, "dismissed on this pull request");
         drops.before(&placement);
-        let (repeated, mut remembered) = memory::drop_repeated(&mut placement, &pr_files, &known);
+        let (repeated, mut remembered) =
+            fingerprint::drop_repeated(&mut placement, &pr_files, &known);
         drops.after(&placement, "already posted on this pull request");
         let verification = if config.review.verify && answer.calls > 0 {
             let head_text = |path: &str| contents.get(path).cloned();

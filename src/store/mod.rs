@@ -1,14 +1,15 @@
 //! Every SQL statement, one file per table family, over SQLite (default) or Postgres: the
 //! queue of deliveries and jobs (`queue`, `writer`), acknowledgements (`acks`), check runs
-//! (`checks`), posted reviews (`memory`), findings and their threads, learnings (`threads`),
-//! runs and spend (`runs`, `spend`), API reviews (`api`), redeliveries (`redeliveries`) and
-//! pruning (`prune`). `db` opens the pool and runs the migrations.
+//! (`checks`), posted reviews, pause switches and notices (`posted`), findings and their
+//! threads, learnings (`threads`), runs and spend (`runs`, `spend`), API reviews (`api`),
+//! redeliveries (`redeliveries`) and pruning (`prune`). `db` opens the pool and runs the
+//! migrations.
 
 mod acks;
 mod api;
 mod checks;
 mod db;
-mod memory;
+mod posted;
 mod prune;
 mod queue;
 mod redeliveries;
@@ -21,7 +22,7 @@ pub(crate) use acks::GRACE;
 pub use acks::{Ack, AckResult, AckState};
 pub use api::{ApiCreated, ApiFinish, ApiReview, NewApiReview};
 pub use db::{Store, now_ms};
-pub use memory::{PostedFinding, PostedReview};
+pub use posted::{PostedFinding, PostedReview};
 pub use prune::Pruned;
 pub use queue::{ClaimedJob, DeliveryRecord, Effect, Recorded, Supersede};
 pub use runs::{DeliveryCount, RunRecord};

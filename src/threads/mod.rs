@@ -14,7 +14,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use crate::github::{GitHubError, RepoClient, ReviewThread};
 use crate::ids::{CommitSha, PrNumber, RepoName};
 use crate::repo_config::Association;
-use crate::review::memory::normalize_title;
+use crate::review::fingerprint::normalize_title;
 use crate::store::{FindingState, Store, StoredFinding};
 use follow::{Followed, follow};
 
