@@ -11,6 +11,7 @@
 //! Its findings are verified before they are printed or posted.
 
 mod codebase;
+mod config;
 mod print;
 mod server;
 
@@ -154,7 +155,7 @@ pub async fn review(
         CodebaseSettings::from_lookup(&env, &format!("cli-{}", std::process::id()))
             .map_err(anyhow::Error::msg)?;
 
-    let (files, subject_owned, github) = match &args.target {
+    let (files, subject_owned, github, loaded) = match &args.target {
         Target::Stdin => {
             let text = stdin().context("reading the diff from standard input")?;
             let files = split_diff(&text);
@@ -168,7 +169,7 @@ pub async fn review(
                 "base".to_owned(),
                 "working tree".to_owned(),
             );
-            (files, subject, None)
+            (files, subject, None, config::of_work_tree()?)
         }
         Target::Pull { repo, pr } => {
             let gh = github_client(&env, repo)?;
@@ -189,11 +190,13 @@ pub async fn review(
                 pull.base.name.clone(),
                 pull.head.name.clone(),
             );
-            (files, subject, Some((gh, *pr, head)))
+            let loaded = config::of_pull(&gh, &pull.base.sha).await?;
+            (files, subject, Some((gh, *pr, head)), loaded)
         }
     };
+    let config = &loaded.config;
 
-    let rules = PathRules::default();
+    let rules = PathRules::new(&config.paths.include, &config.paths.exclude).unwrap_or_default();
     let mut skipped: Vec<(String, String)> = Vec::new();
     let mut sources = Vec::new();
     for file in &files {
@@ -244,16 +247,22 @@ pub async fn review(
             toolbox,
             budget: Arc::new(ToolBudget::new(codebase_settings.tools)),
         });
+    // The request's focus areas first, then the repository's (as a comment's in the App).
+    let mut focus_areas = args.focus.clone();
+    for area in &config.review.focus_areas {
+        if !focus_areas.contains(area) {
+            focus_areas.push(area.clone());
+        }
+    }
     let settings = CallSettings {
-        focus_areas: if args.focus.is_empty() {
-            vec![
-                "correctness".into(),
-                "security".into(),
-                "performance".into(),
-            ]
-        } else {
-            args.focus.clone()
-        },
+        focus_areas,
+        language: config.review.language.clone(),
+        suggestions: config.review.suggestions,
+        model: config.review.model.clone(),
+        reasoning_effort: config
+            .review
+            .reasoning_effort
+            .map(|e| e.as_str().to_owned()),
         tooling: tooling.clone(),
         ..CallSettings::default()
     };
@@ -285,7 +294,14 @@ pub async fn review(
     place::settle_outside(&mut placement, |path| {
         in_repo.get(path).copied().flatten().unwrap_or(true)
     });
-    let verification = if args.verify {
+    // The stages after the model, with the repository's settings, as in the App.
+    let below = place::keep_above_thresholds(&mut placement, &config.review);
+    if !config.review.suggestions {
+        for p in &mut placement.inline {
+            p.finding.suggestion = None;
+        }
+    }
+    let verification = if args.verify && config.review.verify {
         let no_text = |_: &str| None;
         let input = VerifyInput {
             model: &model,
@@ -295,15 +311,17 @@ pub async fn review(
             files: &files,
             head_text: &no_text,
             tooling: tooling.as_ref(),
-            model_name: None,
-            reasoning_effort: None,
+            model_name: config.review.model.as_deref(),
+            reasoning_effort: config.review.reasoning_effort.map(|e| e.as_str()),
             on_try,
         };
         eprintln!("codex-review: verifying the findings…");
-        Some(verify::verify(&input, &mut placement, 3).await)
+        let priority = config.review.verify_priority;
+        Some(verify::verify(&input, &mut placement, priority).await)
     } else {
         None
     };
+    place::cap_inline(&mut placement, config.review.max_inline_comments);
     let mut usage = answer.usage;
     usage.add(verification.as_ref().map_or(Usage::default(), |v| v.usage));
     let requests = answer.turns + verification.as_ref().map_or(0, |v| v.turns);
@@ -349,8 +367,8 @@ pub async fn review(
             cost: model.prices().cost(model.model(), usage),
             since: None,
             repeated: 0,
-            below_thresholds: 0,
-            config_error: None,
+            below_thresholds: below,
+            config_error: loaded.error.as_ref().map(ToString::to_string),
             blob_base: None,
             verification: verification.as_ref(),
             verify_cost: verification

@@ -40,3 +40,19 @@ pub fn snapshot_head(work_tree: &Path, dest: &Path, limits: &Limits) -> Result<U
     }
     unpacked.map_err(|e| e.to_string())
 }
+
+/// The text of `path` in HEAD of the git work tree the process runs in (`None`: no such file,
+/// not a work tree, or not text). Read from the object store only, like the snapshot.
+pub fn file_at_head(path: &str) -> Option<String> {
+    let out = Command::new("git")
+        .args(["-c", "core.fsmonitor=false", "show"])
+        .arg(format!("HEAD:{path}"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8(out.stdout).ok())
+        .flatten()
+}

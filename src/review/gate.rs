@@ -23,6 +23,27 @@ pub struct Loaded {
     pub error: Option<ConfigError>,
 }
 
+impl Loaded {
+    /// The configuration a file's text gives (`None`: no file): the defaults when there is
+    /// none or it is invalid, with the error kept.
+    pub fn from_file(text: Option<&str>) -> Self {
+        match text.map(repo_config::parse) {
+            None => Loaded {
+                config: RepoConfig::default(),
+                error: None,
+            },
+            Some(Ok(config)) => Loaded {
+                config,
+                error: None,
+            },
+            Some(Err(error)) => Loaded {
+                config: RepoConfig::default(),
+                error: Some(error),
+            },
+        }
+    }
+}
+
 /// Configurations by (repository, base SHA), read at most once a minute.
 #[derive(Default)]
 pub struct ConfigCache {
@@ -68,20 +89,7 @@ impl Reviewer {
             return Ok(loaded);
         }
         let text = gh.file_at(CONFIG_PATH, base_sha, 256 * 1024).await?;
-        let loaded = match text.as_deref().map(repo_config::parse) {
-            None => Loaded {
-                config: RepoConfig::default(),
-                error: None,
-            },
-            Some(Ok(config)) => Loaded {
-                config,
-                error: None,
-            },
-            Some(Err(error)) => Loaded {
-                config: RepoConfig::default(),
-                error: Some(error),
-            },
-        };
+        let loaded = Loaded::from_file(text.as_deref());
         self.config_cache.put(repo, base_sha, &loaded);
         Ok(loaded)
     }

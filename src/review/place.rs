@@ -215,7 +215,7 @@ pub fn left_side_to_summary(placement: &mut Placement, reason: &'static str) {
 
 /// Drops findings less urgent than `min_priority` or less sure than `min_confidence`;
 /// returns how many.
-pub(super) fn keep_above_thresholds(
+pub fn keep_above_thresholds(
     placement: &mut Placement,
     review: &crate::repo_config::ReviewSettings,
 ) -> usize {
@@ -229,7 +229,7 @@ pub(super) fn keep_above_thresholds(
 }
 
 /// Moves inline findings past `max` into the summary (they are sorted most important first).
-pub(super) fn cap_inline(placement: &mut Placement, max: usize) {
+pub fn cap_inline(placement: &mut Placement, max: usize) {
     if placement.inline.len() > max {
         let overflow = placement.inline.split_off(max);
         let mut moved: Vec<Unplaced> = overflow

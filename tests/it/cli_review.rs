@@ -90,7 +90,8 @@ async fn a_local_diff_is_reviewed_from_standard_input() {
         message.contains("=== FILE src/limits.rs (modified) ===")
             && !message.contains("Cargo.lock (modified)")
     );
-    assert!(message.contains("look for these first: correctness."));
+    // The request's focus first, then the repository's (here the defaults), as in the App.
+    assert!(message.contains("look for these first: correctness, security, performance."));
     assert!(
         ai.state().violations.is_empty(),
         "{:?}",
@@ -292,4 +293,104 @@ async fn a_small_chunk_budget_still_reviews() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(ai.requests().len(), 1);
     assert!(ai.state().violations.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_places_findings_as_the_app_does_under_the_base_config() {
+    let app = TestApp::start().await;
+    let config =
+        "paths:\n  exclude: [\"tests/**\"]\nreview:\n  min_priority: 1\n  max_inline_comments: 1\n";
+    let patch = "@@ -1,3 +1,5 @@ fn main() {\n a\n-b\n+B\n+C\n+D\n d";
+    for (n, head) in [(30, "3"), (31, "4")] {
+        let mut pull = Pull::new(
+            REPO,
+            n,
+            &head.repeat(40),
+            vec![
+                File::new("src/lib.rs", "modified", Some(patch)),
+                File::new("tests/a.rs", "added", Some("@@ -0,0 +1 @@\n+fn t() {}")),
+            ],
+        );
+        pull.base_sha = format!("{n:040x}");
+        pull.base_contents
+            .insert(".github/codex-review.yml".into(), config.into());
+        app.github.add_pull(pull);
+    }
+    let answer = || {
+        let mut low = finding("src/lib.rs", "RIGHT", 4, 4, 2, None);
+        low["title"] = json!("A P2 the thresholds leave out");
+        let mut second = finding("src/lib.rs", "RIGHT", 3, 3, 1, None);
+        second["title"] = json!("A second P1, over the inline cap");
+        Reply::Review(review_with(vec![
+            finding("src/lib.rs", "RIGHT", 2, 2, 1, None),
+            second,
+            low,
+        ]))
+    };
+    // The App's review of PR 30.
+    app.openai.push(answer());
+    app.comment(30, "@codex review").await;
+    // The CLI's review of PR 31, the same change and the same answer.
+    app.openai.push(answer());
+    let token = "ghs_cli_token".to_string();
+    app.github.state().tokens.insert(token.clone());
+    let mut env = env(&app.openai);
+    env.push(("GITHUB_TOKEN", token));
+    env.push(("GITHUB_API_URL", app.github.base_url.clone()));
+    let url = format!("https://github.com/{REPO}/pull/31");
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || run(&[&url, "--post"], &env, ""))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("using .github/codex-review.yml of the base branch"),
+        "{stderr}"
+    );
+
+    let reviews = app.github.reviews();
+    assert_eq!(reviews.len(), 2);
+    let placed = |r: &support::fake_github::Review| {
+        let inline: Vec<(String, u64, String)> = r
+            .comments
+            .iter()
+            .map(|c| {
+                (
+                    c["path"].as_str().unwrap().to_owned(),
+                    c["line"].as_u64().unwrap(),
+                    c["body"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let listed: Vec<String> = r
+            .body
+            .lines()
+            .filter(|l| l.starts_with("- **[P") || l.contains("below the repository's"))
+            .map(str::to_owned)
+            .collect();
+        (inline, listed)
+    };
+    let (app_inline, app_listed) = placed(&reviews[0]);
+    let (cli_inline, cli_listed) = placed(&reviews[1]);
+    assert_eq!(app_inline.len(), 1, "{app_inline:?}");
+    assert_eq!(cli_inline, app_inline);
+    assert_eq!(cli_listed, app_listed);
+    assert!(
+        app_listed
+            .iter()
+            .any(|l| l.contains("A second P1, over the inline cap")),
+        "{app_listed:?}"
+    );
+    assert!(
+        app_listed
+            .iter()
+            .any(|l| l.contains("below the repository's")),
+        "{app_listed:?}"
+    );
+    // Neither showed the model the excluded test file.
+    for request in app.openai.requests() {
+        let message = request["input"][0]["content"].as_str().unwrap_or("");
+        assert!(!message.contains("=== FILE tests/a.rs"), "{message}");
+    }
+    app.assert_no_violations();
+    app.stop().await;
 }

@@ -1,0 +1,40 @@
+//! The repository configuration a review from the command line runs under, as the App's: the
+//! pull request's base branch for a URL, and for a local diff (which has no base on GitHub)
+//! the work tree's `HEAD`. Which one applies is said on standard error.
+
+use crate::codebase::local;
+use crate::github::RepoClient;
+use crate::repo_config::CONFIG_PATH;
+use crate::review::Loaded;
+
+/// The configuration at the pull request's base commit.
+pub async fn of_pull(gh: &RepoClient, base_sha: &str) -> anyhow::Result<Loaded> {
+    let text = gh.file_at(CONFIG_PATH, base_sha, 256 * 1024).await?;
+    let short = base_sha.get(..7).unwrap_or(base_sha);
+    say(
+        &Loaded::from_file(text.as_deref()),
+        text.is_some(),
+        &format!("the base branch ({short})"),
+    )
+}
+
+/// The configuration at the `HEAD` of the git work tree the command runs in.
+pub fn of_work_tree() -> anyhow::Result<Loaded> {
+    let text = local::file_at_head(CONFIG_PATH);
+    say(
+        &Loaded::from_file(text.as_deref()),
+        text.is_some(),
+        "the work tree's HEAD (a local diff has no base branch on GitHub)",
+    )
+}
+
+fn say(loaded: &Loaded, found: bool, whose: &str) -> anyhow::Result<Loaded> {
+    match (&loaded.error, found) {
+        (Some(e), _) => eprintln!(
+            "codex-review: {CONFIG_PATH} of {whose} is invalid, so the defaults apply: {e}"
+        ),
+        (None, true) => eprintln!("codex-review: using {CONFIG_PATH} of {whose}"),
+        (None, false) => eprintln!("codex-review: no {CONFIG_PATH} in {whose}: the defaults apply"),
+    }
+    Ok(loaded.clone())
+}
