@@ -394,3 +394,35 @@ async fn the_cli_places_findings_as_the_app_does_under_the_base_config() {
     app.assert_no_violations();
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_diff_is_reviewed_under_the_work_trees_configuration() {
+    install_crypto();
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join(".github")).unwrap();
+    std::fs::write(
+        repo.path().join(".github/codex-review.yml"),
+        "paths:\n  exclude: [\"src/**\"]\n",
+    )
+    .unwrap();
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "config"]);
+    let ai = FakeOpenAi::start().await;
+    let mut env = env(&ai);
+    env.push(("PATH", std::env::var("PATH").unwrap()));
+    let dir = repo.path().to_owned();
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || run_in(Some(&dir), &["-", "--no-tools"], &env, DIFF))
+            .await
+            .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("using .github/codex-review.yml of the work tree's HEAD"),
+        "{stderr}"
+    );
+    // src/ is excluded there and Cargo.lock is a lock file: nothing goes to the model.
+    assert!(stdout.contains("Nothing to review"), "{stdout}");
+    assert!(ai.requests().is_empty());
+    assert!(ai.state().violations.is_empty());
+}
