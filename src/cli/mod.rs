@@ -23,16 +23,15 @@ use anyhow::{Context as _, bail};
 use tokio::sync::Semaphore;
 
 use crate::diff::chunk::{self, Budget, Source};
-use crate::diff::filter::PathRules;
 use crate::diff::{FileDiff, split_diff};
 use crate::github::{NewReview, RepoClient};
 use crate::ids::{PrNumber, RepoName};
 use crate::model::{ModelClient, ToolBudget, Usage};
 use crate::retry::RetryPolicy;
 use crate::review::ask::{self, CallSettings, OnTry, Subject, Tooling};
-use crate::review::place;
 use crate::review::publish;
 use crate::review::verify::{self, VerifyInput};
+use crate::review::{filter, place};
 use crate::settings::{CodebaseSettings, Limits, OpenAiSettings};
 
 pub const USAGE: &str =
@@ -196,18 +195,15 @@ pub async fn review(
     };
     let config = &loaded.config;
 
-    let rules = PathRules::new(&config.paths.include, &config.paths.exclude).unwrap_or_default();
-    let mut skipped: Vec<(String, String)> = Vec::new();
-    let mut sources = Vec::new();
-    for file in &files {
-        match rules.skip_reason(file) {
-            Some(why) => skipped.push((file.path.clone(), why)),
-            None => sources.push(Source {
-                file,
-                content: None,
-            }),
-        }
-    }
+    // The same stages as the App's: select, then after the model place and filter.
+    let (reviewable, mut skipped) = filter::select(&files, &config.paths);
+    let sources: Vec<Source<'_>> = reviewable
+        .into_iter()
+        .map(|file| Source {
+            file,
+            content: None,
+        })
+        .collect();
     let plan = chunk::plan(
         &sources,
         Budget {
@@ -294,13 +290,15 @@ pub async fn review(
     place::settle_outside(&mut placement, |path| {
         in_repo.get(path).copied().flatten().unwrap_or(true)
     });
-    // The stages after the model, with the repository's settings, as in the App.
-    let below = place::keep_above_thresholds(&mut placement, &config.review);
-    if !config.review.suggestions {
-        for p in &mut placement.inline {
-            p.finding.suggestion = None;
-        }
-    }
+    // No earlier review from here: only the repository's settings take findings out.
+    let filtered = filter::filter(
+        &mut placement,
+        &config.review,
+        &Default::default(),
+        &Default::default(),
+        &files,
+        &mut Default::default(),
+    );
     let verification = if args.verify && config.review.verify {
         let no_text = |_: &str| None;
         let input = VerifyInput {
@@ -367,7 +365,7 @@ pub async fn review(
             cost: model.prices().cost(model.model(), usage),
             since: None,
             repeated: 0,
-            below_thresholds: below,
+            below_thresholds: filtered.below,
             config_error: loaded.error.as_ref().map(ToString::to_string),
             blob_base: None,
             verification: verification.as_ref(),

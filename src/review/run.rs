@@ -4,12 +4,11 @@
 use std::sync::Arc;
 
 use super::ask::{self, Answer, CallSettings, OnTry, Subject, Tooling};
-use super::place::{self, cap_inline, keep_above_thresholds};
+use super::place::{self, cap_inline};
 use super::verify::{self, VerifyInput};
-use super::{Outcome, ReviewError, Reviewer, earlier, fingerprint, gate, publish};
+use super::{Outcome, ReviewError, Reviewer, earlier, gate, publish};
 use crate::diff::FileDiff;
 use crate::diff::chunk::{self, Budget, Source};
-use crate::diff::filter::PathRules;
 use crate::event::{ReviewRequest, Trigger};
 use crate::github::{NewReview, PullInfo, RepoClient};
 use crate::ids::{CommitSha, JobId};
@@ -149,16 +148,7 @@ impl Reviewer {
             None => (None, None),
         };
         let review_files: &[FileDiff] = since_files.as_deref().unwrap_or(&pr_files);
-        let rules =
-            PathRules::new(&config.paths.include, &config.paths.exclude).unwrap_or_default();
-        let mut skipped: Vec<(String, String)> = Vec::new();
-        let mut reviewable: Vec<&FileDiff> = Vec::new();
-        for file in review_files {
-            match rules.skip_reason(file) {
-                Some(why) => skipped.push((file.path.clone(), why)),
-                None => reviewable.push(file),
-            }
-        }
+        let (reviewable, mut skipped) = super::filter::select(review_files, &config.paths);
         if since.is_none() && pull.changed_files > pr_files.len() as u64 {
             skipped.push((
                 format!("{} more files", pull.changed_files - pr_files.len() as u64),
@@ -316,24 +306,19 @@ impl Reviewer {
             .await
             .map_err(ReviewError::Store)?;
         let mut drops = super::result::Drops::default();
-        drops.before(&placement);
-        let below = keep_above_thresholds(&mut placement, &config.review);
-        drops.after(
-            &placement,
-            "below the repository's thresholds (review.min_priority, review.min_confidence)",
+        let super::filter::Filtered {
+            below,
+            dismissed,
+            repeated,
+            mut remembered,
+        } = super::filter::filter(
+            &mut placement,
+            &config.review,
+            &earlier,
+            &known,
+            &pr_files,
+            &mut drops,
         );
-        if !config.review.suggestions {
-            for p in &mut placement.inline {
-                p.finding.suggestion = None;
-            }
-        }
-        drops.before(&placement);
-        let dismissed = earlier::drop_dismissed(&mut placement, &earlier);
-        drops.after(&placement, "dismissed on this pull request");
-        drops.before(&placement);
-        let (repeated, mut remembered) =
-            fingerprint::drop_repeated(&mut placement, &pr_files, &known);
-        drops.after(&placement, "already posted on this pull request");
         let verification = if config.review.verify && answer.calls > 0 {
             let head_text = |path: &str| contents.get(path).cloned();
             let input = VerifyInput {

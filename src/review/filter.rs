@@ -1,0 +1,81 @@
+//! The filter stage, after the findings are placed: the repository's thresholds, its
+//! suggestions switch, the findings people dismissed on the pull request, and the ones an
+//! earlier review already posted. The App and the CLI run the same function; the CLI has no
+//! earlier findings, so only the repository's settings take findings out there.
+
+use std::collections::HashSet;
+
+use super::fingerprint;
+use super::place::{Placement, keep_above_thresholds};
+use super::result::Drops;
+use crate::diff::FileDiff;
+use crate::diff::filter::PathRules;
+use crate::repo_config::{Paths, ReviewSettings};
+use crate::store::PostedFinding;
+use crate::threads::Earlier;
+
+/// What the filter took out, and what remains to be remembered once posted.
+#[derive(Debug, Default)]
+pub struct Filtered {
+    /// Findings below `review.min_priority` / `review.min_confidence`.
+    pub below: usize,
+    /// Findings people dismissed on this pull request.
+    pub dismissed: usize,
+    /// Fingerprints of the findings already posted (still reported: still there).
+    pub repeated: Vec<String>,
+    /// The findings that remain, as they are remembered once posted.
+    pub remembered: Vec<PostedFinding>,
+}
+
+/// Takes out of `placement` what the repository's settings, the dismissals of `earlier` and
+/// the `known` fingerprints leave out, noting each in `drops`.
+pub fn filter(
+    placement: &mut Placement,
+    review: &ReviewSettings,
+    earlier: &Earlier,
+    known: &HashSet<String>,
+    files: &[FileDiff],
+    drops: &mut Drops,
+) -> Filtered {
+    drops.before(placement);
+    let below = keep_above_thresholds(placement, review);
+    drops.after(
+        placement,
+        "below the repository's thresholds (review.min_priority, review.min_confidence)",
+    );
+    if !review.suggestions {
+        for p in &mut placement.inline {
+            p.finding.suggestion = None;
+        }
+    }
+    drops.before(placement);
+    let dismissed = super::earlier::drop_dismissed(placement, earlier);
+    drops.after(placement, "dismissed on this pull request");
+    drops.before(placement);
+    let (repeated, remembered) = fingerprint::drop_repeated(placement, files, known);
+    drops.after(placement, "already posted on this pull request");
+    Filtered {
+        below,
+        dismissed,
+        repeated,
+        remembered,
+    }
+}
+
+/// The files the model is shown and those it is not, with why (the repository's path rules,
+/// binaries, lock files): the select stage, before the files are read.
+pub fn select<'a>(
+    files: impl IntoIterator<Item = &'a FileDiff>,
+    paths: &Paths,
+) -> (Vec<&'a FileDiff>, Vec<(String, String)>) {
+    let rules = PathRules::new(&paths.include, &paths.exclude).unwrap_or_default();
+    let mut skipped = Vec::new();
+    let mut reviewable = Vec::new();
+    for file in files {
+        match rules.skip_reason(file) {
+            Some(why) => skipped.push((file.path.clone(), why)),
+            None => reviewable.push(file),
+        }
+    }
+    (reviewable, skipped)
+}
