@@ -11,24 +11,25 @@ use crate::review::Loaded;
 pub async fn of_pull(gh: &RepoClient, base_sha: &str) -> anyhow::Result<Loaded> {
     let text = gh.file_at(CONFIG_PATH, base_sha, 256 * 1024).await?;
     let short = base_sha.get(..7).unwrap_or(base_sha);
-    say(
-        &Loaded::from_file(text.as_deref()),
+    Ok(said(
+        Loaded::from_file(text.as_deref()),
         text.is_some(),
         &format!("the base branch ({short})"),
-    )
+    ))
 }
 
 /// The configuration at the `HEAD` of the git work tree the command runs in.
-pub fn of_work_tree() -> anyhow::Result<Loaded> {
+pub fn of_work_tree() -> Loaded {
     let text = local::file_at_head(CONFIG_PATH);
-    say(
-        &Loaded::from_file(text.as_deref()),
+    said(
+        Loaded::from_file(text.as_deref()),
         text.is_some(),
         "the work tree's HEAD (a local diff has no base branch on GitHub)",
     )
 }
 
-fn say(loaded: &Loaded, found: bool, whose: &str) -> anyhow::Result<Loaded> {
+/// `loaded`, once standard error says where it comes from.
+fn said(loaded: Loaded, found: bool, whose: &str) -> Loaded {
     match (&loaded.error, found) {
         (Some(e), _) => eprintln!(
             "codex-review: {CONFIG_PATH} of {whose} is invalid, so the defaults apply: {e}"
@@ -36,5 +37,5 @@ fn say(loaded: &Loaded, found: bool, whose: &str) -> anyhow::Result<Loaded> {
         (None, true) => eprintln!("codex-review: using {CONFIG_PATH} of {whose}"),
         (None, false) => eprintln!("codex-review: no {CONFIG_PATH} in {whose}: the defaults apply"),
     }
-    Ok(loaded.clone())
+    loaded
 }

@@ -168,7 +168,7 @@ pub async fn review(
                 "base".to_owned(),
                 "working tree".to_owned(),
             );
-            (files, subject, None, config::of_work_tree()?)
+            (files, subject, None, config::of_work_tree())
         }
         Target::Pull { repo, pr } => {
             let gh = github_client(&env, repo)?;
