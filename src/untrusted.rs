@@ -60,7 +60,7 @@ pub fn text(s: &str, limit: usize) -> String {
         out.extend(std::iter::repeat_n(ch, n));
     }
     if cut {
-        out.push_str("\n\n…(truncated)");
+        out.push_str(CUT_NOTE);
     }
     out
 }
@@ -102,6 +102,17 @@ pub fn code(s: &str, limit: usize) -> String {
 pub fn longest_backtick_run(s: &str) -> usize {
     s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
+
+/// `s` (the app's own text) cut to about `limit` characters, saying so.
+pub fn truncated(s: String, limit: usize) -> String {
+    match cut_to(&s, limit) {
+        (kept, true) => format!("{kept}{CUT_NOTE}"),
+        (_, false) => s,
+    }
+}
+
+/// What ends a text that was cut.
+const CUT_NOTE: &str = "\n\n…(truncated)";
 
 /// `s` cut to `limit` characters (leaving room for the note that says so), and whether it was.
 fn cut_to(s: &str, limit: usize) -> (&str, bool) {

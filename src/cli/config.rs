@@ -9,13 +9,9 @@ use crate::review::Loaded;
 
 /// The configuration at the pull request's base commit.
 pub async fn of_pull(gh: &RepoClient, base_sha: &str) -> anyhow::Result<Loaded> {
-    let text = gh.file_at(CONFIG_PATH, base_sha, 256 * 1024).await?;
+    let (loaded, found) = Loaded::read(gh, base_sha).await?;
     let short = base_sha.get(..7).unwrap_or(base_sha);
-    Ok(said(
-        Loaded::from_file(text.as_deref()),
-        text.is_some(),
-        &format!("the base branch ({short})"),
-    ))
+    Ok(said(loaded, found, &format!("the base branch ({short})")))
 }
 
 /// The configuration at the `HEAD` of the git work tree the command runs in.

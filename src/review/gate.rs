@@ -24,6 +24,15 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// The configuration at `base_sha` (never the head), and whether the file exists.
+    pub async fn read(
+        gh: &RepoClient,
+        base_sha: &str,
+    ) -> Result<(Self, bool), crate::github::GitHubError> {
+        let text = gh.file_at(CONFIG_PATH, base_sha, 256 * 1024).await?;
+        Ok((Self::from_file(text.as_deref()), text.is_some()))
+    }
+
     /// The configuration a file's text gives (`None`: no file): the defaults when there is
     /// none or it is invalid, with the error kept.
     pub fn from_file(text: Option<&str>) -> Self {
@@ -88,8 +97,7 @@ impl Reviewer {
         if let Some(loaded) = self.config_cache.get(repo, base_sha) {
             return Ok(loaded);
         }
-        let text = gh.file_at(CONFIG_PATH, base_sha, 256 * 1024).await?;
-        let loaded = Loaded::from_file(text.as_deref());
+        let loaded = Loaded::read(gh, base_sha).await?.0;
         self.config_cache.put(repo, base_sha, &loaded);
         Ok(loaded)
     }

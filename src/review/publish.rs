@@ -60,19 +60,6 @@ pub fn read_marker(body: &str) -> Option<(String, String)> {
     Some((sha?, trigger?))
 }
 
-/// `s` cut to `limit` characters, saying so.
-fn truncate(mut s: String, limit: usize) -> String {
-    if s.chars().count() > limit {
-        let cut = s
-            .char_indices()
-            .nth(limit.saturating_sub(20))
-            .map_or(s.len(), |(i, _)| i);
-        s.truncate(cut);
-        s.push_str("\n\n…(truncated)");
-    }
-    s
-}
-
 /// The body of one inline comment: priority, title, paragraph, and a suggestion block.
 pub fn inline_comment(placed: &Placed) -> NewReviewComment {
     let f = &placed.finding;
@@ -365,7 +352,7 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
         u.output_tokens,
         u.reasoning_tokens
     );
-    truncate(s, SUMMARY_LIMIT)
+    untrusted::truncated(s, SUMMARY_LIMIT)
 }
 
 /// The comment posted when a review could not be done.

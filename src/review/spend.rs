@@ -186,11 +186,21 @@ pub async fn standings(
         ("daily", crate::when::day_bounds(now), caps.daily_usd),
         ("monthly", crate::when::month_bounds(now), caps.monthly_usd),
     ];
-    let month_start = windows[1].1.0;
+    // One grouped read per window; an installation that spent nothing today still has a
+    // month to show.
+    let (today, month) = tokio::try_join!(
+        store.spent_per_installation(windows[0].1.0),
+        store.spent_per_installation(windows[1].1.0),
+    )?;
     let mut rows = Vec::new();
-    for (installation, _) in store.spent_per_installation(month_start).await? {
-        for (window, (since, resets_at), cap_usd) in windows {
-            let spent = store.spent_micros(installation, None, since).await?;
+    for (installation, month_micros) in month {
+        let day_micros = today
+            .iter()
+            .find(|(i, _)| *i == installation)
+            .map_or(0, |(_, m)| *m);
+        for ((window, (_, resets_at), cap_usd), spent) in
+            windows.into_iter().zip([day_micros, month_micros])
+        {
             rows.push(Standing {
                 scope: "installation",
                 name: installation.to_string(),
