@@ -118,6 +118,34 @@ fn bind(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
 }
 
 /// Starts the service on a bound listener.
+/// The operator page's settings, when `STATUS_TOKEN` is set.
+fn status_config(settings: &Settings) -> Option<Arc<crate::server::status::StatusConfig>> {
+    settings.status_token.clone().map(|token| {
+        Arc::new(crate::server::status::StatusConfig {
+            token,
+            web_url: settings.github.web_url.clone(),
+            instance: settings.instance.clone(),
+            spend: settings.spend,
+        })
+    })
+}
+
+/// The review API's settings, when `API_TOKENS` is set.
+fn api_config(
+    settings: &Settings,
+    github: GitHubApp,
+    wake: &Arc<Notify>,
+) -> Option<Arc<crate::api::ApiConfig>> {
+    (!settings.api_tokens.is_empty()).then(|| {
+        Arc::new(crate::api::ApiConfig {
+            tokens: settings.api_tokens.clone(),
+            web_url: settings.github.web_url.clone(),
+            github,
+            wake: wake.clone(),
+        })
+    })
+}
+
 pub async fn start_on(
     settings: &Settings,
     listener: std::net::TcpListener,
@@ -168,22 +196,8 @@ pub async fn start_on(
         spend: settings.spend,
         wake: wake.clone(),
         ack_wake: ack_wake.clone(),
-        status: settings.status_token.clone().map(|token| {
-            Arc::new(crate::server::status::StatusConfig {
-                token,
-                web_url: settings.github.web_url.clone(),
-                instance: settings.instance.clone(),
-                spend: settings.spend,
-            })
-        }),
-        api: (!settings.api_tokens.is_empty()).then(|| {
-            Arc::new(crate::api::ApiConfig {
-                tokens: settings.api_tokens.clone(),
-                web_url: settings.github.web_url.clone(),
-                github: api_client,
-                wake: wake.clone(),
-            })
-        }),
+        status: status_config(settings),
+        api: api_config(settings, api_client, &wake),
     };
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let addr = listener.local_addr()?;

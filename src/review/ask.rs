@@ -83,6 +83,43 @@ pub struct Answer {
 /// One model call per chunk, in parallel within the process-wide limit. A chunk that
 /// fails leaves its files in `skipped`; when every chunk fails, the first error is
 /// returned (a transient one, if any, so the job is retried).
+/// The user message of part `i` of `plan`.
+fn part_message(
+    subject: &Subject<'_>,
+    plan: &Plan,
+    i: usize,
+    settings: &CallSettings,
+    skipped: &[(String, String)],
+) -> String {
+    let chunk = &plan.chunks[i];
+    let parts = plan.chunks.len();
+    let elsewhere: Vec<String> = plan
+        .reviewed
+        .iter()
+        .filter(|p| !chunk.files.contains(p))
+        .cloned()
+        .collect();
+    prompt::user_message(&PromptInput {
+        repo: subject.repo,
+        title: subject.title,
+        description: subject.description,
+        base_ref: subject.base_ref,
+        head_ref: subject.head_ref,
+        diff: &chunk.text,
+        not_shown: skipped,
+        part: (parts > 1).then_some((i + 1, parts)),
+        since: subject.since,
+        elsewhere: &elsewhere,
+        focus_areas: &settings.focus_areas,
+        guidelines: &settings.guidelines,
+        notes: &settings.notes,
+        language: &settings.language,
+        suggestions: settings.suggestions,
+        tools: settings.tooling.is_some(),
+        earlier: if i == 0 { &settings.earlier } else { "" },
+    })
+}
+
 pub async fn ask_model(
     model: &ModelClient,
     slots: &Arc<Semaphore>,
@@ -95,32 +132,8 @@ pub async fn ask_model(
     let parts = plan.chunks.len();
     let tooling = settings.tooling.as_ref();
     let mut calls = JoinSet::new();
-    for (i, chunk) in plan.chunks.iter().enumerate() {
-        let elsewhere: Vec<String> = plan
-            .reviewed
-            .iter()
-            .filter(|p| !chunk.files.contains(p))
-            .cloned()
-            .collect();
-        let message = prompt::user_message(&PromptInput {
-            repo: subject.repo,
-            title: subject.title,
-            description: subject.description,
-            base_ref: subject.base_ref,
-            head_ref: subject.head_ref,
-            diff: &chunk.text,
-            not_shown: skipped,
-            part: (parts > 1).then_some((i + 1, parts)),
-            since: subject.since,
-            elsewhere: &elsewhere,
-            focus_areas: &settings.focus_areas,
-            guidelines: &settings.guidelines,
-            notes: &settings.notes,
-            language: &settings.language,
-            suggestions: settings.suggestions,
-            tools: tooling.is_some(),
-            earlier: if i == 0 { &settings.earlier } else { "" },
-        });
+    for i in 0..plan.chunks.len() {
+        let message = part_message(subject, plan, i, settings, skipped);
         let model = model.clone();
         let slots = Arc::clone(slots);
         let (model_name, effort) = (settings.model.clone(), settings.reasoning_effort.clone());

@@ -198,65 +198,8 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
     } else {
         let _ = writeln!(s, "Focus: {}.\n", input.focus_areas.join(", "));
     }
-    if !p.summary_only.is_empty() {
-        let _ = writeln!(s, "**Findings that could not be placed on the diff**\n");
-        for u in &p.summary_only {
-            let loc = &u.finding.code_location;
-            let mut at = format!(
-                "{} lines {}–{} ({})",
-                untrusted::code(&loc.file_path, 300),
-                loc.line_range.start,
-                loc.line_range.end,
-                loc.side.as_str()
-            );
-            // A file the change does not touch: link it at the reviewed commit.
-            if let Some(base) = input.blob_base
-                && u.reason == super::place::OUTSIDE_REASON
-                && loc.side == Side::Right
-            {
-                let link = super::report::file_link(
-                    base,
-                    &loc.file_path,
-                    loc.line_range.start.max(1),
-                    loc.line_range.end.max(1),
-                );
-                at = format!("[{at}]({link})");
-            }
-            let _ = writeln!(
-                s,
-                "- **[P{}] {}** — {at}; {}.\n  {}",
-                u.finding.priority,
-                untrusted::line(u.finding.title.trim(), 200),
-                u.reason,
-                untrusted::text(u.finding.body.trim(), 4_000).replace('\n', "\n  ")
-            );
-        }
-        s.push('\n');
-    }
-    if !input.not_reviewed.is_empty() {
-        let _ = writeln!(
-            s,
-            "<details><summary>{} file{} not reviewed</summary>\n",
-            input.not_reviewed.len(),
-            if input.not_reviewed.len() == 1 {
-                ""
-            } else {
-                "s"
-            }
-        );
-        for (path, why) in input.not_reviewed.iter().take(300) {
-            let _ = writeln!(
-                s,
-                "- {}: {}",
-                untrusted::code(path, 300),
-                untrusted::line(why, 300)
-            );
-        }
-        if input.not_reviewed.len() > 300 {
-            let _ = writeln!(s, "- … and {} more", input.not_reviewed.len() - 300);
-        }
-        s.push_str("\n</details>\n\n");
-    }
+    unplaced(&mut s, input);
+    not_reviewed(&mut s, input);
     if p.invalid > 0 {
         let _ = writeln!(
             s,
@@ -294,6 +237,108 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
     if let Some(trace) = input.trace {
         super::report::looked_at(&mut s, trace);
     }
+    left_out(&mut s, input);
+    let u = input.usage;
+    let cost = match (input.cost, input.verify_cost) {
+        (Some(usd), Some(check)) if input.verification.is_some_and(|v| v.turns > 0) => {
+            format!(
+                " · ≈ ${usd:.4} (review ${:.4} + verification ${check:.4})",
+                usd - check
+            )
+        }
+        (Some(usd), _) => format!(" · ≈ ${usd:.4}"),
+        (None, _) if input.model_calls > 0 => {
+            " · cost unknown (no price for this model)".to_owned()
+        }
+        (None, _) => String::new(),
+    };
+    let _ = write!(
+        s,
+        "<sub>Reviewed {} ({} file{}, {} model call{}) with {} · tokens: {} in ({} cached), {} out ({} reasoning){cost}</sub>",
+        input.sha.short(),
+        input.reviewed_files,
+        if input.reviewed_files == 1 { "" } else { "s" },
+        input.model_calls,
+        if input.model_calls == 1 { "" } else { "s" },
+        input.model,
+        u.input_tokens,
+        u.cached_tokens,
+        u.output_tokens,
+        u.reasoning_tokens
+    );
+    untrusted::truncated(s, SUMMARY_LIMIT)
+}
+
+/// The findings that could not be placed on the diff, each with why.
+fn unplaced(s: &mut String, input: &SummaryInput<'_>) {
+    let p = input.placement;
+    if !p.summary_only.is_empty() {
+        let _ = writeln!(s, "**Findings that could not be placed on the diff**\n");
+        for u in &p.summary_only {
+            let loc = &u.finding.code_location;
+            let mut at = format!(
+                "{} lines {}–{} ({})",
+                untrusted::code(&loc.file_path, 300),
+                loc.line_range.start,
+                loc.line_range.end,
+                loc.side.as_str()
+            );
+            // A file the change does not touch: link it at the reviewed commit.
+            if let Some(base) = input.blob_base
+                && u.reason == super::place::OUTSIDE_REASON
+                && loc.side == Side::Right
+            {
+                let link = super::report::file_link(
+                    base,
+                    &loc.file_path,
+                    loc.line_range.start.max(1),
+                    loc.line_range.end.max(1),
+                );
+                at = format!("[{at}]({link})");
+            }
+            let _ = writeln!(
+                s,
+                "- **[P{}] {}** — {at}; {}.\n  {}",
+                u.finding.priority,
+                untrusted::line(u.finding.title.trim(), 200),
+                u.reason,
+                untrusted::text(u.finding.body.trim(), 4_000).replace('\n', "\n  ")
+            );
+        }
+        s.push('\n');
+    }
+}
+
+/// The files the model was not shown, with why.
+fn not_reviewed(s: &mut String, input: &SummaryInput<'_>) {
+    if !input.not_reviewed.is_empty() {
+        let _ = writeln!(
+            s,
+            "<details><summary>{} file{} not reviewed</summary>\n",
+            input.not_reviewed.len(),
+            if input.not_reviewed.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+        for (path, why) in input.not_reviewed.iter().take(300) {
+            let _ = writeln!(
+                s,
+                "- {}: {}",
+                untrusted::code(path, 300),
+                untrusted::line(why, 300)
+            );
+        }
+        if input.not_reviewed.len() > 300 {
+            let _ = writeln!(s, "- … and {} more", input.not_reviewed.len() - 300);
+        }
+        s.push_str("\n</details>\n\n");
+    }
+}
+
+/// What people dismissed, 👎 that did not count, and findings already posted.
+fn left_out(s: &mut String, input: &SummaryInput<'_>) {
     if input.dismissed > 0 {
         let _ = writeln!(
             s,
@@ -324,35 +369,6 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
             if input.repeated == 1 { "was" } else { "were" }
         );
     }
-    let u = input.usage;
-    let cost = match (input.cost, input.verify_cost) {
-        (Some(usd), Some(check)) if input.verification.is_some_and(|v| v.turns > 0) => {
-            format!(
-                " · ≈ ${usd:.4} (review ${:.4} + verification ${check:.4})",
-                usd - check
-            )
-        }
-        (Some(usd), _) => format!(" · ≈ ${usd:.4}"),
-        (None, _) if input.model_calls > 0 => {
-            " · cost unknown (no price for this model)".to_owned()
-        }
-        (None, _) => String::new(),
-    };
-    let _ = write!(
-        s,
-        "<sub>Reviewed {} ({} file{}, {} model call{}) with {} · tokens: {} in ({} cached), {} out ({} reasoning){cost}</sub>",
-        input.sha.short(),
-        input.reviewed_files,
-        if input.reviewed_files == 1 { "" } else { "s" },
-        input.model_calls,
-        if input.model_calls == 1 { "" } else { "s" },
-        input.model,
-        u.input_tokens,
-        u.cached_tokens,
-        u.output_tokens,
-        u.reasoning_tokens
-    );
-    untrusted::truncated(s, SUMMARY_LIMIT)
 }
 
 /// The comment posted when a review could not be done.

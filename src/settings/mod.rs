@@ -51,6 +51,85 @@ pub struct Settings {
     pub spend: SpendCaps,
 }
 
+/// The App's id, private key and webhook secrets (several during a rotation), checked.
+fn app_credentials(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<(u64, SecretString, Vec<SecretString>), SettingsError> {
+    let required = |name: &'static str| get(name).ok_or(SettingsError::Missing(name));
+    let app_id = required("GITHUB_APP_ID")?;
+    let app_id = app_id
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| SettingsError::Invalid {
+            var: "GITHUB_APP_ID",
+            reason: "expected the App's numeric id".into(),
+        })?;
+
+    let private_key = match (get("GITHUB_PRIVATE_KEY"), get("GITHUB_PRIVATE_KEY_PATH")) {
+        (Some(pem), _) => (
+            "GITHUB_PRIVATE_KEY",
+            SecretString::from(pem.replace("\\n", "\n")),
+        ),
+        (None, Some(path)) => {
+            let pem = std::fs::read_to_string(path.trim()).map_err(|e| SettingsError::Invalid {
+                var: "GITHUB_PRIVATE_KEY_PATH",
+                reason: format!("cannot read the file: {}", e.kind()),
+            })?;
+            ("GITHUB_PRIVATE_KEY_PATH", SecretString::from(pem))
+        }
+        (None, None) => return Err(SettingsError::Missing("GITHUB_PRIVATE_KEY")),
+    };
+    let (key_var, private_key) = private_key;
+    if jsonwebtoken::EncodingKey::from_rsa_pem(private_key.expose_secret().as_bytes()).is_err() {
+        return Err(SettingsError::Invalid {
+            var: key_var,
+            reason: "not a PEM-encoded RSA private key (download one from the App's settings)"
+                .into(),
+        });
+    }
+
+    let webhook_secrets = required("GITHUB_WEBHOOK_SECRET")?;
+    let webhook_secrets: Vec<SecretString> = webhook_secrets
+        .split(',')
+        .map(|s| SecretString::from(s.trim().to_owned()))
+        .collect();
+    if webhook_secrets.iter().any(|s| s.expose_secret().is_empty()) {
+        return Err(SettingsError::Invalid {
+            var: "GITHUB_WEBHOOK_SECRET",
+            reason: "contains an empty secret between commas".into(),
+        });
+    }
+
+    Ok((app_id, private_key, webhook_secrets))
+}
+
+impl Limits {
+    /// The limits from the environment, each a whole number at least its minimum.
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let count = |var: &'static str, default: usize, min: usize| {
+            whole_number(get(var), var, default as u64, min as u64).map(|n| n as usize)
+        };
+        let defaults = Limits::default();
+        Ok(Limits {
+            chunk_tokens: count("CODEX_REVIEW_CHUNK_TOKENS", defaults.chunk_tokens, 1_000)?,
+            max_calls: count("CODEX_REVIEW_MAX_CALLS", defaults.max_calls, 1)?,
+            model_concurrency: count(
+                "CODEX_REVIEW_MODEL_CONCURRENCY",
+                defaults.model_concurrency,
+                1,
+            )?,
+            workers: count("CODEX_REVIEW_WORKERS", defaults.workers, 1)?,
+            per_installation: count(
+                "CODEX_REVIEW_INSTALLATION_CONCURRENCY",
+                defaults.per_installation,
+                1,
+            )?,
+        })
+    }
+}
+
 /// A whole number of at least `min` from `raw`, or `default` when it is unset.
 fn whole_number(
     raw: Option<String>,
@@ -277,7 +356,6 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let lookup = &lookup;
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(SettingsError::Missing(name));
 
         let listen_addr = match get("LISTEN_ADDR") {
             None => SocketAddr::from(([0, 0, 0, 0], 3000)),
@@ -287,53 +365,7 @@ impl Settings {
             })?,
         };
 
-        let app_id = required("GITHUB_APP_ID")?;
-        let app_id = app_id
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|id| *id > 0)
-            .ok_or_else(|| SettingsError::Invalid {
-                var: "GITHUB_APP_ID",
-                reason: "expected the App's numeric id".into(),
-            })?;
-
-        let private_key = match (get("GITHUB_PRIVATE_KEY"), get("GITHUB_PRIVATE_KEY_PATH")) {
-            (Some(pem), _) => (
-                "GITHUB_PRIVATE_KEY",
-                SecretString::from(pem.replace("\\n", "\n")),
-            ),
-            (None, Some(path)) => {
-                let pem =
-                    std::fs::read_to_string(path.trim()).map_err(|e| SettingsError::Invalid {
-                        var: "GITHUB_PRIVATE_KEY_PATH",
-                        reason: format!("cannot read the file: {}", e.kind()),
-                    })?;
-                ("GITHUB_PRIVATE_KEY_PATH", SecretString::from(pem))
-            }
-            (None, None) => return Err(SettingsError::Missing("GITHUB_PRIVATE_KEY")),
-        };
-        let (key_var, private_key) = private_key;
-        if jsonwebtoken::EncodingKey::from_rsa_pem(private_key.expose_secret().as_bytes()).is_err()
-        {
-            return Err(SettingsError::Invalid {
-                var: key_var,
-                reason: "not a PEM-encoded RSA private key (download one from the App's settings)"
-                    .into(),
-            });
-        }
-
-        let webhook_secrets = required("GITHUB_WEBHOOK_SECRET")?;
-        let webhook_secrets: Vec<SecretString> = webhook_secrets
-            .split(',')
-            .map(|s| SecretString::from(s.trim().to_owned()))
-            .collect();
-        if webhook_secrets.iter().any(|s| s.expose_secret().is_empty()) {
-            return Err(SettingsError::Invalid {
-                var: "GITHUB_WEBHOOK_SECRET",
-                reason: "contains an empty secret between commas".into(),
-            });
-        }
+        let (app_id, private_key, webhook_secrets) = app_credentials(&get)?;
 
         let (web_url, api_url) = github_urls(lookup)?;
 
@@ -369,22 +401,7 @@ impl Settings {
         let count = |var: &'static str, default: usize, min: usize| {
             whole_number(get(var), var, default as u64, min as u64).map(|n| n as usize)
         };
-        let defaults = Limits::default();
-        let limits = Limits {
-            chunk_tokens: count("CODEX_REVIEW_CHUNK_TOKENS", defaults.chunk_tokens, 1_000)?,
-            max_calls: count("CODEX_REVIEW_MAX_CALLS", defaults.max_calls, 1)?,
-            model_concurrency: count(
-                "CODEX_REVIEW_MODEL_CONCURRENCY",
-                defaults.model_concurrency,
-                1,
-            )?,
-            workers: count("CODEX_REVIEW_WORKERS", defaults.workers, 1)?,
-            per_installation: count(
-                "CODEX_REVIEW_INSTALLATION_CONCURRENCY",
-                defaults.per_installation,
-                1,
-            )?,
-        };
+        let limits = Limits::from_lookup(&get)?;
 
         let instance = match get("CODEX_REVIEW_INSTANCE") {
             Some(name) => name.trim().to_owned(),

@@ -63,38 +63,7 @@ pub async fn gather(
 pub fn render(data: &StatusData, config: &StatusConfig) -> Response {
     let web = config.web_url.trim_end_matches('/');
     let today = data.now_ms.div_euclid(DAY_MS);
-    let month: i64 = data.costs.iter().map(|(_, _, m)| m).sum();
-    let cost_today: i64 = data
-        .costs
-        .iter()
-        .filter(|(_, day, _)| *day == today)
-        .map(|(_, _, m)| m)
-        .sum();
-    let delivered: i64 = data.deliveries.iter().map(|d| d.total).sum();
-    let mut body = format!(
-        "<h1>codex-review status</h1>\n\
-<div class=\"head\"><p class=\"muted\">Instance <code>{instance}</code> · version {version} · {now} UTC</p>\
-<form method=\"post\" action=\"/status/logout\"><p><button class=\"quiet\" type=\"submit\">Sign out</button></p></form></div>\n\
-<div class=\"cards\" id=\"queue\">\
-<div class=\"box\"><div class=\"muted\">Queued</div><div class=\"big\" id=\"queued\">{queued}</div></div>\
-<div class=\"box\"><div class=\"muted\">Running</div><div class=\"big\" id=\"running\">{running}</div></div>\
-<div class=\"box\"><div class=\"muted\">Oldest queued</div><div class=\"big\">{oldest}</div></div>\
-<div class=\"box\"><div class=\"muted\">Deliveries, 24 h</div><div class=\"big\">{delivered}</div></div>\
-<div class=\"box\"><div class=\"muted\">Cost today / 30 days</div><div class=\"big\">{cost_today} / {month}</div></div>\
-</div>\n",
-        instance = escape(&config.instance),
-        version = env!("CARGO_PKG_VERSION"),
-        now = when::minute(data.now_ms),
-        queued = data.queued,
-        running = data.running,
-        oldest = if data.queued == 0 {
-            "—".to_owned()
-        } else {
-            when::duration(data.oldest_queued.as_millis() as i64)
-        },
-        cost_today = chart::usd(cost_today),
-        month = chart::usd(month),
-    );
+    let mut body = header(data, config, today);
 
     body.push_str("<h2>Recent reviews</h2>\n");
     if data.runs.is_empty() {
@@ -192,6 +161,42 @@ pub fn render(data: &StatusData, config: &StatusConfig) -> Response {
         body.push_str("</tbody></table></div>\n");
     }
     page(StatusCode::OK, "codex-review status", &body, "'self'")
+}
+
+/// The title, the instance, the sign-out button and the cards (queue, deliveries, cost).
+fn header(data: &StatusData, config: &StatusConfig, today: i64) -> String {
+    let month: i64 = data.costs.iter().map(|(_, _, m)| m).sum();
+    let cost_today: i64 = data
+        .costs
+        .iter()
+        .filter(|(_, day, _)| *day == today)
+        .map(|(_, _, m)| m)
+        .sum();
+    let delivered: i64 = data.deliveries.iter().map(|d| d.total).sum();
+    format!(
+        "<h1>codex-review status</h1>\n\
+<div class=\"head\"><p class=\"muted\">Instance <code>{instance}</code> · version {version} · {now} UTC</p>\
+<form method=\"post\" action=\"/status/logout\"><p><button class=\"quiet\" type=\"submit\">Sign out</button></p></form></div>\n\
+<div class=\"cards\" id=\"queue\">\
+<div class=\"box\"><div class=\"muted\">Queued</div><div class=\"big\" id=\"queued\">{queued}</div></div>\
+<div class=\"box\"><div class=\"muted\">Running</div><div class=\"big\" id=\"running\">{running}</div></div>\
+<div class=\"box\"><div class=\"muted\">Oldest queued</div><div class=\"big\">{oldest}</div></div>\
+<div class=\"box\"><div class=\"muted\">Deliveries, 24 h</div><div class=\"big\">{delivered}</div></div>\
+<div class=\"box\"><div class=\"muted\">Cost today / 30 days</div><div class=\"big\">{cost_today} / {month}</div></div>\
+</div>\n",
+        instance = escape(&config.instance),
+        version = env!("CARGO_PKG_VERSION"),
+        now = when::minute(data.now_ms),
+        queued = data.queued,
+        running = data.running,
+        oldest = if data.queued == 0 {
+            "—".to_owned()
+        } else {
+            when::duration(data.oldest_queued.as_millis() as i64)
+        },
+        cost_today = chart::usd(cost_today),
+        month = chart::usd(month),
+    )
 }
 
 /// Spend against each cap: installations that spent this month, repositories with caps.
