@@ -333,37 +333,17 @@ impl Reviewer {
                 reasoning_effort: config.review.reasoning_effort.map(|e| e.as_str()),
                 on_try: on_try.clone(),
             };
-            let to_verify = placement
-                .inline
-                .iter()
-                .map(|p| p.finding.priority)
-                .chain(placement.summary_only.iter().map(|u| u.finding.priority))
-                .filter(|p| *p <= i64::from(config.review.verify_priority))
-                .count();
-            if to_verify > 0 {
-                progress.report(
-                    format!(
-                        "Verifying {to_verify} finding{}",
-                        if to_verify == 1 { "" } else { "s" }
-                    ),
-                    "A second model call checks each finding before it is posted.".to_owned(),
-                );
-            }
-            let v = verify::verify(&input, &mut placement, config.review.verify_priority).await;
-            for d in &v.dropped {
-                drops.add(
-                    &d.finding,
-                    &format!("not confirmed by verification: {}", d.reason),
-                );
-            }
-            // What was dropped is not posted, so not remembered as posted.
-            remembered.retain(|r| {
-                !v.dropped.iter().any(|d| {
-                    d.finding.code_location.file_path == r.path
-                        && d.finding.title.chars().take(200).collect::<String>() == r.title
-                })
-            });
-            Some(v)
+            Some(
+                verify::stage(
+                    &input,
+                    &mut placement,
+                    config.review.verify_priority,
+                    progress,
+                    &mut drops,
+                    &mut remembered,
+                )
+                .await,
+            )
         } else {
             None
         };
@@ -433,40 +413,19 @@ impl Reviewer {
         {
             return Ok(Outcome::Quiet);
         }
-        let model_used = config
-            .review
-            .model
-            .clone()
-            .unwrap_or_else(|| self.model.model().to_owned());
-        let verified = verification.as_ref().map_or(Usage::default(), |v| v.usage);
-        let mut usage = answer.usage;
-        usage.add(verified);
-        let turns = answer.turns + verification.as_ref().map_or(0, |v| v.turns);
-        let cost = self.model.prices().cost(&model_used, usage);
-        let verify_cost = self.model.prices().cost(&model_used, verified);
-        super::tally::spent(turns, usage, cost);
-        super::tally::note(|t| {
-            let posted = placement.inline.iter().map(|p| p.finding.priority);
-            let listed = placement.summary_only.iter().map(|u| u.finding.priority);
-            for priority in posted.chain(listed) {
-                t.findings[priority.clamp(0, 3) as usize] += 1;
-            }
-        });
-        if answer.calls > 0 {
-            self.metrics.cost(cost);
-            tracing::info!(
-                model = %model_used,
-                calls = answer.calls,
-                requests = turns,
-                tool_calls = tooling.as_ref().map_or(0, |t| t.budget.calls_used()),
-                input_tokens = usage.input_tokens,
-                cached_tokens = usage.cached_tokens,
-                output_tokens = usage.output_tokens,
-                reasoning_tokens = usage.reasoning_tokens,
-                cost_usd = cost.unwrap_or(f64::NAN),
-                "review usage"
-            );
-        }
+        let super::tally::Spent {
+            model_used,
+            usage,
+            turns,
+            cost,
+            verify_cost,
+        } = self.account(
+            config,
+            &answer,
+            verification.as_ref(),
+            &placement,
+            tooling.as_ref(),
+        );
         let blob_base = pull.blob_base(sha);
         let trace = tooling.as_ref().map(|t| t.toolbox.trace());
         let body = publish::summary(&publish::SummaryInput {

@@ -56,6 +56,70 @@ pub fn spent(requests: u32, usage: Usage, cost: Option<f64>) {
     });
 }
 
+/// What a review spent on the model, for its summary.
+pub(super) struct Spent {
+    pub(super) model_used: String,
+    pub(super) usage: Usage,
+    pub(super) turns: u32,
+    pub(super) cost: Option<f64>,
+    pub(super) verify_cost: Option<f64>,
+}
+
+impl super::Reviewer {
+    /// Adds up the review's and the verification's usage, notes it and the findings in the
+    /// run's tally and the metrics, and logs it.
+    pub(super) fn account(
+        &self,
+        config: &crate::repo_config::RepoConfig,
+        answer: &super::ask::Answer,
+        verification: Option<&super::verify::Verification>,
+        placement: &super::place::Placement,
+        tooling: Option<&super::ask::Tooling>,
+    ) -> Spent {
+        let model_used = config
+            .review
+            .model
+            .clone()
+            .unwrap_or_else(|| self.model.model().to_owned());
+        let verified = verification.map_or(Usage::default(), |v| v.usage);
+        let mut usage = answer.usage;
+        usage.add(verified);
+        let turns = answer.turns + verification.map_or(0, |v| v.turns);
+        let cost = self.model.prices().cost(&model_used, usage);
+        let verify_cost = self.model.prices().cost(&model_used, verified);
+        spent(turns, usage, cost);
+        note(|t| {
+            let posted = placement.inline.iter().map(|p| p.finding.priority);
+            let listed = placement.summary_only.iter().map(|u| u.finding.priority);
+            for priority in posted.chain(listed) {
+                t.findings[priority.clamp(0, 3) as usize] += 1;
+            }
+        });
+        if answer.calls > 0 {
+            self.metrics.cost(cost);
+            tracing::info!(
+                model = %model_used,
+                calls = answer.calls,
+                requests = turns,
+                tool_calls = tooling.map_or(0, |t| t.budget.calls_used()),
+                input_tokens = usage.input_tokens,
+                cached_tokens = usage.cached_tokens,
+                output_tokens = usage.output_tokens,
+                reasoning_tokens = usage.reasoning_tokens,
+                cost_usd = cost.unwrap_or(f64::NAN),
+                "review usage"
+            );
+        }
+        Spent {
+            model_used,
+            usage,
+            turns,
+            cost,
+            verify_cost,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -233,3 +233,45 @@ async fn code_shown(input: &VerifyInput<'_>, f: &Finding) -> String {
         shown
     }
 }
+
+/// The verify stage: a second look at the findings at or above `priority` (the check run
+/// says so while it runs). What it drops is noted, and not remembered as posted.
+pub(super) async fn stage(
+    input: &VerifyInput<'_>,
+    placement: &mut Placement,
+    priority: u8,
+    progress: &super::progress::Progress,
+    drops: &mut super::result::Drops,
+    remembered: &mut Vec<crate::store::PostedFinding>,
+) -> Verification {
+    let to_verify = placement
+        .inline
+        .iter()
+        .map(|p| p.finding.priority)
+        .chain(placement.summary_only.iter().map(|u| u.finding.priority))
+        .filter(|p| *p <= i64::from(priority))
+        .count();
+    if to_verify > 0 {
+        progress.report(
+            format!(
+                "Verifying {to_verify} finding{}",
+                if to_verify == 1 { "" } else { "s" }
+            ),
+            "A second model call checks each finding before it is posted.".to_owned(),
+        );
+    }
+    let v = verify(input, placement, priority).await;
+    for d in &v.dropped {
+        drops.add(
+            &d.finding,
+            &format!("not confirmed by verification: {}", d.reason),
+        );
+    }
+    remembered.retain(|r| {
+        !v.dropped.iter().any(|d| {
+            d.finding.code_location.file_path == r.path
+                && d.finding.title.chars().take(200).collect::<String>() == r.title
+        })
+    });
+    v
+}
