@@ -205,72 +205,12 @@ impl Reviewer {
 
         let answer = if plan.chunks.is_empty() {
             // Nothing the model could read (only binaries, lock files...): say so, at no cost.
-            Answer {
-                output: ReviewOutput {
-                    findings: Vec::new(),
-                    overall_correctness: "patch is correct".into(),
-                    overall_explanation: "This pull request has no changes that could be reviewed."
-                        .into(),
-                    overall_confidence_score: 1.0,
-                    fixed_finding_ids: Vec::new(),
-                },
-                usage: Usage::default(),
-                calls: 0,
-                turns: 0,
-            }
+            nothing_to_review()
         } else {
-            let mut focus_areas = req.focus_areas.clone();
-            for area in &config.review.focus_areas {
-                if !focus_areas.contains(area) {
-                    focus_areas.push(area.clone());
-                }
-            }
-            let notes = if config.review.learnings {
-                self.learnings_for_model(req).await
-            } else {
-                String::new()
-            };
-            let call = CallSettings {
-                focus_areas,
-                guidelines,
-                notes,
-                language: config.review.language.clone(),
-                suggestions: config.review.suggestions,
-                model: config.review.model.clone(),
-                reasoning_effort: config
-                    .review
-                    .reasoning_effort
-                    .map(|e| e.as_str().to_owned()),
-                tooling: tooling.clone(),
-                earlier: earlier.prompt_section(),
-                on_part: None,
-            };
-            let parts = plan.chunks.len();
-            let mut call = call;
-            if parts > 1 {
-                progress.report(
-                    format!("Reviewing: 0 of {parts} parts"),
-                    format!(
-                        "The model is reviewing the {} files of this pull request in {parts} parts.",
-                        plan.reviewed.len()
-                    ),
-                );
-                let files = plan.reviewed.len();
-                let report = progress_sender(progress);
-                call.on_part = Some(Arc::new(move |done, total| {
-                    report(
-                        format!("Reviewing: part {done} of {total} answered"),
-                        format!(
-                            "The model is reviewing the {files} files of this pull request in {total} parts; {done} answered."
-                        ),
-                    )
-                }));
-            } else {
-                progress.report(
-                    "Reviewing",
-                    "The model is reviewing this pull request.".to_owned(),
-                );
-            }
+            let mut call = self
+                .call_settings(req, config, guidelines, tooling.clone(), &earlier)
+                .await;
+            call.on_part = report_parts(progress, &plan);
             let subject = Subject {
                 repo: req.repo.as_str(),
                 title: &pull.title,
@@ -526,4 +466,91 @@ fn progress_sender(
 /// Whether the repository lets the model read it (tools on, with turns to use them).
 fn wants_tools(review: &ReviewSettings) -> bool {
     review.tools && review.budget.tool_turns != Some(0)
+}
+
+impl Reviewer {
+    /// What every model call of the review shares: focus areas (the request's, then the
+    /// repository's), guidelines, maintainer notes, the repository's model settings, tools and
+    /// the earlier findings to judge.
+    async fn call_settings(
+        &self,
+        req: &ReviewRequest,
+        config: &crate::repo_config::RepoConfig,
+        guidelines: String,
+        tooling: Option<Tooling>,
+        earlier: &threads::Earlier,
+    ) -> CallSettings {
+        let mut focus_areas = req.focus_areas.clone();
+        for area in &config.review.focus_areas {
+            if !focus_areas.contains(area) {
+                focus_areas.push(area.clone());
+            }
+        }
+        let notes = if config.review.learnings {
+            self.learnings_for_model(req).await
+        } else {
+            String::new()
+        };
+        CallSettings {
+            focus_areas,
+            guidelines,
+            notes,
+            language: config.review.language.clone(),
+            suggestions: config.review.suggestions,
+            model: config.review.model.clone(),
+            reasoning_effort: config
+                .review
+                .reasoning_effort
+                .map(|e| e.as_str().to_owned()),
+            tooling,
+            earlier: earlier.prompt_section(),
+            on_part: None,
+        }
+    }
+}
+
+/// The answer of a review with nothing the model could read.
+fn nothing_to_review() -> Answer {
+    Answer {
+        output: ReviewOutput {
+            findings: Vec::new(),
+            overall_correctness: "patch is correct".into(),
+            overall_explanation: "This pull request has no changes that could be reviewed.".into(),
+            overall_confidence_score: 1.0,
+            fixed_finding_ids: Vec::new(),
+        },
+        usage: Usage::default(),
+        calls: 0,
+        turns: 0,
+    }
+}
+
+/// Says on the check run that the model is reviewing; for a review in parts, returns what
+/// reports each part as it is answered.
+fn report_parts(
+    progress: &super::progress::Progress,
+    plan: &chunk::Plan,
+) -> Option<Arc<dyn Fn(usize, usize) + Send + Sync>> {
+    let parts = plan.chunks.len();
+    if parts <= 1 {
+        progress.report(
+            "Reviewing",
+            "The model is reviewing this pull request.".to_owned(),
+        );
+        return None;
+    }
+    let files = plan.reviewed.len();
+    progress.report(
+        format!("Reviewing: 0 of {parts} parts"),
+        format!("The model is reviewing the {files} files of this pull request in {parts} parts."),
+    );
+    let report = progress_sender(progress);
+    Some(Arc::new(move |done, total| {
+        report(
+            format!("Reviewing: part {done} of {total} answered"),
+            format!(
+                "The model is reviewing the {files} files of this pull request in {total} parts; {done} answered."
+            ),
+        )
+    }))
 }
