@@ -6,12 +6,15 @@
 //! options: --focus security,performance   --json   --no-tools   --no-verify
 //! ```
 //!
-//! The model reads the repository with its tools as in the App: the pull request's head from
-//! GitHub's archive, or for a local diff the HEAD of the git work tree the command runs in.
-//! Its findings are verified before they are printed or posted.
+//! It runs the App's review pipeline (`review::pipeline`); only its context stage
+//! (`context.rs`) and its output differ. The model reads the repository with its tools as in
+//! the App: the pull request's head from GitHub's archive, or for a local diff the HEAD of the
+//! git work tree the command runs in. Its findings are verified before they are printed or
+//! posted.
 
 mod codebase;
 mod config;
+mod context;
 mod print;
 mod server;
 
@@ -22,16 +25,11 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use tokio::sync::Semaphore;
 
-use crate::diff::chunk::{self, Budget, Source};
-use crate::diff::{FileDiff, split_diff};
-use crate::github::{NewReview, RepoClient};
+use crate::github::RepoClient;
 use crate::ids::{PrNumber, RepoName};
-use crate::model::{ModelClient, ToolBudget, Usage};
+use crate::model::ModelClient;
 use crate::retry::RetryPolicy;
-use crate::review::ask::{self, CallSettings, OnTry, Subject, Tooling};
-use crate::review::publish;
-use crate::review::verify::{self, VerifyInput};
-use crate::review::{filter, place};
+use crate::review::pipeline::{self, Destination, Engine, Spent};
 use crate::settings::{CodebaseSettings, Limits, OpenAiSettings};
 
 pub const USAGE: &str =
@@ -150,245 +148,58 @@ pub async fn review(
     let openai = OpenAiSettings::from_lookup(&env).map_err(anyhow::Error::msg)?;
     let model = ModelClient::new(&openai, RetryPolicy::default())?;
     let limits = Limits::default();
-    let codebase_settings =
-        CodebaseSettings::from_lookup(&env, &format!("cli-{}", std::process::id()))
-            .map_err(anyhow::Error::msg)?;
-
-    let (files, subject_owned, github, loaded) = match &args.target {
+    let settings = CodebaseSettings::from_lookup(&env, &format!("cli-{}", std::process::id()))
+        .map_err(anyhow::Error::msg)?;
+    let prepared = match &args.target {
         Target::Stdin => {
             let text = stdin().context("reading the diff from standard input")?;
-            let files = split_diff(&text);
-            if files.is_empty() {
-                bail!("standard input holds no diff");
-            }
-            let subject = (
-                "local diff".to_owned(),
-                "Local changes".to_owned(),
-                String::new(),
-                "base".to_owned(),
-                "working tree".to_owned(),
-            );
-            (files, subject, None, config::of_work_tree())
+            context::of_diff(&text, args, &settings)?
         }
         Target::Pull { repo, pr } => {
             let gh = github_client(&env, repo)?;
-            let pull = gh.pull(*pr).await?;
-            let files: Vec<FileDiff> = gh
-                .files(*pr)
-                .await?
-                .into_iter()
-                .map(crate::github::ChangedFile::into_diff)
-                .collect();
-            let head = pull
-                .head_sha()
-                .context("the pull request's head is not a commit id")?;
-            let subject = (
-                repo.to_string(),
-                pull.title.clone(),
-                pull.body.clone().unwrap_or_default(),
-                pull.base.name.clone(),
-                pull.head.name.clone(),
-            );
-            let loaded = config::of_pull(&gh, &pull.base.sha).await?;
-            (files, subject, Some((gh, *pr, head)), loaded)
+            context::of_pull(gh, *pr, args, &settings).await?
         }
     };
-    let config = &loaded.config;
-
-    // The same stages as the App's: select, then after the model place and filter.
-    let (reviewable, mut skipped) = filter::select(&files, &config.paths);
-    let sources: Vec<Source<'_>> = reviewable
-        .into_iter()
-        .map(|file| Source {
-            file,
-            content: None,
-        })
-        .collect();
-    let plan = chunk::plan(
-        &sources,
-        Budget {
-            tokens_per_call: limits.diff_tokens_per_call(),
-            max_calls: limits.max_calls,
-        },
-    );
-    skipped.extend(plan.skipped.iter().cloned());
-    if plan.chunks.is_empty() {
+    let ctx = &prepared.ctx;
+    let slots = Arc::new(Semaphore::new(limits.model_concurrency.max(1)));
+    let engine = Engine {
+        model: &model,
+        slots: &slots,
+        limits: &limits,
+        tool_limits: settings.tools,
+        on_try: Arc::new(|_| {}),
+        report: Arc::new(print::step),
+    };
+    let reviewed = pipeline::review(&engine, ctx).await?;
+    let spent = Spent::of(&model, &ctx.config, &reviewed);
+    if reviewed.nothing_to_review {
         writeln!(
             out,
             "Nothing to review: {} file(s), none with reviewable line changes.",
-            files.len()
+            ctx.pr_files.len()
         )?;
-        return Ok(());
-    }
-    let subject = Subject {
-        repo: &subject_owned.0,
-        title: &subject_owned.1,
-        description: &subject_owned.2,
-        base_ref: &subject_owned.3,
-        head_ref: &subject_owned.4,
-        since: None,
-    };
-    let codebase = match (&github, args.tools && codebase_settings.tools.turns > 0) {
-        (_, false) => None,
-        (Some((gh, _, head)), true) => Some(codebase::for_pull(&codebase_settings, gh, head).await),
-        (None, true) => Some(codebase::for_work_tree(&codebase_settings)),
-    };
-    if let Some(note) = codebase.as_ref().and_then(|c| c.note.as_deref()) {
-        eprintln!("codex-review: {note}");
-    }
-    let tooling = codebase
-        .as_ref()
-        .and_then(|c| c.toolbox.clone())
-        .map(|toolbox| Tooling {
-            toolbox,
-            budget: Arc::new(ToolBudget::new(codebase_settings.tools)),
-        });
-    // The request's focus areas first, then the repository's (as a comment's in the App).
-    let mut focus_areas = args.focus.clone();
-    for area in &config.review.focus_areas {
-        if !focus_areas.contains(area) {
-            focus_areas.push(area.clone());
-        }
-    }
-    let settings = CallSettings {
-        focus_areas,
-        language: config.review.language.clone(),
-        suggestions: config.review.suggestions,
-        model: config.review.model.clone(),
-        reasoning_effort: config
-            .review
-            .reasoning_effort
-            .map(|e| e.as_str().to_owned()),
-        tooling: tooling.clone(),
-        ..CallSettings::default()
-    };
-    let slots = Arc::new(Semaphore::new(limits.model_concurrency));
-    let on_try: OnTry = Arc::new(|_| {});
-    let progress = print::Progress::start(plan.chunks.len());
-    let answer = ask::ask_model(
-        &model,
-        &slots,
-        &subject,
-        &plan,
-        &settings,
-        &mut skipped,
-        on_try.clone(),
-    )
-    .await;
-    progress.stop();
-    let answer = answer?;
-
-    let mut placement = place::place(answer.output.findings.clone(), &files, &plan.reviewed);
-    let mut in_repo = std::collections::HashMap::new();
-    if let Some(t) = &tooling {
-        for f in &placement.outside {
-            let path = &f.code_location.file_path;
-            in_repo.insert(path.clone(), t.toolbox.has_file(path).await);
-        }
-    }
-    // Without the repository, findings on other files stay in the summary.
-    place::settle_outside(&mut placement, |path| {
-        in_repo.get(path).copied().flatten().unwrap_or(true)
-    });
-    // No earlier review from here: only the repository's settings take findings out.
-    let filtered = filter::filter(
-        &mut placement,
-        &config.review,
-        &Default::default(),
-        &Default::default(),
-        &files,
-        &mut Default::default(),
-    );
-    let verification = if args.verify && config.review.verify {
-        let no_text = |_: &str| None;
-        let input = VerifyInput {
-            model: &model,
-            slots: &slots,
-            repo: subject.repo,
-            pr_title: subject.title,
-            files: &files,
-            head_text: &no_text,
-            tooling: tooling.as_ref(),
-            model_name: config.review.model.as_deref(),
-            reasoning_effort: config.review.reasoning_effort.map(|e| e.as_str()),
-            on_try,
-        };
-        eprintln!("codex-review: verifying the findings…");
-        let priority = config.review.verify_priority;
-        Some(verify::verify(&input, &mut placement, priority).await)
-    } else {
-        None
-    };
-    place::cap_inline(&mut placement, config.review.max_inline_comments);
-    let mut usage = answer.usage;
-    usage.add(verification.as_ref().map_or(Usage::default(), |v| v.usage));
-    let requests = answer.turns + verification.as_ref().map_or(0, |v| v.turns);
-    let trace = tooling.as_ref().map(|t| t.toolbox.trace());
-    if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&answer.output)?)?;
-    } else {
-        print::print_human(out, &answer.output, &placement, &skipped)?;
-        print::print_process(out, verification.as_ref(), trace.as_ref())?;
-        let cost = model.prices().cost(model.model(), usage);
+    } else if args.json {
         writeln!(
             out,
-            "\n{requests} model request(s) · tokens: {} in ({} cached), {} out ({} reasoning){}",
-            usage.input_tokens,
-            usage.cached_tokens,
-            usage.output_tokens,
-            usage.reasoning_tokens,
-            cost.map_or_else(String::new, |c| format!(" · ≈ ${c:.4}"))
+            "{}",
+            serde_json::to_string_pretty(&reviewed.answer.output)?
         )?;
+    } else {
+        print::print_review(out, &reviewed, &spent)?;
     }
-
     if args.post {
-        let Some((gh, pr, head)) = github else {
+        let (Some((gh, head)), Some((pr, blob_base))) = (&ctx.head, &prepared.pull) else {
             bail!("--post needs a pull request")
         };
-        let trigger = format!(
-            "cli-{}",
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-        );
-        let body = publish::summary(&publish::SummaryInput {
-            sha: &head,
+        let trigger = format!("cli-{}", crate::ids::random_hex(6)?);
+        let to = Destination {
+            sha: head,
             trigger: &trigger,
-            output: &answer.output,
-            placement: &placement,
-            focus_areas: &settings.focus_areas,
-            not_reviewed: &skipped,
-            reviewed_files: plan.reviewed.len(),
-            model_calls: requests as usize,
-            model: model.model(),
-            usage,
-            cost: model.prices().cost(model.model(), usage),
-            since: None,
-            repeated: 0,
-            below_thresholds: filtered.below,
-            config_error: loaded.error.as_ref().map(ToString::to_string),
-            blob_base: None,
-            verification: verification.as_ref(),
-            verify_cost: verification
-                .as_ref()
-                .and_then(|v| model.prices().cost(model.model(), v.usage)),
-            trace: trace.as_ref(),
-            codebase_note: codebase.as_ref().and_then(|c| c.note.as_deref()),
+            blob_base: blob_base.as_deref(),
             earlier: "",
-            dismissed: 0,
-            ignored_reactions: 0,
-        });
-        let review = NewReview {
-            commit_id: head.to_string(),
-            body,
-            event: "COMMENT",
-            comments: placement
-                .inline
-                .iter()
-                .map(publish::inline_comment)
-                .collect(),
         };
-        let id = gh.create_review(pr, &review).await?;
+        let review = pipeline::publish(ctx, &reviewed, &spent, &to);
+        let id = gh.create_review(*pr, &review).await?;
         writeln!(out, "Posted review {id} on {}#{pr}.", gh.repo())?;
     }
     Ok(())

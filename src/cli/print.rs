@@ -1,9 +1,10 @@
-//! How `codex-review review` prints what it found, and its progress line while it waits.
+//! How `codex-review review` prints what it found, and its progress on standard error.
 
-use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
+use std::io::Write;
 
+use crate::review::pipeline::{Reviewed, Spent};
 use crate::review::place;
+use crate::review::progress::Step;
 use crate::review::verify::Verification;
 
 /// The verdict and the findings, most urgent first, then what was not reviewed.
@@ -137,38 +138,45 @@ pub(super) fn print_process(
     Ok(())
 }
 
-/// A line on stderr while the model works.
-pub(super) struct Progress {
-    task: tokio::task::JoinHandle<()>,
+/// A step of the pipeline, as a line on standard error.
+pub(super) fn step(step: Step) {
+    match step {
+        Step::Asking { parts, .. } => eprintln!(
+            "codex-review: asking the model ({parts} call{})…",
+            if parts == 1 { "" } else { "s" }
+        ),
+        Step::Answered { done, parts, .. } => {
+            eprintln!("codex-review: part {done} of {parts} answered")
+        }
+        Step::Verifying { findings } => eprintln!(
+            "codex-review: verifying {findings} finding{}…",
+            if findings == 1 { "" } else { "s" }
+        ),
+    }
 }
 
-impl Progress {
-    pub(super) fn start(calls: usize) -> Self {
-        let tty = std::io::stderr().is_terminal();
-        let started = Instant::now();
-        eprintln!(
-            "codex-review: asking the model ({calls} call{})…",
-            if calls == 1 { "" } else { "s" }
-        );
-        let task = tokio::spawn(async move {
-            if !tty {
-                return;
-            }
-            loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                eprint!(
-                    "\r  waiting for the model: {} s",
-                    started.elapsed().as_secs()
-                );
-            }
-        });
-        Self { task }
-    }
-
-    pub(super) fn stop(self) {
-        self.task.abort();
-        if std::io::stderr().is_terminal() {
-            eprintln!();
-        }
-    }
+/// The review as the command prints it: the findings, what the verification dropped and what
+/// the model read, then what it cost.
+pub(super) fn print_review(
+    out: &mut impl Write,
+    reviewed: &Reviewed,
+    spent: &Spent,
+) -> std::io::Result<()> {
+    let output = &reviewed.answer.output;
+    print_human(out, output, &reviewed.placement, &reviewed.not_reviewed)?;
+    let trace = reviewed.tooling.as_ref().map(|t| t.toolbox.trace());
+    print_process(out, reviewed.verification.as_ref(), trace.as_ref())?;
+    let usage = spent.usage;
+    writeln!(
+        out,
+        "\n{} model request(s) · tokens: {} in ({} cached), {} out ({} reasoning){}",
+        spent.turns,
+        usage.input_tokens,
+        usage.cached_tokens,
+        usage.output_tokens,
+        usage.reasoning_tokens,
+        spent
+            .cost
+            .map_or_else(String::new, |c| format!(" · ≈ ${c:.4}"))
+    )
 }

@@ -56,3 +56,32 @@ pub fn file_at_head(path: &str) -> Option<String> {
         .then(|| String::from_utf8(out.stdout).ok())
         .flatten()
 }
+
+/// The paths of HEAD of the git work tree the process runs in (`None`: not a work tree).
+pub fn paths_at_head() -> Option<Vec<String>> {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "core.fsmonitor=false",
+            "ls-tree",
+            "-r",
+            "-z",
+            "--name-only",
+            "HEAD",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let listed = String::from_utf8(out.stdout).ok()?;
+    Some(
+        listed
+            .split('\0')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
+}

@@ -33,6 +33,8 @@ const MAX_CONTENT_BYTES: usize = 512 * 1024;
 const MAX_GUIDELINES: usize = 12_000;
 /// AGENTS.md files read per review at most.
 const MAX_AGENTS_FILES: usize = 10;
+/// Larger AGENTS.md files are not read.
+pub const MAX_AGENTS_BYTES: usize = 256 * 1024;
 /// Trees kept (a tree of a commit never changes).
 const TREE_CACHE_ENTRIES: usize = 256;
 
@@ -278,7 +280,7 @@ impl Reviewer {
 
 /// The new content of the most valuable small files, for context around their hunks.
 /// Failures only cost context: they are logged and the file is shown by its hunks.
-async fn fetch_contents(
+pub async fn fetch_contents(
     gh: &RepoClient,
     sha: &CommitSha,
     files: &[&FileDiff],
@@ -317,15 +319,65 @@ async fn fetch_contents(
     out
 }
 
-/// The repository's guidance for the files of this review: the configured instructions,
-/// the instructions of matching paths, and the "Review guidelines" of the AGENTS.md files
-/// that apply (root and nearest), all from the base branch, read at once.
-async fn guidelines(
+/// The repository's guidance for the files of this review, read from GitHub at the base: the
+/// configured instructions and the "Review guidelines" of the AGENTS.md files that apply (root
+/// and nearest), read at once.
+pub async fn guidelines(
     gh: &RepoClient,
     base_sha: &str,
     config: &RepoConfig,
     changed: &[&str],
     base_tree: Option<&Tree>,
+) -> String {
+    let mut found: Vec<(usize, String, String)> = Vec::new();
+    if let Some((paths, truncated)) = base_tree {
+        if *truncated {
+            tracing::info!("the base tree listing was truncated; AGENTS.md files may be missed");
+        }
+        let mut reads = JoinSet::new();
+        for (i, path) in agents_files(paths, changed).into_iter().enumerate() {
+            let (gh, base) = (gh.clone(), base_sha.to_owned());
+            reads.spawn(async move {
+                let text = gh.file_at(&path, &base, MAX_AGENTS_BYTES).await;
+                (i, path, text)
+            });
+        }
+        while let Some(joined) = reads.join_next().await {
+            match joined {
+                Ok((i, path, Ok(Some(text)))) => found.push((i, path, text)),
+                Ok((_, _, Ok(None))) => {}
+                Ok((_, path, Err(e))) => tracing::warn!(path, error = %e, "cannot read AGENTS.md"),
+                Err(e) => tracing::warn!(error = %e, "AGENTS.md read task failed"),
+            }
+        }
+        // In the order the files apply, whatever order the reads finished in.
+        found.sort_by_key(|(i, _, _)| *i);
+    }
+    compose_guidelines(config, changed, found.into_iter().map(|(_, p, t)| (p, t)))
+}
+
+/// The AGENTS.md files among `paths` that apply to the `changed` files, in the order they
+/// apply (at most [`MAX_AGENTS_FILES`]).
+pub fn agents_files(paths: &[String], changed: &[&str]) -> Vec<String> {
+    let agents: Vec<String> = paths
+        .iter()
+        .filter(|p| *p == "AGENTS.md" || p.ends_with("/AGENTS.md"))
+        .cloned()
+        .collect();
+    nearest_agents_files(&agents, changed)
+        .into_iter()
+        .take(MAX_AGENTS_FILES)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The guidance, from the configured instructions, the instructions of matching paths, and
+/// the "Review guidelines" of the `agents` files (path and text, in the order they apply),
+/// cut at [`MAX_GUIDELINES`] characters.
+pub fn compose_guidelines(
+    config: &RepoConfig,
+    changed: &[&str],
+    agents: impl IntoIterator<Item = (String, String)>,
 ) -> String {
     let mut parts: Vec<String> = Vec::new();
     if !config.review.instructions.trim().is_empty() {
@@ -343,46 +395,10 @@ async fn guidelines(
             ));
         }
     }
-    if let Some((paths, truncated)) = base_tree {
-        let agents: Vec<String> = paths
-            .iter()
-            .filter(|p| *p == "AGENTS.md" || p.ends_with("/AGENTS.md"))
-            .cloned()
-            .collect();
-        if *truncated {
-            tracing::info!("the base tree listing was truncated; AGENTS.md files may be missed");
+    for (path, text) in agents {
+        if let Some(section) = review_guidelines(&text) {
+            parts.push(format!("From {path}:\n{section}"));
         }
-        let wanted: Vec<&str> = nearest_agents_files(&agents, changed)
-            .into_iter()
-            .take(MAX_AGENTS_FILES)
-            .collect();
-        let mut reads = JoinSet::new();
-        for (i, path) in wanted.iter().enumerate() {
-            let (gh, path, base) = (gh.clone(), path.to_string(), base_sha.to_owned());
-            reads.spawn(
-                async move { (i, path.clone(), gh.file_at(&path, &base, 256 * 1024).await) },
-            );
-        }
-        let mut found: Vec<(usize, String, String)> = Vec::new();
-        while let Some(joined) = reads.join_next().await {
-            match joined {
-                Ok((i, path, Ok(Some(text)))) => {
-                    if let Some(section) = review_guidelines(&text) {
-                        found.push((i, path, section));
-                    }
-                }
-                Ok((_, _, Ok(None))) => {}
-                Ok((_, path, Err(e))) => tracing::warn!(path, error = %e, "cannot read AGENTS.md"),
-                Err(e) => tracing::warn!(error = %e, "AGENTS.md read task failed"),
-            }
-        }
-        // In the order the files apply, whatever order the reads finished in.
-        found.sort_by_key(|(i, _, _)| *i);
-        parts.extend(
-            found
-                .into_iter()
-                .map(|(_, path, section)| format!("From {path}:\n{section}")),
-        );
     }
     let mut text = parts.join("\n\n");
     if text.len() > MAX_GUIDELINES {

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use super::ask::Tooling;
 use super::place::Placement;
 use super::{Reviewer, publish};
 use crate::event::ReviewRequest;
@@ -23,7 +22,7 @@ impl Reviewer {
         sha: &CommitSha,
         config: &RepoConfig,
         contents: &HashMap<String, String>,
-        tooling: Option<&Tooling>,
+        toolbox: Option<&crate::codebase::Toolbox>,
     ) -> Earlier {
         let bot_login = match self.github.bot_login().await {
             Ok(login) => login.to_owned(),
@@ -40,7 +39,7 @@ impl Reviewer {
         };
         let head_text = |path: String| {
             let known = contents.get(&path).cloned();
-            let toolbox = tooling.map(|t| t.toolbox.clone());
+            let toolbox = toolbox.cloned();
             let (gh, sha) = (gh.clone(), sha.to_string());
             async move {
                 if known.is_some() {

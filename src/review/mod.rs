@@ -1,22 +1,24 @@
 //! The review pipeline: from a queued [`ReviewRequest`] to one review on the pull request.
 //!
-//! `run` calls the stages in order: `gate` (may this be reviewed, and how), `context` (the
-//! PR's files, the repository snapshot and its tools, guidelines), `ask` (the model, with the
-//! tools), `place` (findings on commentable lines), `verify` (a second look at each finding),
-//! `publish` (the text) and `post` (exactly once).
+//! [`pipeline`] holds the stages every review runs, the App's, the review API's and the
+//! CLI's, from the plan to the verification, and the publish stage. `run` is the App's
+//! orchestration around it: `gate` (may this be reviewed, and how), `context` (the PR's files,
+//! the repository snapshot and its tools, guidelines), the pipeline, then `post` (exactly
+//! once) and `check` (the check run).
 
 mod ack;
 pub mod ask;
 mod check;
-mod context;
+pub mod context;
 mod earlier;
 pub mod filter;
 pub mod fingerprint;
 mod gate;
 pub mod merge;
+pub mod pipeline;
 pub mod place;
 mod post;
-mod progress;
+pub mod progress;
 pub mod publish;
 mod report;
 pub mod result;

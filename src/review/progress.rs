@@ -2,6 +2,8 @@
 //! verification), the check run's title and summary say where it is. Updates go out on their
 //! own task, the latest one wins, and none can land after the check is completed.
 
+use std::sync::Arc;
+
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -40,16 +42,14 @@ impl Progress {
         }
     }
 
-    /// Says where the review is.
-    pub fn report(&self, title: impl Into<String>, summary: impl Into<String>) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Some((title.into(), summary.into())));
-        }
-    }
-
-    /// A sender for reports from other tasks (`None` without a check run).
-    pub fn sender(&self) -> Option<watch::Sender<Option<(String, String)>>> {
-        self.tx.clone()
+    /// What reports the pipeline's steps on this check run, from any task.
+    pub fn reporter(&self) -> Reporter {
+        let tx = self.tx.clone();
+        Arc::new(move |step: Step| {
+            if let Some(tx) = &tx {
+                let _ = tx.send(Some(step.describe()));
+            }
+        })
     }
 
     /// Stops reporting; returns once the last update sent has landed, so that the check's
@@ -58,6 +58,56 @@ impl Progress {
         drop(self.tx.take());
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+    }
+}
+
+/// Where the pipeline is, as it goes: the App shows it on the check run, the CLI on standard
+/// error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The model is asked about `files` files in `parts` parts.
+    Asking { parts: usize, files: usize },
+    /// `done` of the `parts` parts are answered.
+    Answered {
+        done: usize,
+        parts: usize,
+        files: usize,
+    },
+    /// A second look at `findings` findings.
+    Verifying { findings: usize },
+}
+
+/// Told each [`Step`], from whichever task reaches it.
+pub type Reporter = Arc<dyn Fn(Step) + Send + Sync>;
+
+impl Step {
+    /// The check run's title and summary for this step.
+    pub fn describe(self) -> (String, String) {
+        match self {
+            Step::Asking { parts: 0 | 1, .. } => (
+                "Reviewing".to_owned(),
+                "The model is reviewing this pull request.".to_owned(),
+            ),
+            Step::Asking { parts, files } => (
+                format!("Reviewing: 0 of {parts} parts"),
+                format!(
+                    "The model is reviewing the {files} files of this pull request in {parts} parts."
+                ),
+            ),
+            Step::Answered { done, parts, files } => (
+                format!("Reviewing: part {done} of {parts} answered"),
+                format!(
+                    "The model is reviewing the {files} files of this pull request in {parts} parts; {done} answered."
+                ),
+            ),
+            Step::Verifying { findings } => (
+                format!(
+                    "Verifying {findings} finding{}",
+                    if findings == 1 { "" } else { "s" }
+                ),
+                "A second model call checks each finding before it is posted.".to_owned(),
+            ),
         }
     }
 }

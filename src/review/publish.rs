@@ -238,6 +238,12 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
         super::report::looked_at(&mut s, trace);
     }
     left_out(&mut s, input);
+    footer(&mut s, input);
+    untrusted::truncated(s, SUMMARY_LIMIT)
+}
+
+/// The last line: what was reviewed, with which model, and what it cost.
+fn footer(s: &mut String, input: &SummaryInput<'_>) {
     let u = input.usage;
     let cost = match (input.cost, input.verify_cost) {
         (Some(usd), Some(check)) if input.verification.is_some_and(|v| v.turns > 0) => {
@@ -266,7 +272,6 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
         u.output_tokens,
         u.reasoning_tokens
     );
-    untrusted::truncated(s, SUMMARY_LIMIT)
 }
 
 /// The findings that could not be placed on the diff, each with why.

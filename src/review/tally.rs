@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 
+use super::pipeline::Spent;
 use crate::model::Usage;
 
 /// What the stages noted.
@@ -56,38 +57,17 @@ pub fn spent(requests: u32, usage: Usage, cost: Option<f64>) {
     });
 }
 
-/// What a review spent on the model, for its summary.
-pub(super) struct Spent {
-    pub(super) model_used: String,
-    pub(super) usage: Usage,
-    pub(super) turns: u32,
-    pub(super) cost: Option<f64>,
-    pub(super) verify_cost: Option<f64>,
-}
-
 impl super::Reviewer {
-    /// Adds up the review's and the verification's usage, notes it and the findings in the
-    /// run's tally and the metrics, and logs it.
+    /// What the review spent ([`Spent::of`]), noted with the findings in the run's tally and
+    /// the metrics, and logged.
     pub(super) fn account(
         &self,
         config: &crate::repo_config::RepoConfig,
-        answer: &super::ask::Answer,
-        verification: Option<&super::verify::Verification>,
-        placement: &super::place::Placement,
-        tooling: Option<&super::ask::Tooling>,
+        reviewed: &super::pipeline::Reviewed,
     ) -> Spent {
-        let model_used = config
-            .review
-            .model
-            .clone()
-            .unwrap_or_else(|| self.model.model().to_owned());
-        let verified = verification.map_or(Usage::default(), |v| v.usage);
-        let mut usage = answer.usage;
-        usage.add(verified);
-        let turns = answer.turns + verification.map_or(0, |v| v.turns);
-        let cost = self.model.prices().cost(&model_used, usage);
-        let verify_cost = self.model.prices().cost(&model_used, verified);
-        spent(turns, usage, cost);
+        let total = Spent::of(&self.model, config, reviewed);
+        let placement = &reviewed.placement;
+        spent(total.turns, total.usage, total.cost);
         note(|t| {
             let posted = placement.inline.iter().map(|p| p.finding.priority);
             let listed = placement.summary_only.iter().map(|u| u.finding.priority);
@@ -95,28 +75,24 @@ impl super::Reviewer {
                 t.findings[priority.clamp(0, 3) as usize] += 1;
             }
         });
+        let answer = &reviewed.answer;
         if answer.calls > 0 {
-            self.metrics.cost(cost);
+            let (usage, tooling) = (total.usage, reviewed.tooling.as_ref());
+            self.metrics.cost(total.cost);
             tracing::info!(
-                model = %model_used,
+                model = %total.model,
                 calls = answer.calls,
-                requests = turns,
+                requests = total.turns,
                 tool_calls = tooling.map_or(0, |t| t.budget.calls_used()),
                 input_tokens = usage.input_tokens,
                 cached_tokens = usage.cached_tokens,
                 output_tokens = usage.output_tokens,
                 reasoning_tokens = usage.reasoning_tokens,
-                cost_usd = cost.unwrap_or(f64::NAN),
+                cost_usd = total.cost.unwrap_or(f64::NAN),
                 "review usage"
             );
         }
-        Spent {
-            model_used,
-            usage,
-            turns,
-            cost,
-            verify_cost,
-        }
+        total
     }
 }
 

@@ -236,29 +236,23 @@ async fn code_shown(input: &VerifyInput<'_>, f: &Finding) -> String {
 
 /// The verify stage: a second look at the findings at or above `priority` (the check run
 /// says so while it runs). What it drops is noted, and not remembered as posted.
-pub(super) async fn stage(
+pub async fn stage(
     input: &VerifyInput<'_>,
     placement: &mut Placement,
     priority: u8,
-    progress: &super::progress::Progress,
+    report: &super::progress::Reporter,
     drops: &mut super::result::Drops,
     remembered: &mut Vec<crate::store::PostedFinding>,
 ) -> Verification {
-    let to_verify = placement
+    let findings = placement
         .inline
         .iter()
         .map(|p| p.finding.priority)
         .chain(placement.summary_only.iter().map(|u| u.finding.priority))
         .filter(|p| *p <= i64::from(priority))
         .count();
-    if to_verify > 0 {
-        progress.report(
-            format!(
-                "Verifying {to_verify} finding{}",
-                if to_verify == 1 { "" } else { "s" }
-            ),
-            "A second model call checks each finding before it is posted.".to_owned(),
-        );
+    if findings > 0 {
+        report(super::progress::Step::Verifying { findings });
     }
     let v = verify(input, placement, priority).await;
     for d in &v.dropped {

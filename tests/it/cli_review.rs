@@ -208,13 +208,20 @@ async fn a_local_diff_is_reviewed_with_the_work_trees_head_in_reach() {
         "fn go() { allowed(1, 2); }\n",
     )
     .unwrap();
+    let guidelines = "## Review guidelines\n\nCounts are compared with `<`, never `<=`.\n";
+    std::fs::write(repo.path().join("src/AGENTS.md"), guidelines).unwrap();
     // A committed link that leads out of the repository: left out of the snapshot.
     std::os::unix::fs::symlink("/etc/passwd", repo.path().join("passwd")).unwrap();
     git(repo.path(), &["init", "-q"]);
     git(repo.path(), &["add", "."]);
     git(repo.path(), &["commit", "-q", "-m", "first"]);
-    // Not committed: the tools read HEAD, not the files on disk.
+    // Not committed: the tools and the guidelines are read from HEAD, not the files on disk.
     std::fs::write(repo.path().join("src/caller.rs"), "UNCOMMITTED\n").unwrap();
+    std::fs::write(
+        repo.path().join("src/AGENTS.md"),
+        "## Review guidelines\n\nUNCOMMITTED\n",
+    )
+    .unwrap();
 
     let ai = FakeOpenAi::start().await;
     ai.respond_with(|request| {
@@ -267,6 +274,14 @@ async fn a_local_diff_is_reviewed_with_the_work_trees_head_in_reach() {
         stdout.contains("Looked at: 1 file(s) read, 0 search(es), 1 refused call(s)"),
         "{stdout}"
     );
+    // The guidelines of the work tree's HEAD reached the model, as the base's do in the App.
+    let asked = ai.requests();
+    let message = asked[0]["input"][0]["content"].as_str().unwrap();
+    assert!(
+        message.contains("From src/AGENTS.md:\nCounts are compared with `<`, never `<=`."),
+        "{message}"
+    );
+    assert!(!message.contains("UNCOMMITTED"), "{message}");
     // The snapshot was removed at exit.
     assert_eq!(
         std::fs::read_dir(repo.path().join("tmp")).unwrap().count(),
@@ -314,6 +329,14 @@ async fn the_cli_places_findings_as_the_app_does_under_the_base_config() {
         pull.base_sha = format!("{n:040x}");
         pull.base_contents
             .insert(".github/codex-review.yml".into(), config.into());
+        pull.base_contents.insert(
+            "src/AGENTS.md".into(),
+            "# Notes\n\n## Review guidelines\n\nLimits saturate; never wrap.\n".into(),
+        );
+        pull.contents.insert(
+            "src/lib.rs".into(),
+            "fn main() {\na\nB\nC\nD\nd\n}\n".into(),
+        );
         app.github.add_pull(pull);
     }
     let answer = || {
@@ -387,10 +410,36 @@ async fn the_cli_places_findings_as_the_app_does_under_the_base_config() {
         "{app_listed:?}"
     );
     // Neither showed the model the excluded test file.
-    for request in app.openai.requests() {
+    let requests = app.openai.requests();
+    for request in &requests {
         let message = request["input"][0]["content"].as_str().unwrap_or("");
         assert!(!message.contains("=== FILE tests/a.rs"), "{message}");
     }
+    // The model was asked the same thing by both: the base's AGENTS.md guidelines and the
+    // head's file content are read by the CLI as by the App.
+    let asked: Vec<&serde_json::Value> = requests
+        .iter()
+        .filter(|r| r["text"]["format"]["name"] != json!("finding_verdicts"))
+        .collect();
+    assert_eq!(asked.len(), 2);
+    let message = |r: &serde_json::Value| {
+        // Each request fences the pull request's data with a nonce of its own.
+        let text = r["input"][0]["content"].as_str().unwrap().to_owned();
+        let nonce = text
+            .split("BEGIN UNTRUSTED PULL REQUEST DATA ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("a fenced message")
+            .to_owned();
+        text.replace(&nonce, "NONCE")
+    };
+    let app_message = message(asked[0]);
+    assert!(
+        app_message.contains("From src/AGENTS.md:\nLimits saturate; never wrap."),
+        "{app_message}"
+    );
+    assert_eq!(message(asked[1]), app_message);
+    assert_eq!(asked[1]["instructions"], asked[0]["instructions"]);
     app.assert_no_violations();
     app.stop().await;
 }

@@ -1,0 +1,165 @@
+//! The CLI's context stage. A pull request by URL is read from GitHub with a token, as the App
+//! reads it: its files, the configuration and AGENTS.md guidelines of its base, the content of
+//! its most valuable files, and its head for the model's tools. A local diff is read from
+//! standard input, with the configuration and guidelines of the work tree's `HEAD` (it has no
+//! base on GitHub), and the work tree's `HEAD` for the tools. Neither has earlier reviews:
+//! nothing is left out as dismissed or already posted.
+
+use anyhow::{Context as _, bail};
+
+use super::ReviewArgs;
+use super::codebase::{self, CliCodebase};
+use super::config;
+use crate::codebase::local;
+use crate::diff::{FileDiff, split_diff};
+use crate::github::RepoClient;
+use crate::ids::PrNumber;
+use crate::review::Loaded;
+use crate::review::context::{agents_files, compose_guidelines, fetch_contents, guidelines};
+use crate::review::filter;
+use crate::review::pipeline::{Context, Described, wants_tools};
+use crate::settings::CodebaseSettings;
+
+/// A review's context, and what keeps the repository's files on disk while it runs.
+pub struct Prepared {
+    pub ctx: Context,
+    /// Where `--post` posts: the pull request, and the web address of files at its head.
+    pub pull: Option<(PrNumber, Option<String>)>,
+    _codebase: Option<CliCodebase>,
+}
+
+/// The context of pull request `pr`.
+pub async fn of_pull(
+    gh: RepoClient,
+    pr: PrNumber,
+    args: &ReviewArgs,
+    settings: &CodebaseSettings,
+) -> anyhow::Result<Prepared> {
+    let pull = gh.pull(pr).await?;
+    let head = pull
+        .head_sha()
+        .context("the pull request's head is not a commit id")?;
+    let (files, loaded, base_tree) = tokio::join!(
+        gh.files(pr),
+        config::of_pull(&gh, &pull.base.sha),
+        gh.tree_paths(&pull.base.sha)
+    );
+    let files: Vec<FileDiff> = files?.into_iter().map(|f| f.into_diff()).collect();
+    let loaded = loaded?;
+    let base_tree = base_tree
+        .inspect_err(|e| eprintln!("codex-review: no AGENTS.md guidelines: {e}"))
+        .ok();
+    let (reviewable, not_reviewed) = filter::select(&files, &loaded.config.paths);
+    let changed: Vec<&str> = reviewable.iter().map(|f| f.path.as_str()).collect();
+    let config = &loaded.config;
+    let tools = args.tools && wants_tools(&config.review);
+    let (contents, guidelines, codebase) = tokio::join!(
+        fetch_contents(&gh, &head, &reviewable),
+        guidelines(&gh, &pull.base.sha, config, &changed, base_tree.as_ref()),
+        async {
+            match tools {
+                true => Some(codebase::for_pull(settings, &gh, &head).await),
+                false => None,
+            }
+        }
+    );
+    let selected = changed.iter().map(|p| (*p).to_owned()).collect();
+    let described = Described {
+        repo: gh.repo().to_string(),
+        title: pull.title.clone(),
+        description: pull.body.clone().unwrap_or_default(),
+        base_ref: pull.base.name.clone(),
+        head_ref: pull.head.name.clone(),
+    };
+    let mut ctx = context(described, loaded, args, files, selected, not_reviewed);
+    ctx.contents = contents;
+    ctx.guidelines = guidelines;
+    let blob_base = pull.blob_base(&head);
+    ctx.head = Some((gh, head));
+    Ok(with_codebase(ctx, Some((pr, blob_base)), codebase))
+}
+
+/// The context of the local diff `text`.
+pub fn of_diff(
+    text: &str,
+    args: &ReviewArgs,
+    settings: &CodebaseSettings,
+) -> anyhow::Result<Prepared> {
+    let files = split_diff(text);
+    if files.is_empty() {
+        bail!("standard input holds no diff");
+    }
+    let loaded = config::of_work_tree();
+    let (reviewable, not_reviewed) = filter::select(&files, &loaded.config.paths);
+    let changed: Vec<&str> = reviewable.iter().map(|f| f.path.as_str()).collect();
+    let agents = agents_files(&local::paths_at_head().unwrap_or_default(), &changed);
+    let read = agents
+        .into_iter()
+        .filter_map(|path| local::file_at_head(&path).map(|text| (path, text)))
+        .filter(|(_, text)| text.len() <= crate::review::context::MAX_AGENTS_BYTES);
+    let guidelines = compose_guidelines(&loaded.config, &changed, read);
+    let selected = changed.iter().map(|p| (*p).to_owned()).collect();
+    let tools = args.tools && wants_tools(&loaded.config.review);
+    let described = Described {
+        repo: "local diff".into(),
+        title: "Local changes".into(),
+        description: String::new(),
+        base_ref: "base".into(),
+        head_ref: "working tree".into(),
+    };
+    // No file content is sent with the hunks: the diff may hold changes that `HEAD` does not.
+    let mut ctx = context(described, loaded, args, files, selected, not_reviewed);
+    ctx.guidelines = guidelines;
+    let codebase = tools.then(|| codebase::for_work_tree(settings));
+    Ok(with_codebase(ctx, None, codebase))
+}
+
+/// A context with what both kinds share, and nothing read yet.
+fn context(
+    described: Described,
+    loaded: Loaded,
+    args: &ReviewArgs,
+    pr_files: Vec<FileDiff>,
+    selected: Vec<String>,
+    not_reviewed: Vec<(String, String)>,
+) -> Context {
+    Context {
+        described,
+        config: loaded.config,
+        config_error: loaded.error.as_ref().map(ToString::to_string),
+        focus_areas: args.focus.clone(),
+        pr_files,
+        since: None,
+        selected,
+        not_reviewed,
+        contents: Default::default(),
+        guidelines: String::new(),
+        notes: String::new(),
+        toolbox: None,
+        codebase_note: None,
+        earlier: Default::default(),
+        known: Default::default(),
+        verify: args.verify,
+        head: None,
+    }
+}
+
+/// `ctx` with the repository's tools, when there are any; their note goes to standard error.
+fn with_codebase(
+    mut ctx: Context,
+    pull: Option<(PrNumber, Option<String>)>,
+    codebase: Option<CliCodebase>,
+) -> Prepared {
+    if let Some(c) = &codebase {
+        ctx.toolbox = c.toolbox.clone();
+        ctx.codebase_note = c.note.clone();
+        if let Some(note) = &c.note {
+            eprintln!("codex-review: {note}");
+        }
+    }
+    Prepared {
+        ctx,
+        pull,
+        _codebase: codebase,
+    }
+}

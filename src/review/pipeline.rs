@@ -1,0 +1,407 @@
+//! The review pipeline on one screen. Every review runs it: the App's (a comment, a pull
+//! request ready for review, a check's re-run), the review API's, and the CLI's (a pull
+//! request by URL, or a local diff).
+//!
+//! ```text
+//! gate → context → plan → ask (parts, tools) → merge → place → filter → verify → publish → post → check run
+//!                  └──────────────────── review() ─────────────────────┘
+//! ```
+//!
+//! The callers differ only where the request comes from and where the result goes. The App
+//! and the review API gate the request and read its [`Context`] from GitHub (`run.rs`,
+//! `context.rs`), then post a GitHub review or record the API's answer, and complete the check
+//! run (`post.rs`, `check.rs`). The CLI reads its context from GitHub with a token, or from a
+//! local diff and its work tree (`cli/`), then prints, or posts with `--post`. Between the two,
+//! [`review`] runs the same stages for all of them, and [`publish`] writes the same review.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use super::ask::{self, Answer, CallSettings, OnTry, Subject, Tooling};
+use super::filter::{self, Filtered};
+use super::place::{self, Placement};
+use super::progress::{Reporter, Step};
+use super::result::Drops;
+use super::verify::{self, Verification, VerifyInput};
+use super::{ReviewError, publish};
+use crate::diff::FileDiff;
+use crate::diff::chunk::{self, Budget, Plan, Source};
+use crate::github::{NewReview, RepoClient};
+use crate::ids::CommitSha;
+use crate::model::{ModelClient, ReviewOutput, ToolBudget, ToolLimits, Usage};
+use crate::repo_config::RepoConfig;
+use crate::settings::Limits;
+use crate::threads::Earlier;
+
+/// What runs the model half of every review: the model, its slots, the service's limits.
+pub struct Engine<'a> {
+    pub model: &'a ModelClient,
+    /// Model requests in flight at once, across the process.
+    pub slots: &'a Arc<Semaphore>,
+    pub limits: &'a Limits,
+    /// The service's tool budgets (a repository may lower them).
+    pub tool_limits: ToolLimits,
+    pub on_try: OnTry,
+    pub report: Reporter,
+}
+
+/// What the pull request says about itself.
+#[derive(Debug, Clone, Default)]
+pub struct Described {
+    pub repo: String,
+    pub title: String,
+    pub description: String,
+    pub base_ref: String,
+    pub head_ref: String,
+}
+
+/// The context stage's output: everything the review reads, wherever it came from.
+pub struct Context {
+    pub described: Described,
+    pub config: RepoConfig,
+    /// Why the repository's configuration was not used (the defaults applied).
+    pub config_error: Option<String>,
+    /// The request's focus areas (the repository's are added when the model is asked).
+    pub focus_areas: Vec<String>,
+    /// The pull request's whole diff: inline comments go on it.
+    pub pr_files: Vec<FileDiff>,
+    /// The last reviewed head, and the pull request's changes since: what the model reads in
+    /// an incremental review.
+    pub since: Option<(CommitSha, Vec<FileDiff>)>,
+    /// Paths of the files the model is shown (the select stage's choice).
+    pub selected: Vec<String>,
+    /// Files not shown, and why.
+    pub not_reviewed: Vec<(String, String)>,
+    /// The text of files at the head, where read: context around their hunks.
+    pub contents: HashMap<String, String>,
+    /// The repository's guidance: configured instructions and AGENTS.md review guidelines.
+    pub guidelines: String,
+    /// Maintainers' notes from dismissed findings.
+    pub notes: String,
+    /// The repository at the head for the model's tools (`None`: no tools).
+    pub toolbox: Option<crate::codebase::Toolbox>,
+    /// How the repository was read, when it was not a full snapshot.
+    pub codebase_note: Option<String>,
+    /// Earlier findings on this pull request: to judge, and to leave out when dismissed.
+    pub earlier: Earlier,
+    /// Fingerprints of the findings already posted on this pull request.
+    pub known: HashSet<String>,
+    /// Whether the verify stage may run (the repository's `review.verify` applies too).
+    pub verify: bool,
+    /// The head on GitHub, to tell whether a file outside the diff exists (a local diff has
+    /// none: such findings stay in the summary).
+    pub head: Option<(RepoClient, CommitSha)>,
+}
+
+/// What the pipeline found, ready to publish.
+pub struct Reviewed {
+    pub answer: Answer,
+    /// Files the model was shown.
+    pub reviewed_files: usize,
+    /// No file could be shown to the model (filters, binaries).
+    pub nothing_to_review: bool,
+    pub not_reviewed: Vec<(String, String)>,
+    pub placement: Placement,
+    pub filtered: Filtered,
+    pub drops: Drops,
+    pub verification: Option<Verification>,
+    /// The most urgent priority found, before the inline cap.
+    pub worst: Option<i64>,
+    /// The tools the model had, with what they read and spent.
+    pub tooling: Option<Tooling>,
+}
+
+/// Runs the stages from the plan to the verification.
+pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, ReviewError> {
+    let plan = plan(engine, ctx);
+    let mut not_reviewed = ctx.not_reviewed.clone();
+    not_reviewed.extend(plan.skipped.iter().cloned());
+    let tooling = tooling(engine, ctx);
+    let answer = if plan.chunks.is_empty() {
+        // Nothing the model could read (only binaries, lock files...): say so, at no cost.
+        nothing_to_review()
+    } else {
+        ask(engine, ctx, &plan, tooling.clone(), &mut not_reviewed).await?
+    };
+    let mut placement = place(ctx, &answer, &plan, tooling.as_ref()).await;
+    let mut drops = Drops::default();
+    let review = &ctx.config.review;
+    let mut filtered = filter::filter(
+        &mut placement,
+        review,
+        &ctx.earlier,
+        &ctx.known,
+        &ctx.pr_files,
+        &mut drops,
+    );
+    let verification = if ctx.verify && review.verify && answer.calls > 0 {
+        let head_text = |path: &str| ctx.contents.get(path).cloned();
+        let input = VerifyInput {
+            model: engine.model,
+            slots: engine.slots,
+            repo: &ctx.described.repo,
+            pr_title: &ctx.described.title,
+            files: &ctx.pr_files,
+            head_text: &head_text,
+            tooling: tooling.as_ref(),
+            model_name: review.model.as_deref(),
+            reasoning_effort: review.reasoning_effort.map(|e| e.as_str()),
+            on_try: engine.on_try.clone(),
+        };
+        let (to, memory) = (&mut placement, &mut filtered.remembered);
+        let (priority, report) = (review.verify_priority, &engine.report);
+        Some(verify::stage(&input, to, priority, report, &mut drops, memory).await)
+    } else {
+        None
+    };
+    let worst = placement
+        .inline
+        .iter()
+        .map(|p| p.finding.priority)
+        .chain(placement.summary_only.iter().map(|u| u.finding.priority))
+        .min();
+    place::cap_inline(&mut placement, review.max_inline_comments);
+    Ok(Reviewed {
+        answer,
+        reviewed_files: plan.reviewed.len(),
+        nothing_to_review: plan.chunks.is_empty(),
+        not_reviewed,
+        placement,
+        filtered,
+        drops,
+        verification,
+        worst,
+        tooling,
+    })
+}
+
+/// Whether the repository lets the model read it (tools on, with turns to use them).
+pub fn wants_tools(review: &crate::repo_config::ReviewSettings) -> bool {
+    review.tools && review.budget.tool_turns != Some(0)
+}
+
+/// The plan: the selected files, with their content where read, in parts that fit a call.
+fn plan(engine: &Engine<'_>, ctx: &Context) -> Plan {
+    let files = ctx.since.as_ref().map_or(&ctx.pr_files, |(_, files)| files);
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .filter(|file| ctx.selected.contains(&file.path))
+        .map(|file| Source {
+            file,
+            content: ctx.contents.get(&file.path).map(String::as_str),
+        })
+        .collect();
+    let budget = Budget {
+        tokens_per_call: engine.limits.diff_tokens_per_call(),
+        max_calls: engine.limits.max_calls,
+    };
+    chunk::plan(&sources, budget)
+}
+
+/// The model's tools for this review, within the service's and the repository's budgets.
+fn tooling(engine: &Engine<'_>, ctx: &Context) -> Option<Tooling> {
+    let limits = ctx.config.review.budget.apply(engine.tool_limits);
+    let toolbox = ctx.toolbox.clone().filter(|_| limits.turns > 0)?;
+    Some(Tooling {
+        toolbox,
+        budget: Arc::new(ToolBudget::new(limits)),
+    })
+}
+
+/// The ask stage, its parts merged into one answer.
+async fn ask(
+    engine: &Engine<'_>,
+    ctx: &Context,
+    plan: &Plan,
+    tooling: Option<Tooling>,
+    not_reviewed: &mut Vec<(String, String)>,
+) -> Result<Answer, ReviewError> {
+    let d = &ctx.described;
+    let since = ctx.since.as_ref().map(|(sha, _)| sha.short());
+    let subject = Subject {
+        repo: &d.repo,
+        title: &d.title,
+        description: &d.description,
+        base_ref: &d.base_ref,
+        head_ref: &d.head_ref,
+        since,
+    };
+    let mut call = call_settings(ctx, tooling);
+    let (parts, files) = (plan.chunks.len(), plan.reviewed.len());
+    (engine.report)(Step::Asking { parts, files });
+    if parts > 1 {
+        let report = engine.report.clone();
+        call.on_part = Some(Arc::new(move |done, parts| {
+            report(Step::Answered { done, parts, files })
+        }));
+    }
+    let on_try = engine.on_try.clone();
+    let (model, slots) = (engine.model, engine.slots);
+    ask::ask_model(model, slots, &subject, plan, &call, not_reviewed, on_try).await
+}
+
+/// What every model call of the review shares: focus areas (the request's, then the
+/// repository's), guidelines, maintainer notes, the repository's model settings, tools and
+/// the earlier findings to judge.
+fn call_settings(ctx: &Context, tooling: Option<Tooling>) -> CallSettings {
+    let review = &ctx.config.review;
+    let mut focus_areas = ctx.focus_areas.clone();
+    for area in &review.focus_areas {
+        if !focus_areas.contains(area) {
+            focus_areas.push(area.clone());
+        }
+    }
+    CallSettings {
+        focus_areas,
+        guidelines: ctx.guidelines.clone(),
+        notes: ctx.notes.clone(),
+        language: review.language.clone(),
+        suggestions: review.suggestions,
+        model: review.model.clone(),
+        reasoning_effort: review.reasoning_effort.map(|e| e.as_str().to_owned()),
+        tooling,
+        earlier: ctx.earlier.prompt_section(),
+        on_part: None,
+    }
+}
+
+/// The place stage: findings on commentable lines of the pull request's own diff, whatever
+/// diff the model read; findings on other files in the summary when the file exists.
+async fn place(
+    ctx: &Context,
+    answer: &Answer,
+    plan: &Plan,
+    tooling: Option<&Tooling>,
+) -> Placement {
+    let findings = answer.output.findings.clone();
+    let mut placement = place::place(findings, &ctx.pr_files, &plan.reviewed);
+    match &ctx.head {
+        Some((gh, sha)) => place::settle_outside_files(&mut placement, tooling, gh, sha).await,
+        None => {
+            let mut known = HashMap::new();
+            if let Some(t) = tooling {
+                for f in &placement.outside {
+                    let path = &f.code_location.file_path;
+                    known.insert(path.clone(), t.toolbox.has_file(path).await);
+                }
+            }
+            // Without the repository, findings on other files stay in the summary.
+            let exists = |path: &str| known.get(path).copied().flatten().unwrap_or(true);
+            place::settle_outside(&mut placement, exists);
+        }
+    }
+    if ctx.since.is_some() {
+        place::left_side_to_summary(
+            &mut placement,
+            "it points at a deleted line of an earlier commit of this pull request",
+        );
+    }
+    placement
+}
+
+/// The answer of a review with nothing the model could read.
+fn nothing_to_review() -> Answer {
+    Answer {
+        output: ReviewOutput {
+            findings: Vec::new(),
+            overall_correctness: "patch is correct".into(),
+            overall_explanation: "This pull request has no changes that could be reviewed.".into(),
+            overall_confidence_score: 1.0,
+            fixed_finding_ids: Vec::new(),
+        },
+        usage: Usage::default(),
+        calls: 0,
+        turns: 0,
+    }
+}
+
+/// What a review spent on the model, for its summary and its record.
+pub struct Spent {
+    pub model: String,
+    pub usage: Usage,
+    /// Requests in all, the verification's included.
+    pub turns: u32,
+    pub cost: Option<f64>,
+    pub verify_cost: Option<f64>,
+}
+
+impl Spent {
+    /// Adds up the review's and the verification's usage, priced for the model it ran on.
+    pub fn of(model: &ModelClient, config: &RepoConfig, reviewed: &Reviewed) -> Self {
+        let used = config
+            .review
+            .model
+            .clone()
+            .unwrap_or_else(|| model.model().to_owned());
+        let verification = reviewed.verification.as_ref();
+        let verified = verification.map_or(Usage::default(), |v| v.usage);
+        let mut usage = reviewed.answer.usage;
+        usage.add(verified);
+        Spent {
+            cost: model.prices().cost(&used, usage),
+            verify_cost: model.prices().cost(&used, verified),
+            turns: reviewed.answer.turns + verification.map_or(0, |v| v.turns),
+            usage,
+            model: used,
+        }
+    }
+}
+
+/// Where a published review goes, and what only its poster knows.
+pub struct Destination<'a> {
+    pub sha: &'a CommitSha,
+    /// The trigger's id, in the review's marker.
+    pub trigger: &'a str,
+    /// The web address of files at the head (`…/blob/SHA`).
+    pub blob_base: Option<&'a str>,
+    /// Earlier findings this review settled, as Markdown.
+    pub earlier: &'a str,
+}
+
+/// The publish stage: the review's summary and inline comments.
+pub fn publish(
+    ctx: &Context,
+    reviewed: &Reviewed,
+    spent: &Spent,
+    to: &Destination<'_>,
+) -> NewReview {
+    let trace = reviewed.tooling.as_ref().map(|t| t.toolbox.trace());
+    let placement = &reviewed.placement;
+    let body = publish::summary(&publish::SummaryInput {
+        sha: to.sha,
+        trigger: to.trigger,
+        output: &reviewed.answer.output,
+        placement,
+        focus_areas: &ctx.focus_areas,
+        not_reviewed: &reviewed.not_reviewed,
+        reviewed_files: reviewed.reviewed_files,
+        model_calls: spent.turns as usize,
+        model: &spent.model,
+        usage: spent.usage,
+        cost: spent.cost,
+        since: ctx.since.as_ref().map(|(sha, _)| sha),
+        repeated: reviewed.filtered.repeated.len(),
+        below_thresholds: reviewed.filtered.below,
+        config_error: ctx.config_error.clone(),
+        blob_base: to.blob_base,
+        verification: reviewed.verification.as_ref(),
+        verify_cost: spent.verify_cost,
+        trace: trace.as_ref(),
+        codebase_note: ctx.codebase_note.as_deref(),
+        earlier: to.earlier,
+        dismissed: reviewed.filtered.dismissed,
+        ignored_reactions: ctx.earlier.ignored_reactions,
+    });
+    NewReview {
+        commit_id: to.sha.to_string(),
+        body,
+        event: "COMMENT",
+        comments: placement
+            .inline
+            .iter()
+            .map(publish::inline_comment)
+            .collect(),
+    }
+}
