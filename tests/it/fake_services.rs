@@ -402,3 +402,99 @@ fn graphql_operations_are_checked_against_githubs_schema() {
         "mutation($id: Int!) { resolveReviewThread(input: {threadId: $id}) { thread { id } } }";
     assert!(!support::spec::check_graphql(wrong_type).is_empty());
 }
+
+#[test]
+fn the_descriptions_refuse_requests_that_break_them() {
+    let review = "POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews";
+    let comment = json!({"path": "src/a.rs", "line": 3, "side": "RIGHT", "body": "x"});
+    let good = json!({"commit_id": "a".repeat(40), "body": "b", "event": "COMMENT", "comments": [comment]});
+    assert_eq!(
+        spec::check_github_request(review, &good),
+        Vec::<String>::new()
+    );
+    let mut wrong_event = good.clone();
+    wrong_event["event"] = json!("MERGE");
+    let mut wrong_line = good.clone();
+    wrong_line["comments"][0]["line"] = json!("three");
+    let mut no_path = good.clone();
+    no_path["comments"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("path");
+    for bad in [wrong_event, wrong_line, no_path] {
+        assert!(
+            !spec::check_github_request(review, &bad).is_empty(),
+            "{bad}"
+        );
+    }
+    let check_run = "POST /repos/{owner}/{repo}/check-runs";
+    let run = json!({"name": "Codex review", "head_sha": "a".repeat(40), "status": "done"});
+    assert!(!spec::check_github_request(check_run, &run).is_empty());
+
+    let request = json!({
+        "model": "gpt-5.1-codex",
+        "input": [{"type": "message", "role": "user", "content": "Review this."}],
+        "text": {"format": {"type": "json_schema", "name": "answer", "strict": true,
+            "schema": {"type": "object"}}},
+        "reasoning": {"effort": "medium"},
+    });
+    assert_eq!(spec::check_openai_request(&request), Vec::<String>::new());
+    let mut no_schema = request.clone();
+    no_schema["text"]["format"]
+        .as_object_mut()
+        .unwrap()
+        .remove("schema");
+    let mut wrong_effort = request.clone();
+    wrong_effort["reasoning"]["effort"] = json!("extreme");
+    for bad in [no_schema, wrong_effort] {
+        assert!(!spec::check_openai_request(&bad).is_empty(), "{bad}");
+    }
+}
+
+#[test]
+fn each_keyword_refuses_what_breaks_it() {
+    let root = json!({
+        "type": "object",
+        "required": ["name", "kind"],
+        "additionalProperties": false,
+        "maxProperties": 4,
+        "properties": {
+            "name": {"type": "string", "minLength": 2, "maxLength": 4, "pattern": "^[a-z]+$"},
+            "kind": {"$ref": "#/components/schemas/kind"},
+            "n": {"type": ["integer", "null"], "minimum": 1, "maximum": 3},
+            "tags": {"type": "array", "items": {"enum": ["a", "b"]}, "minItems": 1, "maxItems": 2},
+        },
+        "components": {"schemas": {"kind": {"oneOf": [{"const": "x"}, {"type": "string", "maxLength": 1}]}}}
+    });
+    let schema = support::schema::Schema { root: &root };
+    assert!(
+        schema
+            .errors(
+                &json!({"name": "abc", "kind": "y", "n": null, "tags": ["a"]}),
+                9
+            )
+            .is_empty()
+    );
+    for bad in [
+        json!({"name": "abc"}),
+        json!({"name": "abc", "kind": "y", "other": 1}),
+        json!({"name": "a", "kind": "y"}),
+        json!({"name": "abcde", "kind": "y"}),
+        json!({"name": "AB", "kind": "y"}),
+        json!({"name": "abc", "kind": "x"}),
+        json!({"name": "abc", "kind": "y", "n": 4}),
+        json!({"name": "abc", "kind": "y", "n": 1.5}),
+        json!({"name": "abc", "kind": "y", "tags": []}),
+        json!({"name": "abc", "kind": "y", "tags": ["c"]}),
+        json!([]),
+    ] {
+        assert!(!schema.errors(&bad, 9).is_empty(), "{bad} passed");
+    }
+}
+
+#[test]
+#[should_panic(expected = "is not checked")]
+fn an_unknown_keyword_is_never_ignored() {
+    let root = json!({"type": "string", "dependentRequired": {}});
+    support::schema::Schema { root: &root }.errors(&json!("a"), 9);
+}

@@ -5,6 +5,7 @@
 pub mod fake_github;
 pub mod fake_openai;
 pub mod openapi;
+pub mod schema;
 pub mod spec;
 
 use std::collections::HashMap;

@@ -23,11 +23,7 @@ fn errors(schema: &Value, instance: &Value) -> Vec<String> {
     root.as_object_mut()
         .expect("a schema object")
         .insert("components".into(), description()["components"].clone());
-    let validator = jsonschema::draft202012::new(&root).expect("the schema compiles");
-    validator
-        .iter_errors(instance)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect()
+    super::schema::Schema { root: &root }.errors(instance, usize::MAX)
 }
 
 /// The operation at `path` (a template, `/v1/reviews/{id}`) and `method`.

@@ -53,31 +53,22 @@ pub fn webhook(name: &str) -> Value {
     fixture(&format!("webhooks/{name}.json"))
 }
 
-/// Compiles `schema` with `components` beside it so its `$ref`s resolve.
-fn compile(mut schema: Value, components: &Value) -> jsonschema::Validator {
+/// The problems of `instance` against `schema`, with `components` beside it so that its
+/// `$ref`s resolve.
+fn errors(mut schema: Value, components: &Value, instance: &Value) -> Vec<String> {
     schema
         .as_object_mut()
         .expect("schema is an object")
         .insert("components".into(), components.clone());
-    jsonschema::draft202012::new(&schema).expect("the description compiles")
-}
-
-fn errors(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
-    validator
-        .iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .take(10)
-        .collect()
+    super::schema::Schema { root: &schema }.errors(instance, 10)
 }
 
 /// Checks a Responses API request body against `CreateResponse`.
 pub fn check_openai_request(body: &Value) -> Vec<String> {
-    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
-    let v = V.get_or_init(|| {
-        let doc = fixture("openai-create-response.schema.json");
-        compile(json!({"$ref": doc["$ref"]}), &doc["components"])
-    });
-    errors(v, body)
+    static DOC: OnceLock<Value> = OnceLock::new();
+    let doc = DOC.get_or_init(|| fixture("openai-create-response.schema.json"));
+    let root = json!({"$ref": doc["$ref"], "components": doc["components"]});
+    super::schema::Schema { root: &root }.errors(body, 10)
 }
 
 /// Checks a request body against the GitHub operation `key` (`"POST /repos/..."`).
@@ -85,7 +76,7 @@ pub fn check_github_request(key: &str, body: &Value) -> Vec<String> {
     let op = &github()["operations"][key];
     let schema = op["requestBody"]["content"]["application/json"]["schema"].clone();
     assert!(schema.is_object(), "no request body schema for {key}");
-    errors(&compile(schema, &github()["components"]), body)
+    errors(schema, &github()["components"], body)
 }
 
 /// Checks a response body against the GitHub operation `key` and `status`.
@@ -93,7 +84,7 @@ pub fn check_github_response(key: &str, status: &str, body: &Value) -> Vec<Strin
     let op = &github()["operations"][key];
     let schema = op["responses"][status]["content"]["application/json"]["schema"].clone();
     assert!(schema.is_object(), "no response schema for {key} {status}");
-    errors(&compile(schema, &github()["components"]), body)
+    errors(schema, &github()["components"], body)
 }
 
 /// The example response GitHub's description gives for a component (`pull-request`, ...).
