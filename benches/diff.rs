@@ -1,6 +1,6 @@
 //! Parse + index + render of pull request diffs.
 //!
-//! `cargo bench --bench diff` measures:
+//! `cargo bench --features bench --bench diff` measures:
 //! - a synthetic diff of 100,000 patch lines (200 files × 500 lines),
 //! - a real diff: two versions of the `syn` crate from the local cargo registry (both are
 //!   in this project's lock file, so `cargo fetch` brings them), diffed file by file with

@@ -3,7 +3,7 @@
 //! once. Run with GitHub on loopback and with every GitHub answer delayed by 100 ms (a
 //! GitHub far away), where the time is set by the GitHub round trips made one after another.
 //!
-//! cargo bench --bench review_overhead [-- RUNS]
+//! cargo bench --features bench --bench review_overhead [-- RUNS]
 //!
 //! Prints the median and the spread of the time from the delivery to the posted review, and
 //! the GitHub calls one review makes.

@@ -1,6 +1,6 @@
 //! The repository snapshot: unpacking an archive and searching the tree.
 //!
-//! `cargo bench --bench snapshot` builds a gzipped tar shaped like GitHub's archive of
+//! `cargo bench --features bench --bench snapshot` builds a gzipped tar shaped like GitHub's archive of
 //! 10,000 source files (about 20 MB unpacked), then measures unpacking it into a fresh
 //! directory and one `search` over the unpacked tree (a pattern with a few matches, and one
 //! limited by a path glob).

@@ -1,6 +1,6 @@
 //! What the operator page (`GET /status`) asks the database, on a busy SQLite file.
 //!
-//! `cargo bench --bench status`: 200,000 deliveries over the 14 days of the default retention
+//! `cargo bench --features bench --bench status`: 200,000 deliveries over the 14 days of the default retention
 //! (about 14,000 a day) and 30,000 runs over 31 days across 40 repositories; the page's five
 //! queries (recent runs, failures, cost per day, deliveries of the last day by event, the
 //! queue) measured one by one and together, and what the gate reads before each model call

@@ -1,6 +1,6 @@
 //! What `/metrics` asks the database, at 100,000 stored jobs (SQLite, the default).
 //!
-//! `cargo bench --bench store` measures the live-job queries `/metrics` runs now (an indexed
+//! `cargo bench --features bench --bench store` measures the live-job queries `/metrics` runs now (an indexed
 //! count of queued and running jobs and the oldest queued one) against the whole-table
 //! count by state it ran before, on a file holding 100,000 finished jobs and 10 queued ones.
 

@@ -1,6 +1,6 @@
 //! The one sanitizer every posted text goes through (`src/untrusted.rs`).
 //!
-//! `cargo bench --bench untrusted` measures a finding's body at the inline limit (16,000
+//! `cargo bench --features bench --bench untrusted` measures a finding's body at the inline limit (16,000
 //! characters of Markdown prose with code spans, a fenced block, mentions and entities) and a
 //! summary's worth of one-line paths.
 

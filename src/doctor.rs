@@ -96,6 +96,16 @@ pub async fn run(lookup: impl Fn(&str) -> Option<String>) -> (String, bool) {
 
 async fn github_checks(github: &GitHubApp) -> Vec<Check> {
     let mut checks = Vec::new();
+    if app_check(github, &mut checks).await {
+        installations_check(github, &mut checks).await;
+        webhook_check(github, &mut checks).await;
+        deliveries_check(github, &mut checks).await;
+    }
+    checks
+}
+
+/// Signs in as the App; `false` when it cannot (nothing else can be asked then).
+async fn app_check(github: &GitHubApp, checks: &mut Vec<Check>) -> bool {
     #[derive(Deserialize)]
     struct App {
         slug: String,
@@ -119,9 +129,14 @@ async fn github_checks(github: &GitHubApp) -> Vec<Check> {
                 e.to_string(),
                 "check GITHUB_APP_ID and GITHUB_PRIVATE_KEY (the key must be the App's, downloaded from its settings)",
             ));
-            return checks;
+            return false;
         }
     }
+    true
+}
+
+/// Where the App is installed, and how many repositories it reaches.
+async fn installations_check(github: &GitHubApp, checks: &mut Vec<Check>) {
     #[derive(Deserialize)]
     struct Installation {
         id: u64,
@@ -171,6 +186,10 @@ async fn github_checks(github: &GitHubApp) -> Vec<Check> {
             "check the App's permissions",
         )),
     }
+}
+
+/// The webhook configuration: URL, content type, secret.
+async fn webhook_check(github: &GitHubApp, checks: &mut Vec<Check>) {
     #[derive(Deserialize)]
     struct HookConfig {
         url: Option<String>,
@@ -217,6 +236,10 @@ async fn github_checks(github: &GitHubApp) -> Vec<Check> {
             "check the App's settings",
         )),
     }
+}
+
+/// Failed webhook deliveries of the last 24 hours.
+async fn deliveries_check(github: &GitHubApp, checks: &mut Vec<Check>) {
     #[derive(Deserialize)]
     struct Delivery {
         status_code: u16,
@@ -261,7 +284,6 @@ async fn github_checks(github: &GitHubApp) -> Vec<Check> {
             "check the App's settings",
         )),
     }
-    checks
 }
 
 async fn model_check(settings: &Settings, retry: RetryPolicy) -> Check {

@@ -158,155 +158,159 @@ impl Metrics {
     /// `oldest_queued` the age of the oldest job waiting.
     pub fn render(&self, jobs: &[(&str, i64)], oldest_queued: std::time::Duration) -> String {
         let mut s = String::new();
-        s.push_str("# HELP codex_review_webhook_signature_failures_total Deliveries refused for a missing or wrong signature.\n");
-        s.push_str("# TYPE codex_review_webhook_signature_failures_total counter\n");
-        let _ = writeln!(
-            s,
-            "codex_review_webhook_signature_failures_total {}",
-            self.signature_failures.load(Ordering::Relaxed)
+        let count = |n: &AtomicU64| vec![(String::new(), n.load(Ordering::Relaxed).to_string())];
+        family(
+            &mut s,
+            "codex_review_webhook_signature_failures_total counter",
+            "Deliveries refused for a missing or wrong signature.",
+            count(&self.signature_failures),
         );
-        s.push_str("# HELP codex_review_webhook_deliveries_total Correctly signed deliveries by event and outcome.\n");
-        s.push_str("# TYPE codex_review_webhook_deliveries_total counter\n");
-        for ((event, outcome), n) in self
-            .deliveries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                s,
-                "codex_review_webhook_deliveries_total{{event=\"{event}\",outcome=\"{outcome}\"}} {n}"
-            );
-        }
-        s.push_str("# HELP codex_review_reviews_total Review jobs by how they ended.\n");
-        s.push_str("# TYPE codex_review_reviews_total counter\n");
-        for (outcome, n) in self
-            .reviews
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(s, "codex_review_reviews_total{{outcome=\"{outcome}\"}} {n}");
-        }
-        s.push_str("# HELP codex_review_model_tokens_total Model tokens by kind.\n");
-        s.push_str("# TYPE codex_review_model_tokens_total counter\n");
-        for (kind, n) in self.tokens.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            let _ = writeln!(s, "codex_review_model_tokens_total{{kind=\"{kind}\"}} {n}");
-        }
-        s.push_str("# HELP codex_review_model_cost_usd_total Estimated model spend from the price table.\n");
-        s.push_str("# TYPE codex_review_model_cost_usd_total counter\n");
-        let _ = writeln!(
-            s,
-            "codex_review_model_cost_usd_total {:.6}",
-            self.cost_micro_usd.load(Ordering::Relaxed) as f64 / 1_000_000.0
+        family(
+            &mut s,
+            "codex_review_webhook_deliveries_total counter",
+            "Correctly signed deliveries by event and outcome.",
+            labelled(&self.deliveries, |(event, outcome)| {
+                format!("event=\"{event}\",outcome=\"{outcome}\"")
+            }),
         );
-        s.push_str("# HELP codex_review_model_calls_total Model calls by outcome.\n");
-        s.push_str("# TYPE codex_review_model_calls_total counter\n");
-        for (outcome, n) in self
-            .model_calls
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                s,
-                "codex_review_model_calls_total{{outcome=\"{outcome}\"}} {n}"
-            );
-        }
-        s.push_str("# HELP codex_review_redeliveries_total Missed webhook deliveries GitHub was asked to deliver again.\n");
-        s.push_str("# TYPE codex_review_redeliveries_total counter\n");
-        let _ = writeln!(
-            s,
-            "codex_review_redeliveries_total {}",
-            self.redeliveries.load(Ordering::Relaxed)
+        family(
+            &mut s,
+            "codex_review_reviews_total counter",
+            "Review jobs by how they ended.",
+            labelled(&self.reviews, |outcome| format!("outcome=\"{outcome}\"")),
         );
-        s.push_str(
-            "# HELP codex_review_tool_calls_total Tool calls of the model by tool and outcome.\n",
+        family(
+            &mut s,
+            "codex_review_model_tokens_total counter",
+            "Model tokens by kind.",
+            labelled(&self.tokens, |kind| format!("kind=\"{kind}\"")),
         );
-        s.push_str("# TYPE codex_review_tool_calls_total counter\n");
-        for ((tool, outcome), n) in self
-            .tool_calls
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                s,
-                "codex_review_tool_calls_total{{tool=\"{tool}\",outcome=\"{outcome}\"}} {n}"
-            );
-        }
-        s.push_str(
-            "# HELP codex_review_snapshots_total Repository snapshots by how a review got one.\n",
+        let usd = self.cost_micro_usd.load(Ordering::Relaxed) as f64 / 1_000_000.0;
+        family(
+            &mut s,
+            "codex_review_model_cost_usd_total counter",
+            "Estimated model spend from the price table.",
+            vec![(String::new(), format!("{usd:.6}"))],
         );
-        s.push_str("# TYPE codex_review_snapshots_total counter\n");
-        for (outcome, n) in self
-            .snapshots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                s,
-                "codex_review_snapshots_total{{outcome=\"{outcome}\"}} {n}"
-            );
-        }
-        s.push_str("# HELP codex_review_github_calls_total GitHub API calls by call and status.\n");
-        s.push_str("# TYPE codex_review_github_calls_total counter\n");
-        for ((call, status), n) in self
-            .github_calls
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                s,
-                "codex_review_github_calls_total{{call=\"{call}\",status=\"{status}\"}} {n}"
-            );
-        }
+        family(
+            &mut s,
+            "codex_review_model_calls_total counter",
+            "Model calls by outcome.",
+            labelled(&self.model_calls, |outcome| {
+                format!("outcome=\"{outcome}\"")
+            }),
+        );
+        family(
+            &mut s,
+            "codex_review_redeliveries_total counter",
+            "Missed webhook deliveries GitHub was asked to deliver again.",
+            count(&self.redeliveries),
+        );
+        family(
+            &mut s,
+            "codex_review_tool_calls_total counter",
+            "Tool calls of the model by tool and outcome.",
+            labelled(&self.tool_calls, |(tool, outcome)| {
+                format!("tool=\"{tool}\",outcome=\"{outcome}\"")
+            }),
+        );
+        family(
+            &mut s,
+            "codex_review_snapshots_total counter",
+            "Repository snapshots by how a review got one.",
+            labelled(&self.snapshots, |outcome| format!("outcome=\"{outcome}\"")),
+        );
+        family(
+            &mut s,
+            "codex_review_github_calls_total counter",
+            "GitHub API calls by call and status.",
+            labelled(&self.github_calls, |(call, status)| {
+                format!("call=\"{call}\",status=\"{status}\"")
+            }),
+        );
         let remaining = RATE_LIMIT_REMAINING.load(Ordering::Relaxed);
         if remaining != u64::MAX {
-            s.push_str("# HELP codex_review_github_rate_limit_remaining GitHub's last x-ratelimit-remaining.\n");
-            s.push_str("# TYPE codex_review_github_rate_limit_remaining gauge\n");
-            let _ = writeln!(s, "codex_review_github_rate_limit_remaining {remaining}");
+            family(
+                &mut s,
+                "codex_review_github_rate_limit_remaining gauge",
+                "GitHub's last x-ratelimit-remaining.",
+                vec![(String::new(), remaining.to_string())],
+            );
         }
-        s.push_str("# HELP codex_review_review_duration_seconds Time review jobs ran.\n");
-        s.push_str("# TYPE codex_review_review_duration_seconds summary\n");
-        let _ = writeln!(
-            s,
-            "codex_review_review_duration_seconds_sum {:.3}",
-            self.review_millis.load(Ordering::Relaxed) as f64 / 1000.0
-        );
-        let _ = writeln!(
-            s,
-            "codex_review_review_duration_seconds_count {}",
-            self.review_count.load(Ordering::Relaxed)
-        );
-        s.push_str("# HELP codex_review_pruned_total Rows deleted after the retention period.\n");
-        s.push_str("# TYPE codex_review_pruned_total counter\n");
-        let _ = writeln!(
-            s,
-            "codex_review_pruned_total{{table=\"jobs\"}} {}",
-            self.pruned_jobs.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            s,
-            "codex_review_pruned_total{{table=\"deliveries\"}} {}",
-            self.pruned_deliveries.load(Ordering::Relaxed)
-        );
-        s.push_str("# HELP codex_review_jobs Jobs queued and running.\n");
-        s.push_str("# TYPE codex_review_jobs gauge\n");
-        for (state, n) in jobs {
-            let _ = writeln!(s, "codex_review_jobs{{state=\"{state}\"}} {n}");
-        }
-        s.push_str(
-            "# HELP codex_review_oldest_queued_job_age_seconds Age of the oldest queued job.\n",
-        );
-        s.push_str("# TYPE codex_review_oldest_queued_job_age_seconds gauge\n");
-        let _ = writeln!(
-            s,
-            "codex_review_oldest_queued_job_age_seconds {:.3}",
-            oldest_queued.as_secs_f64()
-        );
+        self.render_gauges(&mut s, jobs, oldest_queued);
         s
     }
+
+    /// The review durations, pruning, and the live queue.
+    fn render_gauges(&self, s: &mut String, jobs: &[(&str, i64)], oldest: std::time::Duration) {
+        let seconds = self.review_millis.load(Ordering::Relaxed) as f64 / 1000.0;
+        let reviews = self.review_count.load(Ordering::Relaxed);
+        family(
+            s,
+            "codex_review_review_duration_seconds summary",
+            "Time review jobs ran.",
+            Vec::new(),
+        );
+        let _ = writeln!(s, "codex_review_review_duration_seconds_sum {seconds:.3}");
+        let _ = writeln!(s, "codex_review_review_duration_seconds_count {reviews}");
+        let pruned = |table: &str, n: &AtomicU64| {
+            (
+                format!("table=\"{table}\""),
+                n.load(Ordering::Relaxed).to_string(),
+            )
+        };
+        family(
+            s,
+            "codex_review_pruned_total counter",
+            "Rows deleted after the retention period.",
+            vec![
+                pruned("jobs", &self.pruned_jobs),
+                pruned("deliveries", &self.pruned_deliveries),
+            ],
+        );
+        family(
+            s,
+            "codex_review_jobs gauge",
+            "Jobs queued and running.",
+            jobs.iter()
+                .map(|(state, n)| (format!("state=\"{state}\""), n.to_string()))
+                .collect(),
+        );
+        family(
+            s,
+            "codex_review_oldest_queued_job_age_seconds gauge",
+            "Age of the oldest queued job.",
+            vec![(String::new(), format!("{:.3}", oldest.as_secs_f64()))],
+        );
+    }
+}
+
+/// One metric family: `name_and_type` ("NAME TYPE"), its help, then a line per row of labels
+/// (without braces, empty for none) and value.
+fn family(s: &mut String, name_and_type: &str, help: &str, rows: Vec<(String, String)>) {
+    let (name, _) = name_and_type.split_once(' ').expect("a name and a type");
+    let _ = writeln!(s, "# HELP {name} {help}");
+    let _ = writeln!(s, "# TYPE {name_and_type}");
+    for (labels, value) in rows {
+        match labels.is_empty() {
+            true => {
+                let _ = writeln!(s, "{name} {value}");
+            }
+            false => {
+                let _ = writeln!(s, "{name}{{{labels}}} {value}");
+            }
+        }
+    }
+}
+
+/// The rows of a counter kept by key, in the key's order.
+fn labelled<K>(
+    counts: &Mutex<BTreeMap<K, u64>>,
+    labels: impl Fn(&K) -> String,
+) -> Vec<(String, String)> {
+    let counts = counts.lock().unwrap_or_else(|p| p.into_inner());
+    counts
+        .iter()
+        .map(|(key, n)| (labels(key), n.to_string()))
+        .collect()
 }

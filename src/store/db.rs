@@ -39,6 +39,38 @@ fn migration(version: i64, name: &'static str, sql: &'static str) -> Migration {
     )
 }
 
+/// The migrations of `backend` in order, their SQL compiled in. Both backends have the same
+/// list, each in its own dialect.
+fn migrations(backend: Backend) -> Vec<Migration> {
+    macro_rules! listed {
+        ($($version:literal, $description:literal, $file:literal;)*) => {
+            match backend {
+                Backend::Sqlite => vec![$(migration(
+                    $version,
+                    $description,
+                    include_str!(concat!("../../migrations/sqlite/", $file)),
+                )),*],
+                Backend::Postgres => vec![$(migration(
+                    $version,
+                    $description,
+                    include_str!(concat!("../../migrations/postgres/", $file)),
+                )),*],
+            }
+        };
+    }
+    listed! {
+        1, "deliveries and jobs", "0001_deliveries_and_jobs.sql";
+        2, "dedupe and findings", "0002_dedupe_and_findings.sql";
+        3, "pr settings and notices", "0003_pr_settings_and_notices.sql";
+        4, "recovery, check runs and acknowledgements", "0004_recovery_checks_acks.sql";
+        5, "finding threads", "0005_finding_threads.sql";
+        6, "learnings", "0006_learnings.sql";
+        7, "review runs", "0007_review_runs.sql";
+        8, "api reviews", "0008_api_reviews.sql";
+        9, "safety", "0009_safety.sql";
+    }
+}
+
 impl Store {
     /// Connects, creates the SQLite file if needed, and applies the migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
@@ -74,102 +106,7 @@ impl Store {
             .connect_with(options)
             .await
             .context("cannot open the database")?;
-        let migrations = match backend {
-            Backend::Sqlite => vec![
-                migration(
-                    1,
-                    "deliveries and jobs",
-                    include_str!("../../migrations/sqlite/0001_deliveries_and_jobs.sql"),
-                ),
-                migration(
-                    2,
-                    "dedupe and findings",
-                    include_str!("../../migrations/sqlite/0002_dedupe_and_findings.sql"),
-                ),
-                migration(
-                    3,
-                    "pr settings and notices",
-                    include_str!("../../migrations/sqlite/0003_pr_settings_and_notices.sql"),
-                ),
-                migration(
-                    4,
-                    "recovery, check runs and acknowledgements",
-                    include_str!("../../migrations/sqlite/0004_recovery_checks_acks.sql"),
-                ),
-                migration(
-                    5,
-                    "finding threads",
-                    include_str!("../../migrations/sqlite/0005_finding_threads.sql"),
-                ),
-                migration(
-                    6,
-                    "learnings",
-                    include_str!("../../migrations/sqlite/0006_learnings.sql"),
-                ),
-                migration(
-                    7,
-                    "review runs",
-                    include_str!("../../migrations/sqlite/0007_review_runs.sql"),
-                ),
-                migration(
-                    8,
-                    "api reviews",
-                    include_str!("../../migrations/sqlite/0008_api_reviews.sql"),
-                ),
-                migration(
-                    9,
-                    "safety",
-                    include_str!("../../migrations/sqlite/0009_safety.sql"),
-                ),
-            ],
-            Backend::Postgres => vec![
-                migration(
-                    1,
-                    "deliveries and jobs",
-                    include_str!("../../migrations/postgres/0001_deliveries_and_jobs.sql"),
-                ),
-                migration(
-                    2,
-                    "dedupe and findings",
-                    include_str!("../../migrations/postgres/0002_dedupe_and_findings.sql"),
-                ),
-                migration(
-                    3,
-                    "pr settings and notices",
-                    include_str!("../../migrations/postgres/0003_pr_settings_and_notices.sql"),
-                ),
-                migration(
-                    4,
-                    "recovery, check runs and acknowledgements",
-                    include_str!("../../migrations/postgres/0004_recovery_checks_acks.sql"),
-                ),
-                migration(
-                    5,
-                    "finding threads",
-                    include_str!("../../migrations/postgres/0005_finding_threads.sql"),
-                ),
-                migration(
-                    6,
-                    "learnings",
-                    include_str!("../../migrations/postgres/0006_learnings.sql"),
-                ),
-                migration(
-                    7,
-                    "review runs",
-                    include_str!("../../migrations/postgres/0007_review_runs.sql"),
-                ),
-                migration(
-                    8,
-                    "api reviews",
-                    include_str!("../../migrations/postgres/0008_api_reviews.sql"),
-                ),
-                migration(
-                    9,
-                    "safety",
-                    include_str!("../../migrations/postgres/0009_safety.sql"),
-                ),
-            ],
-        };
+        let migrations = migrations(backend);
         Migrator::with_migrations(migrations)
             .run(&pool)
             .await
