@@ -146,8 +146,9 @@ pub async fn review(
         return server::review(server, url, args, &env, out).await;
     }
     let openai = OpenAiSettings::from_lookup(&env).map_err(anyhow::Error::msg)?;
-    let model = ModelClient::new(&openai, RetryPolicy::default())?;
     let limits = Limits::default();
+    let slots = Arc::new(Semaphore::new(limits.model_concurrency.max(1)));
+    let model = ModelClient::new(&openai, RetryPolicy::default())?.limited(slots);
     let settings = CodebaseSettings::from_lookup(&env, &format!("cli-{}", std::process::id()))
         .map_err(anyhow::Error::msg)?;
     let prepared = match &args.target {
@@ -161,10 +162,8 @@ pub async fn review(
         }
     };
     let ctx = &prepared.ctx;
-    let slots = Arc::new(Semaphore::new(limits.model_concurrency.max(1)));
     let engine = Engine {
         model: &model,
-        slots: &slots,
         limits: &limits,
         tool_limits: settings.tools,
         on_try: Arc::new(|_| {}),

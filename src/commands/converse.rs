@@ -26,7 +26,7 @@ impl Reviewer {
             _ => None,
         };
         let budget = ToolBudget::new(config.review.budget.apply(self.tool_limits));
-        let cache_key = format!("codex-review:{}", req.repo);
+        let cache_key = crate::review::ask::cache_key(req.repo.as_str());
         let call = ReviewCall {
             instructions,
             user_message: message,
@@ -43,16 +43,14 @@ impl Reviewer {
             }
             None => metrics.model_call("error"),
         };
-        let reply = {
-            let _slot = self.model_slots.acquire().await.expect("never closed");
-            let tools = toolbox.map(|runner| ToolUse {
-                runner,
-                budget: &budget,
-            });
-            self.model
-                .ask::<AnswerOutput, _>(&call, tools, &on_try)
-                .await?
-        };
+        let tools = toolbox.map(|runner| ToolUse {
+            runner,
+            budget: &budget,
+        });
+        let reply = self
+            .model
+            .ask::<AnswerOutput, _>(&call, tools, &on_try)
+            .await?;
         let model_used = config
             .review
             .model

@@ -1,6 +1,9 @@
 //! A thin client for `POST {OPENAI_BASE_URL}/responses`.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -97,6 +100,10 @@ pub enum ModelError {
     QuotaExhausted { message: String },
     #[error("the model API could not be reached: {0}")]
     Transport(String),
+    #[error(
+        "the model API could not be reached: no answer within the call's deadline of {seconds} s"
+    )]
+    Deadline { seconds: u64 },
     #[error("the model stopped before finishing its answer ({reason})")]
     Incomplete {
         reason: String,
@@ -116,7 +123,19 @@ impl ModelError {
     pub fn is_transient(&self) -> bool {
         match self {
             ModelError::Api { status, .. } => *status == 429 || *status >= 500,
-            ModelError::Transport(_) => true,
+            ModelError::Transport(_) | ModelError::Deadline { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// A failure a conversation with tools can cause and one without may avoid: its
+    /// deadline, an answer cut short or an input too long as the conversation grew, a tool
+    /// call when none could be made.
+    pub fn may_pass_without_tools(&self) -> bool {
+        match self {
+            ModelError::Deadline { .. } | ModelError::Incomplete { .. } => true,
+            ModelError::Api { code, .. } => code.as_deref() == Some("context_length_exceeded"),
+            ModelError::InvalidOutput(why) => why.contains("called a tool"),
             _ => false,
         }
     }
@@ -138,6 +157,9 @@ pub struct ModelClient {
     retry: RetryPolicy,
     prices: PriceTable,
     stream: bool,
+    /// Requests in flight at once across the clients that share it (`None`: no limit). A
+    /// slot is held for one request, not for a whole conversation.
+    slots: Option<Arc<Semaphore>>,
 }
 
 /// What one review call sends besides the fixed schema.
@@ -178,7 +200,14 @@ impl ModelClient {
             retry,
             prices: settings.prices.clone(),
             stream: settings.stream,
+            slots: None,
         })
+    }
+
+    /// The client with at most `slots` permits' worth of requests in flight at once.
+    pub fn limited(mut self, slots: Arc<Semaphore>) -> Self {
+        self.slots = Some(slots);
+        self
     }
 
     /// The service's model.
@@ -245,21 +274,17 @@ impl ModelClient {
         body
     }
 
-    /// Asks for a review, without tools.
-    pub async fn review(&self, call: &ReviewCall<'_>) -> Result<ModelReply, ModelError> {
-        self.ask::<ReviewOutput, super::turns::NoTools>(call, None, &|_| {})
-            .await
-    }
-
     /// One request of a conversation. Transient failures are retried with backoff (honouring
     /// `retry-after`) until `deadline`; an answer cut short by `max_output_tokens` is asked
     /// again once with twice the budget (`max_output` is raised for the later turns too).
-    /// `on_try` sees every request's usage, or `None` for a failed one.
+    /// `on_try` sees every request's usage, or `None` for a failed one. Each attempt holds a
+    /// slot while it is in flight; the conversation's `deadline` is set when its first
+    /// request gets one.
     pub(crate) async fn turn(
         &self,
         body: &mut Value,
         max_output: &mut u32,
-        deadline: std::time::Instant,
+        deadline: &mut Option<Instant>,
         on_try: &(dyn Fn(Option<Usage>) + Sync),
     ) -> Result<Turn, ModelError> {
         let mut attempt = 1;
@@ -267,16 +292,22 @@ impl ModelClient {
         // Tokens of answers cut short and asked again: billed, so added to the turn's.
         let mut cut_short = Usage::default();
         loop {
+            let slot = match &self.slots {
+                Some(slots) => Some(slots.acquire().await.expect("never closed")),
+                None => None,
+            };
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + self.deadline);
             // The deadline bounds the whole call, the request in flight included.
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let sent = match tokio::time::timeout(left, self.send(body)).await {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let sent = tokio::time::timeout(left, self.send(body)).await;
+            drop(slot);
+            let sent = match sent {
                 Ok(sent) => sent,
                 Err(_) => {
                     on_try(None);
-                    return Err(ModelError::Transport(format!(
-                        "no answer within the call's deadline of {} s",
-                        self.deadline.as_secs()
-                    )));
+                    return Err(ModelError::Deadline {
+                        seconds: self.deadline.as_secs(),
+                    });
                 }
             };
             on_try(match &sent {
@@ -305,7 +336,7 @@ impl ModelClient {
                     let delay =
                         retry_after.unwrap_or_else(|| backoff(self.retry.base_delay, attempt));
                     let delay = delay.min(self.retry.max_delay);
-                    if std::time::Instant::now() + delay > deadline {
+                    if Instant::now() + delay > deadline {
                         tracing::warn!(error = %err, "model call deadline reached");
                         return Err(err);
                     }
@@ -327,7 +358,7 @@ impl ModelClient {
             "store": false
         });
         let mut max_output = 16;
-        self.turn(&mut body, &mut max_output, self.deadline(), &|_| {})
+        self.turn(&mut body, &mut max_output, &mut None, &|_| {})
             .await
             .map(drop)
             .or_else(|e| match e {
@@ -337,9 +368,9 @@ impl ModelClient {
             })
     }
 
-    /// The call's overall deadline, from now.
-    pub(crate) fn deadline(&self) -> std::time::Instant {
-        std::time::Instant::now() + self.deadline
+    /// How long a conversation may take, from its first request.
+    pub(crate) fn deadline_length(&self) -> Duration {
+        self.deadline
     }
 
     /// Output tokens asked for at first.

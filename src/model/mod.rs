@@ -8,7 +8,7 @@ pub mod schema;
 mod turns;
 
 pub use client::{ModelClient, ModelError, ModelReply, OutputFormat, Reply, ReviewCall, Usage};
-pub use turns::{NoTools, ToolBudget, ToolLimits, ToolRunner, ToolUse};
+pub use turns::{Shares, ToolBudget, ToolLimits, ToolRunner, ToolUse};
 
 /// The call for one review.
 pub fn client_call<'a>(instructions: &'a str, user_message: &'a str) -> ReviewCall<'a> {

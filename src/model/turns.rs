@@ -10,6 +10,7 @@
 //! serves at the cached rate (the conversation only grows at its end).
 
 use std::future::Future;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -29,21 +30,6 @@ pub trait ToolRunner: Clone + Send + Sync + 'static {
     -> impl Future<Output = String> + Send + 'static;
 }
 
-/// No tools: a plain structured call.
-#[derive(Clone, Copy)]
-pub struct NoTools;
-
-impl ToolRunner for NoTools {
-    fn definitions(&self) -> Vec<Value> {
-        Vec::new()
-    }
-
-    #[allow(clippy::manual_async_fn)] // the future must not borrow `self`
-    fn run(&self, _: String, _: String) -> impl Future<Output = String> + Send + 'static {
-        async { "error: no tools are available".to_owned() }
-    }
-}
-
 /// How much tool use one review may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ToolLimits {
@@ -51,9 +37,11 @@ pub struct ToolLimits {
     pub turns: u32,
     /// Tool calls per review, all conversations together.
     pub calls: u32,
-    /// Input tokens per review, all conversations together (cached ones included).
+    /// Input tokens per review, all conversations together, cached ones weighted by their
+    /// price (a cached token at a tenth of the price counts as a tenth of a token).
     pub input_tokens: u64,
-    /// Wall time per review after which no more tools are called.
+    /// Wall time per conversation, from its first request, after which no more tools are
+    /// offered.
     pub wall: Duration,
 }
 
@@ -68,6 +56,19 @@ impl Default for ToolLimits {
     }
 }
 
+/// The share of a review's tool calls and input tokens kept for the verification.
+const VERIFY_SHARE: f64 = 0.2;
+/// The least a part's (or the verification's) share holds, when the review's budget allows.
+const FLOOR_CALLS: u32 = 8;
+const FLOOR_INPUT_TOKENS: u64 = 200_000;
+
+/// A review's tool budget, shared out: one share for each part, one for the verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shares {
+    pub part: ToolLimits,
+    pub verify: ToolLimits,
+}
+
 impl ToolLimits {
     /// Each limit the lower of the two (a repository may lower the service's, never raise).
     pub fn min(self, other: ToolLimits) -> ToolLimits {
@@ -78,29 +79,81 @@ impl ToolLimits {
             wall: self.wall.min(other.wall),
         }
     }
+
+    /// The shares of a review of `parts` parts: the verification keeps a fifth of the calls
+    /// and input tokens, and each part gets an equal share of the rest, never less than a
+    /// floor (8 calls, 200k tokens) unless the whole budget is smaller. Turns and the clock
+    /// are per conversation already.
+    pub fn shares(self, parts: usize) -> Shares {
+        let parts = parts.max(1);
+        let share_calls = |fraction: f64, n: usize| {
+            let share = (f64::from(self.calls) * fraction / n as f64) as u32;
+            share.max(FLOOR_CALLS).min(self.calls)
+        };
+        let share_tokens = |fraction: f64, n: usize| {
+            let share = (self.input_tokens as f64 * fraction / n as f64) as u64;
+            share.max(FLOOR_INPUT_TOKENS).min(self.input_tokens)
+        };
+        Shares {
+            part: ToolLimits {
+                calls: share_calls(1.0 - VERIFY_SHARE, parts),
+                input_tokens: share_tokens(1.0 - VERIFY_SHARE, parts),
+                ..self
+            },
+            verify: ToolLimits {
+                calls: share_calls(VERIFY_SHARE, 1),
+                input_tokens: share_tokens(VERIFY_SHARE, 1),
+                ..self
+            },
+        }
+    }
 }
 
-/// The budget of one review, shared by its conversations.
+/// The tool budget of one conversation (a part of a review, the verification, a command's
+/// answer). Its clock starts at its first request, not when it was shared out.
 #[derive(Debug)]
 pub struct ToolBudget {
     limits: ToolLimits,
-    until: Instant,
+    /// What a cached input token counts for (its price over an uncached one's).
+    cached_weight: f64,
+    started: OnceLock<Instant>,
     calls: AtomicU32,
     input_tokens: AtomicU64,
 }
 
 impl ToolBudget {
+    /// A budget where cached tokens count in full (see [`ToolBudget::priced`]).
     pub fn new(limits: ToolLimits) -> Self {
         Self {
             limits,
-            until: Instant::now() + limits.wall,
+            cached_weight: 1.0,
+            started: OnceLock::new(),
             calls: AtomicU32::new(0),
             input_tokens: AtomicU64::new(0),
         }
     }
 
+    /// Cached input tokens count at `weight` of an uncached one (their price ratio).
+    pub fn priced(mut self, weight: f64) -> Self {
+        self.cached_weight = weight.clamp(0.0, 1.0);
+        self
+    }
+
+    /// The input tokens of `usage` as this budget counts them.
+    fn weighed(&self, usage: Usage) -> u64 {
+        let cached = usage.cached_tokens.min(usage.input_tokens);
+        let fresh = usage.input_tokens - cached;
+        fresh + (cached as f64 * self.cached_weight).ceil() as u64
+    }
+
+    /// Starts the clock (at the conversation's first request); later calls do nothing.
+    fn start(&self) {
+        self.started.get_or_init(Instant::now);
+    }
+
     /// Which budget is spent before a conversation's next turn, if one is.
     fn spent(&self, turns: u32, last_input: u64) -> Option<&'static str> {
+        let started = *self.started.get_or_init(Instant::now);
         if turns >= self.limits.turns {
             Some("tool turns")
         } else if self.calls.load(Ordering::Relaxed) >= self.limits.calls {
@@ -109,7 +162,7 @@ impl ToolBudget {
         {
             // The next turn repeats at least the last one's input.
             Some("input tokens")
-        } else if Instant::now() >= self.until {
+        } else if started.elapsed() >= self.limits.wall {
             Some("time")
         } else {
             None
@@ -132,6 +185,11 @@ impl ToolBudget {
     pub fn calls_used(&self) -> u32 {
         self.calls.load(Ordering::Relaxed)
     }
+
+    /// The limits of this budget.
+    pub fn limits(&self) -> ToolLimits {
+        self.limits
+    }
 }
 
 /// Tools for one conversation, and the review's budget.
@@ -144,17 +202,28 @@ pub struct ToolUse<'a, R> {
 const OVER_BUDGET: &str =
     "error: the review's tool budget is spent; answer from what you have read so far";
 
+/// The answer to a call whose tool did not answer before the conversation's tools ran out
+/// of time.
+const TOO_SLOW: &str =
+    "error: the tool did not answer in time; answer from what you have read so far";
+
+/// The share of a call's deadline kept for the final answer: tools are not offered, nor
+/// waited for, once less than this much of it is left.
+const ANSWER_RESERVE: u32 = 4;
+
 impl ModelClient {
     /// Asks for an answer of `call.format`, with tools when `tools` is given. Every request
     /// (turns and retries) is reported to `on_try`; the deadline bounds the whole
-    /// conversation; an answer that is not valid for the schema is asked again once.
+    /// conversation from its first request; when a budget, or the time left before the last
+    /// quarter of the deadline, runs out, the model is asked for its answer without tools.
+    /// An answer that is not valid for the schema is asked again once.
     pub async fn ask<T: DeserializeOwned, R: ToolRunner>(
         &self,
         call: &ReviewCall<'_>,
         tools: Option<ToolUse<'_, R>>,
         on_try: &(dyn Fn(Option<Usage>) + Sync),
     ) -> Result<Reply<T>, ModelError> {
-        let deadline = self.deadline();
+        let mut deadline = None;
         let mut max_output = self.max_output_tokens();
         let mut input = vec![user_input(call.user_message)];
         let definitions = tools.as_ref().map(|t| t.runner.definitions());
@@ -165,7 +234,11 @@ impl ModelClient {
         loop {
             let callable = tools.as_ref().map(|t| {
                 if spent.is_none() {
-                    spent = t.budget.spent(turns, last_input);
+                    spent = t.budget.spent(turns, last_input).or_else(|| {
+                        deadline
+                            .is_some_and(|d| Instant::now() >= self.tools_until(d))
+                            .then_some("time")
+                    });
                     if let Some(which) = spent {
                         tracing::info!(budget = which, turns, "tool budget spent; asking for the answer");
                         input.push(user_input(&format!(
@@ -177,16 +250,19 @@ impl ModelClient {
             });
             let offered = definitions.as_deref().zip(callable);
             let mut body = self.body(call, &input, max_output, offered);
+            if let Some(t) = &tools {
+                t.budget.start();
+            }
             let turn = self
-                .turn(&mut body, &mut max_output, deadline, on_try)
+                .turn(&mut body, &mut max_output, &mut deadline, on_try)
                 .await?;
             turns += 1;
             usage.add(turn.usage);
-            last_input = turn.usage.input_tokens;
             if let Some(t) = &tools {
+                last_input = t.budget.weighed(turn.usage);
                 t.budget
                     .input_tokens
-                    .fetch_add(turn.usage.input_tokens, Ordering::Relaxed);
+                    .fetch_add(last_input, Ordering::Relaxed);
             }
             if turn.calls.is_empty() {
                 match parse_answer::<T>(&turn.text) {
@@ -213,39 +289,9 @@ impl ModelClient {
                     "the model called a tool when none could be called".into(),
                 ));
             };
-            let granted = t.budget.take_calls(turn.calls.len() as u32) as usize;
-            tool_calls += granted as u32;
-            let mut running = JoinSet::new();
-            for (i, c) in turn.calls.iter().enumerate().take(granted) {
-                let answer = t.runner.run(c.name.clone(), c.arguments.clone());
-                running.spawn(async move { (i, answer.await) });
-            }
-            let mut answers: Vec<String> = (0..turn.calls.len())
-                .map(|i| {
-                    if i < granted {
-                        "error: the tool failed"
-                    } else {
-                        OVER_BUDGET
-                    }
-                    .to_owned()
-                })
-                .collect();
-            let left = deadline.saturating_duration_since(Instant::now());
-            let collected = tokio::time::timeout(left, async {
-                while let Some(done) = running.join_next().await {
-                    if let Ok((i, answer)) = done {
-                        answers[i] = answer;
-                    } else {
-                        tracing::error!("a tool call panicked");
-                    }
-                }
-            })
-            .await;
-            if collected.is_err() {
-                return Err(ModelError::Transport(
-                    "no answer within the call's deadline (tools still running)".into(),
-                ));
-            }
+            let until = deadline.map_or_else(Instant::now, |d| self.tools_until(d));
+            let (answers, granted, late) = run_calls(t, &turn.calls, until).await;
+            tool_calls += granted;
             tracing::debug!(
                 turn = turns,
                 calls = turn.calls.len(),
@@ -260,6 +306,90 @@ impl ModelClient {
                     "output": answer
                 }));
             }
+            if late {
+                tracing::warn!(turn = turns, "tools still running when their time ran out");
+                spent = Some("time");
+                input.push(user_input(
+                    "The time for tools is up. Give your final answer now, from what you have read; do not call tools.",
+                ));
+            }
         }
+    }
+
+    /// When a conversation whose deadline is `deadline` stops offering tools.
+    fn tools_until(&self, deadline: Instant) -> Instant {
+        deadline - self.deadline_length() / ANSWER_RESERVE
+    }
+}
+
+/// Runs one turn's calls in parallel, within the budget and until `until`: the answers in
+/// the calls' order, how many the budget granted, and whether some were still running at
+/// `until` (they are answered as too slow).
+async fn run_calls<R: ToolRunner>(
+    t: &ToolUse<'_, R>,
+    calls: &[super::response::FunctionCall],
+    until: Instant,
+) -> (Vec<String>, u32, bool) {
+    let granted = t.budget.take_calls(calls.len() as u32) as usize;
+    let mut running = JoinSet::new();
+    for (i, c) in calls.iter().enumerate().take(granted) {
+        let answer = t.runner.run(c.name.clone(), c.arguments.clone());
+        running.spawn(async move { (i, answer.await) });
+    }
+    let mut answers: Vec<String> = (0..calls.len())
+        .map(|i| if i < granted { TOO_SLOW } else { OVER_BUDGET }.to_owned())
+        .collect();
+    let left = until.saturating_duration_since(Instant::now());
+    let collected = tokio::time::timeout(left, async {
+        while let Some(done) = running.join_next().await {
+            match done {
+                Ok((i, answer)) => answers[i] = answer,
+                Err(_) => tracing::error!("a tool call panicked"),
+            }
+        }
+    })
+    .await;
+    (answers, granted as u32, collected.is_err())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_share_what_the_verification_leaves_with_a_floor() {
+        let limits = ToolLimits::default();
+        let one = limits.shares(1);
+        assert_eq!((one.part.calls, one.verify.calls), (96, 24));
+        assert_eq!(one.part.input_tokens, 1_600_000);
+        let four = limits.shares(4);
+        assert_eq!((four.part.calls, four.part.input_tokens), (24, 400_000));
+        // Many parts: each keeps the floor.
+        let many = limits.shares(40);
+        assert_eq!((many.part.calls, many.part.input_tokens), (8, 200_000));
+        // A budget under the floor is not raised.
+        let small = ToolLimits {
+            calls: 5,
+            input_tokens: 50_000,
+            ..limits
+        }
+        .shares(3);
+        assert_eq!((small.part.calls, small.verify.input_tokens), (5, 50_000));
+        assert_eq!(many.part.turns, limits.turns);
+    }
+
+    #[test]
+    fn cached_tokens_count_at_their_price() {
+        let budget = ToolBudget::new(ToolLimits::default()).priced(0.1);
+        let usage = Usage {
+            input_tokens: 10_000,
+            cached_tokens: 8_000,
+            ..Usage::default()
+        };
+        assert_eq!(budget.weighed(usage), 2_000 + 800);
+        assert_eq!(
+            ToolBudget::new(ToolLimits::default()).weighed(usage),
+            10_000
+        );
     }
 }

@@ -2,25 +2,62 @@
 //! repository's tools when there are any, and the answers are merged. Used by the App's
 //! reviews and by `codex-review review`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::ReviewError;
 use crate::codebase::Toolbox;
 use crate::diff::chunk::Plan;
 use crate::model::prompt::{self, PromptInput};
-use crate::model::{ModelClient, ModelError, ReviewOutput, ToolBudget, ToolUse, Usage};
+use crate::model::{
+    ModelClient, ModelError, ModelReply, ReviewOutput, Shares, ToolBudget, ToolUse, Usage,
+};
 
 /// Reports each model request's usage (`None` for a failed one): metrics, progress.
 pub type OnTry = Arc<dyn Fn(Option<Usage>) + Send + Sync>;
 
-/// The repository's tools for a review, and its budget.
+/// The repository's tools for a review, and its budget shared out between its
+/// conversations: a share for each part, one for the verification.
 #[derive(Clone)]
 pub struct Tooling {
     pub toolbox: Toolbox,
-    pub budget: Arc<ToolBudget>,
+    pub shares: Shares,
+    /// What a cached input token counts for in a budget (its price over an uncached one's).
+    pub cached_weight: f64,
+    budgets: Arc<Mutex<Vec<Arc<ToolBudget>>>>,
+}
+
+impl Tooling {
+    pub fn new(toolbox: Toolbox, shares: Shares, cached_weight: f64) -> Self {
+        Self {
+            toolbox,
+            shares,
+            cached_weight,
+            budgets: Arc::default(),
+        }
+    }
+
+    /// A new conversation's budget: a part's share, or the verification's.
+    pub fn budget(&self, verification: bool) -> Arc<ToolBudget> {
+        let limits = if verification {
+            self.shares.verify
+        } else {
+            self.shares.part
+        };
+        let budget = Arc::new(ToolBudget::new(limits).priced(self.cached_weight));
+        self.budgets
+            .lock()
+            .expect("not poisoned")
+            .push(Arc::clone(&budget));
+        budget
+    }
+
+    /// Tool calls run so far, all conversations of the review.
+    pub fn calls_used(&self) -> u32 {
+        let budgets = self.budgets.lock().expect("not poisoned");
+        budgets.iter().map(|b| b.calls_used()).sum()
+    }
 }
 
 /// What the model is told about the change besides the diff.
@@ -80,9 +117,13 @@ pub struct Answer {
     pub turns: u32,
 }
 
-/// One model call per chunk, in parallel within the process-wide limit. A chunk that
-/// fails leaves its files in `skipped`; when every chunk fails, the first error is
-/// returned (a transient one, if any, so the job is retried).
+/// The `prompt_cache_key` of a repository's calls: a conversation's turns, its parts and the
+/// repository's other reviews share their stable prefix (instructions, tools, schema,
+/// guidelines).
+pub fn cache_key(repo: &str) -> String {
+    format!("codex-review:{repo}")
+}
+
 /// The user message of part `i` of `plan`.
 fn part_message(
     subject: &Subject<'_>,
@@ -90,6 +131,7 @@ fn part_message(
     i: usize,
     settings: &CallSettings,
     skipped: &[(String, String)],
+    tools: bool,
 ) -> String {
     let chunk = &plan.chunks[i];
     let parts = plan.chunks.len();
@@ -115,14 +157,18 @@ fn part_message(
         notes: &settings.notes,
         language: &settings.language,
         suggestions: settings.suggestions,
-        tools: settings.tooling.is_some(),
+        tools,
         earlier: if i == 0 { &settings.earlier } else { "" },
     })
 }
 
+/// One conversation per part, in parallel (each request within the process-wide limit of
+/// the client), each with its share of the tool budget. A part that fails with tools is
+/// asked once more without them; a part that fails anyway leaves its files in `skipped`.
+/// When every part fails, the first error is returned (a transient one, if any, so the job
+/// is retried).
 pub async fn ask_model(
     model: &ModelClient,
-    slots: &Arc<Semaphore>,
     subject: &Subject<'_>,
     plan: &Plan,
     settings: &CallSettings,
@@ -133,31 +179,43 @@ pub async fn ask_model(
     let tooling = settings.tooling.as_ref();
     let mut calls = JoinSet::new();
     for i in 0..plan.chunks.len() {
-        let message = part_message(subject, plan, i, settings, skipped);
+        let message = part_message(subject, plan, i, settings, skipped, tooling.is_some());
+        // Asked again without tools, the message must not offer them.
+        let plain = part_message(subject, plan, i, settings, skipped, false);
         let model = model.clone();
-        let slots = Arc::clone(slots);
         let (model_name, effort) = (settings.model.clone(), settings.reasoning_effort.clone());
-        let cache_key = format!("codex-review:{}", subject.repo);
+        let cache_key = cache_key(subject.repo);
         let (tooling, on_try) = (tooling.cloned(), on_try.clone());
         calls.spawn(async move {
-            let _slot = slots.acquire_owned().await.expect("never closed");
-            let call = crate::model::ReviewCall {
-                instructions: prompt::instructions(tooling.is_some()),
-                user_message: &message,
+            let call = |tools: bool| crate::model::ReviewCall {
+                instructions: prompt::instructions(tools),
+                user_message: if tools { &message } else { &plain },
                 model: model_name.as_deref(),
                 reasoning_effort: effort.as_deref(),
                 cache_key: Some(&cache_key),
                 format: crate::model::OutputFormat::review(),
             };
-            let tools = tooling.as_ref().map(|t| ToolUse {
-                runner: t.toolbox.clone(),
-                budget: &t.budget,
-            });
-            (i, model.ask(&call, tools, &*on_try).await)
+            let Some(tooling) = tooling else {
+                return (i, model.ask(&call(false), None::<ToolUse<'_, Toolbox>>, &*on_try).await);
+            };
+            let budget = tooling.budget(false);
+            let tools = ToolUse {
+                runner: tooling.toolbox.clone(),
+                budget: &budget,
+            };
+            let first: Result<ModelReply, _> = model.ask(&call(true), Some(tools), &*on_try).await;
+            match first {
+                // Only a conversation that used tools can have failed for them.
+                Err(e) if e.may_pass_without_tools() && budget.calls_used() > 0 => {
+                    tracing::warn!(part = i + 1, error = %e, "part failed with tools; asking once without");
+                    let again = model.ask(&call(false), None::<ToolUse<'_, Toolbox>>, &*on_try).await;
+                    (i, again.map_err(|_| e))
+                }
+                reply => (i, reply),
+            }
         });
     }
-    let mut results: Vec<(usize, Result<crate::model::ModelReply, ModelError>)> =
-        Vec::with_capacity(parts);
+    let mut results: Vec<(usize, Result<ModelReply, ModelError>)> = Vec::with_capacity(parts);
     while let Some(joined) = calls.join_next().await {
         results.push(joined.map_err(|e| {
             ReviewError::Internal(anyhow::Error::new(e).context("model call task"))

@@ -160,8 +160,6 @@ pub struct Reviewer {
     pub(crate) store: Store,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) limits: Limits,
-    /// Model calls in flight across all reviews of this process.
-    pub(crate) model_slots: Arc<Semaphore>,
     pub(crate) config_cache: gate::ConfigCache,
     pub(crate) trees: context::TreeCache,
     /// The mention that triggers commands, without `@`.
@@ -188,11 +186,11 @@ impl Reviewer {
     ) -> Self {
         Self {
             github,
-            model,
+            // Model requests in flight across all reviews of this process.
+            model: model.limited(Arc::new(Semaphore::new(limits.model_concurrency.max(1)))),
             store,
             metrics,
             limits,
-            model_slots: Arc::new(Semaphore::new(limits.model_concurrency.max(1))),
             config_cache: gate::ConfigCache::default(),
             trees: context::TreeCache::default(),
             bot_handle: bot_handle.to_owned(),

@@ -17,8 +17,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-
 use super::ask::{self, Answer, CallSettings, OnTry, Subject, Tooling};
 use super::filter::{self, Filtered};
 use super::place::{self, Placement};
@@ -30,16 +28,15 @@ use crate::diff::FileDiff;
 use crate::diff::chunk::{self, Budget, Plan, Source};
 use crate::github::{NewReview, RepoClient};
 use crate::ids::CommitSha;
-use crate::model::{ModelClient, ReviewOutput, ToolBudget, ToolLimits, Usage};
+use crate::model::{ModelClient, ReviewOutput, ToolLimits, Usage};
 use crate::repo_config::RepoConfig;
 use crate::settings::Limits;
 use crate::threads::Earlier;
 
-/// What runs the model half of every review: the model, its slots, the service's limits.
+/// What runs the model half of every review: the model (with its limit of requests in
+/// flight), the service's limits.
 pub struct Engine<'a> {
     pub model: &'a ModelClient,
-    /// Model requests in flight at once, across the process.
-    pub slots: &'a Arc<Semaphore>,
     pub limits: &'a Limits,
     /// The service's tool budgets (a repository may lower them).
     pub tool_limits: ToolLimits,
@@ -118,7 +115,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
     let plan = plan(engine, ctx);
     let mut not_reviewed = ctx.not_reviewed.clone();
     not_reviewed.extend(plan.skipped.iter().cloned());
-    let tooling = tooling(engine, ctx);
+    let tooling = tooling(engine, ctx, plan.chunks.len());
     let answer = if plan.chunks.is_empty() {
         // Nothing the model could read (only binaries, lock files...): say so, at no cost.
         nothing_to_review()
@@ -140,7 +137,6 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         let head_text = |path: &str| ctx.contents.get(path).cloned();
         let input = VerifyInput {
             model: engine.model,
-            slots: engine.slots,
             repo: &ctx.described.repo,
             pr_title: &ctx.described.title,
             files: &ctx.pr_files,
@@ -201,13 +197,18 @@ fn plan(engine: &Engine<'_>, ctx: &Context) -> Plan {
 }
 
 /// The model's tools for this review, within the service's and the repository's budgets.
-fn tooling(engine: &Engine<'_>, ctx: &Context) -> Option<Tooling> {
+fn tooling(engine: &Engine<'_>, ctx: &Context, parts: usize) -> Option<Tooling> {
     let limits = ctx.config.review.budget.apply(engine.tool_limits);
     let toolbox = ctx.toolbox.clone().filter(|_| limits.turns > 0)?;
-    Some(Tooling {
-        toolbox,
-        budget: Arc::new(ToolBudget::new(limits)),
-    })
+    let review = &ctx.config.review;
+    let model = review.model.as_deref().unwrap_or(engine.model.model());
+    let cached_weight = engine
+        .model
+        .prices()
+        .price(model)
+        .filter(|p| p.input > 0.0)
+        .map_or(1.0, |p| p.cached / p.input);
+    Some(Tooling::new(toolbox, limits.shares(parts), cached_weight))
 }
 
 /// The ask stage, its parts merged into one answer.
@@ -238,8 +239,7 @@ async fn ask(
         }));
     }
     let on_try = engine.on_try.clone();
-    let (model, slots) = (engine.model, engine.slots);
-    ask::ask_model(model, slots, &subject, plan, &call, not_reviewed, on_try).await
+    ask::ask_model(engine.model, &subject, plan, &call, not_reviewed, on_try).await
 }
 
 /// What every model call of the review shares: focus areas (the request's, then the

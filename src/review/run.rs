@@ -140,7 +140,6 @@ impl Reviewer {
         let metrics = self.metrics.clone();
         Engine {
             model: &self.model,
-            slots: &self.model_slots,
             limits: &self.limits,
             tool_limits: self.tool_limits,
             on_try: Arc::new(move |usage| match usage {

@@ -83,7 +83,7 @@ impl super::Reviewer {
                 model = %total.model,
                 calls = answer.calls,
                 requests = total.turns,
-                tool_calls = tooling.map_or(0, |t| t.budget.calls_used()),
+                tool_calls = tooling.map_or(0, |t| t.calls_used()),
                 input_tokens = usage.input_tokens,
                 cached_tokens = usage.cached_tokens,
                 output_tokens = usage.output_tokens,

@@ -4,10 +4,6 @@
 //! taken out and listed in the summary with the reason; one without a verdict is kept, and
 //! when the call fails every finding is kept (the summary says they are unverified).
 
-use std::sync::Arc;
-
-use tokio::sync::Semaphore;
-
 use super::ask::{OnTry, Tooling};
 use super::place::Placement;
 use crate::diff::{FileDiff, LineKind, Side};
@@ -44,7 +40,6 @@ pub struct Verification {
 /// What the verification call needs besides the findings.
 pub struct VerifyInput<'a> {
     pub model: &'a ModelClient,
-    pub slots: &'a Arc<Semaphore>,
     pub repo: &'a str,
     pub pr_title: &'a str,
     /// The PR's files (for the lines of a finding on a deleted line, and without a snapshot).
@@ -95,7 +90,7 @@ pub async fn verify(
         })
         .collect();
     let message = prompt::verify_message(input.repo, input.pr_title, &shown);
-    let cache_key = format!("codex-review:{}", input.repo);
+    let cache_key = super::ask::cache_key(input.repo);
     let call = ReviewCall {
         instructions: prompt::VERIFY_INSTRUCTIONS,
         user_message: &message,
@@ -104,17 +99,18 @@ pub async fn verify(
         cache_key: Some(&cache_key),
         format: OutputFormat::verify(),
     };
-    let tools = input.tooling.map(|t| ToolUse {
-        runner: t.toolbox.clone(),
-        budget: &t.budget,
-    });
-    let reply = {
-        let _slot = input.slots.acquire().await.expect("never closed");
-        input
-            .model
-            .ask::<VerifyOutput, _>(&call, tools, &*input.on_try)
-            .await
-    };
+    let budget = input.tooling.map(|t| t.budget(true));
+    let tools = input
+        .tooling
+        .zip(budget.as_deref())
+        .map(|(t, budget)| ToolUse {
+            runner: t.toolbox.clone(),
+            budget,
+        });
+    let reply = input
+        .model
+        .ask::<VerifyOutput, _>(&call, tools, &*input.on_try)
+        .await;
     let reply = match reply {
         Ok(reply) => reply,
         Err(e) => {

@@ -19,8 +19,10 @@ pub struct CodebaseSettings {
     /// repository over the first three is read file by file through the contents API.
     pub limits: crate::codebase::Limits,
     /// `CODEX_REVIEW_TOOL_TURNS` (default 12; 0 turns the tools off), `CODEX_REVIEW_TOOL_CALLS`
-    /// (120 per review), `CODEX_REVIEW_TOOL_INPUT_TOKENS` (2,000,000 per review),
-    /// `CODEX_REVIEW_TOOL_SECONDS` (600 per review). A repository may lower them.
+    /// (120 per review), `CODEX_REVIEW_TOOL_INPUT_TOKENS` (2,000,000 per review, cached ones
+    /// weighted by their price), `CODEX_REVIEW_TOOL_SECONDS` (600 per conversation). The
+    /// review's calls and tokens are shared out: a fifth for the verification, the rest in
+    /// equal shares between the parts. A repository may lower them.
     pub tools: crate::model::ToolLimits,
 }
 

@@ -2,6 +2,7 @@
 //! the snapshot the fake GitHub's archive serves; budgets; the verification call; the
 //! contents-API fallback; prompt injection and escape attempts.
 
+mod budgets;
 mod verification;
 
 use crate::support;

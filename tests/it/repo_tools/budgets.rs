@@ -1,0 +1,119 @@
+//! The tool budget is shared out: a part that calls tools greedily spends its own share,
+//! never the other parts' or the verification's.
+
+use std::time::Duration;
+
+use super::{can_call_tools, outputs, review_comment};
+use crate::support;
+use serde_json::{Value, json};
+use support::*;
+
+const HEAD: &str = "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c";
+
+fn added(lines: usize, tag: &str) -> String {
+    let body: String = (1..=lines)
+        .map(|i| format!("+let {tag}_{i} = compute({i});\n"))
+        .collect();
+    format!("@@ -0,0 +1,{lines} @@\n{body}")
+}
+
+/// Which part of the review a request belongs to (`1` for a review in one part).
+fn part_of(request: &Value) -> usize {
+    let message = request["input"][0]["content"].as_str().unwrap_or("");
+    message
+        .split("This is part ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Whether some tool call of the conversation got a real answer (not an error).
+fn answered(requests: &[&Value]) -> bool {
+    requests
+        .iter()
+        .any(|r| outputs(r).iter().any(|(_, out)| !out.starts_with("error:")))
+}
+
+fn read(path: &str) -> (&'static str, Value) {
+    (
+        "read_file",
+        json!({"path": path, "start_line": null, "end_line": null}),
+    )
+}
+
+#[tokio::test]
+async fn a_greedy_part_leaves_every_other_part_and_the_verification_their_tools() {
+    let mut options = Options::default();
+    options.env.extend([
+        ("CODEX_REVIEW_CHUNK_TOKENS", "1000".to_string()),
+        ("CODEX_REVIEW_TOOL_CALLS", "40".to_string()),
+    ]);
+    let app = TestApp::start_with(options).await;
+    let files: Vec<File> = (0..3)
+        .map(|i| {
+            File::new(
+                &format!("src/m{i}.rs"),
+                "added",
+                Some(&added(60, &format!("m{i}"))),
+            )
+        })
+        .collect();
+    let mut pull = Pull::new(REPO, 21, HEAD, files);
+    pull.contents.insert(
+        "src/lib.rs".into(),
+        "pub fn compute(n: u32) -> u32 {\n    n * 2\n}\n".into(),
+    );
+    app.github.add_pull(pull);
+    // Part 1 calls four tools on every turn it may; the other parts start late (part 1 has
+    // spent what it can by then), read once, then answer.
+    app.openai.respond_with(|request| {
+        let part = part_of(request);
+        let finding = finding(&format!("src/m{}.rs", part - 1), "RIGHT", 2, 2, 1, None);
+        if !can_call_tools(request) {
+            return Reply::Review(review_with(vec![finding]));
+        }
+        if part == 1 {
+            return Reply::ToolCalls(vec![read("src/lib.rs"); 4]);
+        }
+        if outputs(request).is_empty() {
+            return Reply::Delay(
+                Duration::from_millis(300),
+                Box::new(Reply::ToolCalls(vec![read("src/lib.rs")])),
+            );
+        }
+        Reply::Review(review_with(vec![finding]))
+    });
+    app.openai
+        .push_verify(Reply::ToolCalls(vec![read("src/lib.rs")]));
+
+    review_comment(&app, 21).await;
+
+    let requests = app.openai.requests();
+    let parts = requests.iter().map(part_of).max().unwrap();
+    assert!(parts >= 3, "{parts} parts");
+    for part in 1..=parts {
+        let conversation: Vec<&Value> = requests.iter().filter(|r| part_of(r) == part).collect();
+        assert!(answered(&conversation), "part {part} got no tool answer");
+    }
+    // Part 1 ran out of its share and was asked for its answer, which was kept.
+    let greedy: Vec<&Value> = requests.iter().filter(|r| part_of(r) == 1).collect();
+    let last = greedy.last().unwrap();
+    assert_eq!(last["tool_choice"], "none");
+    let calls_answered = outputs(last).len();
+    assert!((8..40).contains(&calls_answered), "{calls_answered}");
+    let verify = app.openai.verify_requests();
+    let verify: Vec<&Value> = verify.iter().collect();
+    assert!(answered(&verify), "the verification got no tool answer");
+    let reviews = app.github.reviews();
+    assert_eq!(reviews.len(), 1);
+    let posted: Vec<&str> = reviews[0]
+        .comments
+        .iter()
+        .filter_map(|c| c["body"].as_str())
+        .collect();
+    assert!(
+        posted.iter().any(|b| b.contains("Problem at src/m0.rs:2")),
+        "{posted:#?}"
+    );
+}
