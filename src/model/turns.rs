@@ -10,7 +10,6 @@
 //! serves at the cached rate (the conversation only grows at its end).
 
 use std::future::Future;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -110,13 +109,12 @@ impl ToolLimits {
 }
 
 /// The tool budget of one conversation (a part of a review, the verification, a command's
-/// answer). Its clock starts at its first request, not when it was shared out.
+/// answer). Its clock is the conversation's: it starts at the first request.
 #[derive(Debug)]
 pub struct ToolBudget {
     limits: ToolLimits,
     /// What a cached input token counts for (its price over an uncached one's).
     cached_weight: f64,
-    started: OnceLock<Instant>,
     calls: AtomicU32,
     input_tokens: AtomicU64,
 }
@@ -127,7 +125,6 @@ impl ToolBudget {
         Self {
             limits,
             cached_weight: 1.0,
-            started: OnceLock::new(),
             calls: AtomicU32::new(0),
             input_tokens: AtomicU64::new(0),
         }
@@ -146,14 +143,9 @@ impl ToolBudget {
         fresh + (cached as f64 * self.cached_weight).ceil() as u64
     }
 
-    /// Starts the clock (at the conversation's first request); later calls do nothing.
-    fn start(&self) {
-        self.started.get_or_init(Instant::now);
-    }
-
-    /// Which budget is spent before a conversation's next turn, if one is.
-    fn spent(&self, turns: u32, last_input: u64) -> Option<&'static str> {
-        let started = *self.started.get_or_init(Instant::now);
+    /// Which budget is spent before a conversation's next turn, if one is (`started`: when
+    /// its first request went out, `None` before it).
+    fn spent(&self, turns: u32, last_input: u64, started: Option<Instant>) -> Option<&'static str> {
         if turns >= self.limits.turns {
             Some("tool turns")
         } else if self.calls.load(Ordering::Relaxed) >= self.limits.calls {
@@ -162,7 +154,7 @@ impl ToolBudget {
         {
             // The next turn repeats at least the last one's input.
             Some("input tokens")
-        } else if started.elapsed() >= self.limits.wall {
+        } else if started.is_some_and(|t| t.elapsed() >= self.limits.wall) {
             Some("time")
         } else {
             None
@@ -185,14 +177,9 @@ impl ToolBudget {
     pub fn calls_used(&self) -> u32 {
         self.calls.load(Ordering::Relaxed)
     }
-
-    /// The limits of this budget.
-    pub fn limits(&self) -> ToolLimits {
-        self.limits
-    }
 }
 
-/// Tools for one conversation, and the review's budget.
+/// Tools for one conversation, and its budget.
 pub struct ToolUse<'a, R> {
     pub runner: R,
     pub budget: &'a ToolBudget,
@@ -234,7 +221,9 @@ impl ModelClient {
         loop {
             let callable = tools.as_ref().map(|t| {
                 if spent.is_none() {
-                    spent = t.budget.spent(turns, last_input).or_else(|| {
+                    // The deadline is set when the first request gets a slot: the start.
+                    let started = deadline.map(|d| d - self.deadline_length());
+                    spent = t.budget.spent(turns, last_input, started).or_else(|| {
                         deadline
                             .is_some_and(|d| Instant::now() >= self.tools_until(d))
                             .then_some("time")
@@ -250,9 +239,6 @@ impl ModelClient {
             });
             let offered = definitions.as_deref().zip(callable);
             let mut body = self.body(call, &input, max_output, offered);
-            if let Some(t) = &tools {
-                t.budget.start();
-            }
             let turn = self
                 .turn(&mut body, &mut max_output, &mut deadline, on_try)
                 .await?;
@@ -324,7 +310,7 @@ impl ModelClient {
 
 /// Runs one turn's calls in parallel, within the budget and until `until`: the answers in
 /// the calls' order, how many the budget granted, and whether some were still running at
-/// `until` (they are answered as too slow).
+/// `until` (they are answered as too slow; a call that panicked, as failed).
 async fn run_calls<R: ToolRunner>(
     t: &ToolUse<'_, R>,
     calls: &[super::response::FunctionCall],
@@ -336,20 +322,30 @@ async fn run_calls<R: ToolRunner>(
         let answer = t.runner.run(c.name.clone(), c.arguments.clone());
         running.spawn(async move { (i, answer.await) });
     }
-    let mut answers: Vec<String> = (0..calls.len())
-        .map(|i| if i < granted { TOO_SLOW } else { OVER_BUDGET }.to_owned())
+    let mut answers: Vec<Option<String>> = (0..calls.len())
+        .map(|i| (i >= granted).then(|| OVER_BUDGET.to_owned()))
         .collect();
     let left = until.saturating_duration_since(Instant::now());
     let collected = tokio::time::timeout(left, async {
         while let Some(done) = running.join_next().await {
             match done {
-                Ok((i, answer)) => answers[i] = answer,
+                Ok((i, answer)) => answers[i] = Some(answer),
                 Err(_) => tracing::error!("a tool call panicked"),
             }
         }
     })
     .await;
-    (answers, granted as u32, collected.is_err())
+    let late = collected.is_err();
+    let unanswered = if late {
+        TOO_SLOW
+    } else {
+        "error: the tool failed"
+    };
+    let answers = answers
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| unanswered.to_owned()))
+        .collect();
+    (answers, granted as u32, late)
 }
 
 #[cfg(test)]

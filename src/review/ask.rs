@@ -22,9 +22,9 @@ pub type OnTry = Arc<dyn Fn(Option<Usage>) + Send + Sync>;
 #[derive(Clone)]
 pub struct Tooling {
     pub toolbox: Toolbox,
-    pub shares: Shares,
+    shares: Shares,
     /// What a cached input token counts for in a budget (its price over an uncached one's).
-    pub cached_weight: f64,
+    cached_weight: f64,
     budgets: Arc<Mutex<Vec<Arc<ToolBudget>>>>,
 }
 

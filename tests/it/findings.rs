@@ -9,13 +9,6 @@ use support::*;
 const HEAD: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
 const NEW_HEAD: &str = "7dcb09b5b57875f334f61aebed695e2e4193db5f";
 
-fn added(lines: usize, tag: &str) -> String {
-    let body: String = (1..=lines)
-        .map(|i| format!("+let {tag}_{i} = compute({i});\n"))
-        .collect();
-    format!("@@ -0,0 +1,{lines} @@\n{body}")
-}
-
 fn titled(title: &str, path: &str, line: u64, priority: u8) -> Value {
     let mut f = finding(path, "RIGHT", line, line, priority, None);
     f["title"] = json!(title);

@@ -6,13 +6,6 @@ use support::*;
 
 const HEAD: &str = "9b2c1d0e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c";
 
-fn added(lines: usize, tag: &str) -> String {
-    let body: String = (1..=lines)
-        .map(|i| format!("+let {tag}_{i} = compute({i});\n"))
-        .collect();
-    format!("@@ -0,0 +1,{lines} @@\n{body}")
-}
-
 /// The first file of the model's input and the new number of its first added line, read
 /// from the rendered diff (`{old:>6} {new:>6} {marker}{text}`).
 fn first_added_line(message: &str) -> Option<(String, u64)> {

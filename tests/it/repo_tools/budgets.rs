@@ -10,13 +10,6 @@ use support::*;
 
 const HEAD: &str = "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c";
 
-fn added(lines: usize, tag: &str) -> String {
-    let body: String = (1..=lines)
-        .map(|i| format!("+let {tag}_{i} = compute({i});\n"))
-        .collect();
-    format!("@@ -0,0 +1,{lines} @@\n{body}")
-}
-
 /// Which part of the review a request belongs to (`1` for a review in one part).
 fn part_of(request: &Value) -> usize {
     let message = request["input"][0]["content"].as_str().unwrap_or("");

@@ -440,3 +440,11 @@ pub fn review_with(findings: Vec<Value>) -> Value {
         "fixed_finding_ids": []
     })
 }
+
+/// A patch adding `lines` lines `let {tag}_{i} = compute({i});` to a new file.
+pub fn added(lines: usize, tag: &str) -> String {
+    let body: String = (1..=lines)
+        .map(|i| format!("+let {tag}_{i} = compute({i});\n"))
+        .collect();
+    format!("@@ -0,0 +1,{lines} @@\n{body}")
+}
