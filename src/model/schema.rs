@@ -70,20 +70,24 @@ pub fn answer_schema() -> Value {
     })
 }
 
-/// The verification call's answer: a verdict per finding shown, `{id, keep, reason}`.
+/// The verification call's answer: a verdict per finding shown, `{id, keep, reason,
+/// priority}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyOutput {
     pub verdicts: Vec<Verdict>,
 }
 
-/// Keep or drop one finding, and why.
+/// Keep, drop or lower one finding, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Verdict {
     pub id: String,
     pub keep: bool,
     pub reason: String,
+    /// A kept finding's priority when the review overstated it (only ever lowered).
+    #[serde(default)]
+    pub priority: Option<i64>,
 }
 
 /// The strict schema of [`VerifyOutput`].
@@ -98,11 +102,12 @@ pub fn verify_schema() -> Value {
                 "items": {
                     "type": "object",
                     "additionalProperties": false,
-                    "required": ["id", "keep", "reason"],
+                    "required": ["id", "keep", "reason", "priority"],
                     "properties": {
                         "id": {"type": "string", "description": "The finding's id, as shown in brackets."},
                         "keep": {"type": "boolean", "description": "true: the finding is real and should be posted."},
-                        "reason": {"type": "string", "description": "One sentence: why it is kept or dropped."}
+                        "reason": {"type": "string", "description": "One sentence: why it is kept, lowered or dropped."},
+                        "priority": {"type": ["integer", "null"], "description": "For a kept finding whose priority is overstated: the priority it deserves, higher than the one shown (0 most urgent, 3 low). Otherwise null."}
                     }
                 }
             }

@@ -53,7 +53,7 @@ pub fn filter(
     drops.after(placement, "dismissed on this pull request");
     drops.before(placement);
     let (repeated, remembered) = fingerprint::drop_repeated(placement, files, known);
-    drops.after(placement, "already posted on this pull request");
+    drops.after(placement, super::conclude::ALREADY_POSTED);
     Filtered {
         below,
         dismissed,

@@ -68,30 +68,13 @@ pub fn dedupe_findings(findings: Vec<(usize, Finding)>) -> Vec<Finding> {
         .collect()
 }
 
+/// Characters of the joined explanations of a multi-part review at most.
+const MAX_EXPLANATION: usize = 1_500;
+
 /// The parts' answers as one: findings deduplicated, "incorrect" if any part says so, the
-/// lowest confidence, and the explanation of the most severe part (the one whose verdict is
-/// "incorrect" with the most urgent finding, then the most findings) rather than every part's
-/// text glued together.
+/// lowest confidence, and one explanation that covers every part (see [`explanation`]).
 pub fn merge_parts(parts: Vec<ReviewOutput>) -> ReviewOutput {
-    let severity = |o: &ReviewOutput| {
-        let worst = o
-            .findings
-            .iter()
-            .map(|f| f.priority)
-            .min()
-            .unwrap_or(i64::MAX);
-        (
-            o.overall_correctness != "patch is incorrect",
-            worst,
-            std::cmp::Reverse(o.findings.len()),
-        )
-    };
-    let explanation = parts
-        .iter()
-        .filter(|o| !o.overall_explanation.trim().is_empty())
-        .min_by_key(|o| severity(o))
-        .map(|o| o.overall_explanation.trim().to_owned())
-        .unwrap_or_default();
+    let explanation = explanation(&parts);
     let incorrect = parts
         .iter()
         .any(|o| o.overall_correctness == "patch is incorrect");
@@ -122,6 +105,59 @@ pub fn merge_parts(parts: Vec<ReviewOutput>) -> ReviewOutput {
         overall_confidence_score: confidence,
         fixed_finding_ids,
     }
+}
+
+/// A bounded join of the parts' explanations: those of the parts that found something, the
+/// most severe first (an "incorrect" verdict with the most urgent finding, then the most
+/// findings), each once, up to [`MAX_EXPLANATION`] characters; then how many parts found
+/// nothing. When no part found anything, the first explanation speaks for all.
+fn explanation(parts: &[ReviewOutput]) -> String {
+    if parts.len() == 1 {
+        return parts[0].overall_explanation.trim().to_owned();
+    }
+    let severity = |o: &ReviewOutput| {
+        let worst = o.findings.iter().map(|f| f.priority).min();
+        (
+            o.overall_correctness != "patch is incorrect",
+            worst.unwrap_or(i64::MAX),
+            std::cmp::Reverse(o.findings.len()),
+        )
+    };
+    let mut found: Vec<&ReviewOutput> = parts.iter().filter(|o| !o.findings.is_empty()).collect();
+    let clean = parts.len() - found.len();
+    if found.is_empty() {
+        let mut said = parts.iter().map(|o| o.overall_explanation.trim());
+        return said.find(|e| !e.is_empty()).unwrap_or("").to_owned();
+    }
+    found.sort_by_key(|o| severity(o));
+    let mut shown: Vec<&str> = Vec::new();
+    let mut left_out = 0;
+    let mut length = 0;
+    for text in found.iter().map(|o| o.overall_explanation.trim()) {
+        if text.is_empty() || shown.contains(&text) {
+            continue;
+        }
+        if length + text.len() > MAX_EXPLANATION && !shown.is_empty() {
+            left_out += 1;
+            continue;
+        }
+        length += text.len();
+        shown.push(text);
+    }
+    let mut out = shown.join("\n\n");
+    if left_out > 0 {
+        let s = if left_out == 1 { "" } else { "s" };
+        out.push_str(&format!(
+            "\n\n(The explanations of {left_out} more part{s} are left out.)"
+        ));
+    }
+    if clean > 0 {
+        out.push_str(&format!(
+            "\n\nThe review ran in {} parts; {clean} of them found nothing to report.",
+            parts.len()
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -195,7 +231,7 @@ mod tests {
     }
 
     #[test]
-    fn parts_give_one_verdict_and_the_most_severe_explanation() {
+    fn parts_give_one_verdict_and_one_explanation_covering_them_all() {
         let merged = merge_parts(vec![
             output(true, "Part one is fine.", vec![]),
             output(
@@ -206,7 +242,11 @@ mod tests {
             output(false, "A log line is noisy.", vec![f("a.rs", 1, 1, "x", 3)]),
         ]);
         assert_eq!(merged.overall_correctness, "patch is incorrect");
-        assert_eq!(merged.overall_explanation, "The limiter can be bypassed.");
+        assert_eq!(
+            merged.overall_explanation,
+            "The limiter can be bypassed.\n\nA log line is noisy.\n\n\
+             The review ran in 3 parts; 1 of them found nothing to report."
+        );
         assert_eq!(merged.findings.len(), 1);
         assert_eq!(merged.findings[0].priority, 0);
     }

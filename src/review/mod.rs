@@ -9,6 +9,7 @@
 mod ack;
 pub mod ask;
 mod check;
+pub mod conclude;
 pub mod context;
 mod earlier;
 pub mod filter;

@@ -3,8 +3,8 @@
 //! request by URL, or a local diff).
 //!
 //! ```text
-//! gate → context → plan → ask (parts, tools) → merge → place → filter → verify → publish → post → check run
-//!                  └──────────────────── review() ─────────────────────┘
+//! gate → context → plan → ask (parts, tools) → merge → place → filter → verify → conclude → publish → post → check run
+//!                  └──────────────────────── review() ───────────────────────────┘
 //! ```
 //!
 //! The callers differ only where the request comes from and where the result goes. The App
@@ -94,6 +94,8 @@ pub struct Context {
 
 /// What the pipeline found, ready to publish.
 pub struct Reviewed {
+    /// The model's answer, its verdict and explanation made to describe what is posted (the
+    /// conclude stage); its findings are all it reported.
     pub answer: Answer,
     /// Files the model was shown.
     pub reviewed_files: usize,
@@ -139,6 +141,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
             model: engine.model,
             repo: &ctx.described.repo,
             pr_title: &ctx.described.title,
+            pr_description: &ctx.described.description,
             files: &ctx.pr_files,
             head_text: &head_text,
             tooling: tooling.as_ref(),
@@ -147,8 +150,8 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
             on_try: engine.on_try.clone(),
         };
         let (to, memory) = (&mut placement, &mut filtered.remembered);
-        let (priority, report) = (review.verify_priority, &engine.report);
-        Some(verify::stage(&input, to, priority, report, &mut drops, memory).await)
+        let report = &engine.report;
+        Some(verify::stage(&input, to, review, report, &mut drops, memory).await)
     } else {
         None
     };
@@ -159,6 +162,8 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         .chain(placement.summary_only.iter().map(|u| u.finding.priority))
         .min();
     place::cap_inline(&mut placement, review.max_inline_comments);
+    let mut answer = answer;
+    super::conclude::conclude(&mut answer.output, &placement, &drops);
     Ok(Reviewed {
         answer,
         reviewed_files: plan.reviewed.len(),

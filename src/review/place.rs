@@ -188,12 +188,17 @@ pub fn place(findings: Vec<Finding>, files: &[FileDiff], reviewable: &[String]) 
             clamped,
         });
     }
-    // Most important first, then in file order, so the review reads top-down.
+    sort(&mut placement);
+    placement
+}
+
+/// Most important first, then in file order, so the review reads top-down (and the cap on
+/// inline comments keeps the most important).
+pub fn sort(placement: &mut Placement) {
     placement.inline.sort_by(|x, y| {
         (x.finding.priority, &x.path, x.start).cmp(&(y.finding.priority, &y.path, y.start))
     });
     placement.summary_only.sort_by_key(|u| u.finding.priority);
-    placement
 }
 
 /// Moves LEFT-side inline findings into the summary with `reason` (an incremental review's

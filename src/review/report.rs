@@ -39,6 +39,16 @@ pub fn verification(s: &mut String, v: &Verification) {
         );
         return;
     }
+    for (title, from, to) in v.lowered.iter().take(MAX_LISTED) {
+        let _ = writeln!(
+            s,
+            "- Verification lowered **{}** from P{from} to P{to}.",
+            untrusted::line(title.trim(), 200)
+        );
+    }
+    if !v.lowered.is_empty() {
+        s.push('\n');
+    }
     if v.dropped.is_empty() {
         return;
     }

@@ -9,8 +9,9 @@ use crate::model::{Finding, ReviewOutput};
 /// Findings taken out of the placement between the model's answer and the post, with why.
 #[derive(Debug, Default)]
 pub struct Drops {
-    before: Vec<(String, String)>,
-    dropped: Vec<(String, String, String)>,
+    before: Vec<(String, String, i64)>,
+    /// `(path, title, priority, reason)` of each finding dropped.
+    dropped: Vec<(String, String, i64, String)>,
 }
 
 /// What names a finding across the stages.
@@ -18,11 +19,15 @@ fn id(f: &Finding) -> (String, String) {
     (f.code_location.file_path.clone(), f.title.clone())
 }
 
-fn ids(p: &Placement) -> Vec<(String, String)> {
+fn ids(p: &Placement) -> Vec<(String, String, i64)> {
     p.inline
         .iter()
-        .map(|x| id(&x.finding))
-        .chain(p.summary_only.iter().map(|u| id(&u.finding)))
+        .map(|x| &x.finding)
+        .chain(p.summary_only.iter().map(|u| &u.finding))
+        .map(|f| {
+            let (path, title) = id(f);
+            (path, title, f.priority)
+        })
         .collect()
 }
 
@@ -35,9 +40,10 @@ impl Drops {
     /// Notes what the stage since [`Drops::before`] dropped, for `reason`.
     pub fn after(&mut self, placement: &Placement, reason: &str) {
         let now = ids(placement);
-        for (path, title) in std::mem::take(&mut self.before) {
-            if !now.contains(&(path.clone(), title.clone())) {
-                self.dropped.push((path, title, reason.to_owned()));
+        for (path, title, priority) in std::mem::take(&mut self.before) {
+            if !now.iter().any(|(p, t, _)| *p == path && *t == title) {
+                self.dropped
+                    .push((path, title, priority, reason.to_owned()));
             }
         }
     }
@@ -45,15 +51,22 @@ impl Drops {
     /// Adds a finding dropped for `reason` (verification).
     pub fn add(&mut self, finding: &Finding, reason: &str) {
         let (path, title) = id(finding);
-        self.dropped.push((path, title, reason.to_owned()));
+        let priority = finding.priority;
+        self.dropped
+            .push((path, title, priority, reason.to_owned()));
     }
 
     fn reason(&self, f: &Finding) -> Option<&str> {
         let (path, title) = id(f);
         self.dropped
             .iter()
-            .find(|(p, t, _)| *p == path && *t == title)
-            .map(|(_, _, r)| r.as_str())
+            .find(|(p, t, _, _)| *p == path && *t == title)
+            .map(|(_, _, _, r)| r.as_str())
+    }
+
+    /// The priority and reason of every finding dropped, in the order they were dropped.
+    pub fn each(&self) -> impl Iterator<Item = (i64, &str)> {
+        self.dropped.iter().map(|(_, _, p, r)| (*p, r.as_str()))
     }
 }
 
@@ -63,20 +76,22 @@ pub fn result(output: &ReviewOutput, placement: &Placement, drops: &Drops) -> Va
         .findings
         .iter()
         .map(|f| {
-            let (placement, line, reason) =
+            // The priority as posted: the verification may have lowered it.
+            let (placement, line, reason, priority) =
                 if let Some(p) = placement.inline.iter().find(|p| id(&p.finding) == id(f)) {
-                    ("inline", Some((p.start, p.end)), None)
+                    ("inline", Some((p.start, p.end)), None, p.finding.priority)
                 } else if let Some(u) = placement
                     .summary_only
                     .iter()
                     .find(|u| id(&u.finding) == id(f))
                 {
-                    ("summary", None, Some(u.reason.to_owned()))
+                    let reason = Some(u.reason.to_owned());
+                    ("summary", None, reason, u.finding.priority)
                 } else {
                     let reason = drops.reason(f).unwrap_or(
                         "malformed: its file, lines or fields do not fit the pull request",
                     );
-                    ("dropped", None, Some(reason.to_owned()))
+                    ("dropped", None, Some(reason.to_owned()), f.priority)
                 };
             let (start, end) = line.map_or(
                 (
@@ -88,7 +103,7 @@ pub fn result(output: &ReviewOutput, placement: &Placement, drops: &Drops) -> Va
             json!({
                 "title": f.title,
                 "body": f.body,
-                "priority": f.priority,
+                "priority": priority,
                 "confidence_score": f.confidence_score,
                 "path": f.code_location.file_path,
                 "side": f.code_location.side,

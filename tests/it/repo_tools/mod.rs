@@ -193,7 +193,17 @@ async fn a_finding_that_needs_another_file_is_posted_after_the_tools_answer_it()
         message.contains("[F1] check_limit takes one argument, not two (src/login.rs:3)"),
         "{message}"
     );
-    assert!(message.contains("3:     check_limit(n, 0)"), "{message}");
+    // The hunk with its markers, and what the author said the change is for.
+    assert!(
+        message
+            .contains("     3        -    check_limit(n)\n            3 +    check_limit(n, 0)\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Description:\nThis adds a limiter."),
+        "{message}"
+    );
+    assert!(message.contains("Priority: P0\n"), "{message}");
     assert_eq!(
         verify[0]["text"]["format"]["schema"]["required"],
         json!(["verdicts"])

@@ -111,3 +111,123 @@ async fn the_verification_request_is_a_valid_strict_request() {
     assert_eq!(app.github.reviews()[0].comments.len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_verdict_lowers_an_overstated_priority_and_the_surest_findings_are_verified_first() {
+    let app = TestApp::start().await;
+    let mut pr = pull(13);
+    pr.base_contents.insert(
+        ".github/codex-review.yml".into(),
+        "review:\n  verify_priority: 2\n  min_priority: 2\n".into(),
+    );
+    app.github.add_pull(pr);
+    let mut unsure = finding("src/login.rs", "RIGHT", 2, 2, 1, None);
+    unsure["title"] = json!("The bound may overflow");
+    unsure["confidence_score"] = json!(0.4);
+    let mut sure = finding("src/login.rs", "RIGHT", 3, 3, 1, None);
+    sure["title"] = json!("The limit is never reset");
+    sure["confidence_score"] = json!(0.95);
+    let mut minor = finding("src/login.rs", "RIGHT", 1, 1, 2, None);
+    minor["title"] = json!("The import hides a name");
+    app.openai
+        .push(Reply::Review(review_with(vec![unsure, minor, sure])));
+    // F1 is the surest P1, F2 the other P1, F3 the P2.
+    app.openai.push_verify(Reply::Review(json!({"verdicts": [
+        {"id": "F1", "keep": true, "reason": "Real, but only past 2^32 logins.", "priority": 2},
+        {"id": "F2", "keep": true, "reason": "A priority is never raised.", "priority": 0},
+        {"id": "F3", "keep": true, "reason": "Cosmetic.", "priority": 3}
+    ]})));
+
+    review_comment(&app, 13).await;
+
+    let message = app.openai.verify_requests()[0]["input"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let at = |title: &str| message.find(title).unwrap_or_else(|| panic!("{message}"));
+    assert!(
+        message.contains("[F1] The limit is never reset"),
+        "{message}"
+    );
+    assert!(at("[F1] The limit") < at("[F2] The bound") && at("[F2]") < at("[F3] The import"));
+    let reviews = app.github.reviews();
+    let review = &reviews[0];
+    let bodies: Vec<&str> = review
+        .comments
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    // F3 lowered to P3 falls below `min_priority: 2`; F1 lowered to P2 follows the P1.
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert!(bodies[0].contains("The bound may overflow"), "{bodies:?}");
+    assert!(bodies[1].contains("The limit is never reset"), "{bodies:?}");
+    assert!(bodies[1].contains("P2"), "{bodies:?}");
+    let body = &review.body;
+    assert!(
+        body.contains("Verification lowered **The limit is never reset** from P1 to P2."),
+        "{body}"
+    );
+    assert!(body.contains("| 0 | 1 | 1 | 0 |"), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn when_verification_drops_every_finding_the_summary_no_longer_speaks_of_them() {
+    let app = TestApp::start().await;
+    app.github.add_pull(pull(14));
+    let mut planted = review_with(vec![
+        arity_finding(),
+        finding("src/login.rs", "RIGHT", 2, 2, 1, None),
+    ]);
+    planted["overall_explanation"] = json!("Harness review of the change: 2 planted findings.");
+    app.openai.push(Reply::Review(planted));
+    app.openai.push_verify(Reply::Review(json!({"verdicts": [
+        {"id": "F1", "keep": false, "reason": "rate.rs takes two arguments.", "priority": null},
+        {"id": "F2", "keep": false, "reason": "Not a problem.", "priority": null}
+    ]})));
+
+    review_comment(&app, 14).await;
+
+    let body = &app.github.reviews()[0].body;
+    assert!(body.contains("### Codex review: no issues found"), "{body}");
+    assert!(!body.contains("planted"), "{body}");
+    assert!(
+        body.contains(
+            "None of the 2 findings the model reported is posted (2 not confirmed by verification)."
+        ),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn when_verification_drops_some_findings_the_summary_names_what_remains() {
+    let app = TestApp::start().await;
+    app.github.add_pull(pull(15));
+    let mut low = finding("src/login.rs", "RIGHT", 2, 2, 2, None);
+    low["title"] = json!("The limit is a magic number");
+    let mut planted = review_with(vec![arity_finding(), low]);
+    planted["overall_explanation"] = json!("The call does not compile.");
+    app.openai.push(Reply::Review(planted));
+    app.openai.push_verify(Reply::Review(json!({"verdicts": [
+        {"id": "F1", "keep": false, "reason": "rate.rs takes two arguments.", "priority": null},
+        {"id": "F2", "keep": true, "reason": "It is.", "priority": null}
+    ]})));
+
+    review_comment(&app, 15).await;
+
+    let review = &app.github.reviews()[0];
+    let body = &review.body;
+    assert_eq!(review.comments.len(), 1);
+    // The P0 went: no blocking issue remains, and the explanation says what does.
+    assert!(
+        body.contains("### Codex review: 1 finding (no blocking issues)"),
+        "{body}"
+    );
+    assert!(!body.contains("does not compile"), "{body}");
+    assert!(
+        body.contains("1 of the 2 findings the model reported is posted (1 not confirmed by verification). Posted: [P2] The limit is a magic number (src/login.rs:2)."),
+        "{body}"
+    );
+    app.stop().await;
+}

@@ -56,7 +56,7 @@ pub fn keep_all(request: &Value) -> Value {
                 .split_once(']')
                 .map(|(id, _)| id.to_owned())
         })
-        .map(|id| json!({"id": id, "keep": true, "reason": "The code shown supports it."}))
+        .map(|id| json!({"id": id, "keep": true, "reason": "The code shown supports it.", "priority": null}))
         .collect();
     json!({ "verdicts": verdicts })
 }
