@@ -201,7 +201,7 @@ pub struct ReviewSettings {
     /// Default: `2` (post P0, P1 and P2).
     #[schemars(range(min = 0, max = 3))]
     pub min_priority: u8,
-    /// Post findings the model is at least this sure of, from 0.0 to 1.0. Default: `0.0`.
+    /// Post findings the model is at least this sure of, from 0.0 to 1.0. Default: `0.3` (the prompt calls a lower score a hunch).
     #[schemars(range(min = 0.0, max = 1.0))]
     pub min_confidence: f64,
     /// Inline comments per review; the rest are listed in the summary, most important first.
@@ -263,6 +263,10 @@ impl ToolBudget {
     }
 }
 
+/// The default `review.min_confidence`: the prompt calls a score below 0.3 a hunch and asks
+/// the model not to report it, so what still comes back below it is left out.
+pub const DEFAULT_MIN_CONFIDENCE: f64 = 0.3;
+
 impl Default for ReviewSettings {
     fn default() -> Self {
         Self {
@@ -274,7 +278,7 @@ impl Default for ReviewSettings {
             instructions: String::new(),
             path_instructions: Vec::new(),
             min_priority: 2,
-            min_confidence: 0.0,
+            min_confidence: DEFAULT_MIN_CONFIDENCE,
             max_inline_comments: 10,
             suggestions: true,
             language: "English".into(),

@@ -205,3 +205,62 @@ async fn an_incremental_review_shows_only_the_pull_requests_own_changes() {
     assert!(message.contains("=== FILE src/lib.rs"), "{message}");
     assert!(!message.contains("base_only"), "{message}");
 }
+
+#[tokio::test]
+async fn the_prompt_is_calibrated_and_a_hunch_below_the_default_confidence_is_left_out() {
+    let app = TestApp::start().await;
+    app.github.add_pull(Pull::new(
+        REPO,
+        5,
+        HEAD,
+        vec![File::new(
+            "src/limiter.rs",
+            "modified",
+            Some("@@ -1,2 +1,2 @@\n fn check() {\n-    a()\n+    b()"),
+        )],
+    ));
+    let mut hunch = titled("This might race", "src/limiter.rs", 2, 1);
+    hunch["confidence_score"] = json!(0.2);
+    let mut sure = titled("b() ignores the limit", "src/limiter.rs", 2, 2);
+    sure["confidence_score"] = json!(0.3);
+    app.openai
+        .push(Reply::Review(review_with(vec![hunch, sure])));
+
+    app.comment(5, "@codex review").await;
+
+    let instructions = app.openai.requests()[0]["instructions"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for rule in [
+        "Keep going until you have listed every problem that qualifies",
+        "Use 0 only when the problem does not depend on particular inputs",
+        "Priority, never overstated",
+        "The author would fix it if they knew",
+        "It is clearly not what the author intended",
+        "no more rigor than the rest of the codebase shows",
+        "existing code and tests keep working",
+        "the inputs, environment or sequence of events it needs",
+        "Below 0.3 it is a hunch",
+    ] {
+        assert!(instructions.contains(rule), "{rule}");
+    }
+    let reviews = app.github.reviews();
+    let review = &reviews[0];
+    assert_eq!(review.comments.len(), 1);
+    assert!(
+        review.comments[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("b() ignores the limit")
+    );
+    assert!(!review.body.contains("This might race"), "{}", review.body);
+    assert!(
+        review.body.contains(
+            "1 finding below the repository's `min_priority` / `min_confidence` is not shown."
+        ),
+        "{}",
+        review.body
+    );
+    app.stop().await;
+}
