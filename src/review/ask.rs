@@ -117,11 +117,47 @@ pub struct Answer {
     pub turns: u32,
 }
 
-/// The `prompt_cache_key` of a repository's calls: a conversation's turns, its parts and the
-/// repository's other reviews share their stable prefix (instructions, tools, schema,
-/// guidelines).
-pub fn cache_key(repo: &str) -> String {
-    format!("codex-review:{repo}")
+/// Lanes of a repository's review conversations, each its own `prompt_cache_key`.
+const CACHE_LANES: usize = 4;
+
+/// The `prompt_cache_key` of conversation `lane` of a repository (parts take lanes in turn;
+/// other calls take lane 0). OpenAI routes a key to one machine, whose cache holds the
+/// prefixes it has seen, and spreads a key over more machines past about 15 requests a
+/// minute, where a conversation's next turn may miss its own prefix. One key per repository
+/// passes that rate on a large review with tools (8 parts of several turns each); one per
+/// conversation would lose the prefix the repository's reviews share (instructions, tools,
+/// schema, guidelines, notes). Four lanes keep a conversation on one key, at a rate one
+/// machine serves, while every lane still carries the repository's shared prefix.
+pub fn cache_key(repo: &str, lane: usize) -> String {
+    match lane % CACHE_LANES {
+        0 => format!("codex-review:{repo}"),
+        lane => format!("codex-review:{repo}:{lane}"),
+    }
+}
+
+/// The fence of the review's pull request data, one for all its parts: a tag none of the
+/// texts inside it contains.
+fn fence(
+    subject: &Subject<'_>,
+    plan: &Plan,
+    settings: &CallSettings,
+    skipped: &[(String, String)],
+) -> String {
+    let mut texts = vec![
+        subject.title,
+        subject.description,
+        subject.base_ref,
+        subject.head_ref,
+        &settings.earlier,
+    ];
+    texts.extend(plan.chunks.iter().map(|c| c.text.as_str()));
+    texts.extend(plan.reviewed.iter().map(String::as_str));
+    texts.extend(
+        skipped
+            .iter()
+            .flat_map(|(p, why)| [p.as_str(), why.as_str()]),
+    );
+    prompt::fence_for(&texts)
 }
 
 /// The user message of part `i` of `plan`.
@@ -132,6 +168,7 @@ fn part_message(
     settings: &CallSettings,
     skipped: &[(String, String)],
     tools: bool,
+    fence: &str,
 ) -> String {
     let chunk = &plan.chunks[i];
     let parts = plan.chunks.len();
@@ -142,6 +179,7 @@ fn part_message(
         .cloned()
         .collect();
     prompt::user_message(&PromptInput {
+        fence,
         repo: subject.repo,
         title: subject.title,
         description: subject.description,
@@ -178,13 +216,15 @@ pub async fn ask_model(
     let parts = plan.chunks.len();
     let tooling = settings.tooling.as_ref();
     let mut calls = JoinSet::new();
+    let fence = fence(subject, plan, settings, skipped);
     for i in 0..plan.chunks.len() {
-        let message = part_message(subject, plan, i, settings, skipped, tooling.is_some());
+        let tools = tooling.is_some();
+        let message = part_message(subject, plan, i, settings, skipped, tools, &fence);
         // Asked again without tools, the message must not offer them.
-        let plain = part_message(subject, plan, i, settings, skipped, false);
+        let plain = part_message(subject, plan, i, settings, skipped, false, &fence);
         let model = model.clone();
         let (model_name, effort) = (settings.model.clone(), settings.reasoning_effort.clone());
-        let cache_key = cache_key(subject.repo);
+        let cache_key = cache_key(subject.repo, i);
         let (tooling, on_try) = (tooling.cloned(), on_try.clone());
         calls.spawn(async move {
             let call = |tools: bool| crate::model::ReviewCall {

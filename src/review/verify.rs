@@ -117,7 +117,7 @@ pub async fn verify(
         description: &description,
     };
     let message = prompt::verify_message(&pr, &shown);
-    let cache_key = super::ask::cache_key(input.repo);
+    let cache_key = super::ask::cache_key(input.repo, 0);
     let call = ReviewCall {
         instructions: prompt::VERIFY_INSTRUCTIONS,
         user_message: &message,

@@ -3,6 +3,7 @@
 //! contents-API fallback; prompt injection and escape attempts.
 
 mod budgets;
+mod caching;
 mod verification;
 
 use crate::support;

@@ -78,6 +78,86 @@ pub struct AiState {
     /// `encrypted_content` of the reasoning items this fake handed out (only those resolve
     /// when nothing is stored).
     pub reasoning_issued: std::collections::HashSet<String>,
+    /// When set, usage is counted and cached as OpenAI does (see [`PromptCache`]); otherwise
+    /// every answer reports the same fixed usage.
+    pub cache: Option<PromptCache>,
+}
+
+/// Bytes per token of the fake's tokenizer (English and code average about four).
+const BYTES_PER_TOKEN: usize = 4;
+
+/// Requests a minute one machine takes for a `prompt_cache_key` before OpenAI spreads the
+/// key over more machines.
+const PER_MACHINE_PER_MINUTE: usize = 15;
+
+/// OpenAI's prompt caching, as documented: a request's prompt (tools, then the output format,
+/// then the instructions, then the input items, in that order) is routed by its
+/// `prompt_cache_key` to a machine, and a later request on that machine reads from its cache
+/// the longest prefix it shares with an earlier prompt, counted from 1,024 tokens and in
+/// steps of 128. Past [`PER_MACHINE_PER_MINUTE`] requests of a key in the last minute, the
+/// overflow goes to further machines, whose caches start empty.
+#[derive(Default)]
+pub struct PromptCache {
+    /// Prompts seen, by key and machine.
+    prompts: std::collections::HashMap<(String, usize), Vec<Vec<u8>>>,
+    /// When each key was last asked, for the overflow.
+    recent: std::collections::HashMap<String, Vec<std::time::Instant>>,
+    /// Input and cached tokens of every answer so far.
+    input: usize,
+    cached: usize,
+    /// Input and cached tokens of the first turns of conversations (no tool output yet).
+    first_turns: (usize, usize),
+}
+
+impl PromptCache {
+    /// `(input_tokens, cached_tokens)` of `request`, which is then cached.
+    fn usage(&mut self, request: &Value) -> (usize, usize) {
+        let mut prompt = Vec::new();
+        for part in [
+            &request["tools"],
+            &request["text"]["format"],
+            &request["instructions"],
+        ] {
+            prompt.extend(part.to_string().into_bytes());
+        }
+        for item in request["input"].as_array().into_iter().flatten() {
+            prompt.extend(item.to_string().into_bytes());
+        }
+        let key = request["prompt_cache_key"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        let now = std::time::Instant::now();
+        let recent = self.recent.entry(key.clone()).or_default();
+        recent.retain(|t| now.duration_since(*t) < Duration::from_secs(60));
+        let machine = recent.len() / PER_MACHINE_PER_MINUTE;
+        recent.push(now);
+        let earlier = self.prompts.entry((key, machine)).or_default();
+        let shared = earlier
+            .iter()
+            .map(|p| p.iter().zip(&prompt).take_while(|(a, b)| a == b).count())
+            .max()
+            .unwrap_or(0);
+        let tokens = prompt.len().div_ceil(BYTES_PER_TOKEN);
+        let shared_tokens = shared / BYTES_PER_TOKEN;
+        let cached = if shared_tokens >= 1024 {
+            1024 + (shared_tokens - 1024) / 128 * 128
+        } else {
+            0
+        };
+        earlier.push(prompt);
+        let cached = cached.min(tokens);
+        self.input += tokens;
+        self.cached += cached;
+        let first_turn = request["input"]
+            .as_array()
+            .is_some_and(|items| items.iter().all(|i| i["type"] != "function_call_output"));
+        if first_turn {
+            self.first_turns.0 += tokens;
+            self.first_turns.1 += cached;
+        }
+        (tokens, cached)
+    }
 }
 
 #[derive(Clone)]
@@ -126,6 +206,23 @@ impl FakeOpenAi {
 
     pub fn state(&self) -> MutexGuard<'_, AiState> {
         self.state.lock().unwrap()
+    }
+
+    /// Counts and caches prompts as OpenAI does from now on ([`PromptCache`]).
+    pub fn cache_like_openai(&self) {
+        self.state().cache = Some(PromptCache::default());
+    }
+
+    /// `(input_tokens, cached_tokens)` summed over the answers since [`Self::cache_like_openai`],
+    /// of every turn, then of the conversations' first turns only.
+    pub fn usage_seen(&self) -> [(u64, u64); 2] {
+        let st = self.state();
+        let cache = st.cache.as_ref().expect("cache_like_openai was called");
+        let (first_input, first_cached) = cache.first_turns;
+        [
+            (cache.input as u64, cache.cached as u64),
+            (first_input as u64, first_cached as u64),
+        ]
     }
 
     pub fn respond_with(&self, responder: impl Fn(&Value) -> Reply + Send + Sync + 'static) {
@@ -399,12 +496,16 @@ fn pairing_error(
 async fn answer(request: &Value, reply: Reply, fake: &FakeOpenAi) -> Response {
     let model = request["model"].as_str().unwrap_or("gpt-5.1-codex");
     let id = format!("resp_{:032x}", fastrand::u128(..));
+    let (input, cached) = match &mut fake.state().cache {
+        Some(cache) => cache.usage(request),
+        None => (1834, 1024),
+    };
     let usage = json!({
-        "input_tokens": 1834,
-        "input_tokens_details": {"cached_tokens": 1024},
+        "input_tokens": input,
+        "input_tokens_details": {"cached_tokens": cached},
         "output_tokens": 412,
         "output_tokens_details": {"reasoning_tokens": 256},
-        "total_tokens": 2246
+        "total_tokens": input + 412
     });
     let base = |status: &str, output: Value, incomplete: Value| {
         json!({
