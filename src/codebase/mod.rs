@@ -61,8 +61,6 @@ pub struct SnapshotStore {
 pub struct Snapshot {
     entry: Arc<Entry>,
     store: SnapshotStore,
-    /// What went into it.
-    pub unpacked: Unpacked,
 }
 
 impl Snapshot {
@@ -151,10 +149,9 @@ impl SnapshotStore {
             entry.users.lock().unwrap_or_else(|p| p.into_inner()).0 += 1;
             entry
         };
-        let holder = |unpacked| Snapshot {
+        let holder = || Snapshot {
             entry: entry.clone(),
             store: self.clone(),
-            unpacked,
         };
         let made = entry
             .made
@@ -165,10 +162,10 @@ impl SnapshotStore {
             .await
             .clone();
         match made {
-            Ok(unpacked) => Ok(holder(unpacked)),
+            Ok(_) => Ok(holder()),
             Err(e) => {
                 // Dropping the holder releases the entry; a failed one is forgotten.
-                drop(holder(Unpacked::default()));
+                drop(holder());
                 let mut entries = self.inner.entries.lock().unwrap_or_else(|p| p.into_inner());
                 entries.retain(|_, v| !Arc::ptr_eq(v, &entry));
                 let _ = std::fs::remove_dir_all(&entry.dir);

@@ -183,9 +183,7 @@ impl Tools {
     /// The whole text of a file of the snapshot (for the app's own use, not the model's).
     pub fn text(&self, path: &str) -> Result<String, String> {
         let file = self.lookup(path)?;
-        if !file.text {
-            return Err(format!("{path:?} is a binary file"));
-        }
+        unreadable(path, file)?;
         let mut bytes = Vec::new();
         self.bytes(file, &mut bytes)?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
@@ -204,9 +202,7 @@ impl Tools {
         end: Option<i64>,
     ) -> Result<String, String> {
         let file = self.lookup(path)?;
-        if !file.text {
-            return Err(format!("{path:?} is a binary file"));
-        }
+        unreadable(path, file)?;
         let mut bytes = Vec::new();
         self.bytes(file, &mut bytes)?;
         number_lines(path, &String::from_utf8_lossy(&bytes), start, end)
@@ -444,6 +440,20 @@ pub fn number_lines(
         let _ = write!(out, "(lines {start}-{last} of {total})");
     }
     Ok(out)
+}
+
+/// Why a file of the snapshot has no text to read: too large (with its size), or binary.
+fn unreadable(path: &str, file: &Packed) -> Result<(), String> {
+    if file.too_large {
+        return Err(format!(
+            "{path:?} is too large to read: {} bytes, over the snapshot's limit for one file",
+            file.len
+        ));
+    }
+    if !file.text {
+        return Err(format!("{path:?} is a binary file"));
+    }
+    Ok(())
 }
 
 /// `list_files`' answer over `paths` (in order), bounded.

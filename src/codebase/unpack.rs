@@ -175,6 +175,9 @@ pub struct Packed {
     pub offset: u64,
     pub len: u64,
     pub text: bool,
+    /// Over the snapshot's size limit for one file: listed with its size, its bytes not kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub too_large: bool,
 }
 
 /// Appends text files to the pack and every file to the index.
@@ -202,8 +205,23 @@ impl Writer {
             offset,
             len: bytes.len() as u64,
             text,
+            too_large: false,
         });
         Ok(())
+    }
+
+    /// A file over the size limit: in the index with its size, so the tools can say why it
+    /// cannot be read.
+    fn too_large(&mut self, path: &Path, size: u64) {
+        let Some(name) = path.to_str() else { return };
+        self.by_path.insert(path.to_owned(), self.index.len());
+        self.index.push(Packed {
+            path: name.to_owned(),
+            offset: 0,
+            len: size,
+            text: false,
+            too_large: true,
+        });
     }
 
     fn finish(mut self, dest: &Path) -> io::Result<()> {
@@ -279,7 +297,12 @@ pub fn unpack_tar(
         } else if kind.is_file() || kind == tar::EntryType::Continuous {
             let size = entry.header().size().map_err(read_error)?;
             if size > limits.file_bytes {
+                if done.files >= limits.files {
+                    return Err(UnpackError::TooLarge("file count"));
+                }
                 done.skip(shown, "larger than the snapshot's file size limit");
+                out.too_large(&path, size);
+                done.files += 1;
                 continue;
             }
             declared += size;

@@ -142,7 +142,8 @@ fn a_hostile_archive_leaves_nothing_outside_the_snapshot() {
     // A 64 MiB run of zeros (about 64 KiB compressed) over the 4 MiB file limit.
     let archive = hostile_archive(64 << 20);
     let done = unpack::unpack(&archive[..], &dest, &Limits::default()).unwrap();
-    assert_eq!(done.files, 4, "{done:#?}");
+    // Four files, and the one over the size limit, listed with its size only.
+    assert_eq!(done.files, 5, "{done:#?}");
     let reasons: Vec<(&str, &str)> = done.skipped.iter().map(|(p, r)| (p.as_str(), *r)).collect();
     for expected in [
         (
@@ -201,6 +202,21 @@ fn a_hostile_archive_leaves_nothing_outside_the_snapshot() {
         r#"{"path":"src/lib.rs","start_line":null,"end_line":null}"#,
     );
     assert_eq!(body(alias), body(lib));
+    // A file over the size limit is in the repository: the model is told it is too large,
+    // with its size, and it is listed.
+    let (zeros, _) = tools.call(
+        "read_file",
+        r#"{"path":"zeros.bin","start_line":null,"end_line":null}"#,
+    );
+    assert!(
+        zeros.contains(
+            "error: \"zeros.bin\" is too large to read: 67108864 bytes, over the snapshot's limit for one file"
+        ),
+        "{zeros}"
+    );
+    let (listed, _) = tools.call("list_files", r#"{"path_glob":null}"#);
+    assert!(listed.contains("zeros.bin"), "{listed}");
+    assert!(tools.has_file("zeros.bin"));
 }
 
 #[test]
