@@ -73,22 +73,7 @@ pub async fn verify(
     placement: &mut Placement,
     max_priority: u8,
 ) -> Verification {
-    let mut candidates: Vec<Finding> = placement
-        .inline
-        .iter()
-        .map(|p| &p.finding)
-        .chain(placement.summary_only.iter().map(|u| &u.finding))
-        .filter(|f| f.priority <= i64::from(max_priority))
-        .cloned()
-        .collect();
-    // The most urgent first, the surest first among equals: those past the bound stay
-    // unverified.
-    candidates.sort_by(|a, b| {
-        a.priority
-            .cmp(&b.priority)
-            .then(b.confidence_score.total_cmp(&a.confidence_score))
-    });
-    candidates.truncate(MAX_VERIFIED);
+    let candidates = candidates(placement, max_priority);
     if candidates.is_empty() {
         return Verification::default();
     }
@@ -183,6 +168,26 @@ pub async fn verify(
         turns: reply.turns,
         failed: None,
     }
+}
+
+/// The findings to verify: priority `<= max_priority`, the most urgent first and the surest
+/// first among equals, [`MAX_VERIFIED`] at most (the rest stay unverified).
+fn candidates(placement: &Placement, max_priority: u8) -> Vec<Finding> {
+    let mut candidates: Vec<Finding> = placement
+        .inline
+        .iter()
+        .map(|p| &p.finding)
+        .chain(placement.summary_only.iter().map(|u| &u.finding))
+        .filter(|f| f.priority <= i64::from(max_priority))
+        .cloned()
+        .collect();
+    candidates.sort_by(|a, b| {
+        a.priority
+            .cmp(&b.priority)
+            .then(b.confidence_score.total_cmp(&a.confidence_score))
+    });
+    candidates.truncate(MAX_VERIFIED);
+    candidates
 }
 
 /// What a verdict does to the finding it names.
