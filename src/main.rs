@@ -6,14 +6,16 @@ use codex_review::app::{self, Tuning};
 use codex_review::repo_config;
 use codex_review::settings::{Settings, SettingsError, Startup};
 
-const USAGE: &str = "usage: codex-review serve | review (URL | -) | doctor | healthcheck | check-config [PATH] | config-schema\n\n\
+const USAGE: &str = "usage: codex-review serve | review (URL | -) | doctor | healthcheck | check-config [PATH] | config-schema | check-dataset PATH | dataset-schema\n\n\
 serve          runs the GitHub App: POST /webhook, GET /healthz, /readyz, /metrics (without\n\
                an App yet: the setup page that registers one)\n\
 review         reviews a pull request by URL, or a diff on standard input (see `review --help`)\n\
 doctor         checks the settings, the App, its webhook, the model and the database\n\
 healthcheck    asks the local service's /healthz (for container health checks)\n\
 check-config   validates a repository configuration (default .github/codex-review.yml)\n\
-config-schema  prints the JSON Schema of that file\n\n\
+config-schema  prints the JSON Schema of that file\n\
+check-dataset  validates an eval dataset (JSON Lines of labelled pull requests)\n\
+dataset-schema prints the JSON Schema of a dataset line\n\n\
 Settings are read from the environment; see the README.";
 
 fn main() -> ExitCode {
@@ -28,6 +30,11 @@ fn main() -> ExitCode {
         Some("review") => return review(&args[1..]),
         Some("config-schema") if args.len() == 1 => {
             print!("{}", repo_config::json_schema());
+            return ExitCode::SUCCESS;
+        }
+        Some("check-dataset") if args.len() == 2 => return check_dataset(&args[1]),
+        Some("dataset-schema") if args.len() == 1 => {
+            print!("{}", codex_review::eval::dataset::json_schema());
             return ExitCode::SUCCESS;
         }
         Some("-h" | "--help" | "help") => {
@@ -164,6 +171,32 @@ fn check_config(path: &str) -> ExitCode {
         Err(e) => {
             let key = if e.key.is_empty() { "(file)" } else { &e.key };
             eprintln!("{path}:{}:{}: `{key}`: {}", e.line, e.column, e.message);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Validates an eval dataset: the first bad line, with its number and why, or how many cases.
+fn check_dataset(path: &str) -> ExitCode {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("{path}: cannot read the file: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match codex_review::eval::dataset::parse(&text) {
+        Ok(cases) => {
+            let clean = cases.iter().filter(|c| c.clean).count();
+            println!("{path}: ok, {} cases ({clean} clean)", cases.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) if e.line == 0 => {
+            eprintln!("{path}: {}", e.reason);
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("{path}:{}: {}", e.line, e.reason);
             ExitCode::from(1)
         }
     }

@@ -122,7 +122,8 @@ pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
     })
 }
 
-fn parse_pull_url(url: &str) -> Option<Target> {
+/// `https://github.com/OWNER/REPO/pull/N` as a target.
+pub(crate) fn parse_pull_url(url: &str) -> Option<Target> {
     let path = url.split("://").nth(1)?.split_once('/')?.1;
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     match parts[..] {

@@ -20,7 +20,17 @@ pub use local::split_diff;
 pub use parse::{PatchError, parse_patch};
 
 /// Which version of the file a line number refers to (GitHub's `side`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Side {
     /// The base version: deleted lines (and unchanged ones) by their old numbers.

@@ -16,6 +16,7 @@ mod deploy_files;
 mod diff_props;
 mod doctor;
 mod durability;
+mod eval;
 mod fake_services;
 mod findings;
 mod hardening;

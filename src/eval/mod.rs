@@ -1,0 +1,9 @@
+//! `codex-review eval`: review quality measured on labelled pull requests.
+//!
+//! A dataset (`dataset`) is JSON Lines, one case a line: a pull request, or a local git
+//! repository with a base and a head revision, with the findings a good review reports (none,
+//! for a clean case). The scorer (`score`) matches what a review reported against them and
+//! adds up recall, precision, noise and cost per configuration.
+
+pub mod dataset;
+pub mod score;
