@@ -13,7 +13,7 @@ pub const DAYS: i64 = 30;
 /// Repositories with a colour of their own.
 const NAMED: usize = 5;
 /// Colours a colour-blind reader can tell apart (Okabe and Ito), the last for "others".
-const COLOURS: [&str; NAMED + 1] = [
+pub(crate) const COLOURS: [&str; NAMED + 1] = [
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#999999",
 ];
 
@@ -136,7 +136,7 @@ pub fn usd(micros: i64) -> String {
 }
 
 /// The smallest of 1, 2, 2.5, 5 or 10 times a power of ten that is at least `n`.
-fn nice_ceiling(n: i64) -> i64 {
+pub(crate) fn nice_ceiling(n: i64) -> i64 {
     let mut power = 1i64;
     while power.saturating_mul(10) <= n {
         power = power.saturating_mul(10);

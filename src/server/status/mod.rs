@@ -8,7 +8,7 @@
 //! it). Tokens and MACs are compared in constant time. The page is plain HTML and CSS, served
 //! with a Content-Security-Policy that allows nothing but its own stylesheet.
 
-mod chart;
+pub(crate) mod chart;
 mod page;
 
 use std::sync::Arc;

@@ -1,0 +1,254 @@
+//! The eval's report: Markdown for people, JSON for tools, and an SVG chart of recall against
+//! the cost of a review, one point per configuration, drawn with the status page's chart
+//! parts (its colours and scale).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::score::{CaseRun, Totals};
+use crate::server::html::escape;
+use crate::server::status::chart::{COLOURS, nice_ceiling, usd};
+
+/// One configuration's run over the dataset.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigRun {
+    pub totals: Totals,
+    pub cases: Vec<CaseRun>,
+}
+
+fn dollars(d: Option<f64>) -> String {
+    d.map_or_else(|| "unknown".to_owned(), |d| usd((d * 1e6).round() as i64))
+}
+
+fn percent(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+/// The report as Markdown: a table of the configurations, then each one's cases.
+pub fn markdown(runs: &[ConfigRun], note: &str) -> String {
+    let mut s = String::from("# Review quality\n\n");
+    if !note.is_empty() {
+        let _ = writeln!(s, "{note}\n");
+    }
+    s.push_str(
+        "| configuration | cases | failed | recall | precision | F1 | findings per clean case | tokens p50 / p95 | cost p50 / p95 | cost in all | seconds p50 / p95 |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for run in runs {
+        let t = &run.totals;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} ({}/{}) | {} ({}/{}) | {:.3} | {:.2} | {} / {} | {} / {} | {} | {:.1} / {:.1} |",
+            t.config.replace('|', "\\|"),
+            t.cases,
+            t.failed,
+            percent(t.recall),
+            t.matched,
+            t.expected,
+            percent(t.precision),
+            t.matched,
+            t.reported,
+            t.f1,
+            t.noise_per_clean_case,
+            t.tokens_p50,
+            t.tokens_p95,
+            dollars(t.dollars_p50),
+            dollars(t.dollars_p95),
+            dollars(t.dollars_total),
+            t.seconds_p50,
+            t.seconds_p95,
+        );
+    }
+    for run in runs {
+        let _ = writeln!(s, "\n## {}\n", run.totals.config);
+        s.push_str(
+            "| case | expected | matched | reported | noise | tokens | cost | seconds | error |\n\
+             |---|---|---|---|---|---|---|---|---|\n",
+        );
+        for case in &run.cases {
+            let (expected, matched, reported, noise) = match &case.score {
+                Some(sc) => (
+                    if sc.clean {
+                        "clean".to_owned()
+                    } else {
+                        sc.expected.to_string()
+                    },
+                    sc.matched.to_string(),
+                    sc.reported.to_string(),
+                    sc.noise().to_string(),
+                ),
+                None => Default::default(),
+            };
+            let error = case
+                .error
+                .as_deref()
+                .map(|e| e.replace(['|', '\n'], " "))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "| {} | {expected} | {matched} | {reported} | {noise} | {} | {} | {:.1} | {error} |",
+                case.id,
+                case.input_tokens + case.output_tokens,
+                dollars(case.dollars),
+                case.seconds,
+            );
+        }
+    }
+    s
+}
+
+/// The report as JSON: every configuration's totals and cases.
+pub fn json(runs: &[ConfigRun]) -> String {
+    serde_json::to_string_pretty(&serde_json::json!({ "configurations": runs }))
+        .expect("a report serializes")
+}
+
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 360.0;
+const LEFT: f64 = 56.0;
+const RIGHT: f64 = 16.0;
+const TOP: f64 = 16.0;
+const BOTTOM: f64 = 40.0;
+
+/// Recall (up) against the median cost of a review (right), one labelled point per
+/// configuration; configurations without a price are left out of the chart.
+pub fn chart(runs: &[ConfigRun]) -> String {
+    let points: Vec<(&str, f64, f64)> = runs
+        .iter()
+        .filter_map(|r| {
+            let t = &r.totals;
+            t.dollars_p50.map(|d| (t.config.as_str(), d, t.recall))
+        })
+        .collect();
+    let peak = points.iter().map(|p| p.1).fold(0.0, f64::max);
+    let scale = nice_ceiling(((peak * 1e6).ceil() as i64).max(1_000));
+    let (plot_w, plot_h) = (WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
+    let mut svg = format!(
+        "<svg id=\"eval-chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
+role=\"img\" aria-labelledby=\"eval-chart-title\" xmlns=\"http://www.w3.org/2000/svg\" \
+font-family=\"sans-serif\" font-size=\"11\">\
+<title id=\"eval-chart-title\">Recall against the median cost of a review, per configuration</title>"
+    );
+    for step in 0..=4 {
+        let y = TOP + plot_h - plot_h * step as f64 / 4.0;
+        let x = LEFT + plot_w * step as f64 / 4.0;
+        let _ = write!(
+            svg,
+            "<line stroke=\"#ddd\" x1=\"{LEFT}\" x2=\"{x2}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
+<text x=\"{tx}\" y=\"{ty:.1}\" text-anchor=\"end\">{recall}%</text>\
+<text x=\"{x:.1}\" y=\"{by}\" text-anchor=\"middle\">{cost}</text>",
+            x2 = WIDTH - RIGHT,
+            tx = LEFT - 6.0,
+            ty = y + 4.0,
+            recall = step * 25,
+            by = TOP + plot_h + 16.0,
+            cost = usd(scale * step / 4),
+        );
+    }
+    let _ = write!(
+        svg,
+        "<text x=\"{cx:.1}\" y=\"{y}\" text-anchor=\"middle\">median cost of a review</text>",
+        cx = LEFT + plot_w / 2.0,
+        y = HEIGHT - 6.0,
+    );
+    for (i, (name, cost, recall)) in points.iter().enumerate() {
+        let x = LEFT + plot_w * (cost * 1e6) / scale as f64;
+        let y = TOP + plot_h * (1.0 - recall);
+        let _ = write!(
+            svg,
+            "<circle class=\"point\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"{colour}\">\
+<title>{name}: recall {r}, {c} a review</title></circle>\
+<text x=\"{lx:.1}\" y=\"{ly:.1}\">{name}</text>",
+            colour = COLOURS[i % COLOURS.len()],
+            name = escape(name),
+            r = percent(*recall),
+            c = usd((cost * 1e6).round() as i64),
+            lx = x + 8.0,
+            ly = y + 4.0,
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::score::{CaseScore, totals};
+
+    fn runs() -> Vec<ConfigRun> {
+        let case = |id: &str, matched, reported, dollars| CaseRun {
+            id: id.into(),
+            score: Some(CaseScore {
+                id: id.into(),
+                clean: false,
+                expected: 1,
+                reported,
+                matched,
+                pairs: Vec::new(),
+            }),
+            error: None,
+            input_tokens: 2000,
+            output_tokens: 300,
+            dollars: Some(dollars),
+            seconds: 12.0,
+        };
+        let failed = CaseRun {
+            id: "broken".into(),
+            score: None,
+            error: Some("model | failed\nbadly".into()),
+            input_tokens: 0,
+            output_tokens: 0,
+            dollars: None,
+            seconds: 0.5,
+        };
+        ["gpt-5.1-codex", "mini <no tools>"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let cases = vec![
+                    case("a", 1, 1, 0.04 / (i + 1) as f64),
+                    case("b", 1 - i, 2, 0.02),
+                    failed.clone(),
+                ];
+                ConfigRun {
+                    totals: totals(name, &cases),
+                    cases,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn markdown_has_a_row_per_configuration_and_per_case() {
+        let md = markdown(&runs(), "Scripted answers.");
+        assert!(md.contains("Scripted answers."));
+        assert!(
+            md.contains("| gpt-5.1-codex | 3 | 1 | 100.0% (2/2) | 66.7% (2/3) | 0.800 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| mini <no tools> | 3 | 1 | 50.0% (1/2) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| broken |  |  |  |  | 0 | unknown | 0.5 | model   failed badly |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| a | 1 | 1 | 1 | 0 | 2300 | $0.04 | 12.0 |  |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn the_chart_has_a_point_per_priced_configuration_with_names_escaped() {
+        let svg = chart(&runs());
+        assert_eq!(svg.matches("<circle class=\"point\"").count(), 2);
+        assert!(svg.contains("mini &lt;no tools&gt;: recall 50.0%"), "{svg}");
+        assert!(!svg.contains("<no tools>"));
+        let json: serde_json::Value = serde_json::from_str(&json(&runs())).unwrap();
+        assert_eq!(json["configurations"][1]["totals"]["recall"], 0.5);
+    }
+}
