@@ -6,7 +6,7 @@ use codex_review::app::{self, Tuning};
 use codex_review::repo_config;
 use codex_review::settings::{Settings, SettingsError, Startup};
 
-const USAGE: &str = "usage: codex-review serve | review (URL | -) | doctor | healthcheck | check-config [PATH] | config-schema | check-dataset PATH | dataset-schema\n\n\
+const USAGE: &str = "usage: codex-review serve | review (URL | -) | doctor | healthcheck | check-config [PATH] | config-schema | eval DATASET | check-dataset PATH | dataset-schema\n\n\
 serve          runs the GitHub App: POST /webhook, GET /healthz, /readyz, /metrics (without\n\
                an App yet: the setup page that registers one)\n\
 review         reviews a pull request by URL, or a diff on standard input (see `review --help`)\n\
@@ -14,6 +14,7 @@ doctor         checks the settings, the App, its webhook, the model and the data
 healthcheck    asks the local service's /healthz (for container health checks)\n\
 check-config   validates a repository configuration (default .github/codex-review.yml)\n\
 config-schema  prints the JSON Schema of that file\n\
+eval           reviews a labelled dataset and scores what was found (see `eval --help`)\n\
 check-dataset  validates an eval dataset (JSON Lines of labelled pull requests)\n\
 dataset-schema prints the JSON Schema of a dataset line\n\n\
 Settings are read from the environment; see the README.";
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
             return check_config(args.get(1).map_or(repo_config::CONFIG_PATH, String::as_str));
         }
         Some("review") => return review(&args[1..]),
+        Some("eval") => return eval(&args[1..]),
         Some("config-schema") if args.len() == 1 => {
             print!("{}", repo_config::json_schema());
             return ExitCode::SUCCESS;
@@ -118,6 +120,38 @@ fn doctor() -> ExitCode {
 }
 
 /// `codex-review review ...`: exit 0 after printing the review, 1 on failure, 2 on bad usage.
+fn eval(args: &[String]) -> ExitCode {
+    use codex_review::cli::eval;
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{}", eval::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    let parsed = match eval::parse_args(args) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            eprintln!("codex-review eval: {e}\n\n{}", eval::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("codex-review: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(eval::main(&parsed, |name| std::env::var(name).ok())) {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("codex-review eval: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn review(args: &[String]) -> ExitCode {
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!("{}", codex_review::cli::USAGE);

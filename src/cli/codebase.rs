@@ -68,15 +68,24 @@ pub async fn for_pull(
 
 /// HEAD of the git work tree the CLI runs in.
 pub fn for_work_tree(settings: &CodebaseSettings) -> CliCodebase {
-    let scratch = match ScratchDir::new("codex-review-cli") {
-        Ok(dir) => dir,
-        Err(e) => return CliCodebase::none(format!("no snapshot directory: {e}")),
-    };
     let here = match std::env::current_dir() {
         Ok(dir) => dir,
         Err(e) => return CliCodebase::none(format!("no working directory: {e}")),
     };
-    match local::snapshot_head(&here, &scratch.0, &settings.limits) {
+    for_revision(settings, &here, "HEAD")
+}
+
+/// Revision `rev` of the git repository at `work_tree` (an eval case's head).
+pub fn for_revision(
+    settings: &CodebaseSettings,
+    work_tree: &std::path::Path,
+    rev: &str,
+) -> CliCodebase {
+    let scratch = match ScratchDir::new("codex-review-cli") {
+        Ok(dir) => dir,
+        Err(e) => return CliCodebase::none(format!("no snapshot directory: {e}")),
+    };
+    match local::snapshot_at(work_tree, rev, &scratch.0, &settings.limits) {
         Ok(_) => CliCodebase {
             toolbox: Some(Toolbox::new(Source::Local(Tools::new(&scratch.0)), None)),
             note: None,

@@ -114,6 +114,50 @@ pub fn of_diff(
     Ok(with_codebase(ctx, None, codebase))
 }
 
+/// The context of the change from `base` to `head` of the git repository at `dir` (an eval
+/// case): its configuration and guidelines from `base` unless `config` replaces them, the
+/// text of its changed files at `head`, and `head` for the tools.
+pub fn of_revisions(
+    dir: &std::path::Path,
+    (base, head): (&str, &str),
+    config: Option<Loaded>,
+    args: &ReviewArgs,
+    settings: &CodebaseSettings,
+) -> anyhow::Result<Prepared> {
+    let text = local::diff(dir, base, head).map_err(anyhow::Error::msg)?;
+    let files = split_diff(&text);
+    if files.is_empty() {
+        bail!("{base}..{head} changes nothing");
+    }
+    let loaded = config.unwrap_or_else(|| {
+        Loaded::from_file(local::file_at(dir, base, crate::repo_config::CONFIG_PATH).as_deref())
+    });
+    let (reviewable, not_reviewed) = filter::select(&files, &loaded.config.paths);
+    let changed: Vec<&str> = reviewable.iter().map(|f| f.path.as_str()).collect();
+    let read = changed
+        .iter()
+        .filter_map(|p| local::file_at(dir, head, p).map(|text| ((*p).to_owned(), text)));
+    let contents = read.collect();
+    let guidelines = compose_guidelines(&loaded.config, &changed, std::iter::empty());
+    let selected = changed.iter().map(|p| (*p).to_owned()).collect();
+    let tools = args.tools && wants_tools(&loaded.config.review);
+    let described = Described {
+        repo: dir
+            .file_name()
+            .map_or("local", |n| n.to_str().unwrap_or("local"))
+            .into(),
+        title: format!("Changes from {base} to {head}"),
+        description: String::new(),
+        base_ref: base.into(),
+        head_ref: head.into(),
+    };
+    let mut ctx = context(described, loaded, args, files, selected, not_reviewed);
+    ctx.guidelines = guidelines;
+    ctx.contents = contents;
+    let codebase = tools.then(|| codebase::for_revision(settings, dir, head));
+    Ok(with_codebase(ctx, None, codebase))
+}
+
 /// A context with what both kinds share, and nothing read yet.
 fn context(
     described: Described,

@@ -15,6 +15,7 @@
 mod codebase;
 mod config;
 mod context;
+pub mod eval;
 mod print;
 mod server;
 
@@ -146,10 +147,8 @@ pub async fn review(
     if let (Some(server), Some(url)) = (&args.server, &args.url) {
         return server::review(server, url, args, &env, out).await;
     }
-    let openai = OpenAiSettings::from_lookup(&env).map_err(anyhow::Error::msg)?;
     let limits = Limits::default();
-    let slots = Arc::new(Semaphore::new(limits.model_concurrency.max(1)));
-    let model = ModelClient::new(&openai, RetryPolicy::default())?.limited(slots);
+    let model = model_client(&env, &limits)?;
     let settings = CodebaseSettings::from_lookup(&env, &format!("cli-{}", std::process::id()))
         .map_err(anyhow::Error::msg)?;
     let prepared = match &args.target {
@@ -203,6 +202,16 @@ pub async fn review(
         writeln!(out, "Posted review {id} on {}#{pr}.", gh.repo())?;
     }
     Ok(())
+}
+
+/// The model client of a command: `OPENAI_*` settings, `limits`' requests in flight.
+fn model_client(
+    env: &impl Fn(&str) -> Option<String>,
+    limits: &Limits,
+) -> anyhow::Result<ModelClient> {
+    let openai = OpenAiSettings::from_lookup(env).map_err(anyhow::Error::msg)?;
+    let slots = Arc::new(Semaphore::new(limits.model_concurrency.max(1)));
+    Ok(ModelClient::new(&openai, RetryPolicy::default())?.limited(slots))
 }
 
 fn github_client(

@@ -109,6 +109,9 @@ pub struct CaseRun {
     pub id: String,
     pub score: Option<CaseScore>,
     pub error: Option<String>,
+    /// The findings the review posted (what is scored: a replay scores them again).
+    #[serde(default)]
+    pub reported: Vec<Finding>,
     pub input_tokens: u64,
     pub output_tokens: u64,
     /// `None` when the model has no price.
@@ -310,6 +313,7 @@ mod tests {
             id: id.into(),
             error: s.is_none().then(|| "the model call failed".to_owned()),
             score: s,
+            reported: Vec::new(),
             input_tokens: 1000,
             output_tokens: 100,
             dollars: Some(dollars),

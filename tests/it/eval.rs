@@ -1,5 +1,6 @@
-//! `codex-review eval`'s dataset: the checked-in schema is the parser's, and a line that
-//! breaks it is refused by both, with its line number from the parser.
+//! `codex-review eval`: the checked-in dataset schema is the parser's, a line that breaks it
+//! is refused by both, and a dataset of local cases runs against the fake Responses API, is
+//! scored, resumes and replays.
 
 use serde_json::{Value, json};
 
@@ -55,4 +56,177 @@ fn the_schema_and_the_parser_agree_on_good_and_bad_lines() {
             codex_review::eval::dataset::parse(&format!("{}\n{line}\n", good[0])).unwrap_err();
         assert_eq!(err.line, 2, "{line}: {err}");
     }
+}
+
+/// `git` in `dir`, quietly, as a fixed author.
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+/// A repository with a base, a head that plants a bug, and a docs-only change after it.
+fn repository(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let digits = |bound: &str| {
+        format!(
+            "pub fn digits(mut n: u64) -> u32 {{\n    let mut d = 1;\n    while n {bound} 10 {{\n        n /= 10;\n        d += 1;\n    }}\n    d\n}}\n"
+        )
+    };
+    std::fs::write(dir.join("src/digits.rs"), digits(">=")).unwrap();
+    std::fs::write(dir.join("README.md"), "Counts digits.\n").unwrap();
+    git(dir, &["init", "-q"]);
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "base"]);
+    git(dir, &["tag", "base"]);
+    std::fs::write(dir.join("src/digits.rs"), digits(">")).unwrap();
+    git(dir, &["commit", "-q", "-am", "bug"]);
+    git(dir, &["tag", "bug"]);
+    std::fs::write(
+        dir.join("README.md"),
+        "Counts the decimal digits of a number.\n",
+    )
+    .unwrap();
+    git(dir, &["commit", "-q", "-am", "docs"]);
+    git(dir, &["tag", "docs"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_eval_runs_scores_resumes_and_replays_against_the_fake_model() {
+    use crate::support::fake_openai::{FakeOpenAi, Reply};
+    use crate::support::{finding, review_with};
+    use codex_review::cli::eval;
+    crate::support::install_crypto();
+    let ai = FakeOpenAi::start().await;
+    // A hit one line off the labelled line, an invented finding, and noise on the docs change.
+    ai.respond_with(|request| {
+        let message = request["input"][0]["content"].as_str().unwrap_or("");
+        let findings = if message.contains("=== FILE src/digits.rs") {
+            vec![
+                finding("src/digits.rs", "RIGHT", 3, 3, 1, None),
+                finding("src/digits.rs", "RIGHT", 7, 7, 1, None),
+            ]
+        } else {
+            vec![finding("README.md", "RIGHT", 1, 1, 1, None)]
+        };
+        Reply::Review(review_with(findings))
+    });
+    let root = tempfile::tempdir().unwrap();
+    repository(&root.path().join("repo"));
+    let dataset = root.path().join("sample.jsonl");
+    let local =
+        |base: &str, head: &str| json!({"local": {"repo": "repo", "base": base, "head": head}});
+    let lines = [
+        json!({"id": "digits-bound", "source": local("base", "bug"),
+               "expected": [{"path": "src/digits.rs", "start_line": 4, "end_line": 4, "side": "RIGHT",
+                             "description": "`>` stops one digit early at 10", "priority": 1}]}),
+        json!({"id": "docs", "source": local("bug", "docs"), "clean": true}),
+        json!({"id": "missing-rev", "source": local("base", "no-such-tag"), "clean": true}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&dataset, text).unwrap();
+    let out = root.path().join("out");
+    let env = {
+        let base_url = ai.base_url.clone();
+        move |name: &str| match name {
+            "OPENAI_API_KEY" => Some(crate::support::fake_openai::API_KEY.to_owned()),
+            "OPENAI_BASE_URL" => Some(base_url.clone()),
+            _ => None,
+        }
+    };
+    let args = |extra: &[&str]| {
+        let mut all = vec![dataset.to_str().unwrap().to_owned()];
+        all.extend(extra.iter().map(|s| (*s).to_owned()));
+        eval::parse_args(&all).unwrap()
+    };
+
+    let report = eval::main(&args(&["--out", out.to_str().unwrap()]), &env)
+        .await
+        .unwrap();
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let totals = &json["configurations"][0]["totals"];
+    assert_eq!(totals["config"], "default");
+    assert_eq!(
+        (totals["cases"].as_u64(), totals["failed"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(
+        (
+            totals["expected"].as_u64(),
+            totals["matched"].as_u64(),
+            totals["reported"].as_u64()
+        ),
+        (Some(1), Some(1), Some(3))
+    );
+    assert_eq!(totals["recall"], 1.0);
+    assert!((totals["precision"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    assert!((totals["f1"].as_f64().unwrap() - 0.5).abs() < 1e-9);
+    assert_eq!(totals["noise_per_clean_case"], 1.0);
+    let failed = &json["configurations"][0]["cases"][2];
+    assert!(
+        failed["error"].as_str().unwrap().contains("no-such-tag"),
+        "{failed}"
+    );
+    assert!(
+        report.contains("| default | 3 | 1 | 100.0% (1/1) | 33.3% (1/3) | 0.500 | 1.00 |"),
+        "{report}"
+    );
+    assert!(
+        std::fs::read_to_string(out.join("chart.svg"))
+            .unwrap()
+            .contains("<circle class=\"point\"")
+    );
+    // Two reviews (the failed case never reached the model), each verified.
+    let asked = ai.all_requests().len();
+    assert_eq!(ai.requests().len(), 2);
+
+    // A second run resumes: every case is stored, the model is not asked again.
+    eval::main(&args(&["--out", out.to_str().unwrap()]), &env)
+        .await
+        .unwrap();
+    assert_eq!(ai.all_requests().len(), asked);
+
+    // A replay scores the stored findings again: with no slack, line 3 is not line 4.
+    let replayed = eval::main(
+        &args(&["--replay", out.to_str().unwrap(), "--slack", "0"]),
+        |_| None,
+    )
+    .await
+    .unwrap();
+    assert!(
+        replayed.contains("| default | 3 | 1 | 0.0% (0/1) | 0.0% (0/3) |"),
+        "{replayed}"
+    );
+    assert_eq!(ai.all_requests().len(), asked, "a replay calls no model");
+
+    // A configuration is a repository configuration file, named after it.
+    let config = root.path().join("no-tools.yml");
+    std::fs::write(&config, "review:\n  tools: false\n  verify: false\n").unwrap();
+    let other = root.path().join("other");
+    let report = eval::main(
+        &args(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            other.to_str().unwrap(),
+        ]),
+        &env,
+    )
+    .await
+    .unwrap();
+    assert!(
+        report.contains("| no-tools | 3 | 1 | 100.0% (1/1) |"),
+        "{report}"
+    );
+    let new = &ai.all_requests()[asked..];
+    assert_eq!(new.len(), 2, "two reviews, no verification");
+    assert!(new.iter().all(|r| r.get("tools").is_none()));
+    assert!(ai.take_violations().is_empty());
 }
