@@ -122,45 +122,40 @@ fn doctor() -> ExitCode {
 /// `codex-review review ...`: exit 0 after printing the review, 1 on failure, 2 on bad usage.
 fn eval(args: &[String]) -> ExitCode {
     use codex_review::cli::eval;
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{}", eval::USAGE);
-        return ExitCode::SUCCESS;
-    }
-    let parsed = match eval::parse_args(args) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("codex-review eval: {e}\n\n{}", eval::USAGE);
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("codex-review: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(eval::main(&parsed, |name| std::env::var(name).ok())) {
-        Ok(report) => {
-            print!("{report}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("codex-review eval: {e:#}");
-            ExitCode::from(1)
-        }
-    }
+    subcommand("eval", eval::USAGE, args, eval::parse_args, |rt, parsed| {
+        let report = rt.block_on(eval::main(&parsed, |name| std::env::var(name).ok()))?;
+        print!("{report}");
+        Ok(())
+    })
 }
 
 fn review(args: &[String]) -> ExitCode {
+    use codex_review::cli;
+    subcommand("review", cli::USAGE, args, cli::parse_args, |rt, parsed| {
+        let stdin = || std::io::read_to_string(std::io::stdin());
+        let mut out = std::io::stdout().lock();
+        let env = |name: &str| std::env::var(name).ok();
+        rt.block_on(cli::review(&parsed, env, stdin, &mut out))
+    })
+}
+
+/// A command with options of its own: `--help`, its usage with exit 2 for bad arguments, a
+/// runtime, and exit 1 with the error when `run` fails.
+fn subcommand<A>(
+    name: &str,
+    usage: &str,
+    args: &[String],
+    parse: impl FnOnce(&[String]) -> Result<A, String>,
+    run: impl FnOnce(&tokio::runtime::Runtime, A) -> anyhow::Result<()>,
+) -> ExitCode {
     if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{}", codex_review::cli::USAGE);
+        println!("{usage}");
         return ExitCode::SUCCESS;
     }
-    let parsed = match codex_review::cli::parse_args(args) {
+    let parsed = match parse(args) {
         Ok(parsed) => parsed,
         Err(e) => {
-            eprintln!("codex-review review: {e}\n\n{}", codex_review::cli::USAGE);
+            eprintln!("codex-review {name}: {e}\n\n{usage}");
             return ExitCode::from(2);
         }
     };
@@ -171,18 +166,10 @@ fn review(args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let stdin = || std::io::read_to_string(std::io::stdin());
-    let mut out = std::io::stdout().lock();
-    let result = runtime.block_on(codex_review::cli::review(
-        &parsed,
-        |name| std::env::var(name).ok(),
-        stdin,
-        &mut out,
-    ));
-    match result {
+    match run(&runtime, parsed) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("codex-review review: {e:#}");
+            eprintln!("codex-review {name}: {e:#}");
             ExitCode::from(1)
         }
     }

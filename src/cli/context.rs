@@ -92,12 +92,8 @@ pub fn of_diff(
     let loaded = config::of_work_tree();
     let (reviewable, not_reviewed) = filter::select(&files, &loaded.config.paths);
     let changed: Vec<&str> = reviewable.iter().map(|f| f.path.as_str()).collect();
-    let agents = agents_files(&local::paths_at_head().unwrap_or_default(), &changed);
-    let read = agents
-        .into_iter()
-        .filter_map(|path| local::file_at_head(&path).map(|text| (path, text)))
-        .filter(|(_, text)| text.len() <= crate::review::context::MAX_AGENTS_BYTES);
-    let guidelines = compose_guidelines(&loaded.config, &changed, read);
+    let paths = local::paths_at_head();
+    let guidelines = local_guidelines(&loaded, &changed, paths, local::file_at_head);
     let selected = changed.iter().map(|p| (*p).to_owned()).collect();
     let tools = args.tools && wants_tools(&loaded.config.review);
     let described = Described {
@@ -115,8 +111,8 @@ pub fn of_diff(
 }
 
 /// The context of the change from `base` to `head` of the git repository at `dir` (an eval
-/// case): its configuration and guidelines from `base` unless `config` replaces them, the
-/// text of its changed files at `head`, and `head` for the tools.
+/// case): its configuration (unless `config` replaces it) and AGENTS.md guidelines from
+/// `base`, the text of its first changed files at `head`, and `head` for the tools.
 pub fn of_revisions(
     dir: &std::path::Path,
     (base, head): (&str, &str),
@@ -134,11 +130,17 @@ pub fn of_revisions(
     });
     let (reviewable, not_reviewed) = filter::select(&files, &loaded.config.paths);
     let changed: Vec<&str> = reviewable.iter().map(|f| f.path.as_str()).collect();
-    let read = changed
+    // As the App: the text of the first changed files at the head, and AGENTS.md guidelines
+    // of the base.
+    let contents = changed
         .iter()
-        .filter_map(|p| local::file_at(dir, head, p).map(|text| ((*p).to_owned(), text)));
-    let contents = read.collect();
-    let guidelines = compose_guidelines(&loaded.config, &changed, std::iter::empty());
+        .take(crate::review::context::MAX_CONTENT_FILES)
+        .filter_map(|p| local::file_at(dir, head, p).map(|text| ((*p).to_owned(), text)))
+        .filter(|(_, text)| text.len() <= crate::review::context::MAX_CONTENT_BYTES)
+        .collect();
+    let paths = local::paths_at(dir, base);
+    let read = |path: &str| local::file_at(dir, base, path);
+    let guidelines = local_guidelines(&loaded, &changed, paths, read);
     let selected = changed.iter().map(|p| (*p).to_owned()).collect();
     let tools = args.tools && wants_tools(&loaded.config.review);
     let described = Described {
@@ -156,6 +158,22 @@ pub fn of_revisions(
     ctx.contents = contents;
     let codebase = tools.then(|| codebase::for_revision(settings, dir, head));
     Ok(with_codebase(ctx, None, codebase))
+}
+
+/// The configured instructions and the AGENTS.md guidelines for `changed`, from a revision
+/// of a local repository with `paths`, its files read with `read`.
+fn local_guidelines(
+    loaded: &Loaded,
+    changed: &[&str],
+    paths: Option<Vec<String>>,
+    read: impl Fn(&str) -> Option<String>,
+) -> String {
+    let agents = agents_files(&paths.unwrap_or_default(), changed);
+    let texts = agents
+        .into_iter()
+        .filter_map(|path| read(&path).map(|text| (path, text)))
+        .filter(|(_, text)| text.len() <= crate::review::context::MAX_AGENTS_BYTES);
+    compose_guidelines(&loaded.config, changed, texts)
 }
 
 /// A context with what both kinds share, and nothing read yet.

@@ -86,7 +86,15 @@ pub fn file_at(work_tree: &Path, rev: &str, path: &str) -> Option<String> {
 
 /// The paths of HEAD of the git work tree the process runs in (`None`: not a work tree).
 pub fn paths_at_head() -> Option<Vec<String>> {
+    paths_at(Path::new("."), "HEAD")
+}
+
+/// The paths of revision `rev` of the git repository at `work_tree`.
+pub fn paths_at(work_tree: &Path, rev: &str) -> Option<Vec<String>> {
+    let rev = revision(rev).ok()?;
     let out = Command::new("git")
+        .arg("-C")
+        .arg(work_tree)
         .args([
             "-c",
             "core.fsmonitor=false",
@@ -94,7 +102,7 @@ pub fn paths_at_head() -> Option<Vec<String>> {
             "-r",
             "-z",
             "--name-only",
-            "HEAD",
+            rev,
         ])
         .stdin(Stdio::null())
         .stderr(Stdio::null())

@@ -172,7 +172,7 @@ pub fn verify_message(pr: &VerifiedPr<'_>, findings: &[ToVerify<'_>]) -> String 
 }
 
 /// Text on one line (a title must not start a new `[ID]` line).
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

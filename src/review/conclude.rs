@@ -10,6 +10,7 @@
 
 use super::place::Placement;
 use super::result::Drops;
+use crate::model::prompt::one_line;
 use crate::model::{Finding, ReviewOutput};
 
 /// The reason [`super::filter`] gives a finding an earlier review already posted: it is
@@ -101,10 +102,6 @@ fn left_out(count: usize, drops: &Drops) -> String {
         ));
     }
     parts.join(", ")
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -22,13 +22,13 @@ use crate::ids::{CommentId, CommitSha, RepoName};
 use crate::repo_config::{RepoConfig, nearest_agents_files, review_guidelines};
 
 /// Files whose full new content is fetched for context, at most, per review.
-const MAX_CONTENT_FILES: usize = 50;
+pub(crate) const MAX_CONTENT_FILES: usize = 50;
 /// Content fetches in flight at once: all of them, in one wave.
 const CONTENT_FETCH_CONCURRENCY: usize = MAX_CONTENT_FILES;
 /// Files with longer patches are shown by their hunks only (no content is fetched).
 const MAX_CONTENT_PATCH_LINES: usize = 3_000;
 /// Larger files are not fetched.
-const MAX_CONTENT_BYTES: usize = 512 * 1024;
+pub(crate) const MAX_CONTENT_BYTES: usize = 512 * 1024;
 /// Characters of repository guidelines sent to the model at most.
 const MAX_GUIDELINES: usize = 12_000;
 /// AGENTS.md files read per review at most.

@@ -150,6 +150,9 @@ pub async fn verify(
             Judged::Keep => {}
         }
     }
+    if !lowered.is_empty() {
+        super::place::sort(placement);
+    }
     let is_dropped = |f: &Finding| dropped.iter().any(|d| d.finding == *f);
     placement.inline.retain(|p| !is_dropped(&p.finding));
     placement.summary_only.retain(|u| !is_dropped(&u.finding));
@@ -226,8 +229,8 @@ fn verdicts(verdicts: &[Verdict], ids: &[String], candidates: &[Finding]) -> Vec
         .collect()
 }
 
-/// Sets the priority of `finding` where it is placed, keeping the inline comments most
-/// urgent first (the cap on inline comments keeps the first ones).
+/// Sets the priority of `finding` where it is placed (the placement is sorted again once
+/// all are set: the cap on inline comments keeps the first ones).
 fn lower(placement: &mut Placement, finding: &Finding, to: i64) {
     for p in &mut placement.inline {
         if p.finding == *finding {
@@ -239,7 +242,6 @@ fn lower(placement: &mut Placement, finding: &Finding, to: i64) {
             u.finding.priority = to;
         }
     }
-    super::place::sort(placement);
 }
 
 /// `path:line` or `path:start-end`, with the side when it is the old one.
