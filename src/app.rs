@@ -261,7 +261,7 @@ pub async fn start_on(
 /// on the same listener (connections that arrive in between wait in its backlog).
 pub struct Setup {
     pub addr: SocketAddr,
-    /// The one-time key a browser on another machine needs (`/setup?key=...`).
+    /// The one-time key every visitor of the setup page needs (`/setup?key=...`).
     pub key: String,
     stop: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<Option<Running>>>,

@@ -86,9 +86,14 @@ fn attr(html: &str, marker: &str, attr: &str) -> String {
 
 /// Opens the confirmation page for `query` and submits its form to the fake github.com;
 /// returns the manifest, where GitHub sends the person back, and the cookie the page set.
-async fn register(http: &reqwest::Client, base: &str, query: &str) -> (Value, String, String) {
+async fn register(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    query: &str,
+) -> (Value, String, String) {
     let res = http
-        .get(format!("{base}/setup?{query}"))
+        .get(format!("{base}/setup?key={key}&{query}"))
         .send()
         .await
         .unwrap();
@@ -168,7 +173,7 @@ async fn the_manifest_flow_registers_the_app_and_the_service_goes_on_without_a_r
     assert!(res.status().is_redirection());
     assert_eq!(res.headers()["location"], "/setup");
     let html = http
-        .get(format!("{base}/setup"))
+        .get(format!("{base}/setup?key={}", setup.key))
         .send()
         .await
         .unwrap()
@@ -196,7 +201,10 @@ async fn the_manifest_flow_registers_the_app_and_the_service_goes_on_without_a_r
     assert_eq!(attr(&html, "name=\"key\"", "value"), setup.key);
     // A bad address is named, and nothing goes to GitHub.
     let res = http
-        .get(format!("{base}/setup?public_url=ftp%3A%2F%2Fx"))
+        .get(format!(
+            "{base}/setup?key={}&public_url=ftp%3A%2F%2Fx",
+            setup.key
+        ))
         .send()
         .await
         .unwrap();
@@ -207,6 +215,7 @@ async fn the_manifest_flow_registers_the_app_and_the_service_goes_on_without_a_r
     let (manifest, back, cookie) = register(
         &http,
         &base,
+        &setup.key,
         "public_url=https%3A%2F%2Freview.example.com%2F&org=acme&name=codex-review-first",
     )
     .await;
@@ -218,7 +227,8 @@ async fn the_manifest_flow_registers_the_app_and_the_service_goes_on_without_a_r
     // A public URL GitHub cannot reach is flagged (and still allowed).
     let html = http
         .get(format!(
-            "{base}/setup?public_url=http%3A%2F%2Flocalhost%3A3000"
+            "{base}/setup?key={}&public_url=http%3A%2F%2Flocalhost%3A3000",
+            setup.key
         ))
         .send()
         .await
@@ -269,8 +279,13 @@ async fn the_manifest_flow_registers_the_app_and_the_service_goes_on_without_a_r
     assert!(res.text().await.unwrap().contains("state does not match"));
 
     // Again, on the person's own account: the App is created and its credentials written.
-    let (_, back, cookie) =
-        register(&http, &base, "public_url=https%3A%2F%2Freview.example.com").await;
+    let (_, back, cookie) = register(
+        &http,
+        &base,
+        &setup.key,
+        "public_url=https%3A%2F%2Freview.example.com",
+    )
+    .await;
     let res = come_back(&http, &back, &cookie).await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
@@ -359,7 +374,7 @@ async fn without_an_openai_key_the_page_says_how_to_set_it_and_the_service_stops
     let base = format!("http://{}", setup.addr);
     let http = browser();
     let html = http
-        .get(format!("{base}/setup"))
+        .get(format!("{base}/setup?key={}", setup.key))
         .send()
         .await
         .unwrap()
@@ -373,8 +388,13 @@ async fn without_an_openai_key_the_page_says_how_to_set_it_and_the_service_stops
         "https://public.example.org"
     );
 
-    let (_, back, cookie) =
-        register(&http, &base, "public_url=https%3A%2F%2Fpublic.example.org").await;
+    let (_, back, cookie) = register(
+        &http,
+        &base,
+        &setup.key,
+        "public_url=https%3A%2F%2Fpublic.example.org",
+    )
+    .await;
     let html = come_back(&http, &back, &cookie).await.text().await.unwrap();
     assert!(html.contains("set <code>OPENAI_API_KEY</code>"), "{html}");
     let Err(err) = setup.configured().await else {
@@ -449,7 +469,7 @@ async fn fresh() -> Fresh {
 }
 
 #[tokio::test]
-async fn behind_a_tunnel_every_visitor_needs_the_key() {
+async fn every_visitor_needs_the_key_whatever_host_it_names() {
     let Fresh {
         github,
         openai,
@@ -459,15 +479,26 @@ async fn behind_a_tunnel_every_visitor_needs_the_key() {
     } = fresh().await;
     let http = browser();
     let port = setup.addr.port();
-    // `ssh -R`, a TCP tunnel or a proxy without forwarding headers: the connection comes from
-    // loopback, but the browser asks for the public host.
+    // Every connection here comes from loopback, as through `ssh -R`, `ngrok tcp` (which pass
+    // the visitor's own `Host`) or nginx's default `proxy_pass http://127.0.0.1:3000` (which
+    // sends `Host: 127.0.0.1:3000` and no forwarding header): no host opens the page.
     for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        "localhost".to_owned(),
+        "127.0.0.1:3000".to_owned(),
+        format!("[::1]:{port}"),
         "review.example.test".to_owned(),
         format!("review.example.test:{port}"),
         "127.0.0.1.nip.io".to_owned(),
-        "localhost.example.test".to_owned(),
     ] {
-        for query in ["", "?public_url=https%3A%2F%2Freview.example.test"] {
+        for query in [
+            "".to_owned(),
+            "?public_url=https%3A%2F%2Freview.example.test".to_owned(),
+            "?key=".to_owned(),
+            format!("?key={}x", setup.key),
+            format!("?key={}", &setup.key[..setup.key.len() - 1]),
+        ] {
             let res = http
                 .get(format!("{base}/setup{query}"))
                 .header("host", &host)
@@ -475,8 +506,18 @@ async fn behind_a_tunnel_every_visitor_needs_the_key() {
                 .await
                 .unwrap();
             assert_eq!(res.status(), 403, "{host}{query}");
-            assert!(res.headers().get("set-cookie").is_none());
-            assert!(!res.text().await.unwrap().contains("manifest-form"));
+            assert!(res.headers().get("set-cookie").is_none(), "{host}{query}");
+            let html = res.text().await.unwrap();
+            // No form and no state: only where the address with the key is.
+            assert!(!html.contains("<form"), "{host}{query}: {html}");
+            assert!(!html.contains("manifest"), "{host}{query}");
+            assert!(!html.contains(&setup.key), "{host}{query}");
+            for place in ["one-time key", "/setup?key=", "fly logs", "docker logs"] {
+                assert!(
+                    html.contains(place),
+                    "{host}{query}: no {place:?} in {html}"
+                );
+            }
         }
         let res = http
             .get(format!("{base}/setup?key={}", setup.key))
@@ -485,20 +526,8 @@ async fn behind_a_tunnel_every_visitor_needs_the_key() {
             .await
             .unwrap();
         assert_eq!(res.status(), 200, "{host} with the key");
-    }
-    // The operator's own browser names a loopback host.
-    for host in [
-        format!("localhost:{port}"),
-        format!("127.0.0.1:{port}"),
-        "localhost".into(),
-    ] {
-        let res = http
-            .get(format!("{base}/setup"))
-            .header("host", &host)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{host}");
+        let html = res.text().await.unwrap();
+        assert_eq!(attr(&html, "name=\"key\"", "value"), setup.key);
     }
     assert!(github.state().manifest_apps.is_empty());
     assert!(github.state().violations.is_empty());
@@ -518,12 +547,14 @@ async fn two_callbacks_at_once_exchange_one_code_and_write_the_file_once() {
     let (_, first, first_cookie) = register(
         &http,
         &base,
+        &setup.key,
         "public_url=https%3A%2F%2Freview.example.com&name=codex-review-one",
     )
     .await;
     let (_, second, second_cookie) = register(
         &http,
         &base,
+        &setup.key,
         "public_url=https%3A%2F%2Freview.example.com&name=codex-review-two",
     )
     .await;

@@ -12,10 +12,11 @@
 //!
 //! Until then the page could register an App for whoever opens it first, so it is the
 //! operator's alone:
-//! - only a request that comes from loopback *and* names a loopback host (`localhost`,
-//!   `127.0.0.1`, `[::1]`) opens it as it is. Behind a tunnel or a proxy every visitor comes
-//!   from loopback, but names the public host: they need the one-time key printed at start
-//!   (`/setup?key=...`);
+//! - every request needs the one-time key of the address printed at start
+//!   (`/setup?key=...`), wherever it comes from. Behind a tunnel or a proxy every visitor comes
+//!   from loopback, and the tunnel chooses the `Host` it forwards (`ssh -R` and `ngrok tcp`
+//!   pass the visitor's own; nginx's default `proxy_pass` sends `127.0.0.1`), so no address
+//!   or header tells the operator's browser from anyone else's;
 //! - the page that hands out a `state` binds it to the browser with an HttpOnly cookie, and the
 //!   callback refuses a state that comes without its cookie;
 //! - the callback is claimed once before the code is exchanged, and the credentials file is
@@ -153,44 +154,6 @@ enum Redeemed {
     OtherBrowser,
 }
 
-/// Whether a request is the operator's own browser on this machine: it comes from loopback,
-/// names a loopback host, and says it passed no proxy. Behind a tunnel (`ssh -R`, ngrok) every
-/// visitor comes from loopback, but asks for the public host.
-fn on_this_machine(peer: &SocketAddr, headers: &HeaderMap) -> bool {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    peer.ip().is_loopback()
-        && loopback_host(host)
-        && !headers.contains_key("x-forwarded-for")
-        && !headers.contains_key("x-forwarded-host")
-        && !headers.contains_key("forwarded")
-}
-
-/// `localhost`, `127.0.0.1` or `[::1]`, with or without a port.
-fn loopback_host(host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        match rest.split_once(']') {
-            Some((ip, port)) if port.is_empty() || port.strip_prefix(':').is_some_and(is_port) => {
-                ip
-            }
-            _ => return false,
-        }
-    } else {
-        match host.split_once(':') {
-            Some((name, port)) if is_port(port) => name,
-            Some(_) => return false,
-            None => host,
-        }
-    };
-    name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "::1"
-}
-
-fn is_port(s: &str) -> bool {
-    s.parse::<u16>().is_ok()
-}
-
 pub fn router(state: Arc<SetupState>) -> Router {
     Router::new()
         .route("/", get(root))
@@ -242,12 +205,12 @@ async fn setup(
         return not_found().await;
     }
     let settings = &state.settings;
-    let local = on_this_machine(&peer, &headers);
-    if !local && !same_secret(query.key.as_bytes(), state.key.as_bytes()) {
-        tracing::warn!(%peer, "setup page refused: opened from another machine without its key");
+    // No exception for loopback or a `Host` header: both are the tunnel's choice.
+    if !same_secret(query.key.as_bytes(), state.key.as_bytes()) {
+        tracing::warn!(%peer, "setup page refused: opened without its one-time key");
         return pages::needs_key(settings);
     }
-    let key = if local { "" } else { query.key.as_str() };
+    let key = query.key.as_str();
     let own = own_address(&headers);
     let Some(public_url) = query.public_url else {
         let prefill = settings.public_url.clone().unwrap_or_else(|| own.clone());
@@ -431,37 +394,4 @@ fn writable(path: &std::path::Path) -> std::io::Result<()> {
         ".codex-review-probe",
     )?);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_loopback_hosts_count_as_this_machine() {
-        for host in [
-            "localhost",
-            "localhost:3000",
-            "LOCALHOST:80",
-            "127.0.0.1",
-            "127.0.0.1:3000",
-            "[::1]",
-            "[::1]:3000",
-        ] {
-            assert!(loopback_host(host), "{host}");
-        }
-        for host in [
-            "review.example.test",
-            "review.example.test:443",
-            "127.0.0.2",
-            "localhost.evil.test",
-            "localhost:x",
-            "[::1]x",
-            "::1",
-            "",
-            "127.0.0.1:99999",
-        ] {
-            assert!(!loopback_host(host), "{host}");
-        }
-    }
 }

@@ -45,7 +45,7 @@ pub fn ask(
 <p>This service has no GitHub App yet. Register one on {web} in two steps: say where GitHub can \
 reach this service, then confirm on GitHub. The App's id, private key and webhook secret come \
 back here and are written to <code>{path}</code>.</p>\n\
-<form method=\"get\" action=\"/setup\">\n{key_field}\
+<form method=\"get\" action=\"/setup\">\n<input type=\"hidden\" name=\"key\" value=\"{key}\">\n\
 <p><label for=\"public_url\">Public URL of this service</label>\
 <input type=\"url\" id=\"public_url\" name=\"public_url\" value=\"{public_url}\" required>\
 <span class=\"muted\">GitHub sends webhooks to this address plus <code>/webhook</code>; it must be \
@@ -58,14 +58,7 @@ reachable from GitHub (HTTPS through a proxy, Fly.io or a tunnel).</span></p>\n\
 <span class=\"muted\">Unique on GitHub; by default codex-review- and the organisation or host.</span></p>\n\
 <p><button type=\"submit\">Continue</button></p>\n</form>",
         notices = notices(settings),
-        key_field = if key.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "<input type=\"hidden\" name=\"key\" value=\"{}\">\n",
-                escape(key)
-            )
-        },
+        key = escape(key),
         web = escape(&settings.web_url),
         path = escape(&settings.credentials_path.display().to_string()),
         public_url = escape(public_url),
@@ -128,32 +121,36 @@ address (a tunnel while you try it out), or change the App's webhook URL on GitH
 <form method=\"post\" action=\"{target}\" id=\"manifest-form\">\n\
 <input type=\"hidden\" name=\"manifest\" value=\"{manifest}\">\n\
 <p><button type=\"submit\">Create the GitHub App on GitHub</button></p>\n</form>\n\
-<p><a href=\"/setup{again}\">Change the address</a></p>",
+<p><a href=\"/setup?key={key}\">Change the address</a></p>",
         notices = notices(settings),
         name = escape(&choice.name),
         hook = escape(&format!("{}/webhook", choice.public_url)),
         target = escape(target),
         manifest = escape(&manifest.to_string()),
-        again = if key.is_empty() {
-            String::new()
-        } else {
-            format!("?key={}", escape(key))
-        },
+        key = escape(key),
     );
     // The manifest form posts to GitHub; nothing else may be a form target.
     let action = format!("'self' {}", settings.web_url);
     page(StatusCode::OK, TITLE, &body, &action)
 }
 
-/// Opened from another machine without the key printed at start.
+/// Opened without the one-time key printed at start: where to find the address that has it.
+/// No form and no `state` are handed out.
 pub fn needs_key(settings: &SetupSettings) -> Response {
-    failed(
-        settings,
-        StatusCode::FORBIDDEN,
-        "This setup page registers the service's GitHub App, so from another machine it opens \
-         only with its one-time key: open the address the service printed when it started \
-         (it ends in /setup?key=...; on Fly.io, `fly logs` shows it).",
-    )
+    let body = format!(
+        "<h1>{TITLE}</h1>\n{notices}<div class=\"box bad\" id=\"problem\">This page registers \
+the service's GitHub App, so it opens only with the one-time key the service printed when it \
+started. Open the whole address it printed, which ends in <code>/setup?key=...</code>:</div>\n\
+<ul id=\"where-the-key-is\">\n\
+<li>started in a terminal: the line <code>no GitHub App configured yet; open ...</code> in \
+that terminal;</li>\n\
+<li>on Fly.io: <code>fly logs</code>;</li>\n\
+<li>in Docker: <code>docker logs CONTAINER</code> (or <code>docker compose logs</code>).</li>\n\
+</ul>\n\
+<p>A new key is made at every start: restart the service to print a fresh address.</p>",
+        notices = notices(settings),
+    );
+    page(StatusCode::FORBIDDEN, TITLE, &body, "'self'")
 }
 
 /// A refusal or failure that leaves nothing to do but start again.
