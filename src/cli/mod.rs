@@ -171,7 +171,7 @@ pub async fn review(
     };
     let reviewed = pipeline::review(&engine, ctx).await?;
     let spent = Spent::of(&model, &ctx.config, &reviewed);
-    if reviewed.nothing_to_review {
+    if reviewed.nothing_to_review.is_some() {
         writeln!(
             out,
             "Nothing to review: {} file(s), none with reviewable line changes.",

@@ -165,6 +165,20 @@ impl PathRules {
         self.include.as_ref().is_some_and(|i| i.is_match(path))
     }
 
+    /// Whether `file` is left out by a path rule (the repository's globs or the built-in
+    /// ones), which the base branch sets, rather than by what the change put in it (a
+    /// marker, minified or binary content, a patch too large).
+    pub fn excluded_by_path(&self, file: &FileDiff) -> bool {
+        let path = file.path.as_str();
+        if self.exclude.as_ref().is_some_and(|x| x.is_match(path)) {
+            return true;
+        }
+        match &self.include {
+            Some(include) => !include.is_match(path),
+            None => self.defaults.iter().any(|(_, set)| set.is_match(path)),
+        }
+    }
+
     /// Why `file` is not shown to the model, or `None` when it is reviewed.
     pub fn skip_reason(&self, file: &FileDiff) -> Option<String> {
         if let Some(why) = &file.no_patch {

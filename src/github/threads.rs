@@ -1,5 +1,5 @@
 //! Review threads: the pull request's threads through GraphQL (`reviewThreads`), resolving
-//! one (`resolveReviewThread`), and the reactions on a review comment (REST; GitHub sends no
+//! one (`resolveReviewThread`) or opening it again (`unresolveReviewThread`), and the reactions on a review comment (REST; GitHub sends no
 //! webhook for reactions).
 
 use http::Method;
@@ -59,6 +59,12 @@ const THREADS: &str = "query($owner: String!, $name: String!, $number: Int!, $af
 
 const RESOLVE: &str = "mutation($id: ID!) {
   resolveReviewThread(input: {threadId: $id}) {
+    thread { id isResolved }
+  }
+}";
+
+const UNRESOLVE: &str = "mutation($id: ID!) {
+  unresolveReviewThread(input: {threadId: $id}) {
     thread { id isResolved }
   }
 }";
@@ -163,6 +169,20 @@ impl RepoClient {
             return Err(GitHubError::Decode {
                 call: "resolve review thread",
                 message: "the thread is not resolved after the mutation".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Unresolves a review thread: a finding reported again after it was marked fixed.
+    pub async fn unresolve_thread(&self, id: &str) -> Result<(), GitHubError> {
+        let data = self
+            .graphql("unresolve review thread", UNRESOLVE, json!({"id": id}))
+            .await?;
+        if data["unresolveReviewThread"]["thread"]["isResolved"] != json!(false) {
+            return Err(GitHubError::Decode {
+                call: "unresolve review thread",
+                message: "the thread is still resolved after the mutation".into(),
             });
         }
         Ok(())

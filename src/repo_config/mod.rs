@@ -72,7 +72,9 @@ pub struct Gate {
     /// Fail the `codex-review` check while a finding of the pull request of this priority or
     /// more urgent is open (0 = must fix ... 3 = low): posted by this or an earlier review, not
     /// fixed, not outdated, not dismissed by a person who may run commands. Then it can be a
-    /// required check. Default: none (the check is neutral).
+    /// required check: a head not reviewed automatically for a reason its author controls (a
+    /// title keyword, a draft, a label, a generated-file marker) asks for a review
+    /// (`action_required`) instead of passing. Default: none (the check is neutral).
     #[schemars(range(min = 0, max = 3))]
     pub fail_on_priority: Option<u8>,
 }
@@ -119,8 +121,10 @@ pub struct AutoReview {
     pub ignore_authors: Vec<String>,
     /// Pull requests with any of these labels are not reviewed automatically. Default: none.
     pub ignore_labels: Vec<String>,
-    /// Pull requests whose title contains any of these words (case-insensitive) are not
-    /// reviewed automatically. Default: `["WIP", "DO NOT REVIEW"]`.
+    /// Pull requests whose title contains any of these keywords, as whole words
+    /// (case-insensitive: `WIP` matches "WIP: x" and "[wip] x", not "Fix sWIPe"), are not
+    /// reviewed automatically. Under a gate their check asks for a review
+    /// (`action_required`). Default: `["WIP", "DO NOT REVIEW"]`.
     pub ignore_title_keywords: Vec<String>,
 }
 

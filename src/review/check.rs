@@ -5,10 +5,13 @@
 //! above is still open (posted by this review or an earlier one; not fixed, not outdated, not
 //! dismissed by a person allowed to run commands), and on a review that could not be done (a
 //! required check must not pass on an outage). A head that is not reviewed because of the
-//! configuration gets a `skipped` check, so a required check always reports, unless open
-//! findings hold it.
+//! configuration gets a check too, so a required check always reports, unless open findings
+//! hold it: `skipped` when only a maintainer controls the reason (GitHub counts `skipped` as
+//! passing), `action_required` when the pull request's author does (a draft, a label, a title
+//! keyword, every file hidden by a marker the change itself adds).
 
-use super::{Outcome, ReviewError, Reviewer};
+use super::gate::{Controller, Skip};
+use super::{Hidden, Outcome, ReviewError, Reviewer};
 use crate::github::RepoClient;
 use crate::ids::{CommitSha, PrNumber, RepoName};
 use crate::repo_config::RepoConfig;
@@ -16,21 +19,6 @@ use crate::store::HoldingFinding;
 
 /// The check run's name (and how a re-run is recognised).
 pub const CHECK_NAME: &str = "codex-review";
-
-/// Reasons of an automatic review not done that the repository chose (configuration, filters,
-/// a pause): they conclude the check `skipped` when a gate is configured. Other reasons (an
-/// author who may not trigger reviews, a rate limit) leave the required check waiting for a
-/// maintainer's `@codex review`.
-const CHOSEN_SKIPS: &[&str] = &[
-    "automatic reviews are turned off",
-    "automatic reviews of this pull request are paused",
-    "the repository does not review on this event",
-    "the pull request is a draft",
-    "the base branch is not one the repository reviews",
-    "the author is in auto_review.ignore_authors",
-    "the pull request has a label in auto_review.ignore_labels",
-    "the title has a keyword in auto_review.ignore_title_keywords",
-];
 
 /// What the gate needs to know of the pull request to conclude a check.
 pub(super) struct Hold<'a> {
@@ -156,33 +144,42 @@ impl Reviewer {
             .await;
     }
 
-    /// A head the repository chose not to review: a `skipped` check run when a gate is
-    /// configured, so a required check reports.
+    /// A head not reviewed automatically, under a gate: `skipped` when only a maintainer
+    /// controls why, `action_required` when the author does, so a required check reports.
     pub(super) async fn skipped_check(
         &self,
         gh: &RepoClient,
         pr: PrNumber,
         sha: &CommitSha,
-        why: &str,
+        skip: Skip,
         config: &RepoConfig,
         pull_url: Option<&str>,
     ) {
         let Some(limit) = config.gate.fail_on_priority else {
             return;
         };
-        if !CHOSEN_SKIPS.contains(&why) {
-            return;
-        }
+        let why = skip.text();
+        let (conclusion, title, summary) = match skip.controller() {
+            Controller::Nobody => return,
+            Controller::Maintainer => ("skipped", "Not reviewed", format!("Not reviewed: {why}.")),
+            Controller::Author => (
+                "action_required",
+                "Not reviewed: a review is needed",
+                format!(
+                    "Not reviewed automatically: {why}. The pull request's author can choose \
+                     that, so under `gate.fail_on_priority` this check does not pass without a \
+                     review: comment `@codex review` to get one."
+                ),
+            ),
+        };
         let repo = gh.repo().clone();
-        let summary = format!("Not reviewed: {why}.");
         let hold = Hold {
             limit: Some(limit),
             pr,
             pull_url,
         };
-        let (conclusion, title, summary) = self
-            .held(&repo, sha, ("skipped", "Not reviewed", &summary), &hold)
-            .await;
+        let (conclusion, title, summary) =
+            self.held(&repo, (conclusion, title, &summary), &hold).await;
         let known = self.store.check_run(&repo, sha).await.ok().flatten();
         if let Some(id) = known {
             let held = Hold {
@@ -218,7 +215,7 @@ impl Reviewer {
         completion: (&str, &str, &str),
         hold: &Hold<'_>,
     ) {
-        let (conclusion, title, summary) = self.held(gh.repo(), sha, completion, hold).await;
+        let (conclusion, title, summary) = self.held(gh.repo(), completion, hold).await;
         match gh
             .complete_check_run(id, conclusion, &title, &summary)
             .await
@@ -237,18 +234,13 @@ impl Reviewer {
     async fn held<'c>(
         &self,
         repo: &RepoName,
-        sha: &CommitSha,
         (conclusion, title, summary): (&'c str, &str, &str),
         hold: &Hold<'_>,
     ) -> (&'c str, String, String) {
         let Some(limit) = hold.limit else {
             return (conclusion, title.to_owned(), summary.to_owned());
         };
-        match self
-            .store
-            .holding_findings(repo, hold.pr, sha.as_str(), limit)
-            .await
-        {
+        match self.store.holding_findings(repo, hold.pr, limit).await {
             Ok(open) if open.is_empty() => (conclusion, title.to_owned(), summary.to_owned()),
             Ok(open) => {
                 let title = if conclusion == "failure" && title == "Review failed" {
@@ -302,7 +294,9 @@ fn held_list(open: &[HoldingFinding], limit: u8, pull_url: Option<&str>) -> Stri
         let title = match (f.comment_id, pull_url) {
             (Some(comment), Some(url)) => format!("[{title}]({url}#discussion_r{comment})"),
             (Some(_), None) => title,
-            (None, _) => format!("{title} (in a review's summary)"),
+            (None, _) => {
+                format!("{title} (in a review's summary: open until a review finds it fixed)")
+            }
         };
         s.push_str(&format!("- **P{}** {title} — {place}\n", f.priority));
     }
@@ -327,6 +321,31 @@ fn failed(gated: bool, what: &str) -> (&'static str, String, String) {
     }
 }
 
+/// `(conclusion, title, summary)` of a review that found no file to show the model. Under a
+/// gate, files the change itself hid (a generated-file marker, minified or binary content, a
+/// patch too large) need a person: the author must not pass the check by adding a marker.
+fn nothing_to_review(hidden: Hidden, gated: bool) -> (&'static str, String, String) {
+    match (hidden, gated) {
+        (Hidden::ByTheChange, true) => (
+            "action_required",
+            "Not reviewed: the change hides its files".into(),
+            "No file of this pull request could be shown to the model: the change itself hides \
+             them (a generated-file marker such as `@generated`, minified or binary content, or \
+             a patch too large), so under `gate.fail_on_priority` this check does not pass \
+             without a review. Remove what hides them and comment `@codex review`, or a \
+             maintainer lists such paths in `paths.exclude` on the base branch."
+                .into(),
+        ),
+        _ => (
+            "skipped",
+            "Nothing to review".into(),
+            "No file of this pull request could be reviewed (the repository's path filters); \
+             the review says which."
+                .into(),
+        ),
+    }
+}
+
 /// `(conclusion, title, summary)` of a finished review.
 pub fn conclusion(
     result: &Result<Outcome, ReviewError>,
@@ -335,13 +354,9 @@ pub fn conclusion(
     let gate = config.gate.fail_on_priority;
     match result {
         Ok(Outcome::Posted {
-            nothing_to_review: true,
+            nothing_to_review: Some(hidden),
             ..
-        }) => (
-            "skipped",
-            "Nothing to review".into(),
-            "No file of this pull request could be reviewed (filters, binary or generated files); the review says which.".into(),
-        ),
+        }) => nothing_to_review(*hidden, gate.is_some()),
         Ok(Outcome::Posted {
             inline,
             summary_only,

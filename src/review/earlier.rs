@@ -144,17 +144,27 @@ pub(super) fn drop_dismissed(placement: &mut Placement, earlier: &Earlier) -> us
 /// The summary's lines about earlier findings: fixed and outdated since the last review.
 pub(super) fn settled_section(settled: &threads::Settled) -> String {
     let mut s = String::new();
-    for (heading, list) in [
-        ("Fixed since the last review", &settled.fixed),
-        ("No longer in the code (lines deleted)", &settled.outdated),
+    for (heading, done, list) in [
+        ("Fixed since the last review", "resolved", &settled.fixed),
+        (
+            "No longer in the code (lines deleted)",
+            "resolved",
+            &settled.outdated,
+        ),
+        (
+            "Reported again after it was marked fixed",
+            "reopened",
+            &settled.reopened,
+        ),
     ] {
         if list.is_empty() {
             continue;
         }
-        s.push_str(&format!("**{heading}** (threads resolved)\n\n"));
+        s.push_str(&format!("**{heading}** (threads {done})\n\n"));
+        let strike = if done == "resolved" { "~~" } else { "" };
         for (title, path, line) in list {
             s.push_str(&format!(
-                "- ~~{}~~ — {}\n",
+                "- {strike}{}{strike} — {}\n",
                 crate::untrusted::line(title.trim(), 200).replace('~', ""),
                 crate::untrusted::code(&format!("{path}:{line}"), 300)
             ));

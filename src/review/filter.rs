@@ -3,7 +3,7 @@
 //! earlier review already posted. The App and the CLI run the same function; the CLI has no
 //! earlier findings, so only the repository's settings take findings out there.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use super::fingerprint;
 use super::place::{Placement, keep_above_thresholds};
@@ -11,7 +11,7 @@ use super::result::Drops;
 use crate::diff::FileDiff;
 use crate::diff::filter::PathRules;
 use crate::repo_config::{Paths, ReviewSettings};
-use crate::store::PostedFinding;
+use crate::store::{KnownFinding, PostedFinding};
 use crate::threads::Earlier;
 
 /// What the filter took out, and what remains to be remembered once posted.
@@ -21,19 +21,19 @@ pub struct Filtered {
     pub below: usize,
     /// Findings people dismissed on this pull request.
     pub dismissed: usize,
-    /// Fingerprints of the findings already posted (still reported: still there).
-    pub repeated: Vec<String>,
+    /// The findings already known on the pull request that the model reported again.
+    pub repeats: fingerprint::Repeats,
     /// The findings that remain, as they are remembered once posted.
     pub remembered: Vec<PostedFinding>,
 }
 
 /// Takes out of `placement` what the repository's settings, the dismissals of `earlier` and
-/// the `known` fingerprints leave out, noting each in `drops`.
+/// the `known` findings leave out, noting each in `drops`.
 pub fn filter(
     placement: &mut Placement,
     review: &ReviewSettings,
     earlier: &Earlier,
-    known: &HashSet<String>,
+    known: &HashMap<String, KnownFinding>,
     files: &[FileDiff],
     drops: &mut Drops,
 ) -> Filtered {
@@ -52,12 +52,12 @@ pub fn filter(
     let dismissed = super::earlier::drop_dismissed(placement, earlier);
     drops.after(placement, "dismissed on this pull request");
     drops.before(placement);
-    let (repeated, remembered) = fingerprint::drop_repeated(placement, files, known);
+    let (repeats, remembered) = fingerprint::drop_repeated(placement, files, known);
     drops.after(placement, super::conclude::ALREADY_POSTED);
     Filtered {
         below,
         dismissed,
-        repeated,
+        repeats,
         remembered,
     }
 }

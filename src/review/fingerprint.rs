@@ -1,14 +1,14 @@
 //! Fingerprints of findings, so a later review of the same PR does not post a finding that
 //! is already there, unless the code it points at changed.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
 use super::place::Placement;
 use crate::diff::{FileDiff, Side};
 use crate::model::Finding;
-use crate::store::PostedFinding;
+use crate::store::{KnownFinding, PostedFinding};
 
 /// Lower-case words of the title: "Check the bound!" and "check the  bound" are the same.
 pub(crate) fn normalize_title(title: &str) -> String {
@@ -75,32 +75,79 @@ fn remembered(
     }
 }
 
-/// Drops the findings already posted on the PR (by fingerprint) and returns the fingerprints
-/// of those dropped (the model still reports them: they are still there) and the findings that
-/// remain (to remember once posted).
+/// What became of the findings the PR already knew (by fingerprint).
+#[derive(Debug, Default)]
+pub struct Repeats {
+    /// Still open (or dismissed): dropped, and noted as seen again.
+    pub repeated: Vec<String>,
+    /// Marked fixed and reported again: dropped from this review, its thread is unresolved
+    /// and holds it again.
+    pub reopened: Vec<Reopened>,
+    /// Marked outdated (or fixed without a thread) and reported again: kept, posted again.
+    pub reposted: Vec<String>,
+}
+
+/// A finding marked fixed that the model reported again, where it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reopened {
+    pub fingerprint: String,
+    pub thread_id: String,
+    pub title: String,
+    pub path: String,
+    pub line: u32,
+}
+
+/// Sorts out the findings the PR already knows: one still open (or dismissed) is dropped;
+/// one marked fixed with a thread is dropped to have its thread unresolved; one marked
+/// outdated, or fixed in a summary, stays to be posted again. Returns what became of them and
+/// the findings that remain (to remember once posted).
 pub fn drop_repeated(
     placement: &mut Placement,
     files: &[FileDiff],
-    known: &HashSet<String>,
-) -> (Vec<String>, Vec<PostedFinding>) {
-    let mut repeated = Vec::new();
+    known: &HashMap<String, KnownFinding>,
+) -> (Repeats, Vec<PostedFinding>) {
+    let mut repeats = Repeats::default();
     let mut kept = Vec::new();
+    let keep =
+        |fp: String, finding: &Finding, line: u32, repeats: &mut Repeats| match known.get(&fp) {
+            None => Some(fp),
+            Some(k) if !k.closed() => {
+                repeats.repeated.push(fp);
+                None
+            }
+            Some(KnownFinding {
+                state,
+                thread_id: Some(thread),
+            }) if state == "fixed" => {
+                repeats.reopened.push(Reopened {
+                    fingerprint: fp,
+                    thread_id: thread.clone(),
+                    title: finding.title.clone(),
+                    path: finding.code_location.file_path.clone(),
+                    line,
+                });
+                None
+            }
+            Some(_) => {
+                repeats.reposted.push(fp.clone());
+                Some(fp)
+            }
+        };
     placement.inline.retain(|p| {
         let fp = placed_fingerprint(p, files);
-        if known.contains(&fp) {
-            repeated.push(fp);
+        let Some(fp) = keep(fp, &p.finding, p.start, &mut repeats) else {
             return false;
-        }
+        };
         kept.push(remembered(&p.finding, fp, (p.side, p.start, p.end), true));
         true
     });
     placement.summary_only.retain(|u| {
         let loc = &u.finding.code_location;
         let fp = fingerprint(&loc.file_path, loc.side, &u.finding.title, "");
-        if known.contains(&fp) {
-            repeated.push(fp);
+        let line = loc.line_range.start.max(0) as u32;
+        let Some(fp) = keep(fp, &u.finding, line, &mut repeats) else {
             return false;
-        }
+        };
         let range = (
             loc.side,
             loc.line_range.start.max(0) as u32,
@@ -109,7 +156,7 @@ pub fn drop_repeated(
         kept.push(remembered(&u.finding, fp, range, false));
         true
     });
-    (repeated, kept)
+    (repeats, kept)
 }
 
 #[cfg(test)]

@@ -83,7 +83,69 @@ impl ConfigCache {
 /// What to do with a job after the checks.
 pub enum Gate {
     Review(Box<Loaded>),
+    /// No automatic review, for this reason: the check run says so.
+    NotAutomatic(Skip),
     Done(Outcome),
+}
+
+/// Why an automatic review does not apply. Who controls the reason decides the check run
+/// under a gate: GitHub counts `skipped` as passing a required check, so only a reason the
+/// pull request's author cannot choose may conclude it `skipped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    TurnedOff,
+    Paused,
+    NotOpen,
+    NotThisEvent,
+    Draft,
+    BaseBranch,
+    IgnoredAuthor,
+    IgnoredLabel,
+    TitleKeyword,
+    AuthorNotAllowed,
+}
+
+/// Who can make a [`Skip`] reason true.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controller {
+    /// The base branch's configuration, a pause, an event: only a maintainer.
+    Maintainer,
+    /// The pull request itself: a draft, a label, its title (in most teams an author may add
+    /// a label).
+    Author,
+    /// Nobody to ask: the check stays waiting for a person allowed to run `@codex review`.
+    Nobody,
+}
+
+impl Skip {
+    pub fn text(self) -> &'static str {
+        match self {
+            Skip::TurnedOff => "automatic reviews are turned off",
+            Skip::Paused => "automatic reviews of this pull request are paused",
+            Skip::NotOpen => "the pull request is not open",
+            Skip::NotThisEvent => "the repository does not review on this event",
+            Skip::Draft => "the pull request is a draft",
+            Skip::BaseBranch => "the base branch is not one the repository reviews",
+            Skip::IgnoredAuthor => "the author is in auto_review.ignore_authors",
+            Skip::IgnoredLabel => "the pull request has a label in auto_review.ignore_labels",
+            Skip::TitleKeyword => "the title has a keyword in auto_review.ignore_title_keywords",
+            Skip::AuthorNotAllowed => "the author is not allowed to trigger reviews",
+        }
+    }
+
+    pub fn controller(self) -> Controller {
+        match self {
+            Skip::TurnedOff
+            | Skip::Paused
+            | Skip::NotThisEvent
+            | Skip::BaseBranch
+            | Skip::IgnoredAuthor => Controller::Maintainer,
+            Skip::Draft | Skip::IgnoredLabel | Skip::TitleKeyword => Controller::Author,
+            // A closed pull request needs no check; an author who may not trigger reviews
+            // waits for a maintainer's `@codex review`.
+            Skip::NotOpen | Skip::AuthorNotAllowed => Controller::Nobody,
+        }
+    }
 }
 
 impl Reviewer {
@@ -178,11 +240,11 @@ impl Reviewer {
                     .is_paused(&req.repo, req.pr)
                     .await
                     .map_err(ReviewError::Store)?;
-                if let Some(why) =
+                if let Some(skip) =
                     auto_review_skip(config, action, author, association.as_deref(), pull, paused)
                 {
-                    tracing::info!(why, "no automatic review");
-                    return Ok(Gate::Done(Outcome::Skipped(why)));
+                    tracing::info!(why = skip.text(), "no automatic review");
+                    return Ok(Gate::NotAutomatic(skip));
                 }
                 if let Some(limit) = self.limit_reached(req, config).await? {
                     return self.limited(gh, req, &limit).await;
@@ -282,28 +344,28 @@ fn auto_review_skip(
     association: Option<&str>,
     pull: &PullInfo,
     paused: bool,
-) -> Option<&'static str> {
+) -> Option<Skip> {
     let auto = &config.auto_review;
     if !config.enabled || !auto.enabled {
-        return Some("automatic reviews are turned off");
+        return Some(Skip::TurnedOff);
     }
     if paused {
-        return Some("automatic reviews of this pull request are paused");
+        return Some(Skip::Paused);
     }
     if pull.state != "open" {
-        return Some("the pull request is not open");
+        return Some(Skip::NotOpen);
     }
     let event = AutoEvent::from_action(action)?;
     if !auto.on.contains(&event) {
-        return Some("the repository does not review on this event");
+        return Some(Skip::NotThisEvent);
     }
     if pull.draft && !auto.drafts {
-        return Some("the pull request is a draft");
+        return Some(Skip::Draft);
     }
     if !auto.base_branches.is_empty() {
         let rules = PathRules::new(&auto.base_branches, &[]).ok()?;
         if !rules.includes(&pull.base.name) {
-            return Some("the base branch is not one the repository reviews");
+            return Some(Skip::BaseBranch);
         }
     }
     let login = pull.user.as_ref().map_or(author, |u| u.login.as_str());
@@ -312,22 +374,21 @@ fn auto_review_skip(
         .iter()
         .any(|a| a.eq_ignore_ascii_case(login))
     {
-        return Some("the author is in auto_review.ignore_authors");
+        return Some(Skip::IgnoredAuthor);
     }
     if pull.labels.iter().any(|l| {
         auto.ignore_labels
             .iter()
             .any(|i| i.eq_ignore_ascii_case(&l.name))
     }) {
-        return Some("the pull request has a label in auto_review.ignore_labels");
+        return Some(Skip::IgnoredLabel);
     }
-    let title = pull.title.to_lowercase();
     if auto
         .ignore_title_keywords
         .iter()
-        .any(|k| !k.is_empty() && title.contains(&k.to_lowercase()))
+        .any(|k| has_keyword(&pull.title, k))
     {
-        return Some("the title has a keyword in auto_review.ignore_title_keywords");
+        return Some(Skip::TitleKeyword);
     }
     // Bots are governed by ignore_authors; people by the associations allowed to trigger.
     if !login.ends_with("[bot]") {
@@ -336,8 +397,80 @@ fn auto_review_skip(
             .and_then(Association::from_github)
             .is_some_and(|a| config.triggers.allowed_associations.contains(&a));
         if !allowed {
-            return Some("the author is not allowed to trigger reviews");
+            return Some(Skip::AuthorNotAllowed);
         }
     }
     None
+}
+
+/// Whether `keyword` stands in `title` as a whole word, case-insensitively: `WIP` is in
+/// "WIP: x" and "[wip] x", not in "Fix sWIPe". A keyword's edge that is not a letter or digit
+/// (`[skip]`) needs no boundary there.
+pub fn has_keyword(title: &str, keyword: &str) -> bool {
+    let title: Vec<char> = title.chars().flat_map(char::to_lowercase).collect();
+    let keyword: Vec<char> = keyword
+        .trim()
+        .chars()
+        .flat_map(char::to_lowercase)
+        .collect();
+    let (Some(&first), Some(&last)) = (keyword.first(), keyword.last()) else {
+        return false;
+    };
+    if keyword.len() > title.len() {
+        return false;
+    }
+    (0..=title.len() - keyword.len()).any(|at| {
+        let end = at + keyword.len();
+        title[at..end] == keyword[..]
+            && (!first.is_alphanumeric() || at == 0 || !title[at - 1].is_alphanumeric())
+            && (!last.is_alphanumeric() || end == title.len() || !title[end].is_alphanumeric())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_keywords_match_whole_words_only() {
+        for title in [
+            "WIP: anything",
+            "[wip] parser",
+            "Parser (wip)",
+            "wip",
+            "Do WIP",
+        ] {
+            assert!(has_keyword(title, "wip"), "{title}");
+            assert!(has_keyword(title, "WIP"), "{title}");
+        }
+        for title in ["Fix sWIPe", "wiping caches", "Swipe", "w i p", ""] {
+            assert!(!has_keyword(title, "wip"), "{title}");
+        }
+        assert!(has_keyword("[skip review] docs", "[skip review]"));
+        assert!(has_keyword("x[skip]y", "[skip]"));
+        assert!(has_keyword("Do not merge: yet", "do not merge"));
+        assert!(!has_keyword("Do not merged", "do not merge"));
+        assert!(!has_keyword("anything", ""));
+        assert!(!has_keyword("anything", "  "));
+    }
+
+    #[test]
+    fn only_reasons_a_maintainer_controls_may_pass_a_required_check() {
+        use Controller::*;
+        let all = [
+            (Skip::TurnedOff, Maintainer),
+            (Skip::Paused, Maintainer),
+            (Skip::NotThisEvent, Maintainer),
+            (Skip::BaseBranch, Maintainer),
+            (Skip::IgnoredAuthor, Maintainer),
+            (Skip::Draft, Author),
+            (Skip::IgnoredLabel, Author),
+            (Skip::TitleKeyword, Author),
+            (Skip::NotOpen, Nobody),
+            (Skip::AuthorNotAllowed, Nobody),
+        ];
+        for (skip, who) in all {
+            assert_eq!(skip.controller(), who, "{}", skip.text());
+        }
+    }
 }

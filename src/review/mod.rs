@@ -104,6 +104,16 @@ impl ReviewError {
     }
 }
 
+/// What hid every file of a review from the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hidden {
+    /// The repository's path filters (its `paths` settings and the built-in globs).
+    ByRepository,
+    /// The change itself: a generated-file marker, minified or binary content, a patch too
+    /// large for GitHub or for a call.
+    ByTheChange,
+}
+
 /// What a finished job did (kept with the job, counted in metrics).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -113,8 +123,8 @@ pub enum Outcome {
         summary_only: usize,
         /// The most urgent priority posted (0 = must fix), if any finding was.
         worst_priority: Option<i64>,
-        /// No file could be shown to the model (filters, binaries): the check is `skipped`.
-        nothing_to_review: bool,
+        /// No file could be shown to the model, and what hid them.
+        nothing_to_review: Option<Hidden>,
     },
     AlreadyPosted {
         review_id: u64,

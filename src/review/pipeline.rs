@@ -14,7 +14,7 @@
 //! local diff and its work tree (`cli/`), then prints, or posts with `--post`. Between the two,
 //! [`review`] runs the same stages for all of them, and [`publish`] writes the same review.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::ask::{self, Answer, CallSettings, OnTry, Subject, Tooling};
@@ -23,9 +23,10 @@ use super::place::{self, Placement};
 use super::progress::{Reporter, Step};
 use super::result::Drops;
 use super::verify::{self, Verification, VerifyInput};
-use super::{ReviewError, publish};
+use super::{Hidden, ReviewError, publish};
 use crate::diff::FileDiff;
 use crate::diff::chunk::{self, Budget, Plan, Source};
+use crate::diff::filter::PathRules;
 use crate::github::{NewReview, RepoClient};
 use crate::ids::CommitSha;
 use crate::model::{ModelClient, ReviewOutput, ToolLimits, Usage};
@@ -83,8 +84,8 @@ pub struct Context {
     pub codebase_note: Option<String>,
     /// Earlier findings on this pull request: to judge, and to leave out when dismissed.
     pub earlier: Earlier,
-    /// Fingerprints of the findings already posted on this pull request.
-    pub known: HashSet<String>,
+    /// The findings already posted on this pull request, by fingerprint.
+    pub known: HashMap<String, crate::store::KnownFinding>,
     /// Whether the verify stage may run (the repository's `review.verify` applies too).
     pub verify: bool,
     /// The head on GitHub, to tell whether a file outside the diff exists (a local diff has
@@ -99,8 +100,8 @@ pub struct Reviewed {
     pub answer: Answer,
     /// Files the model was shown.
     pub reviewed_files: usize,
-    /// No file could be shown to the model (filters, binaries).
-    pub nothing_to_review: bool,
+    /// No file could be shown to the model, and what hid them.
+    pub nothing_to_review: Option<Hidden>,
     pub not_reviewed: Vec<(String, String)>,
     pub placement: Placement,
     pub filtered: Filtered,
@@ -167,7 +168,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
     Ok(Reviewed {
         answer,
         reviewed_files: plan.reviewed.len(),
-        nothing_to_review: plan.chunks.is_empty(),
+        nothing_to_review: plan.chunks.is_empty().then(|| hidden_by(ctx, &plan)),
         not_reviewed,
         placement,
         filtered,
@@ -176,6 +177,19 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         worst,
         tooling,
     })
+}
+
+/// What hid every file from the model: the repository's path rules only when each file of
+/// the review was left out by one of them; anything else the change itself chose.
+fn hidden_by(ctx: &Context, plan: &Plan) -> Hidden {
+    let files = ctx.since.as_ref().map_or(&ctx.pr_files, |(_, files)| files);
+    let paths = &ctx.config.paths;
+    let rules = PathRules::new(&paths.include, &paths.exclude).unwrap_or_default();
+    if plan.skipped.is_empty() && files.iter().all(|f| rules.excluded_by_path(f)) {
+        Hidden::ByRepository
+    } else {
+        Hidden::ByTheChange
+    }
 }
 
 /// Whether the repository lets the model read it (tools on, with turns to use them).
@@ -387,7 +401,7 @@ pub fn publish(
         usage: spent.usage,
         cost: spent.cost,
         since: ctx.since.as_ref().map(|(sha, _)| sha),
-        repeated: reviewed.filtered.repeated.len(),
+        repeated: reviewed.filtered.repeats.repeated.len(),
         below_thresholds: reviewed.filtered.below,
         config_error: ctx.config_error.clone(),
         blob_base: to.blob_base,

@@ -25,7 +25,7 @@ impl Reviewer {
                 inline,
                 summary_only,
                 worst_priority: None,
-                nothing_to_review: false,
+                nothing_to_review: None,
             }),
             Err(e) if e.status() == Some(422) && !review.comments.is_empty() => {
                 tracing::error!(error = %e, "GitHub refused the inline comments; posting them in the summary");
@@ -54,7 +54,7 @@ impl Reviewer {
                     inline: 0,
                     summary_only: summary_only + inline,
                     worst_priority: None,
-                    nothing_to_review: false,
+                    nothing_to_review: None,
                 })
             }
             Err(e) if e.is_transient() => {

@@ -64,17 +64,16 @@ impl Reviewer {
         }
         let loaded = match gated {
             gate::Gate::Review(loaded) => loaded,
-            gate::Gate::Done(outcome) => {
-                if let (Outcome::Skipped(why), Some(sha), true) =
-                    (&outcome, pull.head_sha(), req.posts())
-                {
+            gate::Gate::NotAutomatic(skip) => {
+                if let (Some(sha), true) = (pull.head_sha(), req.posts()) {
                     let loaded = self.load_config(&gh, &req.repo, &pull.base.sha).await?;
                     let url = pull.html_url.as_deref();
-                    self.skipped_check(&gh, req.pr, &sha, why, &loaded.config, url)
+                    self.skipped_check(&gh, req.pr, &sha, skip, &loaded.config, url)
                         .await;
                 }
-                return Ok(outcome);
+                return Ok(Outcome::Skipped(skip.text()));
             }
+            gate::Gate::Done(outcome) => return Ok(outcome),
         };
         let config = &loaded.config;
         let sha = pull.head_sha().ok_or_else(|| {
@@ -251,14 +250,31 @@ impl Reviewer {
         if let Some(stale) = stale(req, sha, current?.head_sha()) {
             return stale;
         }
-        let settled = match req.posts() {
+        let mut settled = match req.posts() {
             true => {
                 let fixed = &reviewed.answer.output.fixed_finding_ids;
                 threads::settle(gh, &self.store, &req.repo, req.pr, &ctx.earlier, fixed).await
             }
             false => threads::Settled::default(),
         };
-        let repeated = &reviewed.filtered.repeated;
+        let repeats = &reviewed.filtered.repeats;
+        if req.posts() {
+            // Marked fixed, reported again: its thread holds the gate again.
+            threads::reopen(
+                gh,
+                &self.store,
+                req.pr,
+                sha,
+                &repeats.reopened,
+                &mut settled,
+            )
+            .await
+            .map_err(|e| match e {
+                threads::EarlierError::GitHub(e) => ReviewError::GitHub(e),
+                threads::EarlierError::Store(e) => ReviewError::Store(e),
+            })?;
+        }
+        let repeated = &repeats.repeated;
         if req.posts() && !repeated.is_empty() {
             // Reported again: still there, so still holding the gate where it applies.
             self.store

@@ -22,7 +22,7 @@ pub(crate) use acks::GRACE;
 pub use acks::{Ack, AckResult, AckState};
 pub use api::{ApiCreated, ApiFinish, ApiReview, NewApiReview};
 pub use db::{Store, now_ms};
-pub use posted::{PostedFinding, PostedReview};
+pub use posted::{KnownFinding, PostedFinding, PostedReview};
 pub use prune::Pruned;
 pub use queue::{ClaimedJob, DeliveryRecord, Effect, Recorded, Supersede};
 pub use runs::{DeliveryCount, RunRecord};

@@ -1,7 +1,7 @@
 //! What the app remembers of its own reviews: the SHAs it reviewed and the findings it posted,
 //! so a later review covers the new commits and does not repeat itself.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use anyhow::Context as _;
 use sqlx::Row;
@@ -24,6 +24,22 @@ pub struct PostedFinding {
     pub inline: bool,
     /// 0 (must fix) to 3 (low), as posted.
     pub priority: i64,
+}
+
+/// A finding of the pull request as the store knows it, by fingerprint: its state and its
+/// review thread (none for a finding posted in a summary).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownFinding {
+    /// `open`, `fixed`, `dismissed` or `outdated`.
+    pub state: String,
+    pub thread_id: Option<String>,
+}
+
+impl KnownFinding {
+    /// Marked fixed or outdated: reported again, it is open again.
+    pub fn closed(&self) -> bool {
+        matches!(self.state.as_str(), "fixed" | "outdated")
+    }
 }
 
 /// A posted review to remember.
@@ -60,7 +76,13 @@ impl Store {
                                        review_id, posted_at, short_id, side, start_line,
                                        end_line, body, priority, seen_sha)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $6)
-                 ON CONFLICT (repo, pr_number, fingerprint) DO NOTHING",
+                 ON CONFLICT (repo, pr_number, fingerprint) DO UPDATE
+                 SET state = 'open', state_reason = NULL, state_by = NULL, state_at = NULL,
+                     head_sha = excluded.head_sha, seen_sha = excluded.head_sha,
+                     review_id = excluded.review_id, side = excluded.side,
+                     start_line = excluded.start_line, end_line = excluded.end_line,
+                     priority = excluded.priority, comment_id = NULL, thread_id = NULL
+                 WHERE findings.state IN ('fixed', 'outdated')",
             )
             .bind(r.repo.as_str())
             .bind(r.pr.0 as i64)
@@ -104,21 +126,55 @@ impl Store {
             .and_then(|s| CommitSha::parse(&s)))
     }
 
-    /// Fingerprints of the findings already posted on this PR.
+    /// The findings already posted on this PR, by fingerprint.
     pub async fn posted_fingerprints(
         &self,
         repo: &RepoName,
         pr: PrNumber,
-    ) -> anyhow::Result<HashSet<String>> {
-        let rows =
-            sqlx::query("SELECT fingerprint FROM findings WHERE repo = $1 AND pr_number = $2")
-                .bind(repo.as_str())
-                .bind(pr.0 as i64)
-                .fetch_all(&self.pool)
-                .await?;
+    ) -> anyhow::Result<HashMap<String, KnownFinding>> {
+        let rows = sqlx::query(
+            "SELECT fingerprint, state, thread_id FROM findings
+             WHERE repo = $1 AND pr_number = $2",
+        )
+        .bind(repo.as_str())
+        .bind(pr.0 as i64)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
-            .map(|r| Ok(r.try_get::<String, _>(0)?))
+            .map(|r| {
+                let known = KnownFinding {
+                    state: r.try_get(1)?,
+                    thread_id: r.try_get(2)?,
+                };
+                Ok((r.try_get::<String, _>(0)?, known))
+            })
             .collect()
+    }
+
+    /// Opens again a finding marked fixed or outdated that a review of `head` reported again
+    /// (its thread is unresolved, so it holds the gate again).
+    pub async fn reopen_finding(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        fingerprint: &str,
+        head: &str,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE findings SET state = 'open', state_reason = NULL, state_by = NULL,
+                                 state_at = $1, seen_sha = $2
+             WHERE repo = $3 AND pr_number = $4 AND fingerprint = $5
+               AND state IN ('fixed', 'outdated')",
+        )
+        .bind(now_ms())
+        .bind(head)
+        .bind(repo.as_str())
+        .bind(pr.0 as i64)
+        .bind(fingerprint)
+        .execute(&self.pool)
+        .await
+        .context("reopening a finding")?;
+        Ok(())
     }
 }
 

@@ -79,18 +79,42 @@ impl Store {
         pr: PrNumber,
         state: &str,
     ) -> anyhow::Result<Vec<StoredFinding>> {
-        let rows = sqlx::query(
+        self.findings_where(repo, pr, state, "thread_id IS NOT NULL")
+            .await
+    }
+
+    /// The PR's open findings posted in a review's summary only (no thread): they stay open
+    /// until a review says they are fixed.
+    pub async fn open_summary_findings(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+    ) -> anyhow::Result<Vec<StoredFinding>> {
+        self.findings_where(repo, pr, "open", "thread_id IS NULL")
+            .await
+    }
+
+    async fn findings_where(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        state: &str,
+        threaded: &'static str,
+    ) -> anyhow::Result<Vec<StoredFinding>> {
+        let sql = format!(
             "SELECT short_id, fingerprint, path, side, start_line, end_line, title, body,
                     head_sha, comment_id, thread_id, state
              FROM findings
-             WHERE repo = $1 AND pr_number = $2 AND state = $3 AND thread_id IS NOT NULL
-             ORDER BY posted_at, fingerprint",
-        )
-        .bind(repo.as_str())
-        .bind(pr.0 as i64)
-        .bind(state)
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE repo = $1 AND pr_number = $2 AND state = $3 AND {threaded}
+             ORDER BY posted_at, fingerprint"
+        );
+        // `threaded` is one of the two constant conditions above, never input.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(repo.as_str())
+            .bind(pr.0 as i64)
+            .bind(state)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(StoredFinding {
@@ -218,26 +242,24 @@ impl Store {
         Ok(())
     }
 
-    /// The PR's open findings at `limit` or more urgent that hold the gate of `head`, most
-    /// urgent first: those in a review thread (until fixed, outdated or dismissed), and those
-    /// posted in a summary only while reported on `head` (they have no thread to follow).
+    /// The PR's open findings at `limit` or more urgent that hold the gate, most
+    /// urgent first: those in a review thread until fixed, outdated or dismissed, and those
+    /// posted in a summary until a review says they are fixed (the model repeating them or
+    /// not does not decide).
     pub async fn holding_findings(
         &self,
         repo: &RepoName,
         pr: PrNumber,
-        head: &str,
         limit: u8,
     ) -> anyhow::Result<Vec<HoldingFinding>> {
         let rows = sqlx::query(
             "SELECT short_id, title, path, start_line, priority, comment_id FROM findings
              WHERE repo = $1 AND pr_number = $2 AND state = 'open' AND priority <= $3
-               AND (thread_id IS NOT NULL OR seen_sha = $4)
              ORDER BY priority, posted_at, fingerprint",
         )
         .bind(repo.as_str())
         .bind(pr.0 as i64)
         .bind(i64::from(limit))
-        .bind(head)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -82,6 +82,27 @@ impl Run {
     }
 }
 
+/// Where the lines `start..=end` (earlier numbering) went when the diff deleted them all: the
+/// first place of the later file `text` that holds the same lines (each trimmed: a paste may
+/// change the indentation), or `None` when the code is gone. Cutting flagged lines and pasting
+/// them elsewhere moves the finding; it does not make it outdated.
+pub fn moved_to(file: &FileDiff, start: u32, end: u32, text: &str) -> Option<(u32, u32)> {
+    let old: Vec<&str> = file
+        .hunks
+        .iter()
+        .flat_map(|h| h.lines.iter())
+        .filter(|l| l.kind == LineKind::Removed && l.old.is_some_and(|n| n >= start && n <= end))
+        .map(|l| file.text(l).trim())
+        .collect();
+    // Blank or one-character lines (a lone brace) prove nothing.
+    if old.iter().all(|l| l.len() < 2) || old.len() as u32 != end.max(start) - start + 1 {
+        return None;
+    }
+    let now: Vec<&str> = text.lines().map(str::trim).collect();
+    let at = now.windows(old.len()).position(|w| w == old.as_slice())?;
+    Some((at as u32 + 1, (at + old.len()) as u32))
+}
+
 /// The later number of the earlier line `line`, or `None` when it was deleted.
 fn new_number(file: &FileDiff, line: u32) -> Option<u32> {
     let mut delta: i64 = 0;
@@ -129,6 +150,26 @@ mod tests {
             follow(&d, 10, 10),
             Followed::Unchanged { start: 10, end: 10 }
         );
+    }
+
+    #[test]
+    fn lines_cut_and_pasted_elsewhere_are_found_where_they_went() {
+        // Old lines 2-3 cut, and pasted (re-indented) after old line 5.
+        let d = diff(
+            "@@ -1,5 +1,3 @@\n one\n-let x = a[i + 1];\n-use(x);\n four\n five\n@@ -5,0 +4,2 @@\n+    let x = a[i + 1];\n+    use(x);",
+        );
+        assert_eq!(follow(&d, 2, 3), Followed::Deleted);
+        let now = "one\nfour\nfive\n    let x = a[i + 1];\n    use(x);\n";
+        assert_eq!(moved_to(&d, 2, 3, now), Some((4, 5)));
+        // Pasted in part, or not at all: gone.
+        assert_eq!(
+            moved_to(&d, 2, 3, "one\nfour\nfive\nlet x = a[i + 1];\n"),
+            None
+        );
+        assert_eq!(moved_to(&d, 2, 3, "one\nfour\nfive\n"), None);
+        // A lone brace proves nothing.
+        let braces = diff("@@ -1,3 +1,2 @@\n a\n-}\n b");
+        assert_eq!(moved_to(&braces, 2, 2, "a\nb\n}\n"), None);
     }
 }
 

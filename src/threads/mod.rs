@@ -14,7 +14,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use crate::github::{GitHubError, RepoClient, ReviewThread};
 use crate::ids::{CommitSha, PrNumber, RepoName};
 use crate::repo_config::Association;
-use crate::review::fingerprint::normalize_title;
+use crate::review::fingerprint::{Reopened, normalize_title};
 use crate::store::{FindingState, Store, StoredFinding};
 use follow::{Followed, follow};
 
@@ -25,6 +25,8 @@ const MAX_REACTION_CHECKS: usize = 30;
 const REACTION_CONCURRENCY: usize = 6;
 /// Earlier heads compared with the current one per review at most.
 const MAX_COMPARISONS: usize = 5;
+/// Open findings of a summary shown to the model per review at most.
+const MAX_SUMMARY_SHOWN: usize = 20;
 /// Lines of code shown per earlier finding at most.
 const MAX_SHOWN_LINES: u32 = 40;
 
@@ -192,6 +194,29 @@ where
         }
         follow_changes(gh, head, still, &mut earlier, &head_text).await?;
     }
+    // Findings posted in a summary have no thread to follow or dismiss: each is shown to the
+    // model at the lines where it was posted, until a review says it is fixed.
+    let in_summary = store
+        .open_summary_findings(&repo, pr)
+        .await
+        .map_err(EarlierError::Store)?;
+    for finding in in_summary.into_iter().take(MAX_SUMMARY_SHOWN) {
+        let (start, end) = (
+            finding.start,
+            finding.end.min(finding.start + MAX_SHOWN_LINES),
+        );
+        let code = match head_text(finding.path.clone()).await {
+            Some(text) if finding.side == "RIGHT" => numbered(&text, start, end),
+            Some(_) => "(a deleted line of the base)\n".to_owned(),
+            None => "(the file is not at this head)\n".to_owned(),
+        };
+        earlier.shown.push(Shown {
+            finding,
+            start,
+            end,
+            code,
+        });
+    }
     earlier.dismissed = dismissed_set(store, &repo, pr)
         .await
         .map_err(EarlierError::Store)?;
@@ -240,32 +265,50 @@ where
             let Some(file) = files.get(&finding.path) else {
                 continue;
             };
-            match follow(file, finding.start, finding.end) {
-                Followed::Unchanged { .. } => {}
-                Followed::Deleted => earlier.outdated.push(finding),
+            let (start, end, text) = match follow(file, finding.start, finding.end) {
+                Followed::Unchanged { .. } => continue,
                 Followed::Changed { start, end } => {
-                    let end = end.min(start + MAX_SHOWN_LINES);
-                    let code = match head_text(file.path.clone()).await {
-                        Some(text) => text
-                            .lines()
-                            .enumerate()
-                            .map(|(i, l)| (i as u32 + 1, l))
-                            .filter(|(n, _)| (start..=end).contains(n))
-                            .map(|(n, l)| format!("{n}: {l}\n"))
-                            .collect(),
-                        None => "(the code could not be read)\n".to_owned(),
-                    };
-                    earlier.shown.push(Shown {
-                        finding,
-                        start,
-                        end,
-                        code,
-                    });
+                    (start, end, head_text(file.path.clone()).await)
                 }
-            }
+                // Gone from where it was: outdated only when the code is gone from the file.
+                Followed::Deleted => {
+                    let text = head_text(file.path.clone()).await;
+                    let moved = text
+                        .as_deref()
+                        .and_then(|t| follow::moved_to(file, finding.start, finding.end, t));
+                    match moved {
+                        Some((start, end)) => (start, end, text),
+                        None => {
+                            earlier.outdated.push(finding);
+                            continue;
+                        }
+                    }
+                }
+            };
+            let end = end.min(start + MAX_SHOWN_LINES);
+            let code = match text {
+                Some(text) => numbered(&text, start, end),
+                None => "(the code could not be read)\n".to_owned(),
+            };
+            earlier.shown.push(Shown {
+                finding,
+                start,
+                end,
+                code,
+            });
         }
     }
     Ok(())
+}
+
+/// Lines `start..=end` of `text`, each with its number.
+fn numbered(text: &str, start: u32, end: u32) -> String {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i as u32 + 1, l))
+        .filter(|(n, _)| (start..=end).contains(n))
+        .map(|(n, l)| format!("{n}: {l}\n"))
+        .collect()
 }
 
 /// Whether `login` may run commands here (asked once per review and person).
@@ -308,12 +351,40 @@ pub struct Settled {
     /// `(title, path, line)` of the findings resolved as fixed.
     pub fixed: Vec<(String, String, u32)>,
     pub outdated: Vec<(String, String, u32)>,
+    /// `(title, path, line)` of the findings marked fixed that were reported again: their
+    /// threads are unresolved.
+    pub reopened: Vec<(String, String, u32)>,
 }
 
 impl Settled {
     pub fn is_empty(&self) -> bool {
-        self.fixed.is_empty() && self.outdated.is_empty()
+        self.fixed.is_empty() && self.outdated.is_empty() && self.reopened.is_empty()
     }
+}
+
+/// Opens again the findings marked fixed that a review of `head` reported again: their
+/// threads are unresolved and their state is open, so they hold the gate again.
+pub async fn reopen(
+    gh: &RepoClient,
+    store: &Store,
+    pr: PrNumber,
+    head: &CommitSha,
+    reopened: &[Reopened],
+    settled: &mut Settled,
+) -> Result<(), EarlierError> {
+    let repo = gh.repo().clone();
+    for r in reopened {
+        // Recorded first: a thread left resolved by a failure still holds the gate.
+        store
+            .reopen_finding(&repo, pr, &r.fingerprint, head.as_str())
+            .await
+            .map_err(EarlierError::Store)?;
+        gh.unresolve_thread(&r.thread_id).await?;
+        settled
+            .reopened
+            .push((r.title.clone(), r.path.clone(), r.line));
+    }
+    Ok(())
 }
 
 /// Resolves the threads of the findings the model judged fixed (only ids it was shown count)
@@ -334,7 +405,10 @@ pub async fn settle(
         .map(|s| (&s.finding, FindingState::Fixed));
     let outdated = earlier.outdated.iter().map(|f| (f, FindingState::Outdated));
     for (finding, state) in fixed.chain(outdated) {
-        if let Err(e) = gh.resolve_thread(&finding.thread_id).await {
+        // A finding of a summary has no thread: its state is all there is.
+        if !finding.thread_id.is_empty()
+            && let Err(e) = gh.resolve_thread(&finding.thread_id).await
+        {
             tracing::warn!(error = %e, "cannot resolve a finding's thread");
             continue;
         }

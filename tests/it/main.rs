@@ -19,6 +19,7 @@ mod durability;
 mod eval;
 mod fake_services;
 mod findings;
+mod gate_bypass;
 mod hardening;
 mod large_prs;
 mod lifecycle;

@@ -321,7 +321,7 @@ async fn posted_reviews_and_findings_are_remembered(backend: Backend) {
         .posted_fingerprints(&repo, PrNumber(1))
         .await
         .unwrap()
-        .into_iter()
+        .into_keys()
         .collect();
     fps.sort();
     assert_eq!(fps, vec!["f1", "f2", "f3"]);

@@ -207,6 +207,8 @@ pub struct GhState {
     pub check_run_updates: Vec<(u64, String, Option<String>)>,
     /// Threads the app resolved, in order.
     pub resolved_by_app: Vec<String>,
+    /// Threads the app unresolved (a finding reported again after it was fixed).
+    pub unresolved_by_app: Vec<String>,
     /// `(review comment id, content, login)` reactions on review comments.
     pub review_reactions: Vec<(u64, String, String)>,
     /// Apps created through the manifest flow.

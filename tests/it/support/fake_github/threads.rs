@@ -42,6 +42,27 @@ pub(super) fn graphql(st: &mut GhState, body: &Value) -> Response {
         let errors: Vec<Value> = problems.iter().map(|p| json!({"message": p})).collect();
         return axum::Json(json!({"errors": errors})).into_response();
     }
+    // (Before `resolveReviewThread`, which its name contains.)
+    if query.contains("unresolveReviewThread") {
+        let id = vars["id"].as_str().unwrap_or("");
+        return match st.threads.iter_mut().find(|t| t.id == id) {
+            Some(t) => {
+                t.resolved = false;
+                st.unresolved_by_app.push(id.to_owned());
+                axum::Json(json!({"data": {"unresolveReviewThread": {"thread": {"id": id, "isResolved": false}}}})).into_response()
+            }
+            None => axum::Json(json!({
+                "data": {"unresolveReviewThread": null},
+                "errors": [{
+                    "type": "NOT_FOUND",
+                    "path": ["unresolveReviewThread"],
+                    "locations": [{"line": 2, "column": 3}],
+                    "message": format!("Could not resolve to a node with the global id of '{id}'")
+                }]
+            }))
+            .into_response(),
+        };
+    }
     if query.contains("resolveReviewThread") {
         let id = vars["id"].as_str().unwrap_or("");
         return match st.threads.iter_mut().find(|t| t.id == id) {
