@@ -384,3 +384,82 @@ async fn a_finding_in_the_summary_holds_the_gate_until_a_review_says_it_is_fixed
     assert_eq!(run_on(&app, &c).conclusion.as_deref(), Some("success"));
     app.stop().await;
 }
+
+both_backends!(a_finding_reported_again_after_its_lines_were_deleted_is_posted_again);
+
+async fn a_finding_reported_again_after_its_lines_were_deleted_is_posted_again(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let app = TestApp::start_with(Options {
+        database_url: Some(db.url.clone()),
+        ..Options::default()
+    })
+    .await;
+    let line = "let ok = token == expected;";
+    let mut p = gated(29, lib(&format!("@@ -1,3 +1,3 @@\n a\n-b\n+{line}\n d")));
+    let a = p.head_sha.clone();
+    p.contents
+        .insert("src/lib.rs".into(), format!("a\n{line}\nd\n"));
+    app.github.add_pull(p);
+    app.openai.push(Reply::Review(review_with(vec![urgent(2)])));
+    app.comment(29, "@codex review").await;
+
+    // The line is deleted: outdated, its thread resolved, the gate open.
+    let b = sha(0xc029);
+    let since = [(
+        a.as_str(),
+        lib(&format!("@@ -1,3 +1,2 @@\n a\n-{line}\n d")),
+    )];
+    let files = lib("@@ -1,3 +1,2 @@\n a\n-b\n d");
+    push(
+        &app,
+        29,
+        &b,
+        Push {
+            text: "a\nd\n",
+            files,
+            since: &since,
+        },
+    );
+    app.openai.push(Reply::Review(review_with(vec![])));
+    app.comment(29, "@codex review").await;
+    assert_eq!(run_on(&app, &b).conclusion.as_deref(), Some("success"));
+    assert!(app.github.state().threads[0].resolved);
+
+    // The same code comes back and the model reports it again: the old thread's line is
+    // gone, so the finding is posted again, open, and holds the gate.
+    let c = sha(0xd029);
+    let since = [
+        (a.as_str(), vec![]),
+        (
+            b.as_str(),
+            lib(&format!("@@ -1,2 +1,3 @@\n a\n+{line}\n d")),
+        ),
+    ];
+    let files = lib(&format!("@@ -1,3 +1,3 @@\n a\n-b\n+{line}\n d"));
+    let text = format!("a\n{line}\nd\n");
+    push(
+        &app,
+        29,
+        &c,
+        Push {
+            text: &text,
+            files,
+            since: &since,
+        },
+    );
+    app.openai.push(Reply::Review(review_with(vec![urgent(2)])));
+    app.comment(29, "@codex review").await;
+    let held = run_on(&app, &c);
+    assert_eq!(held.conclusion.as_deref(), Some("failure"), "{held:#?}");
+    let reviews = app.github.reviews();
+    assert_eq!(reviews.last().unwrap().comments.len(), 1, "posted again");
+    let threads = app.github.state().threads.clone();
+    assert_eq!(threads.len(), 2);
+    assert!(!threads[1].resolved);
+    let id = finding_id(&app, 29, "open", true).await;
+    assert!(!id.is_empty());
+    app.stop().await;
+    db.drop_db().await;
+}
