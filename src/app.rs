@@ -14,7 +14,7 @@ use crate::model::ModelClient;
 use crate::retry::RetryPolicy;
 use crate::review::Reviewer;
 use crate::server::{self, AppState, WebhookSecrets};
-use crate::settings::Settings;
+use crate::settings::{Deliveries, Settings};
 use crate::store::Store;
 use crate::worker::{Worker, WorkerConfig};
 
@@ -187,15 +187,19 @@ pub async fn start_on(
     let ack_wake = Arc::new(Notify::new());
     let (stop, stopped) = watch::channel(false);
 
-    let state = AppState {
+    let intake = crate::intake::Intake {
         writer: crate::store::DeliveryWriter::start(store.clone()),
-        store: store.clone(),
-        secrets: WebhookSecrets::new(settings.github.webhook_secrets.clone()),
         bot_handle: settings.bot_handle.as_str().into(),
         metrics: metrics.clone(),
-        spend: settings.spend,
         wake: wake.clone(),
         ack_wake: ack_wake.clone(),
+    };
+    let state = AppState {
+        intake: intake.clone(),
+        store: store.clone(),
+        secrets: WebhookSecrets::new(settings.github.webhook_secrets.clone()),
+        metrics: metrics.clone(),
+        spend: settings.spend,
         status: status_config(settings),
         api: api_config(settings, api_client, &wake),
     };
@@ -230,8 +234,18 @@ pub async fn start_on(
         metrics.clone(),
         stopped.clone(),
     ));
-    let redelivery = match settings.redeliver_window {
-        Some(window) => tokio::spawn(crate::worker::redeliver::run_redelivery(
+    // The App's delivery log: read for every delivery in pull mode (which needs no
+    // redelivery), or for the missed ones to redeliver in push mode.
+    let redelivery = match (settings.deliveries, settings.redeliver_window) {
+        (Deliveries::Pull { every }, _) => tokio::spawn(crate::worker::pull::run_pull(
+            app_client,
+            store.clone(),
+            intake,
+            every,
+            metrics.clone(),
+            stopped.clone(),
+        )),
+        (Deliveries::Push, Some(window)) => tokio::spawn(crate::worker::redeliver::run_redelivery(
             app_client,
             store.clone(),
             window,
@@ -239,7 +253,7 @@ pub async fn start_on(
             metrics.clone(),
             stopped.clone(),
         )),
-        None => tokio::spawn(async {}),
+        (Deliveries::Push, None) => tokio::spawn(async {}),
     };
     let worker = Worker::new(store.clone(), reviewer, worker_config, wake);
     let worker = tokio::spawn(worker.run(stopped, tuning.shutdown_grace));

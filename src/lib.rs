@@ -15,6 +15,7 @@ pub mod eval;
 pub mod event;
 pub mod github;
 pub mod ids;
+pub mod intake;
 pub mod metrics;
 pub mod model;
 pub mod repo_config;

@@ -10,6 +10,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Metrics {
     signature_failures: AtomicU64,
     redeliveries: AtomicU64,
+    /// Pull mode: passes over the App's delivery log, deliveries taken from it, reads that
+    /// failed (tried again later) and reads given up on.
+    pull_polls: AtomicU64,
+    pull_deliveries: AtomicU64,
+    pull_read_failures: AtomicU64,
+    pull_given_up: AtomicU64,
+    /// Seconds from GitHub logging the newest delivery taken to the service taking it.
+    pull_lag_seconds: AtomicU64,
     deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
     reviews: Mutex<BTreeMap<&'static str, u64>>,
     tokens: Mutex<BTreeMap<&'static str, u64>>,
@@ -132,6 +140,24 @@ impl Metrics {
         self.redeliveries.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// One pass over the delivery log (pull mode) that took `taken` deliveries, the newest
+    /// `lag_seconds` after GitHub logged it.
+    pub fn pulled(&self, taken: u64, lag_seconds: Option<u64>) {
+        self.pull_polls.fetch_add(1, Ordering::Relaxed);
+        self.pull_deliveries.fetch_add(taken, Ordering::Relaxed);
+        if let Some(lag) = lag_seconds {
+            self.pull_lag_seconds.store(lag, Ordering::Relaxed);
+        }
+    }
+
+    /// A delivery of the log that could not be read (`gave_up`: not tried again).
+    pub fn pull_read_failed(&self, gave_up: bool) {
+        self.pull_read_failures.fetch_add(1, Ordering::Relaxed);
+        if gave_up {
+            self.pull_given_up.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Rows deleted by the retention.
     pub fn pruned(&self, jobs: u64, deliveries: u64) {
         self.pruned_jobs.fetch_add(jobs, Ordering::Relaxed);
@@ -206,6 +232,35 @@ impl Metrics {
             "Missed webhook deliveries GitHub was asked to deliver again.",
             count(&self.redeliveries),
         );
+        for (name, help, value) in [
+            (
+                "codex_review_pull_polls_total counter",
+                "Passes over the App's delivery log (pull mode).",
+                &self.pull_polls,
+            ),
+            (
+                "codex_review_pull_deliveries_total counter",
+                "Deliveries taken from the App's delivery log (pull mode).",
+                &self.pull_deliveries,
+            ),
+            (
+                "codex_review_pull_read_failures_total counter",
+                "Reads of a listed delivery that failed and are tried again (pull mode).",
+                &self.pull_read_failures,
+            ),
+            (
+                "codex_review_pull_given_up_total counter",
+                "Listed deliveries given up on after repeated failed reads (pull mode).",
+                &self.pull_given_up,
+            ),
+            (
+                "codex_review_pull_lag_seconds gauge",
+                "Seconds from GitHub logging the newest delivery taken to the service taking it.",
+                &self.pull_lag_seconds,
+            ),
+        ] {
+            family(&mut s, name, help, count(value));
+        }
         family(
             &mut s,
             "codex_review_tool_calls_total counter",

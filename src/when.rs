@@ -81,6 +81,27 @@ pub fn rfc3339(ms: i64) -> String {
     )
 }
 
+/// Milliseconds since the Unix epoch of a UTC time as GitHub writes it
+/// (`2026-11-30T07:42:05Z`, fractions of a second ignored); `None` for anything else.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(str::parse::<i64>);
+    let (year, month, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let time = time.split('.').next()?;
+    let mut t = time.splitn(3, ':').map(str::parse::<i64>);
+    let (h, m, sec) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
+    let valid = (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && (0..24).contains(&h)
+        && (0..60).contains(&m)
+        && (0..61).contains(&sec);
+    if !valid {
+        return None;
+    }
+    let days = days_from_civil(year, month as u32, day as u32);
+    Some((days * 86_400 + h * 3_600 + m * 60 + sec) * 1_000)
+}
+
 /// The RFC 3339 time `ago` before now, to the second, as GitHub writes times (comparable
 /// with GitHub's `delivered_at` as text).
 pub fn rfc3339_ago(ago: std::time::Duration) -> String {
@@ -104,6 +125,25 @@ pub fn duration(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn github_times_read_back_to_what_they_were_written_from() {
+        for ms in [0, 1_764_488_525_000, 1_798_761_599_000] {
+            assert_eq!(parse_rfc3339(&rfc3339(ms)), Some(ms));
+        }
+        assert_eq!(
+            parse_rfc3339("2026-11-30T07:42:05.123Z"),
+            parse_rfc3339("2026-11-30T07:42:05Z")
+        );
+        for bad in [
+            "",
+            "2026-11-30",
+            "2026-13-01T00:00:00Z",
+            "2026-11-30T07:42:05+01:00",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 
     /// Also the times `doctor` and the redelivery loop compare with GitHub's `delivered_at`.
     #[test]

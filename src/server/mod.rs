@@ -14,7 +14,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use tokio::sync::Notify;
 
 pub use signature::{WebhookSecrets, sign};
 
@@ -28,17 +27,12 @@ pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    /// Stores deliveries with group commit.
-    pub writer: crate::store::DeliveryWriter,
+    /// Parses, stores and queues deliveries (the delivery log's too, in pull mode).
+    pub intake: crate::intake::Intake,
     pub secrets: WebhookSecrets,
-    pub bot_handle: Arc<str>,
     pub metrics: Arc<Metrics>,
     /// The spend caps, shown on `/metrics` against what was spent.
     pub spend: crate::settings::SpendCaps,
-    /// Woken when a job is queued, so a worker picks it up at once.
-    pub wake: Arc<Notify>,
-    /// Woken when a command comment is stored, so its 👀 is added at once.
-    pub ack_wake: Arc<Notify>,
     /// The operator page (`STATUS_TOKEN` set), or none.
     pub status: Option<Arc<crate::server::status::StatusConfig>>,
     /// The review API (`API_TOKENS` set), or none.

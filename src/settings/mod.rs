@@ -11,10 +11,12 @@ use secrecy::{ExposeSecret, SecretString};
 pub mod api_tokens;
 mod codebase;
 pub mod credentials;
+mod deliveries;
 mod spend;
 mod startup;
 pub use api_tokens::ApiToken;
 pub use codebase::CodebaseSettings;
+pub use deliveries::Deliveries;
 pub use spend::SpendCaps;
 pub use startup::{SetupSettings, Startup};
 
@@ -38,6 +40,9 @@ pub struct Settings {
     /// default 14.
     pub retention: Duration,
     pub codebase: CodebaseSettings,
+    /// `CODEX_REVIEW_DELIVERIES`: GitHub posts deliveries to `/webhook` (`push`, the default)
+    /// or the service reads the App's delivery log (`pull`, every `CODEX_REVIEW_PULL_EVERY`).
+    pub deliveries: Deliveries,
     /// `CODEX_REVIEW_REDELIVER_HOURS`: at start and hourly, deliveries of this many last hours
     /// that failed and were not stored are redelivered; default 24, `0` turns it off.
     pub redeliver_window: Option<Duration>,
@@ -418,6 +423,7 @@ impl Settings {
         let retention_days = count("CODEX_REVIEW_RETENTION_DAYS", 14, 1)?;
         let codebase = CodebaseSettings::from_lookup(lookup, &instance)?;
         let redeliver_hours = count("CODEX_REVIEW_REDELIVER_HOURS", 24, 0)?;
+        let deliveries = Deliveries::from_lookup(&get, None)?;
 
         let status_token = match get("STATUS_TOKEN") {
             None => None,
@@ -445,6 +451,7 @@ impl Settings {
             api_tokens,
             status_token,
             codebase,
+            deliveries,
             redeliver_window: (redeliver_hours > 0)
                 .then(|| Duration::from_secs(redeliver_hours as u64 * 3_600)),
             instance,

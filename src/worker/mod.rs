@@ -5,6 +5,7 @@
 mod acks;
 mod pool;
 mod prune;
+pub mod pull;
 pub mod redeliver;
 
 pub use acks::{AckHandler, run_acks};

@@ -25,6 +25,7 @@ mod large_prs;
 mod lifecycle;
 mod limits;
 mod model_faults;
+mod pull_mode;
 mod recovery;
 mod redelivery;
 mod repo_tools;

@@ -199,6 +199,11 @@ pub struct GhState {
     pub hook_deliveries: Vec<Value>,
     /// What GitHub sent for each delivery guid: `(event, payload)`, for redeliveries.
     pub hook_payloads: std::collections::HashMap<String, (String, Value)>,
+    /// Reads of one delivery (`GET /app/hook/deliveries/{id}`), in order.
+    pub hook_delivery_reads: Vec<u64>,
+    /// Delivery id → how many more reads of it answer 404 (GitHub lists it but cannot
+    /// return it yet).
+    pub hook_delivery_failures: std::collections::HashMap<u64, u32>,
     /// Where redeliveries go (`http://HOST:PORT`, the app's address) and with which secret.
     pub hook_target: Option<(String, String)>,
     /// Delivery attempt ids the app asked to redeliver.

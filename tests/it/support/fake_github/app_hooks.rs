@@ -1,7 +1,8 @@
 //! The App's own endpoints a setup check, the review API and the redelivery loop use:
 //! installations (and the one on a repository) and the repositories they reach, the webhook
-//! configuration, the recent deliveries (paged by a `Link` cursor, two per page) and
-//! redelivering one (sent again to the app with its delivery id).
+//! configuration, the recent deliveries (paged by a `Link` cursor, two per page), one delivery
+//! with its request (pull mode; it can be made to fail a number of times), and redelivering
+//! one (sent again to the app with its delivery id).
 
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -76,6 +77,42 @@ pub(super) fn route(
                     response.headers_mut().insert("link", next.parse().unwrap());
                 }
                 response
+            }
+        },
+        // One delivery with the request GitHub sent (or tried to): its headers and payload.
+        (Method::GET, ["app", "hook", "deliveries", id]) => match check_jwt(st, auth) {
+            Err(m) => error(401, &m, None),
+            Ok(()) => {
+                let id: u64 = id.parse().unwrap_or(0);
+                st.hook_delivery_reads.push(id);
+                if let Some(left) = st.hook_delivery_failures.get_mut(&id)
+                    && *left > 0
+                {
+                    *left -= 1;
+                    return error(404, "Not Found", None);
+                }
+                let Some(item) = st.hook_deliveries.iter().find(|d| d["id"] == json!(id)) else {
+                    return error(404, "Not Found", None);
+                };
+                let guid = item["guid"].as_str().unwrap_or_default().to_owned();
+                let Some((event, payload)) = st.hook_payloads.get(&guid).cloned() else {
+                    return error(404, "Not Found", None);
+                };
+                let mut delivery = item.clone();
+                delivery["url"] = json!("https://codex-review.invalid/webhook");
+                delivery["request"] = json!({
+                    "headers": {
+                        "X-GitHub-Delivery": guid,
+                        "X-GitHub-Event": event,
+                        "X-GitHub-Hook-ID": "42",
+                        "User-Agent": "GitHub-Hookshot/b8c71d8",
+                        "content-type": "application/json",
+                        "X-Hub-Signature-256": "sha256=6dcb09b5b57875f334f61aebed695e2e4193db5e"
+                    },
+                    "payload": payload
+                });
+                delivery["response"] = json!({"headers": {}, "payload": null});
+                axum::Json(delivery).into_response()
             }
         },
         (Method::POST, ["app", "hook", "deliveries", id, "attempts"]) => {
