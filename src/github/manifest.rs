@@ -84,5 +84,6 @@ pub async fn convert(
         html_url: app.html_url,
         private_key: SecretString::from(app.pem),
         webhook_secret: SecretString::from(webhook_secret),
+        deliveries: None,
     })
 }

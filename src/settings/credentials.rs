@@ -28,6 +28,9 @@ pub struct Credentials {
     pub html_url: String,
     pub private_key: SecretString,
     pub webhook_secret: SecretString,
+    /// `pull` when the setup page learnt that GitHub cannot reach the service
+    /// (`CODEX_REVIEW_DELIVERIES`, which the environment overrides).
+    pub deliveries: Option<String>,
 }
 
 /// The file's layout (the secrets as plain strings, for serde).
@@ -39,6 +42,8 @@ struct Stored {
     html_url: String,
     private_key: String,
     webhook_secret: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deliveries: Option<String>,
 }
 
 impl Credentials {
@@ -48,6 +53,7 @@ impl Credentials {
             "GITHUB_APP_ID" => Some(self.app_id.to_string()),
             "GITHUB_PRIVATE_KEY" => Some(self.private_key.expose_secret().to_owned()),
             "GITHUB_WEBHOOK_SECRET" => Some(self.webhook_secret.expose_secret().to_owned()),
+            "CODEX_REVIEW_DELIVERIES" => self.deliveries.clone(),
             _ => None,
         }
     }
@@ -93,6 +99,7 @@ pub fn read(path: &Path) -> Result<Option<Credentials>, SettingsError> {
         html_url: stored.html_url,
         private_key: SecretString::from(stored.private_key),
         webhook_secret: SecretString::from(stored.webhook_secret),
+        deliveries: stored.deliveries,
     }))
 }
 
@@ -106,6 +113,7 @@ pub fn create(path: &Path, credentials: &Credentials) -> std::io::Result<()> {
         html_url: credentials.html_url.clone(),
         private_key: credentials.private_key.expose_secret().to_owned(),
         webhook_secret: credentials.webhook_secret.expose_secret().to_owned(),
+        deliveries: credentials.deliveries.clone(),
     };
     let text = serde_json::to_vec_pretty(&stored).map_err(std::io::Error::other)?;
     let dir = path
@@ -181,6 +189,7 @@ mod tests {
             html_url: "https://github.com/apps/codex-review-acme".into(),
             private_key: SecretString::from("-----BEGIN RSA PRIVATE KEY-----\n...".to_owned()),
             webhook_secret: SecretString::from("whsec".to_owned()),
+            deliveries: None,
         };
         create(&file, &creds).unwrap();
         #[cfg(unix)]
@@ -218,6 +227,7 @@ mod tests {
             html_url: "h".into(),
             private_key: SecretString::from("file-key".to_owned()),
             webhook_secret: SecretString::from("file-secret".to_owned()),
+            deliveries: None,
         };
         let env = lookup(&[
             ("GITHUB_APP_ID", "9"),

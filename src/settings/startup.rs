@@ -146,6 +146,7 @@ mod tests {
                     .to_owned()
                     .into(),
                 webhook_secret: "from-file".to_owned().into(),
+                deliveries: None,
             },
         )
         .unwrap();

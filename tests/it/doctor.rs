@@ -90,6 +90,21 @@ async fn doctor_reports_each_check_and_what_to_do() {
         out.contains("✖ deliveries: 1 failed in the last 24 hours"),
         "{out}"
     );
+
+    // In pull mode the same failed sends are expected, and the webhook's URL does not
+    // matter: the App may read its delivery log, and that is what is checked.
+    let mut pull = env(&app, &db);
+    pull.push(("CODEX_REVIEW_DELIVERIES", "pull".into()));
+    let (code, out) = run(pull).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("✖ webhook"), "{out}");
+    assert!(!out.contains("✖ deliveries"), "{out}");
+    assert!(
+        out.contains(
+            "✔ delivery log: readable (pull mode: 1 deliveries logged in the last 24 hours"
+        ),
+        "{out}"
+    );
     app.github.state().hook_config = None;
     app.github.state().hook_deliveries.clear();
 

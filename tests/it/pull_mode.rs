@@ -318,3 +318,72 @@ async fn two_replicas_on_one_postgres_take_each_delivery_once() {
     b.stop().await;
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_public_address_the_setup_page_registers_an_app_that_reads_its_log() {
+    use crate::setup::{attr, browser, come_back, fresh, register};
+    let fresh = fresh().await;
+    let (github, openai, base, key) = (&fresh.github, &fresh.openai, &fresh.base, &fresh.setup.key);
+    let http = browser();
+    let query = "public_url=http%3A%2F%2Flocalhost%3A3000&pull=1";
+    let confirm = http
+        .get(format!("{base}/setup?key={key}&{query}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The page says how deliveries will arrive, and does not warn that GitHub cannot reach
+    // the address: that is the point.
+    assert!(confirm.contains("id=\"pull-mode\""), "{confirm}");
+    assert!(!confirm.contains("id=\"unreachable\""), "{confirm}");
+    let asked = http
+        .get(format!("{base}/setup?key={key}&pull=1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        asked.contains("GitHub cannot reach this machine"),
+        "{asked}"
+    );
+    assert_eq!(attr(&asked, "id=\"pull\"", "value"), "1");
+    let (manifest, back, cookie) = register(&http, base, key, query).await;
+    assert_eq!(
+        manifest["hook_attributes"]["url"],
+        "http://localhost:3000/webhook"
+    );
+
+    // GitHub logs a comment it cannot deliver; the service, once set up, reads it.
+    github.add_pull(pull_with_file(84));
+    log(
+        github,
+        vec![(
+            logged(31, &guid(31), "issue_comment", 3),
+            "issue_comment".into(),
+            comment_payload(84, "@codex review", "MEMBER"),
+        )],
+    );
+    openai.push(Reply::Review(review_with(vec![])));
+    assert_eq!(come_back(&http, &back, &cookie).await.status(), 200);
+    let credentials = fresh.dir.path().join("data/codex-review.credentials.json");
+    let stored: Value = serde_json::from_slice(&std::fs::read(&credentials).unwrap()).unwrap();
+    assert_eq!(stored["deliveries"], "pull");
+    let running = fresh
+        .setup
+        .configured()
+        .await
+        .unwrap()
+        .expect("normal mode");
+    wait_for("the review of the logged comment", || {
+        github.reviews().iter().any(|r| r.pr == 84)
+    })
+    .await;
+    assert_eq!(github.state().hook_delivery_reads, vec![31]);
+    running.shutdown().await.unwrap();
+    assert!(github.state().violations.is_empty());
+    assert!(openai.state().violations.is_empty());
+}

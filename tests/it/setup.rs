@@ -52,7 +52,7 @@ async fn start_setup(env: &Env) -> app::Setup {
 }
 
 /// A client that does not follow redirects (each hop is checked).
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -68,7 +68,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// The value of `attr` in the first tag that contains `marker`.
-fn attr(html: &str, marker: &str, attr: &str) -> String {
+pub(crate) fn attr(html: &str, marker: &str, attr: &str) -> String {
     let at = html
         .find(marker)
         .unwrap_or_else(|| panic!("no {marker} in {html}"));
@@ -86,7 +86,7 @@ fn attr(html: &str, marker: &str, attr: &str) -> String {
 
 /// Opens the confirmation page for `query` and submits its form to the fake github.com;
 /// returns the manifest, where GitHub sends the person back, and the cookie the page set.
-async fn register(
+pub(crate) async fn register(
     http: &reqwest::Client,
     base: &str,
     key: &str,
@@ -141,7 +141,11 @@ async fn register(
 }
 
 /// GitHub's redirect back to the service, followed by the browser that opened the page.
-async fn come_back(http: &reqwest::Client, back: &str, cookie: &str) -> reqwest::Response {
+pub(crate) async fn come_back(
+    http: &reqwest::Client,
+    back: &str,
+    cookie: &str,
+) -> reqwest::Response {
     http.get(back)
         .header("cookie", cookie)
         .send()
@@ -443,16 +447,16 @@ fn serve_without_settings_prints_where_the_setup_page_is() {
 }
 
 /// A first start in setup mode against fresh fakes.
-struct Fresh {
-    github: FakeGitHub,
-    openai: FakeOpenAi,
-    dir: tempfile::TempDir,
-    setup: app::Setup,
+pub(crate) struct Fresh {
+    pub github: FakeGitHub,
+    pub openai: FakeOpenAi,
+    pub dir: tempfile::TempDir,
+    pub setup: app::Setup,
     /// The setup page's address (`http://127.0.0.1:PORT`).
-    base: String,
+    pub base: String,
 }
 
-async fn fresh() -> Fresh {
+pub(crate) async fn fresh() -> Fresh {
     install_crypto();
     let github = FakeGitHub::start(APP_ID, PUBLIC_KEY.as_bytes(), "").await;
     let openai = FakeOpenAi::start().await;

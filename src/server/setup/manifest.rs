@@ -18,10 +18,12 @@ pub struct Choice {
     pub org: Option<String>,
     /// The App's name on GitHub (unique there).
     pub name: String,
+    /// GitHub cannot reach the service: it reads the App's delivery log instead (pull mode).
+    pub pull: bool,
 }
 
 /// Checks the form's fields; the error says which field and why.
-pub fn choose(public_url: &str, org: &str, name: &str) -> Result<Choice, String> {
+pub fn choose(public_url: &str, org: &str, name: &str, pull: bool) -> Result<Choice, String> {
     let public_url = public_address(public_url)?;
     let org = org.trim();
     let org = if org.is_empty() {
@@ -48,6 +50,7 @@ pub fn choose(public_url: &str, org: &str, name: &str) -> Result<Choice, String>
         public_url,
         org,
         name,
+        pull,
     })
 }
 
@@ -129,7 +132,7 @@ mod tests {
 
     #[test]
     fn the_manifest_carries_the_public_address_and_the_callback() {
-        let choice = choose("https://review.acme.dev/", "acme", "").unwrap();
+        let choice = choose("https://review.acme.dev/", "acme", "", false).unwrap();
         assert_eq!(choice.name, "codex-review-acme");
         let m = build(&choice, "http://localhost:3000/setup/callback").unwrap();
         assert_eq!(m["url"], "https://review.acme.dev");
@@ -156,31 +159,33 @@ mod tests {
     #[test]
     fn bad_fields_are_named() {
         assert!(
-            choose("ftp://x", "", "")
+            choose("ftp://x", "", "", false)
                 .unwrap_err()
                 .contains("public URL")
         );
         assert!(
-            choose("https://x.dev?a=1", "", "")
+            choose("https://x.dev?a=1", "", "", false)
                 .unwrap_err()
                 .contains("query")
         );
         assert!(
-            choose("https://x.dev", "bad org", "")
+            choose("https://x.dev", "bad org", "", false)
                 .unwrap_err()
                 .contains("organisation")
         );
         assert!(
-            choose("https://x.dev", "", &"n".repeat(35))
+            choose("https://x.dev", "", &"n".repeat(35), false)
                 .unwrap_err()
                 .contains("name")
         );
         assert_eq!(
-            choose("https://review.acme.dev", "", "").unwrap().name,
+            choose("https://review.acme.dev", "", "", false)
+                .unwrap()
+                .name,
             "codex-review-review"
         );
         assert!(
-            choose("http://127.0.0.1:3000", "", "")
+            choose("http://127.0.0.1:3000", "", "", false)
                 .unwrap()
                 .name
                 .starts_with("codex-review-")

@@ -53,10 +53,12 @@ const MAX_STATES: usize = 64;
 /// The cookie that binds a handed-out `state` to the browser it was handed to.
 const BINDING_COOKIE: &str = "codex_review_setup";
 
-/// A `state` handed out: when, and the value of the cookie it was bound to.
+/// A `state` handed out: when, the value of the cookie it was bound to, and whether the
+/// service is to read the App's delivery log (GitHub cannot reach it).
 struct Issued {
     at: Instant,
     binding: String,
+    pull: bool,
 }
 
 /// What the setup pages share.
@@ -101,7 +103,7 @@ impl SetupState {
     }
 
     /// A new `state` and the cookie value that binds it to the browser it is handed to.
-    fn issue(&self) -> Result<(String, String), NoRandomness> {
+    fn issue(&self, pull: bool) -> Result<(String, String), NoRandomness> {
         let state = crate::ids::random_hex(16)?;
         let binding = crate::ids::random_hex(16)?;
         let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
@@ -119,6 +121,7 @@ impl SetupState {
             Issued {
                 at: Instant::now(),
                 binding: binding.clone(),
+                pull,
             },
         );
         Ok((state, binding))
@@ -139,15 +142,17 @@ impl SetupState {
         if !binding.is_some_and(|b| same_secret(b.as_bytes(), found.binding.as_bytes())) {
             return Redeemed::OtherBrowser;
         }
+        let pull = found.pull;
         issued.remove(state);
-        Redeemed::Yes
+        Redeemed::Yes { pull }
     }
 }
 
 /// What became of a callback's `state`.
 #[derive(Debug, PartialEq, Eq)]
 enum Redeemed {
-    Yes,
+    /// Handed out here to this browser; `pull`: the service reads its delivery log.
+    Yes { pull: bool },
     /// Not handed out here, or more than an hour ago.
     Unknown,
     /// Handed out, but to another browser (the cookie is missing or different).
@@ -193,6 +198,8 @@ struct SetupQuery {
     name: String,
     #[serde(default)]
     key: String,
+    /// GitHub cannot reach this machine: read the App's delivery log instead.
+    pull: Option<String>,
 }
 
 async fn setup(
@@ -214,9 +221,11 @@ async fn setup(
     let own = own_address(&headers);
     let Some(public_url) = query.public_url else {
         let prefill = settings.public_url.clone().unwrap_or_else(|| own.clone());
-        return pages::ask(settings, key, &prefill, &query.org, &query.name, None);
+        let pull = query.pull.is_some();
+        return pages::ask(settings, key, &prefill, &query.org, &query.name, None, pull);
     };
-    let choice = match manifest::choose(&public_url, &query.org, &query.name) {
+    let pull = query.pull.as_deref().is_some_and(|p| !p.is_empty());
+    let choice = match manifest::choose(&public_url, &query.org, &query.name, pull) {
         Ok(choice) => choice,
         Err(problem) => {
             return pages::ask(
@@ -226,6 +235,7 @@ async fn setup(
                 &query.org,
                 &query.name,
                 Some(&problem),
+                pull,
             );
         }
     };
@@ -239,7 +249,7 @@ async fn setup(
             return pages::failed(settings, StatusCode::INTERNAL_SERVER_ERROR, &problem);
         }
     };
-    let (issued, binding) = match state.issue() {
+    let (issued, binding) = match state.issue(choice.pull) {
         Ok(issued) => issued,
         Err(e) => {
             tracing::error!(error = %e, "setup page");
@@ -275,8 +285,8 @@ async fn callback(
     }
     let settings = &state.settings;
     let binding = cookie(&headers, BINDING_COOKIE);
-    match query.state.as_deref().map(|s| state.redeem(s, binding)) {
-        Some(Redeemed::Yes) => {}
+    let pull = match query.state.as_deref().map(|s| state.redeem(s, binding)) {
+        Some(Redeemed::Yes { pull }) => pull,
         Some(Redeemed::OtherBrowser) => {
             tracing::warn!("setup callback refused: its state came without its browser's cookie");
             return pages::failed(
@@ -296,7 +306,7 @@ async fn callback(
                  or is more than an hour old), so its code was not used. Start again from the setup page.",
             );
         }
-    }
+    };
     let Some(code) = query.code.filter(|c| !c.is_empty()) else {
         return pages::failed(
             settings,
@@ -319,7 +329,10 @@ async fn callback(
         );
     }
     let app = match crate::github::manifest::convert(&settings.api_url, &code, state.retry).await {
-        Ok(app) => app,
+        Ok(app) => credentials::Credentials {
+            deliveries: pull.then(|| "pull".to_owned()),
+            ..app
+        },
         Err(e) => {
             tracing::warn!(error = %e, "the manifest code could not be exchanged");
             state.claimed.store(false, Ordering::SeqCst);

@@ -32,6 +32,7 @@ pub fn ask(
     org: &str,
     name: &str,
     problem: Option<&str>,
+    pull: bool,
 ) -> Response {
     let (status, problem) = match problem {
         Some(p) => (
@@ -53,12 +54,18 @@ reachable from GitHub (HTTPS through a proxy, Fly.io or a tunnel).</span></p>\n\
 <p><label for=\"org\">Organisation (optional)</label>\
 <input type=\"text\" id=\"org\" name=\"org\" value=\"{org}\" autocomplete=\"off\">\
 <span class=\"muted\">Leave empty to register the App on your own account.</span></p>\n\
+<p><label><input type=\"checkbox\" id=\"pull\" name=\"pull\" value=\"1\"{pull}> GitHub cannot \
+reach this machine: the service will fetch its deliveries instead</label>\
+<span class=\"muted\">No public address, a laptop, a corporate network: GitHub logs each webhook \
+delivery it cannot send, and the service reads that log every few seconds. Leave the public URL as \
+it is.</span></p>\n\
 <p><label for=\"name\">App name (optional)</label>\
 <input type=\"text\" id=\"name\" name=\"name\" value=\"{name}\" maxlength=\"34\" autocomplete=\"off\">\
 <span class=\"muted\">Unique on GitHub; by default codex-review- and the organisation or host.</span></p>\n\
 <p><button type=\"submit\">Continue</button></p>\n</form>",
         notices = notices(settings),
         key = escape(key),
+        pull = if pull { " checked" } else { "" },
         web = escape(&settings.web_url),
         path = escape(&settings.credentials_path.display().to_string()),
         public_url = escape(public_url),
@@ -104,7 +111,16 @@ pub fn confirm(
                 host == "localhost" || host.ends_with(".localhost") || host.ends_with(".local")
             }
         });
-    let warning = if unreachable {
+    let warning = if choice.pull {
+        format!(
+            "<div class=\"box\" id=\"pull-mode\"><strong>GitHub cannot reach this machine: the \
+service will fetch its deliveries instead.</strong> The App is registered with the webhook \
+<code>{}</code>, which GitHub will log but cannot reach; the service reads the App's delivery \
+log every few seconds (<code>CODEX_REVIEW_DELIVERIES=pull</code>, kept in the credentials \
+file), so reviews start within seconds of a comment, with no public address.</div>\n",
+            escape(&format!("{}/webhook", choice.public_url))
+        )
+    } else if unreachable {
         format!(
             "<div class=\"box bad\" id=\"unreachable\">GitHub cannot deliver webhooks to \
 <code>{}</code>: that address is not reachable from the internet. Use the service's public \
