@@ -1,0 +1,1 @@
+//! The texts the app posts, built from hostile values and rendered.
