@@ -12,6 +12,7 @@ use super::place::Placement;
 use super::result::Drops;
 use crate::model::prompt::one_line;
 use crate::model::{Finding, ReviewOutput};
+use crate::untrusted;
 
 /// The reason [`super::filter`] gives a finding an earlier review already posted: it is
 /// still there, so it still counts for the verdict.
@@ -62,12 +63,17 @@ fn explanation(posted: &[&Finding], reported: usize, drops: &Drops) -> String {
         .iter()
         .take(NAMED)
         .map(|f| {
+            // The explanation is sanitised as a whole when posted; the place is shown as
+            // code, through the same sanitizer, so that no path reads as Markdown.
+            let at = format!(
+                "{}:{}",
+                f.code_location.file_path, f.code_location.line_range.start
+            );
             format!(
-                "[P{}] {} ({}:{})",
+                "[P{}] {} ({})",
                 f.priority,
                 one_line(&f.title),
-                f.code_location.file_path,
-                f.code_location.line_range.start
+                untrusted::code(&at, 300)
             )
         })
         .collect();

@@ -21,7 +21,7 @@ fn an_html_block_ends_a_code_span_so_a_team_mention_after_it_is_still_dead() {
 }
 
 /// Inputs that each went around a sanitizer at some point, or nearly.
-const ATTACKS: &[&str] = &[
+pub(super) const ATTACKS: &[&str] = &[
     "\\`</details><img src=x>",
     "x `y\n<pre>\n\n```\n</pre>\n@org/team",
     "done</details><img src=x>",
@@ -176,7 +176,7 @@ const PIECES: &[&str] = &[
     "![",
 ];
 
-fn hostile() -> impl Strategy<Value = String> {
+pub(super) fn hostile() -> impl Strategy<Value = String> {
     proptest::collection::vec(proptest::sample::select(PIECES), 0..40).prop_map(|p| p.concat())
 }
 
