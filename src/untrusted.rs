@@ -30,7 +30,9 @@
 /// splits `<!--` in code, where the text is shown as written.
 const WORD_JOINER: char = '\u{2060}';
 
-/// A block of untrusted Markdown, safe to post, at most about `limit` characters.
+/// A block of untrusted Markdown, safe to post, at most about `limit` characters. (Prose
+/// indented by four spaces after a blank line is an indented code block to CommonMark: shown
+/// with its escapes, which is harmless, if not pretty.)
 pub fn text(s: &str, limit: usize) -> String {
     let (s, cut) = cut_to(s, limit);
     // CommonMark ends a line at a lone `\r` too.

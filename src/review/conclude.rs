@@ -224,7 +224,7 @@ mod tests {
         assert_eq!(
             out.overall_explanation,
             "2 of the 3 findings the model reported are posted (1 not confirmed by \
-             verification). Posted: [P1] Limit bypass (src/a.rs:4); [P3] Log line (src/a.rs:9)."
+             verification). Posted: [P1] Limit bypass (`src/a.rs:4`); [P3] Log line (`src/a.rs:9`)."
         );
         // Only low findings left, or one still open from an earlier review.
         let mut out = output(vec![low.clone(), wrong.clone()]);
