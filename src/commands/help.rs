@@ -39,7 +39,7 @@ fn help_text(handle: &str, loaded: &Loaded) -> String {
             "(none)".to_owned()
         } else {
             v.iter()
-                .map(|s| format!("`{s}`"))
+                .map(|s| crate::untrusted::cell(s, 100))
                 .collect::<Vec<_>>()
                 .join(", ")
         }
@@ -115,13 +115,12 @@ fn help_text(handle: &str, loaded: &Loaded) -> String {
         c.review.min_confidence,
         c.review.max_inline_comments,
         c.review.suggestions,
-        crate::untrusted::line(&c.review.language, 40),
+        crate::untrusted::cell(&c.review.language, 40),
         c.review
             .model
             .as_deref()
-            .map_or("(service default)".to_owned(), |m| format!(
-                "`{}`",
-                crate::untrusted::line(m, 100)
+            .map_or("(service default)".to_owned(), |m| crate::untrusted::cell(
+                m, 100
             )),
         c.review
             .reasoning_effort

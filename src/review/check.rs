@@ -289,7 +289,7 @@ fn held_list(open: &[HoldingFinding], limit: u8, pull_url: Option<&str>) -> Stri
          them (a reply such as \"won't fix: reason\", or a 👎 on the comment):\n\n"
     );
     for f in open.iter().take(SHOWN) {
-        let title = crate::untrusted::line(&f.title, 200).replace(['[', ']'], "");
+        let title = crate::untrusted::line(&f.title, 200);
         let place = crate::untrusted::code(&format!("{}:{}", f.path, f.line), 300);
         let title = match (f.comment_id, pull_url) {
             (Some(comment), Some(url)) => format!("[{title}]({url}#discussion_r{comment})"),

@@ -12,6 +12,7 @@ use super::place::Placement;
 use super::result::Drops;
 use crate::model::prompt::one_line;
 use crate::model::{Finding, ReviewOutput};
+use crate::untrusted;
 
 /// The reason [`super::filter`] gives a finding an earlier review already posted: it is
 /// still there, so it still counts for the verdict.
@@ -62,12 +63,17 @@ fn explanation(posted: &[&Finding], reported: usize, drops: &Drops) -> String {
         .iter()
         .take(NAMED)
         .map(|f| {
+            // The explanation is sanitised as a whole when posted; the place is shown as
+            // code, through the same sanitizer, so that no path reads as Markdown.
+            let at = format!(
+                "{}:{}",
+                f.code_location.file_path, f.code_location.line_range.start
+            );
             format!(
-                "[P{}] {} ({}:{})",
+                "[P{}] {} ({})",
                 f.priority,
                 one_line(&f.title),
-                f.code_location.file_path,
-                f.code_location.line_range.start
+                untrusted::code(&at, 300)
             )
         })
         .collect();
@@ -218,7 +224,7 @@ mod tests {
         assert_eq!(
             out.overall_explanation,
             "2 of the 3 findings the model reported are posted (1 not confirmed by \
-             verification). Posted: [P1] Limit bypass (src/a.rs:4); [P3] Log line (src/a.rs:9)."
+             verification). Posted: [P1] Limit bypass (`src/a.rs:4`); [P3] Log line (`src/a.rs:9`)."
         );
         // Only low findings left, or one still open from an earlier review.
         let mut out = output(vec![low.clone(), wrong.clone()]);

@@ -165,7 +165,7 @@ pub(super) fn settled_section(settled: &threads::Settled) -> String {
         for (title, path, line) in list {
             s.push_str(&format!(
                 "- {strike}{}{strike} — {}\n",
-                crate::untrusted::line(title.trim(), 200).replace('~', ""),
+                crate::untrusted::line(title.trim(), 200),
                 crate::untrusted::code(&format!("{path}:{line}"), 300)
             ));
         }

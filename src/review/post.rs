@@ -32,8 +32,8 @@ impl Reviewer {
                 let mut fallback = String::from("\n\n**Inline comments that GitHub refused**\n\n");
                 for c in &review.comments {
                     fallback.push_str(&format!(
-                        "- `{}` line {} ({}):\n\n{}\n\n",
-                        c.path.replace('`', "'"),
+                        "- {} line {} ({}):\n\n  {}\n\n",
+                        crate::untrusted::code(&c.path, 300),
                         c.line,
                         c.side,
                         c.body.replace('\n', "\n  ")
@@ -44,9 +44,10 @@ impl Reviewer {
                 let room = publish::GITHUB_BODY_LIMIT
                     .saturating_sub(review.body.chars().count() + 64)
                     .min(20_000);
+                // The bodies are sanitised already: cut after a whole line, not sanitised again.
                 review
                     .body
-                    .push_str(&crate::untrusted::text(&fallback, room));
+                    .push_str(&crate::untrusted::truncated(fallback, room));
                 review.comments.clear();
                 let review_id = gh.create_review(pr, &review).await?;
                 Ok(Outcome::Posted {

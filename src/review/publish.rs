@@ -196,7 +196,11 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
     if input.focus_areas.is_empty() {
         let _ = writeln!(s, "Focus: general (correctness, security, performance).\n");
     } else {
-        let _ = writeln!(s, "Focus: {}.\n", input.focus_areas.join(", "));
+        // A comment's focus areas are single words, the configuration's anything.
+        let areas: Vec<String> = (input.focus_areas.iter())
+            .map(|a| untrusted::line(a, 100))
+            .collect();
+        let _ = writeln!(s, "Focus: {}.\n", areas.join(", "));
     }
     unplaced(&mut s, input);
     not_reviewed(&mut s, input);
@@ -266,7 +270,7 @@ fn footer(s: &mut String, input: &SummaryInput<'_>) {
         if input.reviewed_files == 1 { "" } else { "s" },
         input.model_calls,
         if input.model_calls == 1 { "" } else { "s" },
-        input.model,
+        untrusted::code(input.model, 100),
         u.input_tokens,
         u.cached_tokens,
         u.output_tokens,

@@ -115,11 +115,8 @@ fn mentions(text: &str) -> Vec<String> {
             );
         }
     }
-    for entity in ["&#64;", "&#x40;", "&commat;"] {
-        if text.to_ascii_lowercase().contains(entity) {
-            found.push(entity.to_owned());
-        }
-    }
+    // An entity such as `&#64;` is an `@` once rendered (shown as written when escaped).
+    found.extend(crate::markdown::live(text).mentions);
     found
 }
 
@@ -174,11 +171,11 @@ async fn nothing_the_bot_posts_pings_anyone_or_breaks_out_of_its_markup() {
             text.matches("<!-- codex-review sha=").count(),
             "{text}"
         );
-        assert_eq!(
-            text.matches("<details>").count(),
-            text.matches("</details>").count() - usize::from(text.contains("</details>``")),
-            "{text}"
-        );
+        // Rendered, the only tags are the app's own, each closed.
+        let tags = crate::markdown::live(text).tags;
+        let count = |tag: &str| tags.iter().filter(|t| *t == tag).count();
+        assert_eq!(count("<details"), count("</details"), "{text}");
+        assert!(!tags.iter().any(|t| t == "<img" || t == "<pre"), "{text}");
         // Every fence is closed.
         assert_eq!(
             text.lines()
@@ -190,8 +187,13 @@ async fn nothing_the_bot_posts_pings_anyone_or_breaks_out_of_its_markup() {
         );
     }
     assert!(comment.contains("@\u{2060}org/team"), "{comment}");
-    // The span the model left open is closed: what follows it is code, not markup.
-    assert!(comment.ends_with("</details>``"), "{comment}");
+    // The span the model left open was never one: its backticks and what follows are shown.
+    assert!(
+        comment.ends_with(
+            "\\`\\`the span: &lt;!-- codex-review sha=1 trigger=2 --\\> &lt;/details\\>"
+        ),
+        "{comment}"
+    );
     // The file name's newline is shown, not obeyed: one list line per file.
     let body = &posted.body;
     let line = body
@@ -200,11 +202,11 @@ async fn nothing_the_bot_posts_pings_anyone_or_breaks_out_of_its_markup() {
         .unwrap_or_else(|| panic!("{body}"));
     assert!(line.contains("`docs/a\\n@org/team.md`"), "{line}");
     assert!(
-        body.contains("- ``assets/&lt;!--x`@\u{2060}admin`.png``: binary or empty file"),
+        body.contains("- ``assets/<\u{2060}!--x`@\u{2060}admin`.png``: binary or empty file"),
         "{body}"
     );
     // The finding that could not be placed: its title on one line, its fence closed.
-    assert!(body.contains("**[P1] Outside\\n@everyone**"), "{body}");
+    assert!(body.contains("**[P1] Outside\\\\n@everyone**"), "{body}");
     app.assert_no_violations();
     app.stop().await;
 }

@@ -24,6 +24,7 @@ mod hardening;
 mod large_prs;
 mod lifecycle;
 mod limits;
+mod markdown;
 mod model_faults;
 mod pull_mode;
 mod recovery;

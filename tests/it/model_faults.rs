@@ -202,7 +202,7 @@ async fn tokens_and_cost_are_in_the_footer_and_the_metrics() {
     // The fake reports 1,834 input (1,024 cached) and 412 output tokens per request: at $1.25 /
     // $0.125 / $10 per million that is $0.0052605, for the review and for its verification.
     assert!(
-        body.contains("2 model calls) with gpt-5.1-codex · tokens: 3668 in (2048 cached), 824 out (512 reasoning) · ≈ $0.0105 (review $0.0053 + verification $0.0053)"),
+        body.contains("2 model calls) with `gpt-5.1-codex` · tokens: 3668 in (2048 cached), 824 out (512 reasoning) · ≈ $0.0105 (review $0.0053 + verification $0.0053)"),
         "{body}"
     );
     let (_, metrics) = app.get("/metrics").await;

@@ -226,7 +226,7 @@ async fn when_verification_drops_some_findings_the_summary_names_what_remains() 
     );
     assert!(!body.contains("does not compile"), "{body}");
     assert!(
-        body.contains("1 of the 2 findings the model reported is posted (1 not confirmed by verification). Posted: [P2] The limit is a magic number (src/login.rs:2)."),
+        body.contains("1 of the 2 findings the model reported is posted (1 not confirmed by verification). Posted: \\[P2\\] The limit is a magic number (`src/login.rs:2`)."),
         "{body}"
     );
     app.stop().await;
