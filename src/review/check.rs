@@ -94,6 +94,8 @@ impl Reviewer {
         if let Err(e) = result
             && e.will_retry()
         {
+            // An error's text may quote GitHub or the model: it goes through the sanitizer.
+            let e = crate::untrusted::text(&e.to_string(), 2_000);
             let summary = format!("The review will be tried again: {e}");
             if let Err(e) = gh.progress_check_run(id, "Retrying", &summary).await {
                 tracing::warn!(error = %e, "cannot update the check run");
@@ -309,6 +311,7 @@ fn held_list(open: &[HoldingFinding], limit: u8, pull_url: Option<&str>) -> Stri
 /// `(conclusion, title, summary)` of a review that could not be done: `failure` under a gate
 /// (fail closed), `neutral` otherwise.
 fn failed(gated: bool, what: &str) -> (&'static str, String, String) {
+    let what = crate::untrusted::text(what, 2_000);
     let summary = format!("The review could not be done: {what}");
     if gated {
         (
