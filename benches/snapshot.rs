@@ -195,7 +195,9 @@ fn real_repository(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let dir = tempfile::tempdir_in(work.path()).unwrap();
-                let store = SnapshotStore::new(dir.path(), u64::MAX, Limits::default()).unwrap();
+                let store =
+                    SnapshotStore::new(dir.path().join("cache"), u64::MAX, Limits::default())
+                        .unwrap();
                 (dir, store)
             },
             |(dir, store)| {

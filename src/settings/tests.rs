@@ -41,7 +41,21 @@ fn defaults_follow_the_design() {
     assert_eq!(s.codebase.tools.turns, 12);
     assert_eq!(s.codebase.limits, crate::codebase::Limits::default());
     assert_eq!(s.codebase.cache_bytes, 2_048 * 1024 * 1024);
-    assert!(s.codebase.snapshot_dir.starts_with(std::env::temp_dir()));
+    // The service's own data directory: beside the SQLite database, or the working directory.
+    let dir = &s.codebase.snapshot_dir;
+    assert_eq!(dir.parent(), Some(std::path::Path::new("")), "{dir:?}");
+    assert!(dir.to_string_lossy().starts_with("codex-review-snapshots-"));
+    for (url, dir) in [
+        (
+            "sqlite:///data/codex.db?mode=rwc",
+            "/data/codex-review-snapshots-a",
+        ),
+        ("sqlite://var/codex.db", "var/codex-review-snapshots-a"),
+        ("postgres://db.internal/codex", "codex-review-snapshots-a"),
+    ] {
+        let s = env(&[("DATABASE_URL", url), ("CODEX_REVIEW_INSTANCE", "a")]).unwrap();
+        assert_eq!(s.codebase.snapshot_dir, std::path::Path::new(dir), "{url}");
+    }
     let s = env(&[
         ("CODEX_REVIEW_TOOL_TURNS", "0"),
         ("CODEX_REVIEW_SNAPSHOT_MAX_FILE_KB", "64"),
