@@ -87,6 +87,22 @@ fn enterprise_base_and_several_secrets_are_accepted() {
     assert_eq!(s.github.webhook_secrets.len(), 2);
     assert_eq!(s.github.webhook_secrets[1].expose_secret(), "new");
     assert_eq!(s.bot_handle, "reviewer");
+    assert!(s.github.archive_hosts.is_empty());
+    let s = env(&[(
+        "CODEX_REVIEW_ARCHIVE_HOSTS",
+        " Archives.example.com, 10.0.0.5 ,",
+    )])
+    .unwrap();
+    assert_eq!(s.github.archive_hosts, ["archives.example.com", "10.0.0.5"]);
+    let err = env(&[(
+        "CODEX_REVIEW_ARCHIVE_HOSTS",
+        "https://archives.example.com/",
+    )])
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("CODEX_REVIEW_ARCHIVE_HOSTS is invalid")
+    );
 }
 
 #[test]
