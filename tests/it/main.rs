@@ -23,6 +23,7 @@ mod hardening;
 mod large_prs;
 mod lifecycle;
 mod limits;
+mod local_git;
 mod model_faults;
 mod recovery;
 mod redelivery;
