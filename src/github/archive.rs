@@ -16,17 +16,20 @@ pub struct ArchiveHosts {
 
 impl ArchiveHosts {
     /// The archive hosts of the API at `api_url`: `codeload.github.com` for github.com's
-    /// `api.github.com`, the API's own host for any other (GitHub Enterprise Server serves
-    /// archives itself), and `extra` (host names, any case).
+    /// `api.github.com`; for any other (GitHub Enterprise Server serves archives itself) the
+    /// API's own host, and its `codeload.` subdomain when the host is a name (where archives
+    /// are with subdomain isolation); and `extra` (host names, any case).
     pub fn for_api(api_url: &str, extra: &[String]) -> Self {
         let url = reqwest::Url::parse(api_url).ok();
-        let api_host = url
+        let host = url
             .as_ref()
             .and_then(|u| u.host_str())
-            .map(str::to_ascii_lowercase);
-        let own = match api_host.as_deref() {
-            Some("api.github.com") => Some("codeload.github.com".to_owned()),
-            other => other.map(str::to_owned),
+            .map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase());
+        let own: Vec<String> = match host {
+            Some(h) if h == "api.github.com" => vec!["codeload.github.com".into()],
+            Some(h) if h.parse::<std::net::IpAddr>().is_ok() => vec![h],
+            Some(h) => vec![format!("codeload.{h}"), h],
+            None => Vec::new(),
         };
         Self {
             hosts: own
@@ -141,13 +144,27 @@ mod tests {
             );
             assert!(err.contains("codeload.github.com"), "{err}");
         }
-        // Enterprise Server: its own host.
-        let ghes = ArchiveHosts::for_api("https://ghe.example.com/api/v3", &[]);
-        assert!(
-            ghes.check("https://ghe.example.com/_codeload/o/r/x")
-                .is_ok()
-        );
-        assert!(ghes.check("https://codeload.github.com/o/r/x").is_err());
+        // Enterprise Server: its own host, or its codeload subdomain (subdomain isolation).
+        let ghes = ArchiveHosts::for_api("https://GHE.example.com/api/v3", &[]);
+        for ok in [
+            "https://ghe.example.com/_codeload/o/r/x",
+            "https://codeload.ghe.example.com/o/r/x",
+        ] {
+            assert!(ghes.check(ok).is_ok(), "{ok}");
+        }
+        for elsewhere in [
+            "https://codeload.github.com/o/r/x",
+            "https://raw.ghe.example.com/o/r/x",
+            "https://example.com/o/r/x",
+        ] {
+            assert!(ghes.check(elsewhere).is_err(), "{elsewhere}");
+        }
+        // An API at an address: that address.
+        let local = ArchiveHosts::for_api("http://127.0.0.1:8080", &[]);
+        assert!(local.check("http://127.0.0.1:9/x").is_ok());
+        assert!(local.check("http://localhost:8080/x").is_err());
+        let v6 = ArchiveHosts::for_api("http://[::1]:8080", &[]);
+        assert!(v6.check("http://[::1]:8080/x").is_ok());
         // Hosts an operator adds.
         let extra = ArchiveHosts::for_api(
             "https://ghe.example.com/api/v3",

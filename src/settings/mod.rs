@@ -214,8 +214,9 @@ pub struct GitHubSettings {
     /// `GITHUB_URL`: GitHub's web address, default `https://github.com`.
     pub web_url: String,
     /// `CODEX_REVIEW_ARCHIVE_HOSTS`: hosts, comma-separated, that the archive's download link
-    /// may lead to besides the one GitHub serves archives from (`codeload.github.com` for
-    /// github.com, the API's own host for Enterprise Server); default none.
+    /// may lead to besides those GitHub serves archives from (`codeload.github.com` for
+    /// github.com; for Enterprise Server the API's host and its `codeload.` subdomain);
+    /// default none.
     pub archive_hosts: Vec<String>,
 }
 
