@@ -9,10 +9,15 @@
 //! project builds from), packed like GitHub's archive up to 20 MB compressed, served over
 //! HTTP on loopback, and measured through the snapshot cache as a review gets it (streamed
 //! download and unpack), and `search` over it.
+//!
+//! Then a local git repository of the same 10,000 synthetic files, snapshotted as
+//! `codex-review review -` and the eval do (the tree listed with sizes, the blobs read through
+//! one `git cat-file --batch`), beside `git archive` into the same unpacker (the way before,
+//! which ran the filters a repository names).
 
 use std::io::Write;
 
-use codex_review::codebase::{Limits, SnapshotStore, Tools, unpack};
+use codex_review::codebase::{Limits, SnapshotStore, Tools, local, unpack};
 use codex_review::ids::{CommitSha, RepoName};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -195,7 +200,9 @@ fn real_repository(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let dir = tempfile::tempdir_in(work.path()).unwrap();
-                let store = SnapshotStore::new(dir.path(), u64::MAX, Limits::default()).unwrap();
+                let store =
+                    SnapshotStore::new(dir.path().join("cache"), u64::MAX, Limits::default())
+                        .unwrap();
                 (dir, store)
             },
             |(dir, store)| {
@@ -222,5 +229,69 @@ fn real_repository(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, snapshot, real_repository);
+fn local_git(c: &mut Criterion) {
+    let repo = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(11);
+    for i in 0..FILES {
+        let dir = repo.path().join(format!("src/module_{:02}", i % 100));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text: String = (0..50)
+            .map(|l| {
+                let word: String = (0..rng.usize(10..60)).map(|_| rng.alphanumeric()).collect();
+                format!("    let value_{l} = compute(\"{word}\", {i});\n")
+            })
+            .collect();
+        std::fs::write(dir.join(format!("file_{i:05}.rs")), text).unwrap();
+    }
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .current_dir(repo.path())
+            .args(["-c", "user.name=b", "-c", "user.email=b@example.com"])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "files"]);
+    let work = tempfile::tempdir().unwrap();
+    let mut group = c.benchmark_group("local_git");
+    group.sample_size(10);
+    group.bench_function("cat_file_snapshot", |b| {
+        b.iter_batched(
+            || tempfile::tempdir_in(work.path()).unwrap(),
+            |dest| {
+                let done = local::snapshot_at(repo.path(), "HEAD", dest.path(), &Limits::default())
+                    .unwrap();
+                assert_eq!(done.files, FILES as u64);
+                dest
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("git_archive_baseline", |b| {
+        b.iter_batched(
+            || tempfile::tempdir_in(work.path()).unwrap(),
+            |dest| {
+                let mut child = std::process::Command::new("git")
+                    .current_dir(repo.path())
+                    .args(["archive", "--format=tar", "--prefix=head/", "HEAD"])
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let out = child.stdout.take().unwrap();
+                let done = unpack::unpack_tar(out, dest.path(), &Limits::default()).unwrap();
+                assert!(child.wait().unwrap().success());
+                assert_eq!(done.files, FILES as u64);
+                dest
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, snapshot, real_repository, local_git);
 criterion_main!(benches);

@@ -162,11 +162,16 @@ pub async fn start_on(
         settings.codebase.cache_bytes,
         settings.codebase.limits,
     )
-    .with_context(|| {
-        format!(
+    .map_err(|e| match e.downcast::<crate::codebase::PrivateDirError>() {
+        // A directory others may read or prepare is a bad setting: exit 2, as for the others.
+        Ok(e) => anyhow::Error::new(crate::settings::SettingsError::Invalid {
+            var: "CODEX_REVIEW_SNAPSHOT_DIR",
+            reason: e.to_string(),
+        }),
+        Err(e) => e.context(format!(
             "cannot use {} for repository snapshots (CODEX_REVIEW_SNAPSHOT_DIR)",
             settings.codebase.snapshot_dir.display()
-        )
+        )),
     })?;
     let app_client = github.clone();
     let api_client = github.clone();

@@ -35,7 +35,7 @@ pub async fn for_pull(
         Ok(dir) => dir,
         Err(e) => return CliCodebase::none(format!("no snapshot directory: {e}")),
     };
-    let store = match SnapshotStore::new(&scratch.0, u64::MAX, settings.limits) {
+    let store = match SnapshotStore::new(scratch.path(), u64::MAX, settings.limits) {
         Ok(store) => store,
         Err(e) => return CliCodebase::none(format!("no snapshot directory: {e}")),
     };
@@ -85,9 +85,12 @@ pub fn for_revision(
         Ok(dir) => dir,
         Err(e) => return CliCodebase::none(format!("no snapshot directory: {e}")),
     };
-    match local::snapshot_at(work_tree, rev, &scratch.0, &settings.limits) {
+    match local::snapshot_at(work_tree, rev, scratch.path(), &settings.limits) {
         Ok(_) => CliCodebase {
-            toolbox: Some(Toolbox::new(Source::Local(Tools::new(&scratch.0)), None)),
+            toolbox: Some(Toolbox::new(
+                Source::Local(Tools::new(scratch.path())),
+                None,
+            )),
             note: None,
             _scratch: Some(scratch),
         },

@@ -28,7 +28,8 @@ pub fn of_work_tree() -> Loaded {
 fn said(loaded: Loaded, found: bool, whose: &str) -> Loaded {
     match (&loaded.error, found) {
         (Some(e), _) => eprintln!(
-            "codex-review: {CONFIG_PATH} of {whose} is invalid, so the defaults apply: {e}"
+            "codex-review: {CONFIG_PATH} of {whose} is invalid, so the defaults apply: {}",
+            super::print::printable(&e.to_string())
         ),
         (None, true) => eprintln!("codex-review: using {CONFIG_PATH} of {whose}"),
         (None, false) => eprintln!("codex-review: no {CONFIG_PATH} in {whose}: the defaults apply"),

@@ -216,7 +216,7 @@ fn with_codebase(
         ctx.toolbox = c.toolbox.clone();
         ctx.codebase_note = c.note.clone();
         if let Some(note) = &c.note {
-            eprintln!("codex-review: {note}");
+            eprintln!("codex-review: {}", super::print::printable(note));
         }
     }
     Prepared {

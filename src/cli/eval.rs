@@ -146,9 +146,9 @@ pub async fn eval(
                 "[{}/{}] {} {}: {}",
                 i + 1,
                 cases.len(),
-                config.name,
-                case.id,
-                outcome(&run)
+                super::print::printable(&config.name),
+                super::print::printable(&case.id),
+                super::print::printable(&outcome(&run))
             );
             done.push(run);
         }

@@ -223,6 +223,8 @@ fn github_client(
         .context("GITHUB_TOKEN is required to review a pull request by URL")?;
     let token = secrecy::SecretString::from(token.trim().to_owned());
     let base = env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into());
+    let extra = crate::settings::archive_hosts(env).map_err(anyhow::Error::msg)?;
+    let archive = crate::github::ArchiveHosts::for_api(&base, &extra);
     let crab = crate::github::http::octocrab(
         &base,
         octocrab::AuthState::AccessToken { token },
@@ -237,7 +239,8 @@ fn github_client(
             max_delay: Duration::from_secs(30),
             timeout: Duration::from_secs(30),
         },
-    ))
+    )
+    .with_archive_hosts(Arc::new(archive)))
 }
 
 #[cfg(test)]

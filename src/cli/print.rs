@@ -1,5 +1,6 @@
 //! How `codex-review review` prints what it found, and its progress on standard error.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use crate::review::pipeline::{Reviewed, Spent};
@@ -15,9 +16,14 @@ pub(super) fn print_human(
     skipped: &[(String, String)],
 ) -> std::io::Result<()> {
     let total = placement.inline.len() + placement.summary_only.len();
-    writeln!(out, "{} — {} finding(s)", output.overall_correctness, total)?;
+    writeln!(
+        out,
+        "{} — {} finding(s)",
+        printable(&output.overall_correctness),
+        total
+    )?;
     if !output.overall_explanation.trim().is_empty() {
-        writeln!(out, "{}", output.overall_explanation.trim())?;
+        writeln!(out, "{}", printable(output.overall_explanation.trim()))?;
     }
     let mut all: Vec<(i64, String, &crate::model::Finding)> = placement
         .inline
@@ -63,7 +69,7 @@ pub(super) fn print_human(
     if !skipped.is_empty() {
         writeln!(out, "\nNot reviewed:")?;
         for (path, why) in skipped {
-            writeln!(out, "  {path}: {why}")?;
+            writeln!(out, "  {}: {}", printable(path), printable(why))?;
         }
     }
     Ok(())
@@ -79,13 +85,14 @@ pub(super) fn print_finding(
     body: &str,
     suggestion: Option<&str>,
 ) -> std::io::Result<()> {
-    writeln!(out, "\n[P{priority}] {location}  {}", title.trim())?;
-    for line in body.trim().lines() {
+    let (location, title) = (printable(location), printable(title.trim()));
+    writeln!(out, "\n[P{priority}] {location}  {title}")?;
+    for line in printable(body.trim()).lines() {
         writeln!(out, "    {line}")?;
     }
     if let Some(code) = suggestion {
         writeln!(out, "    suggestion:")?;
-        for line in code.lines() {
+        for line in printable(code).lines() {
             writeln!(out, "    | {line}")?;
         }
     }
@@ -100,7 +107,11 @@ pub(super) fn print_process(
 ) -> std::io::Result<()> {
     if let Some(v) = verification {
         if let Some(why) = &v.failed {
-            writeln!(out, "\nThe findings could not be verified: {why}")?;
+            writeln!(
+                out,
+                "\nThe findings could not be verified: {}",
+                printable(why)
+            )?;
         }
         if !v.dropped.is_empty() {
             writeln!(
@@ -114,10 +125,10 @@ pub(super) fn print_process(
                     out,
                     "  [P{}] {}:{}  {} — {}",
                     d.finding.priority,
-                    l.file_path,
+                    printable(&l.file_path),
                     l.line_range.start,
-                    d.finding.title.trim(),
-                    d.reason.trim()
+                    printable(d.finding.title.trim()),
+                    printable(d.reason.trim())
                 )?;
             }
         }
@@ -179,4 +190,124 @@ pub(super) fn print_review(
             .cost
             .map_or_else(String::new, |c| format!(" · ≈ ${c:.4}"))
     )
+}
+
+/// `text` without anything a terminal would act on: ANSI escape sequences (CSI `ESC [ … final`,
+/// OSC, DCS and the other strings up to BEL or ST, two-character `ESC x` codes), their 8-bit
+/// C1 forms, and every other C0 or C1 control character and DEL; new lines and tabs stay.
+/// Model text and file names are printed through it: neither may move the cursor, rewrite a
+/// line, retitle the terminal or plant a link.
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\u{1b}' => match chars.peek() {
+                Some('[') => {
+                    chars.next();
+                    skip_csi(&mut chars);
+                }
+                Some(']' | 'P' | 'X' | '^' | '_') => {
+                    chars.next();
+                    skip_string(&mut chars);
+                }
+                _ => {
+                    // `ESC`, intermediate bytes, one final byte.
+                    while chars
+                        .next_if(|c| ('\u{20}'..='\u{2f}').contains(c))
+                        .is_some()
+                    {}
+                    chars.next_if(|c| ('\u{30}'..='\u{7e}').contains(c));
+                }
+            },
+            '\u{9b}' => skip_csi(&mut chars),
+            '\u{90}' | '\u{98}' | '\u{9d}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The rest of a control sequence: parameter and intermediate bytes, then its final byte.
+fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while chars
+        .next_if(|c| ('\u{20}'..='\u{3f}').contains(c))
+        .is_some()
+    {}
+    chars.next_if(|c| ('\u{40}'..='\u{7e}').contains(c));
+}
+
+/// The rest of an OSC, DCS, SOS, PM or APC string, up to its terminator (BEL, `ESC \\` or
+/// ST), or the end of the line when it has none.
+fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(c) = chars.next_if(|c| *c != '\n') {
+        match c {
+            '\u{7}' | '\u{9c}' => return,
+            '\u{1b}' => {
+                chars.next_if_eq(&'\\');
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_text_reaches_the_terminal_without_its_controls() {
+        for (hostile, shown) in [
+            ("plain text\n\tindented", "plain text\n\tindented"),
+            (
+                "\u{1b}[31mred\u{1b}[0m and \u{1b}[2J\u{1b}[Hcleared",
+                "red and cleared",
+            ),
+            (
+                "\u{1b}]8;;https://evil.example/\u{7}click\u{1b}]8;;\u{1b}\\ here",
+                "click here",
+            ),
+            ("\u{1b}]0;new title\u{7}title", "title"),
+            ("\u{1b}]0;unterminated\nnext line", "\nnext line"),
+            ("\u{9b}31mC1 csi\u{9d}0;osc\u{9c}!", "C1 csi!"),
+            ("over\rwrite\u{8}\u{7}\u{0}\u{7f}\u{85}", "overwrite"),
+            ("\u{1b}Ptmux;payload\u{1b}\\ok\u{1b}(Bdone\u{1b}", "okdone"),
+            ("src/\u{1b}[8mhidden\u{1b}[28m.rs", "src/hidden.rs"),
+        ] {
+            assert_eq!(printable(hostile), shown, "{hostile:?}");
+        }
+        assert!(matches!(printable("clean"), Cow::Borrowed("clean")));
+    }
+
+    #[test]
+    fn a_finding_prints_without_the_escapes_its_text_carries() {
+        let mut out = Vec::new();
+        print_finding(
+            &mut out,
+            1,
+            "src/\u{1b}]8;;https://x/\u{7}a.rs:3",
+            "\u{1b}[2KTitle",
+            "body\u{1b}[1A\u{1b}[2K",
+            Some("code\u{9b}2J"),
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert_eq!(
+            text,
+            "\n[P1] src/a.rs:3  Title\n    body\n    suggestion:\n    | code\n"
+        );
+    }
 }

@@ -9,6 +9,7 @@ use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
 use super::ReviewArgs;
+use super::print::printable;
 
 /// How often the review's status is read.
 const POLL: Duration = Duration::from_secs(2);
@@ -108,7 +109,7 @@ pub async fn review(
             writeln!(
                 out,
                 "Not reviewed: {}",
-                review["detail"].as_str().unwrap_or("skipped")
+                printable(review["detail"].as_str().unwrap_or("skipped"))
             )?;
             Ok(())
         }
@@ -146,14 +147,14 @@ fn print(out: &mut impl Write, review: &Value) -> std::io::Result<()> {
     writeln!(
         out,
         "{} — {} finding(s)",
-        result["overall_correctness"].as_str().unwrap_or("reviewed"),
+        printable(result["overall_correctness"].as_str().unwrap_or("reviewed")),
         shown.len()
     )?;
     if let Some(why) = result["overall_explanation"]
         .as_str()
         .filter(|t| !t.trim().is_empty())
     {
-        writeln!(out, "{}", why.trim())?;
+        writeln!(out, "{}", printable(why.trim()))?;
     }
     let mut sorted = shown;
     sorted.sort_by_key(|f| f["priority"].as_i64().unwrap_or(3));
@@ -199,4 +200,30 @@ fn print(out: &mut impl Write, review: &Value) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_review_from_the_service_prints_without_terminal_escapes() {
+        let review = json!({
+            "result": {
+                "overall_correctness": "patch is \u{1b}[32mcorrect",
+                "overall_explanation": "\u{1b}]0;owned\u{7}Fine.\u{1b}[2J",
+                "findings": [{
+                    "priority": 1, "start_line": 2, "end_line": 2, "placement": "inline",
+                    "path": "src/\u{1b}[8ma.rs", "title": "T\u{9b}1A", "body": "b\r"
+                }]
+            }
+        });
+        let mut out = Vec::new();
+        print(&mut out, &review).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "patch is correct — 1 finding(s)\nFine.\n\n[P1] src/a.rs:2  T\n    b\n"
+        );
+    }
 }

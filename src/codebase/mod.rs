@@ -4,7 +4,9 @@
 //! Snapshots are cached per (repository, commit) under one directory with a bounded total
 //! size: the parallel parts of a review share one, a second review of the same commit reuses
 //! it, and one no review holds is removed, oldest first, once the total is over the bound.
+//! The directory is the process's own (`disk`): no other user reads or prepares a snapshot.
 
+mod disk;
 pub mod local;
 mod toolbox;
 pub mod tools;
@@ -23,6 +25,7 @@ pub use tools::Tools;
 pub use unpack::{Limits, UnpackError, Unpacked};
 
 pub use crate::scratch::ScratchDir;
+pub use disk::{PrivateDirError, private_dir};
 
 /// Why there is no snapshot (the review then reads single files through the contents API).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -85,11 +88,12 @@ impl Drop for Snapshot {
 }
 
 impl SnapshotStore {
-    /// A cache under `dir` (created; the snapshots an earlier process left there are removed,
-    /// nothing else) of at most `max_bytes` of snapshots no review holds.
+    /// A cache under `dir` (created with mode 0700, and refused with a [`PrivateDirError`]
+    /// when another user owns it or may enter it; the snapshots an earlier process left there
+    /// are removed, nothing else) of at most `max_bytes` of snapshots no review holds.
     pub fn new(dir: impl Into<PathBuf>, max_bytes: u64, limits: Limits) -> anyhow::Result<Self> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir)?;
+        private_dir(&dir)?;
         for entry in std::fs::read_dir(&dir)?.flatten() {
             let name = entry.file_name();
             // `owner__repo-<40 hex>`, as `snapshot` names them.
@@ -98,8 +102,15 @@ impl SnapshotStore {
                 && b.windows(2).any(|w| w == b"__")
                 && b[b.len() - 41] == b'-'
                 && b[b.len() - 40..].iter().all(u8::is_ascii_hexdigit);
-            if ours && entry.path().is_dir() {
-                let _ = std::fs::remove_dir_all(entry.path());
+            // A link is removed, never followed.
+            match entry.file_type() {
+                Ok(kind) if ours && kind.is_dir() => {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+                Ok(kind) if ours && kind.is_symlink() => {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+                _ => {}
             }
         }
         // The link GitHub gave is the one place the archive comes from: no redirect is
@@ -189,7 +200,7 @@ impl SnapshotStore {
                 response.status().as_u16()
             )));
         }
-        std::fs::create_dir_all(dir).map_err(|e| SnapshotError::Unpack(e.to_string()))?;
+        disk::fresh_dir(dir).map_err(|e| SnapshotError::Unpack(e.to_string()))?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(16);
         let (dest, limits) = (dir.to_owned(), self.inner.limits);
         let unpacking = tokio::task::spawn_blocking(move || {

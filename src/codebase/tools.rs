@@ -113,7 +113,8 @@ impl Tools {
     fn index(&self) -> Result<&[Packed], String> {
         self.index
             .get_or_init(|| {
-                let text = std::fs::read_to_string(&self.index_file)
+                let text = super::disk::open(&self.index_file)
+                    .and_then(std::io::read_to_string)
                     .map_err(|_| "the snapshot's index cannot be read".to_owned())?;
                 text.lines()
                     .map(|l| {
@@ -173,8 +174,8 @@ impl Tools {
 
     /// The bytes of a text file of the pack.
     fn bytes(&self, file: &Packed, into: &mut Vec<u8>) -> Result<(), String> {
-        let pack = std::fs::File::open(&self.pack)
-            .map_err(|_| "the snapshot cannot be read".to_owned())?;
+        let pack =
+            super::disk::open(&self.pack).map_err(|_| "the snapshot cannot be read".to_owned())?;
         into.resize(file.len as usize, 0);
         pack.read_exact_at(into, file.offset)
             .map_err(|_| "the snapshot cannot be read".to_owned())
@@ -233,8 +234,7 @@ impl Tools {
         wanted.sort_by_key(|(_, p)| p.offset);
         let mut pack = BufReader::with_capacity(
             1 << 20,
-            std::fs::File::open(&self.pack)
-                .map_err(|_| "the snapshot cannot be read".to_owned())?,
+            super::disk::open(&self.pack).map_err(|_| "the snapshot cannot be read".to_owned())?,
         );
         let (mut at, mut total) = (0u64, 0usize);
         let mut kept: BinaryHeap<(usize, usize, String)> = BinaryHeap::new();

@@ -116,6 +116,15 @@ fn read_error(e: io::Error) -> UnpackError {
 /// The entry's path inside the snapshot: the archive's top directory removed, every other
 /// component a plain name. `None` for a path that would leave the snapshot.
 fn inside(raw: &[u8]) -> Option<PathBuf> {
+    confined(raw, true)
+}
+
+/// A path of a git tree (no top directory) inside the snapshot, by the same rules.
+pub(crate) fn in_tree(raw: &[u8]) -> Option<PathBuf> {
+    confined(raw, false)
+}
+
+fn confined(raw: &[u8], top: bool) -> Option<PathBuf> {
     let text = std::str::from_utf8(raw).ok()?;
     if text.contains('\0') || text.contains('\\') {
         return None;
@@ -124,7 +133,7 @@ fn inside(raw: &[u8]) -> Option<PathBuf> {
     for (i, component) in Path::new(text).components().enumerate() {
         match component {
             // GitHub's `owner-repo-sha/` directory.
-            Component::Normal(_) if i == 0 => {}
+            Component::Normal(_) if top && i == 0 => {}
             Component::Normal(name) => out.push(name),
             Component::CurDir => {}
             Component::ParentDir | Component::RootDir | Component::Prefix(_) => return None,
@@ -135,7 +144,7 @@ fn inside(raw: &[u8]) -> Option<PathBuf> {
 
 /// Where a link at `link` (inside the snapshot) pointing at `target` leads, when it stays
 /// inside: resolved by its components, never through the file system.
-fn link_target(link: &Path, target: &[u8], hard: bool) -> Option<PathBuf> {
+pub(crate) fn link_target(link: &Path, target: &[u8], hard: bool) -> Option<PathBuf> {
     let text = std::str::from_utf8(target).ok()?;
     if hard {
         // Hard links name their target from the archive's root, top directory included.
@@ -228,7 +237,7 @@ impl Writer {
         self.pack.flush()?;
         self.index.sort_by(|a, b| a.path.cmp(&b.path));
         self.index.dedup_by(|b, a| a.path == b.path);
-        let mut out = BufWriter::new(std::fs::File::create(index_path(dest))?);
+        let mut out = BufWriter::new(super::disk::create_new(&index_path(dest))?);
         for entry in &self.index {
             serde_json::to_writer(&mut out, entry)?;
             out.write_all(b"\n")?;
@@ -252,23 +261,15 @@ pub fn unpack(archive: impl Read, dest: &Path, limits: &Limits) -> Result<Unpack
     )
 }
 
-/// Unpacks an uncompressed tar (such as `git archive`'s), with the same rules: its first path
-/// component is the archive's top directory and is dropped.
+/// Unpacks an uncompressed tar, with the same rules: its first path component is the
+/// archive's top directory and is dropped.
 pub fn unpack_tar(
     archive: impl Read,
     dest: &Path,
     limits: &Limits,
 ) -> Result<Unpacked, UnpackError> {
     let mut tar = tar::Archive::new(archive);
-    let mut out = Writer {
-        pack: BufWriter::with_capacity(1 << 20, std::fs::File::create(pack_path(dest))?),
-        offset: 0,
-        index: Vec::new(),
-        by_path: HashMap::new(),
-    };
-    let mut done = Unpacked::default();
-    let mut declared: u64 = 0;
-    let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut out = Unpacking::new(dest, limits)?;
     let mut buf: Vec<u8> = Vec::new();
     for entry in tar.entries().map_err(read_error)? {
         let mut entry = entry.map_err(read_error)?;
@@ -282,7 +283,7 @@ pub fn unpack_tar(
             continue;
         }
         let Some(path) = inside(&raw) else {
-            done.skip(shown, "its path leaves the snapshot");
+            out.skip(shown, "its path leaves the snapshot");
             continue;
         };
         if path.as_os_str().is_empty() {
@@ -290,27 +291,12 @@ pub fn unpack_tar(
         }
         if kind.is_symlink() || kind.is_hard_link() {
             let to = entry.link_name_bytes().map(|t| t.into_owned());
-            match to.and_then(|t| link_target(&path, &t, kind.is_hard_link())) {
-                Some(to) => links.push((path, to)),
-                None => done.skip(shown, "a link pointing outside the snapshot"),
-            }
+            let to = to.and_then(|t| link_target(&path, &t, kind.is_hard_link()));
+            out.link(path, shown, to);
         } else if kind.is_file() || kind == tar::EntryType::Continuous {
             let size = entry.header().size().map_err(read_error)?;
-            if size > limits.file_bytes {
-                if done.files >= limits.files {
-                    return Err(UnpackError::TooLarge("file count"));
-                }
-                done.skip(shown, "larger than the snapshot's file size limit");
-                out.too_large(&path, size);
-                done.files += 1;
+            if !out.admit(&path, shown, size)? {
                 continue;
-            }
-            declared += size;
-            if declared > limits.unpacked_bytes {
-                return Err(UnpackError::TooLarge("unpacked size"));
-            }
-            if done.files >= limits.files {
-                return Err(UnpackError::TooLarge("file count"));
             }
             buf.clear();
             (&mut entry)
@@ -318,15 +304,95 @@ pub fn unpack_tar(
                 .read_to_end(&mut buf)
                 .map_err(read_error)?;
             out.file(&path, &buf)?;
-            done.files += 1;
-            done.bytes += buf.len() as u64;
         } else {
-            done.skip(shown, "not a plain file (a device or special file)");
+            out.skip(shown, "not a plain file (a device or special file)");
         }
     }
-    resolve_links(&mut out, links, limits, &mut done)?;
-    out.finish(dest)?;
-    Ok(done)
+    out.finish(dest)
+}
+
+/// A snapshot being written from any source (a tar, a git tree): files and links go in one at
+/// a time, within the limits, and `finish` writes the index.
+pub struct Unpacking<'l> {
+    out: Writer,
+    done: Unpacked,
+    declared: u64,
+    links: Vec<(PathBuf, PathBuf)>,
+    limits: &'l Limits,
+}
+
+impl<'l> Unpacking<'l> {
+    /// Starts the snapshot in `dest`, an empty directory.
+    pub fn new(dest: &Path, limits: &'l Limits) -> Result<Self, UnpackError> {
+        Ok(Self {
+            out: Writer {
+                pack: BufWriter::with_capacity(1 << 20, super::disk::create_new(&pack_path(dest))?),
+                offset: 0,
+                index: Vec::new(),
+                by_path: HashMap::new(),
+            },
+            done: Unpacked::default(),
+            declared: 0,
+            links: Vec::new(),
+            limits,
+        })
+    }
+
+    /// An entry left out, and why.
+    pub fn skip(&mut self, shown: impl Into<String>, why: &'static str) {
+        self.done.skip(shown, why);
+    }
+
+    /// Whether the bytes of a file of `size` bytes at `path` are wanted: `false` when it is
+    /// larger than one file may be (it is listed as such); an error when the snapshot would
+    /// pass its file count or unpacked size. Asked before any byte of it is read.
+    pub fn admit(&mut self, path: &Path, shown: String, size: u64) -> Result<bool, UnpackError> {
+        let full = self.done.files >= self.limits.files;
+        if size > self.limits.file_bytes {
+            if full {
+                return Err(UnpackError::TooLarge("file count"));
+            }
+            self.done
+                .skip(shown, "larger than the snapshot's file size limit");
+            self.out.too_large(path, size);
+            self.done.files += 1;
+            return Ok(false);
+        }
+        self.declared += size;
+        if self.declared > self.limits.unpacked_bytes {
+            return Err(UnpackError::TooLarge("unpacked size"));
+        }
+        if full {
+            return Err(UnpackError::TooLarge("file count"));
+        }
+        Ok(true)
+    }
+
+    /// The bytes of a file `admit` wanted.
+    pub fn file(&mut self, path: &Path, bytes: &[u8]) -> Result<(), UnpackError> {
+        self.out.file(path, bytes)?;
+        self.done.files += 1;
+        self.done.bytes += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// A link at `path` to `to` (inside the snapshot), or to outside it (`None`: left out).
+    pub fn link(&mut self, path: PathBuf, shown: String, to: Option<PathBuf>) {
+        match to {
+            Some(to) => self.links.push((path, to)),
+            None => self
+                .done
+                .skip(shown, "a link pointing outside the snapshot"),
+        }
+    }
+
+    /// Resolves the links and writes the index.
+    pub fn finish(mut self, dest: &Path) -> Result<Unpacked, UnpackError> {
+        let links = std::mem::take(&mut self.links);
+        resolve_links(&mut self.out, links, self.limits, &mut self.done)?;
+        self.out.finish(dest)?;
+        Ok(self.done)
+    }
 }
 
 /// Links pointing inside become entries for the bytes of the file they lead to (followed

@@ -204,8 +204,8 @@ pub struct RepoClient {
     /// The GraphQL endpoint's base when it is not the REST base (GitHub Enterprise Server:
     /// `https://HOST/api`, for `/api/graphql` beside `/api/v3`).
     graphql: Option<String>,
-    /// Download links over plain HTTP are taken (the API itself is plain HTTP).
-    pub(super) plain_http: bool,
+    /// Where the archive's download link may lead.
+    pub(super) archive: Arc<super::archive::ArchiveHosts>,
     repo: RepoName,
     retry: RetryPolicy,
 }
@@ -217,15 +217,15 @@ impl RepoClient {
             metrics: None,
             crab,
             graphql: None,
-            plain_http: false,
+            archive: Arc::default(),
             repo,
             retry,
         }
     }
 
-    /// Takes download links over plain HTTP, as the API itself is.
-    pub(crate) fn with_plain_http(mut self, plain_http: bool) -> Self {
-        self.plain_http = plain_http;
+    /// Takes archive download links to `hosts` (github.com's by default).
+    pub fn with_archive_hosts(mut self, hosts: Arc<super::archive::ArchiveHosts>) -> Self {
+        self.archive = hosts;
         self
     }
 

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
+pub use archive::ArchiveHosts;
 pub use client::{
     ChangedFile, Comparison, GitHubError, NewReview, NewReviewComment, PullInfo, RepoClient,
     ReviewInfo,
@@ -46,9 +47,8 @@ struct Inner {
     app: Octocrab,
     /// For GitHub Enterprise Server: `https://HOST/api`, under which `/graphql` is.
     graphql_base: Option<String>,
-    /// The API is reached over plain HTTP (a GitHub Enterprise Server without TLS): the
-    /// archive's download link may be too. Otherwise it must be HTTPS.
-    plain_http: bool,
+    /// Where the archive's download link may lead (and whether over plain HTTP).
+    archive: Arc<ArchiveHosts>,
     installations: Mutex<HashMap<InstallationId, Installation>>,
     bot_login: OnceCell<String>,
     retry: RetryPolicy,
@@ -84,7 +84,10 @@ impl GitHubApp {
             inner: Arc::new(Inner {
                 app,
                 graphql_base,
-                plain_http: settings.api_url.starts_with("http://"),
+                archive: Arc::new(ArchiveHosts::for_api(
+                    &settings.api_url,
+                    &settings.archive_hosts,
+                )),
                 installations: Mutex::new(HashMap::new()),
                 bot_login: OnceCell::new(),
                 retry,
@@ -120,7 +123,7 @@ impl GitHubApp {
             .with_metrics(self.inner.metrics.clone())
             .with_warmup(warmup)
             .with_graphql(self.inner.graphql_base.clone())
-            .with_plain_http(self.inner.plain_http))
+            .with_archive_hosts(self.inner.archive.clone()))
     }
 
     /// A GET as the App itself (JWT), for `doctor` and the App's own settings.

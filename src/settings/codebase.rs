@@ -9,7 +9,10 @@ use super::{SettingsError, whole_number};
 #[derive(Debug, Clone, PartialEq)]
 pub struct CodebaseSettings {
     /// `CODEX_REVIEW_SNAPSHOT_DIR`: where snapshots are unpacked, default
-    /// `$TMPDIR/codex-review-snapshots-INSTANCE` (a cache: emptied of earlier snapshots at start).
+    /// `codex-review-snapshots-INSTANCE` in the service's data directory (beside the SQLite
+    /// database; the working directory with PostgreSQL). A cache, emptied of earlier
+    /// snapshots at start; created with mode 0700, and refused at start when another user
+    /// owns it or may enter it.
     pub snapshot_dir: std::path::PathBuf,
     /// `CODEX_REVIEW_SNAPSHOT_CACHE_MB`: snapshots no review holds are removed, oldest first,
     /// beyond this total, default 2,048.
@@ -27,7 +30,8 @@ pub struct CodebaseSettings {
 }
 
 impl CodebaseSettings {
-    /// Reads the settings through `lookup`; `instance` names the default snapshot directory.
+    /// Reads the settings through `lookup`; `instance` names the default snapshot directory,
+    /// which `DATABASE_URL` places.
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
         instance: &str,
@@ -52,7 +56,8 @@ impl CodebaseSettings {
             snapshot_dir: get("CODEX_REVIEW_SNAPSHOT_DIR")
                 .map(|d| std::path::PathBuf::from(d.trim()))
                 .unwrap_or_else(|| {
-                    std::env::temp_dir().join(format!("codex-review-snapshots-{safe_instance}"))
+                    let name = format!("codex-review-snapshots-{safe_instance}");
+                    super::credentials::beside_database(&lookup, &name)
                 }),
             cache_bytes: number("CODEX_REVIEW_SNAPSHOT_CACHE_MB", 2_048, 1)? * MB,
             limits: crate::codebase::Limits {

@@ -66,6 +66,13 @@ pub fn path(lookup: &impl Fn(&str) -> Option<String>) -> PathBuf {
     if let Some(path) = get(CREDENTIALS_VAR) {
         return PathBuf::from(path.trim());
     }
+    beside_database(lookup, FILE_NAME)
+}
+
+/// `name` in the service's data directory: beside the SQLite database (`DATABASE_URL`), else
+/// (PostgreSQL, an in-memory database) in the working directory.
+pub(super) fn beside_database(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> PathBuf {
+    let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
     let database = get("DATABASE_URL").unwrap_or_else(|| "sqlite://codex-review.db".into());
     let file = database
         .trim()
@@ -74,8 +81,8 @@ pub fn path(lookup: &impl Fn(&str) -> Option<String>) -> PathBuf {
         .map(|rest| rest.split('?').next().unwrap_or(rest))
         .filter(|file| !file.is_empty() && !file.starts_with(':'));
     match file.and_then(|f| Path::new(f).parent()) {
-        Some(dir) => dir.join(FILE_NAME),
-        None => PathBuf::from(FILE_NAME),
+        Some(dir) => dir.join(name),
+        None => PathBuf::from(name),
     }
 }
 
@@ -122,7 +129,7 @@ pub fn create(path: &Path, credentials: &Credentials) -> std::io::Result<()> {
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut scratch = ScratchFile::new(dir, ".codex-review-credentials")?;
-    scratch.file.write_all(&text)?;
+    scratch.write_all(&text)?;
     scratch.place(path)
 }
 

@@ -218,6 +218,11 @@ pub struct GitHubSettings {
     pub api_url: String,
     /// `GITHUB_URL`: GitHub's web address, default `https://github.com`.
     pub web_url: String,
+    /// `CODEX_REVIEW_ARCHIVE_HOSTS`: hosts, comma-separated, that the archive's download link
+    /// may lead to besides those GitHub serves archives from (`codeload.github.com` for
+    /// github.com; for Enterprise Server the API's host and its `codeload.` subdomain);
+    /// default none.
+    pub archive_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -463,6 +468,7 @@ impl Settings {
                 webhook_secrets,
                 api_url,
                 web_url,
+                archive_hosts: archive_hosts(&get)?,
             },
             openai,
             database_url,
@@ -492,6 +498,31 @@ fn github_urls(
         get("GITHUB_API_URL").unwrap_or(api_default),
     )?;
     Ok((web_url, api_url))
+}
+
+/// `CODEX_REVIEW_ARCHIVE_HOSTS`: host names (or IP addresses), comma-separated, lower-cased
+/// (the service's setting, and the CLI's).
+pub fn archive_hosts(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, SettingsError> {
+    let hosts: Vec<String> = lookup("CODEX_REVIEW_ARCHIVE_HOSTS")
+        .iter()
+        .flat_map(|r| r.split(','))
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
+    match hosts.iter().find(|h| {
+        h.parse::<std::net::IpAddr>().is_err()
+            && !h
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+    }) {
+        Some(_) => Err(SettingsError::Invalid {
+            var: "CODEX_REVIEW_ARCHIVE_HOSTS",
+            reason: "expected host names such as archives.example.com, comma-separated".into(),
+        }),
+        None => Ok(hosts),
+    }
 }
 
 /// An absolute http(s) URL, returned without a trailing slash.

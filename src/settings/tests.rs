@@ -41,7 +41,21 @@ fn defaults_follow_the_design() {
     assert_eq!(s.codebase.tools.turns, 12);
     assert_eq!(s.codebase.limits, crate::codebase::Limits::default());
     assert_eq!(s.codebase.cache_bytes, 2_048 * 1024 * 1024);
-    assert!(s.codebase.snapshot_dir.starts_with(std::env::temp_dir()));
+    // The service's own data directory: beside the SQLite database, or the working directory.
+    let dir = &s.codebase.snapshot_dir;
+    assert_eq!(dir.parent(), Some(std::path::Path::new("")), "{dir:?}");
+    assert!(dir.to_string_lossy().starts_with("codex-review-snapshots-"));
+    for (url, dir) in [
+        (
+            "sqlite:///data/codex.db?mode=rwc",
+            "/data/codex-review-snapshots-a",
+        ),
+        ("sqlite://var/codex.db", "var/codex-review-snapshots-a"),
+        ("postgres://db.internal/codex", "codex-review-snapshots-a"),
+    ] {
+        let s = env(&[("DATABASE_URL", url), ("CODEX_REVIEW_INSTANCE", "a")]).unwrap();
+        assert_eq!(s.codebase.snapshot_dir, std::path::Path::new(dir), "{url}");
+    }
     let s = env(&[
         ("CODEX_REVIEW_TOOL_TURNS", "0"),
         ("CODEX_REVIEW_SNAPSHOT_MAX_FILE_KB", "64"),
@@ -73,6 +87,22 @@ fn enterprise_base_and_several_secrets_are_accepted() {
     assert_eq!(s.github.webhook_secrets.len(), 2);
     assert_eq!(s.github.webhook_secrets[1].expose_secret(), "new");
     assert_eq!(s.bot_handle, "reviewer");
+    assert!(s.github.archive_hosts.is_empty());
+    let s = env(&[(
+        "CODEX_REVIEW_ARCHIVE_HOSTS",
+        " Archives.example.com, 10.0.0.5 ,",
+    )])
+    .unwrap();
+    assert_eq!(s.github.archive_hosts, ["archives.example.com", "10.0.0.5"]);
+    let err = env(&[(
+        "CODEX_REVIEW_ARCHIVE_HOSTS",
+        "https://archives.example.com/",
+    )])
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("CODEX_REVIEW_ARCHIVE_HOSTS is invalid")
+    );
 }
 
 #[test]

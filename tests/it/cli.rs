@@ -54,3 +54,33 @@ fn unknown_commands_print_usage_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: codex-review serve"));
 }
+
+#[test]
+fn a_snapshot_directory_others_may_enter_stops_the_service_with_exit_2() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let snapshots = dir.path().join("snapshots");
+    std::fs::create_dir(&snapshots).unwrap();
+    std::fs::set_permissions(&snapshots, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let key = include_str!("../fixtures/test-app-key.pem");
+    let db = format!("sqlite://{}", dir.path().join("codex.db").display());
+    let (code, stderr) = run(&[
+        ("GITHUB_APP_ID", "1"),
+        ("GITHUB_PRIVATE_KEY", key),
+        ("GITHUB_WEBHOOK_SECRET", "s"),
+        ("OPENAI_API_KEY", "sk-test"),
+        ("LISTEN_ADDR", "127.0.0.1:0"),
+        ("DATABASE_URL", &db),
+        ("CODEX_REVIEW_REDELIVER_HOURS", "0"),
+        ("CODEX_REVIEW_SNAPSHOT_DIR", snapshots.to_str().unwrap()),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("CODEX_REVIEW_SNAPSHOT_DIR is invalid")
+            && stderr.contains("open to other users (mode 0755); it must be 0700"),
+        "{stderr}"
+    );
+    // Nothing was unpacked or removed there, and it was left as it was.
+    let mode = std::fs::metadata(&snapshots).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o755);
+}

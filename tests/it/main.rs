@@ -24,6 +24,7 @@ mod hardening;
 mod large_prs;
 mod lifecycle;
 mod limits;
+mod local_git;
 mod markdown;
 mod model_faults;
 mod pull_mode;

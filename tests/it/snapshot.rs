@@ -477,6 +477,7 @@ async fn the_archive_comes_through_githubs_redirect_without_credentials() {
         webhook_secrets: vec![],
         api_url: github.base_url.clone(),
         web_url: format!("http://{}", github.addr),
+        archive_hosts: vec![],
     };
     let retry = codex_review::retry::RetryPolicy {
         attempts: 2,
@@ -506,4 +507,77 @@ async fn the_archive_comes_through_githubs_redirect_without_credentials() {
         calls.contains(&format!("/repos/{REPO}/tarball/{head}")),
         "{calls:?}"
     );
+}
+
+#[tokio::test]
+async fn an_archive_link_to_a_host_github_does_not_serve_archives_from_is_refused() {
+    use codex_review::github::GitHubApp;
+    use codex_review::ids::InstallationId;
+    use support::*;
+    support::install_crypto();
+    let github = FakeGitHub::start(APP_ID, PUBLIC_KEY.as_bytes(), "/api/v3").await;
+    let head = sha();
+    github.add_pull(Pull::new(REPO, 1, head.as_str(), vec![]));
+    // The same listener under another name: a host the API is not.
+    github.state().archive_host = Some(format!("localhost:{}", github.addr.port()));
+    let settings = codex_review::settings::GitHubSettings {
+        app_id: APP_ID,
+        private_key: secrecy::SecretString::from(PRIVATE_KEY.to_owned()),
+        webhook_secrets: vec![],
+        api_url: github.base_url.clone(),
+        web_url: format!("http://{}", github.addr),
+        archive_hosts: vec![],
+    };
+    let retry = codex_review::retry::RetryPolicy {
+        attempts: 1,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        timeout: Duration::from_secs(5),
+    };
+    let repo = RepoName::parse(REPO).unwrap();
+    let gh = GitHubApp::new(&settings, retry, None)
+        .unwrap()
+        .repo(InstallationId(INSTALLATION), repo.clone())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SnapshotStore::new(dir.path().join("s"), 1 << 30, Limits::default()).unwrap();
+    let made = store
+        .snapshot(&repo, &head, async {
+            gh.archive_location(&head).await.map_err(|e| e.to_string())
+        })
+        .await;
+    match made {
+        Err(SnapshotError::Fetch(why)) => assert!(
+            why.contains(
+                "leads to localhost, not to a host GitHub serves archives from (127.0.0.1"
+            ),
+            "{why}"
+        ),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("downloaded from a host that is not GitHub's"),
+    }
+    assert_eq!(
+        github.state().archive_downloads,
+        0,
+        "nothing reached that host"
+    );
+    assert!(store.is_empty());
+
+    // The operator names it: the archive comes from there.
+    let settings = codex_review::settings::GitHubSettings {
+        archive_hosts: vec!["localhost".into()],
+        ..settings
+    };
+    let gh = GitHubApp::new(&settings, retry, None)
+        .unwrap()
+        .repo(InstallationId(INSTALLATION), repo.clone())
+        .unwrap();
+    store
+        .snapshot(&repo, &head, async {
+            gh.archive_location(&head).await.map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap();
+    assert_eq!(github.state().archive_downloads, 1);
+    assert!(github.take_violations().is_empty());
 }

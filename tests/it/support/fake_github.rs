@@ -220,6 +220,10 @@ pub struct GhState {
     pub manifest_apps: Vec<manifest_flow::ManifestApp>,
     /// The most reaction reads that were in flight at once.
     pub max_reaction_reads: usize,
+    /// The `HOST:PORT` the archive redirect names instead of the fake's own address.
+    pub archive_host: Option<String>,
+    /// Archive downloads served.
+    pub archive_downloads: u32,
     next_id: u64,
 }
 
@@ -345,6 +349,7 @@ async fn handle(
     // The archive's download host (codeload.github.com): no credentials wanted or sent.
     if let Some(rest) = uri.path().strip_prefix("/_codeload/") {
         let mut st = fake.state();
+        st.archive_downloads += 1;
         if headers.contains_key("authorization") {
             st.violations
                 .push("the archive download carried the installation's credentials".into());
@@ -543,7 +548,8 @@ async fn handle(
                         .push(format!("{method} {path} asked for {accept:?}, not JSON"));
                 }
                 if let ["tarball", sha] = rest {
-                    let location = format!("http://{}/_codeload/{repo}/{sha}", fake.addr);
+                    let host = (st.archive_host.clone()).unwrap_or_else(|| fake.addr.to_string());
+                    let location = format!("http://{host}/_codeload/{repo}/{sha}");
                     (StatusCode::FOUND, [("location", location)]).into_response()
                 } else if let ["compare", spec] = rest {
                     compare(&st, &repo, spec)
