@@ -1,6 +1,6 @@
 //! Every model answer is paid for where it happens: kept in the store as it arrives, whatever
 //! becomes of the conversation, the verification or the review (failed, asked again without
-//! tools, quiet, superseded by a push), and the summary, the run's record and the spend caps
+//! tools, quiet, superseded by a push, its lease lost), and the summary, the run's record and the spend caps
 //! read those same figures.
 
 use crate::support;
@@ -192,6 +192,67 @@ async fn a_review_superseded_by_a_push_is_paid_for_and_the_new_head_reviewed() {
     );
     app.assert_no_violations();
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_run_that_lost_its_lease_is_paid_for() {
+    let Some(db) = TestDb::new(Backend::Sqlite).await else {
+        return;
+    };
+    // One job at a time each: the replica that lost the job cannot take it back.
+    let replica = |name: &str, fakes| Options {
+        database_url: Some(db.url.clone()),
+        fakes,
+        env: vec![
+            ("CODEX_REVIEW_INSTANCE", name.to_owned()),
+            ("CODEX_REVIEW_WORKERS", "1".to_owned()),
+        ],
+        ..Options::default()
+    };
+    let a = TestApp::start_with(replica("replica-a", None)).await;
+    a.github.add_pull(pull(1, A, None));
+    // The first answer comes after another replica took the job over; the second after the
+    // first replica gave it up.
+    let late = |secs| {
+        Reply::Delay(
+            std::time::Duration::from_secs(secs),
+            Box::new(Reply::Review(fake_openai::clean_review())),
+        )
+    };
+    a.openai.push(late(3));
+    a.openai.push(late(5));
+    let (status, _) = a
+        .deliver(
+            "issue_comment",
+            &comment_payload(1, "@codex review", "MEMBER"),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let openai = a.openai.clone();
+    wait_for("the first replica's model call", || {
+        openai.requests().len() == 1
+    })
+    .await;
+    a.running().store.release_owned("replica-a").await.unwrap();
+    let b = TestApp::start_with(replica("replica-b", Some(a.fakes()))).await;
+    wait_for("the second replica's model call", || {
+        openai.requests().len() == 2
+    })
+    .await;
+    b.settle().await;
+    assert_eq!(b.github.reviews().len(), 1);
+    assert_eq!(spent(&b).await, 2 * PER_ANSWER);
+    assert_eq!(
+        runs(&b).await,
+        [
+            ("retry".to_owned(), 1, Some(5_261)),
+            ("posted".to_owned(), 1, Some(5_261)),
+        ]
+    );
+    b.assert_no_violations();
+    a.stop().await;
+    b.stop().await;
+    db.drop_db().await;
 }
 
 #[tokio::test]
