@@ -411,17 +411,32 @@ impl Reviewer {
                 "skipped" | "replied" => "skipped",
                 _ => "done",
             };
+            // What the review cost is every attempt's answers (a push or a lost lease may have
+            // run it more than once).
+            let all = match self.store.usage_of_job(run.job_id).await {
+                Ok(all) => all,
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "cannot read the job's usage");
+                    crate::store::UsageTotals {
+                        responses: run.model_calls,
+                        input_tokens: run.input_tokens,
+                        cached_tokens: run.cached_tokens,
+                        output_tokens: run.output_tokens,
+                        cost_nanos: run.cost_micros.unwrap_or(0) * 1_000,
+                    }
+                }
+            };
             let finished = crate::store::ApiFinish {
                 status,
                 detail: &run.detail,
                 head_sha: run.head_sha.as_deref(),
                 review_id: run.review_id,
                 result: stats.result.as_ref(),
-                model_calls: run.model_calls,
-                input_tokens: run.input_tokens,
-                cached_tokens: run.cached_tokens,
-                output_tokens: run.output_tokens,
-                cost_micros: run.cost_micros,
+                model_calls: all.responses,
+                input_tokens: all.input_tokens,
+                cached_tokens: all.cached_tokens,
+                output_tokens: all.output_tokens,
+                cost_micros: run.cost_micros.map(|_| (all.cost_nanos + 500) / 1_000),
             };
             if let Err(e) = self.store.finish_api_review(review, &finished).await {
                 tracing::error!(

@@ -325,12 +325,12 @@ async fn a_check_re_run_counts_against_the_person_who_clicked_it() {
     app.stop().await;
 }
 
-const API_TOKEN: &str = "api-token-0123456789abcdef";
+pub const API_TOKEN: &str = "api-token-0123456789abcdef";
 const OTHER_TOKEN: &str = "other-token-0123456789";
 
 /// Asks the review API for a review of `pr` with `token`, and waits for its end; returns
-/// its status and detail.
-async fn api_review(app: &TestApp, token: &str, pr: u64) -> (String, String) {
+/// the review as the API gives it.
+pub async fn api_review(app: &TestApp, token: &str, pr: u64) -> serde_json::Value {
     let body = json!({"pull_request_url": format!("http://{}/{REPO}/pull/{pr}", app.github.addr)});
     assert!(openapi::request_problems("POST", "/v1/reviews", &body).is_empty());
     let res = app
@@ -358,9 +358,8 @@ async fn api_review(app: &TestApp, token: &str, pr: u64) -> (String, String) {
         let review: serde_json::Value = res.json().await.unwrap();
         let problems = openapi::response_problems("GET", "/v1/reviews/{id}", 200, &review);
         assert!(problems.is_empty(), "{problems:?}");
-        if let Some(done @ ("done" | "failed" | "skipped")) = review["status"].as_str() {
-            let detail = review["detail"].as_str().unwrap_or("").to_owned();
-            return (done.to_owned(), detail);
+        if let Some("done" | "failed" | "skipped") = review["status"].as_str() {
+            return review;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -380,15 +379,16 @@ async fn an_api_review_counts_against_its_tokens_limit() {
     for n in 1..=3 {
         app.github.add_pull(pull(n, None));
     }
-    assert_eq!(api_review(&app, API_TOKEN, 1).await.0, "done");
-    let (status, detail) = api_review(&app, API_TOKEN, 2).await;
-    assert_eq!(status, "skipped");
+    assert_eq!(api_review(&app, API_TOKEN, 1).await["status"], "done");
+    let limited = api_review(&app, API_TOKEN, 2).await;
+    assert_eq!(limited["status"], "skipped");
+    let detail = limited["detail"].as_str().unwrap();
     assert!(
         detail.contains("CODEX_REVIEW_MAX_PER_PERSON_PER_HOUR"),
         "{detail}"
     );
     // Another token has an hour of its own.
-    assert_eq!(api_review(&app, OTHER_TOKEN, 3).await.0, "done");
+    assert_eq!(api_review(&app, OTHER_TOKEN, 3).await["status"], "done");
     assert_eq!(app.openai.requests().len(), 2);
     app.assert_no_violations();
     app.stop().await;

@@ -195,6 +195,35 @@ async fn a_review_superseded_by_a_push_is_paid_for_and_the_new_head_reviewed() {
 }
 
 #[tokio::test]
+async fn an_api_review_run_again_after_a_push_says_what_every_attempt_cost() {
+    let app = TestApp::start_with(Options {
+        env: vec![("API_TOKENS", crate::spend::API_TOKEN.to_owned())],
+        ..Options::default()
+    })
+    .await;
+    app.github.add_pull(pull(1, A, None));
+    let github = app.github.clone();
+    app.openai.respond_with(move |_| {
+        let mut st = github.state();
+        let pull = st.pulls.iter_mut().find(|p| p.number == 1).unwrap();
+        if pull.head_sha == A {
+            pull.head_sha = B.into();
+            pull.commits.push(B.into());
+        }
+        Reply::Review(fake_openai::clean_review())
+    });
+    let review = crate::spend::api_review(&app, crate::spend::API_TOKEN, 1).await;
+    assert_eq!(review["status"], "done", "{review}");
+    assert_eq!(review["head_sha"], B);
+    assert_eq!(review["usage"]["model_calls"], 2, "{review}");
+    assert_eq!(review["usage"]["input_tokens"], 2 * 1_834);
+    assert_eq!(review["cost_usd"], 0.010521);
+    assert_eq!(spent(&app).await, 2 * PER_ANSWER);
+    app.assert_no_violations();
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_run_that_lost_its_lease_is_paid_for() {
     let Some(db) = TestDb::new(Backend::Sqlite).await else {
         return;
