@@ -1,10 +1,10 @@
 //! What the operator page (`GET /status`) asks the database, on a busy SQLite file.
 //!
 //! `cargo bench --features bench --bench status`: 200,000 deliveries over the 14 days of the default retention
-//! (about 14,000 a day) and 30,000 runs over 31 days across 40 repositories; the page's five
-//! queries (recent runs, failures, cost per day, deliveries of the last day by event, the
-//! queue) measured one by one and together, and what the gate reads before each model call
-//! (the hourly limits and the spend caps).
+//! (about 14,000 a day) and 30,000 runs over 31 days across 40 repositories, each with three
+//! model answers; the page's five queries (recent runs, failures, cost per day, deliveries of
+//! the last day by event, the queue) measured one by one and together, and what the gate
+//! reads before each model call (the hourly limits and the spend caps).
 
 use std::time::Duration;
 
@@ -42,6 +42,26 @@ async fn filled(dir: &std::path::Path) -> Store {
         .bind(events[(i % 5) as usize])
         .bind(outcome)
         .bind(now - 14 * DAY_MS + i * (14 * DAY_MS / DELIVERIES))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    // Three answers per run, as the meter keeps them.
+    for i in 0..RUNS * 3 {
+        let run = i / 3;
+        sqlx::query(
+            "INSERT INTO model_usage (job_id, installation_id, repo, pr_number, person, model,
+                 purpose, input_tokens, cached_tokens, output_tokens, reasoning_tokens,
+                 cost_nanos, billed_at)
+             VALUES ($1, $2, $3, $4, $5, 'gpt-5.1-codex', 'codex_review', 13000, 7000, 1000,
+                     600, 20000000, $6)",
+        )
+        .bind(run)
+        .bind(run % 4 + 1)
+        .bind(format!("octo/repo-{}", run % 40))
+        .bind(run % 500)
+        .bind(format!("person-{}", run % 25))
+        .bind(now - 31 * DAY_MS + run * (31 * DAY_MS / RUNS) - 90_000 + (i % 3) * 30_000)
         .execute(&mut *tx)
         .await
         .unwrap();
@@ -110,10 +130,10 @@ fn status(c: &mut Criterion) {
                 tokio::try_join!(
                     store.model_runs_of_pr("octo/repo-7", 7, now - 3_600_000),
                     store.model_runs_of_person(2, "person-7", now - 3_600_000),
-                    store.spent_micros(2, None, day),
-                    store.spent_micros(2, None, month),
-                    store.spent_micros(2, Some("octo/repo-7"), day),
-                    store.spent_micros(2, Some("octo/repo-7"), month),
+                    store.spent_nanos(2, None, day),
+                    store.spent_nanos(2, None, month),
+                    store.spent_nanos(2, Some("octo/repo-7"), day),
+                    store.spent_nanos(2, Some("octo/repo-7"), month),
                 )
                 .unwrap()
             })

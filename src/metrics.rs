@@ -21,8 +21,8 @@ pub struct Metrics {
     deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
     reviews: Mutex<BTreeMap<&'static str, u64>>,
     tokens: Mutex<BTreeMap<&'static str, u64>>,
-    /// Estimated model spend, in millionths of a USD.
-    cost_micro_usd: AtomicU64,
+    /// Estimated model spend, in billionths of a USD.
+    cost_nano_usd: AtomicU64,
     github_calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     model_calls: Mutex<BTreeMap<&'static str, u64>>,
     tool_calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
@@ -172,11 +172,10 @@ impl Metrics {
             .fetch_add(took.as_millis() as u64, Ordering::Relaxed);
     }
 
-    /// Adds a review's estimated cost (nothing when the price is unknown).
-    pub fn cost(&self, usd: Option<f64>) {
-        if let Some(usd) = usd.filter(|u| u.is_finite() && *u >= 0.0) {
-            self.cost_micro_usd
-                .fetch_add((usd * 1_000_000.0).round() as u64, Ordering::Relaxed);
+    /// Adds a model answer's estimated cost, in USD billionths (nothing without a price).
+    pub fn cost_nanos(&self, nanos: Option<i64>) {
+        if let Some(nanos) = nanos.and_then(|n| u64::try_from(n).ok()) {
+            self.cost_nano_usd.fetch_add(nanos, Ordering::Relaxed);
         }
     }
 
@@ -211,7 +210,7 @@ impl Metrics {
             "Model tokens by kind.",
             labelled(&self.tokens, |kind| format!("kind=\"{kind}\"")),
         );
-        let usd = self.cost_micro_usd.load(Ordering::Relaxed) as f64 / 1_000_000.0;
+        let usd = self.cost_nano_usd.load(Ordering::Relaxed) as f64 / 1e9;
         family(
             &mut s,
             "codex_review_model_cost_usd_total counter",

@@ -155,7 +155,7 @@ async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Body) -
         body_hash: &hash,
         pull_request_url: &body.pull_request_url,
         post: body.post,
-        request: &placeholder(&body, &id),
+        request: &placeholder(&body, &id, &token.id),
     };
     // A repeated request is answered from the store, before asking GitHub anything.
     match state.store.find_idempotent(&probe).await {
@@ -186,7 +186,7 @@ async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Body) -
     };
     let request = ReviewRequest {
         installation,
-        ..placeholder(&body, &id)
+        ..placeholder(&body, &id, &token.id)
     };
     let new = NewApiReview {
         request: &request,
@@ -204,8 +204,9 @@ async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Body) -
     }
 }
 
-/// The job's request for `body` (the installation is filled in once known).
-fn placeholder(body: &ReviewBody, id: &str) -> ReviewRequest {
+/// The job's request for `body` from the token `token_id` (the installation is filled in
+/// once known).
+fn placeholder(body: &ReviewBody, id: &str, token_id: &str) -> ReviewRequest {
     ReviewRequest {
         installation: crate::ids::InstallationId(0),
         repo: body.repo.clone(),
@@ -213,6 +214,7 @@ fn placeholder(body: &ReviewBody, id: &str) -> ReviewRequest {
         trigger: Trigger::Api {
             review: id.to_owned(),
             post: body.post,
+            token: token_id.to_owned(),
         },
         task: Task::Review,
         focus_areas: body.focus_areas.clone(),

@@ -20,7 +20,8 @@ use crate::eval::dataset::{self, Case, Source};
 use crate::eval::report::{self, ConfigRun};
 use crate::eval::score::{self, CaseRun};
 use crate::review::Loaded;
-use crate::review::pipeline::{self, Engine, Spent};
+use crate::review::meter::Meter;
+use crate::review::pipeline::{self, Engine};
 use crate::settings::CodebaseSettings;
 
 pub const USAGE: &str = "usage: codex-review eval DATASET [--config FILE]... [--out DIR] [--slack N]\n       codex-review eval DATASET --replay DIR [--slack N]\n\n\
@@ -123,8 +124,22 @@ pub async fn eval(
 ) -> anyhow::Result<String> {
     let cases = read_dataset(args)?;
     let here = args.dataset.parent().unwrap_or(Path::new("."));
+    let configs = configurations(args)?;
+    // Figures without a price would compare nothing.
+    for c in &configs {
+        let model = c
+            .config
+            .as_ref()
+            .and_then(|l| l.config.review.model.as_deref());
+        if let Some(model) = model.filter(|m| engine.model.prices().price(m).is_none()) {
+            bail!(
+                "configuration {}: `review.model` {model} has no price: add one to CODEX_REVIEW_PRICES",
+                c.name
+            );
+        }
+    }
     let mut runs = Vec::new();
-    for config in configurations(args)? {
+    for config in configs {
         let dir = args.out.join(&config.name);
         std::fs::create_dir_all(&dir)?;
         let mut done = Vec::with_capacity(cases.len());
@@ -232,15 +247,27 @@ async fn run_case(
     slack: u32,
 ) -> CaseRun {
     let started = Instant::now();
-    let failed = |error: String| CaseRun {
-        id: case.id.clone(),
-        score: None,
-        error: Some(error),
-        reported: Vec::new(),
-        input_tokens: 0,
-        output_tokens: 0,
-        dollars: None,
-        seconds: started.elapsed().as_secs_f64(),
+    // The case's own meter: what it spent, failed or not, is what its figures say.
+    let engine = Engine {
+        model: engine.model,
+        limits: engine.limits,
+        tool_limits: engine.tool_limits,
+        meter: Meter::new(),
+        report: engine.report.clone(),
+    };
+    let meter = &engine.meter;
+    let failed = |error: String| {
+        let spent = meter.total();
+        CaseRun {
+            id: case.id.clone(),
+            score: None,
+            error: Some(error),
+            reported: Vec::new(),
+            input_tokens: spent.usage.input_tokens,
+            output_tokens: spent.usage.output_tokens,
+            dollars: spent.cost_usd(),
+            seconds: started.elapsed().as_secs_f64(),
+        }
     };
     let args = ReviewArgs {
         target: Target::Stdin,
@@ -268,11 +295,11 @@ async fn run_case(
         Ok(p) => p,
         Err(e) => return failed(format!("{e:#}")),
     };
-    let reviewed = match pipeline::review(engine, &prepared.ctx).await {
+    let reviewed = match pipeline::review(&engine, &prepared.ctx).await {
         Ok(r) => r,
         Err(e) => return failed(e.to_string()),
     };
-    let spent = Spent::of(engine.model, &prepared.ctx.config, &reviewed);
+    let spent = meter.total();
     let p = &reviewed.placement;
     let reported: Vec<_> = p
         .inline
@@ -287,7 +314,7 @@ async fn run_case(
         reported,
         input_tokens: spent.usage.input_tokens,
         output_tokens: spent.usage.output_tokens,
-        dollars: spent.cost,
+        dollars: spent.cost_usd(),
         seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -307,7 +334,7 @@ pub async fn main(args: &EvalArgs, env: impl Fn(&str) -> Option<String>) -> anyh
         model: &model,
         limits: &limits,
         tool_limits: settings.tools,
-        on_try: Arc::new(|_| {}),
+        meter: Meter::new(),
         report: Arc::new(|_| {}),
     };
     eval(args, &engine, &settings).await

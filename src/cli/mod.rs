@@ -166,11 +166,11 @@ pub async fn review(
         model: &model,
         limits: &limits,
         tool_limits: settings.tools,
-        on_try: Arc::new(|_| {}),
+        meter: crate::review::meter::Meter::new(),
         report: Arc::new(print::step),
     };
     let reviewed = pipeline::review(&engine, ctx).await?;
-    let spent = Spent::of(&model, &ctx.config, &reviewed);
+    let spent = Spent::of(&model, &ctx.config, &engine.meter);
     if reviewed.nothing_to_review.is_some() {
         writeln!(
             out,

@@ -1,17 +1,15 @@
 //! The model call the conversational commands share (`@codex ask`, a reply in a thread).
 
-use std::sync::Arc;
-
 use crate::event::ReviewRequest;
 use crate::github::{PullInfo, RepoClient};
-use crate::model::{AnswerOutput, OutputFormat, ReviewCall, ToolBudget, ToolUse, Usage};
+use crate::model::{AnswerOutput, OutputFormat, ReviewCall, ToolBudget, ToolUse};
 use crate::repo_config::RepoConfig;
 use crate::review::{ReviewError, Reviewer};
 
 impl Reviewer {
     /// One conversational answer (`@codex ask`, a reply in a thread): `instructions` and
     /// `message` with the answer schema, the repository's tools at the head when the
-    /// repository allows them, counted in the metrics and the cost. Returns the answer's text.
+    /// repository allows them, paid through the run's meter. Returns the answer's text.
     pub(crate) async fn converse(
         &self,
         gh: &RepoClient,
@@ -35,30 +33,15 @@ impl Reviewer {
             cache_key: Some(&cache_key),
             format: OutputFormat::answer(),
         };
-        let metrics = Arc::clone(&self.metrics);
-        let on_try = move |usage: Option<Usage>| match usage {
-            Some(usage) => {
-                metrics.model_call("ok");
-                metrics.tokens(usage);
-            }
-            None => metrics.model_call("error"),
-        };
+        let meter = crate::review::tally::meter(&self.metrics);
         let tools = toolbox.map(|runner| ToolUse {
             runner,
             budget: &budget,
         });
         let reply = self
             .model
-            .ask::<AnswerOutput, _>(&call, tools, &on_try)
+            .ask::<AnswerOutput, _>(&call, tools, &*meter.hook())
             .await?;
-        let model_used = config
-            .review
-            .model
-            .clone()
-            .unwrap_or_else(|| self.model.model().to_owned());
-        let cost = self.model.prices().cost(&model_used, reply.usage);
-        self.metrics.cost(cost);
-        crate::review::tally::spent(reply.turns, reply.usage, cost);
         Ok(reply.output.answer)
     }
 }

@@ -170,6 +170,9 @@ pub enum Trigger {
     CheckRun {
         check_run_id: u64,
         head_sha: Option<CommitSha>,
+        /// Who clicked "Re-run" (the delivery's `sender.login`).
+        #[serde(default)]
+        sender: String,
     },
     /// `POST /v1/reviews` with one of the service's `API_TOKENS`.
     Api {
@@ -177,20 +180,25 @@ pub enum Trigger {
         review: String,
         /// Post the review on the pull request (`false`: only return the result).
         post: bool,
+        /// The id of the token that asked (`ApiToken::id`, which does not reveal it).
+        #[serde(default)]
+        token: String,
     },
 }
 
 impl Trigger {
-    /// The person whose action started the work, for the per-person limit: a comment's
-    /// author, a pull request's author for its automatic reviews; none for a check's re-run
-    /// and the review API (counted per pull request and installation only).
-    pub fn person(&self) -> Option<&str> {
-        match self {
-            Trigger::Comment { author, .. } | Trigger::PullRequest { author, .. } => {
-                Some(author.as_str()).filter(|a| !a.is_empty())
+    /// Who is charged for the work (the per-person limit): a comment's author, a pull
+    /// request's author for its automatic reviews, the person who re-ran a check, and for the
+    /// review API its token, as `api:` and the token's id (no login holds a colon).
+    pub fn person(&self) -> Option<String> {
+        let login = match self {
+            Trigger::Comment { author, .. } | Trigger::PullRequest { author, .. } => author,
+            Trigger::CheckRun { sender, .. } => sender,
+            Trigger::Api { token, .. } => {
+                return (!token.is_empty()).then(|| format!("api:{token}"));
             }
-            Trigger::CheckRun { .. } | Trigger::Api { .. } => None,
-        }
+        };
+        Some(login.clone()).filter(|l| !l.is_empty())
     }
 
     /// A short id that names this trigger in the review marker: the comment or the head SHA.

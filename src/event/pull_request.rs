@@ -32,6 +32,8 @@ pub(super) struct CheckRunPayload {
     installation: Option<Installation>,
     repository: Repository,
     check_run: CheckRun,
+    /// Who clicked "Re-run".
+    sender: Option<User>,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +70,7 @@ pub(super) fn check_run(payload: CheckRunPayload) -> Event {
         trigger: Trigger::CheckRun {
             check_run_id: payload.check_run.id,
             head_sha: CommitSha::parse(&payload.check_run.head_sha),
+            sender: payload.sender.map(|s| s.login).unwrap_or_default(),
         },
         task: Task::Review,
         focus_areas: Vec::new(),

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::cost::PriceTable;
-pub(crate) use super::response::{Turn, final_event, parse_answer, parse_turn, user_input};
+pub(crate) use super::response::{
+    Turn, billed_usage, final_event, parse_answer, parse_turn, user_input,
+};
 use super::schema::{ReviewOutput, SCHEMA_NAME, answer_schema, review_schema, verify_schema};
 use crate::retry::{RetryPolicy, backoff};
 use crate::settings::OpenAiSettings;
@@ -31,6 +33,31 @@ impl Usage {
         self.output_tokens += other.output_tokens;
         self.reasoning_tokens += other.reasoning_tokens;
     }
+}
+
+/// One answer of the API as billed: the model asked, what the call was for, its usage and
+/// its price.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Billed {
+    pub model: String,
+    /// The call's output format (`text.format.name`): a review, a verification, an answer.
+    pub purpose: &'static str,
+    pub usage: Usage,
+    /// USD billionths at the price table's price (exact for prices with up to three decimals
+    /// per million tokens); `None` when the model has no price.
+    pub cost_nanos: Option<i64>,
+}
+
+/// Told of every request a call makes as it ends: `Some` for an answer the API billed (an
+/// answer cut short, refused or unreadable included), `None` for a request that got no
+/// answer (an error status, a timeout). The call waits for the returned future before it
+/// goes on, so what it keeps is kept before the next request.
+pub type OnResponse =
+    dyn Fn(Option<Billed>) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync;
+
+/// A hook that keeps nothing (`doctor`'s ping, tests).
+pub fn ignore_responses() -> &'static OnResponse {
+    &|_| Box::pin(async {})
 }
 
 /// A successful call: the structured answer and what it cost, over all its turns.
@@ -277,16 +304,23 @@ impl ModelClient {
     /// One request of a conversation. Transient failures are retried with backoff (honouring
     /// `retry-after`) until `deadline`; an answer cut short by `max_output_tokens` is asked
     /// again once with twice the budget (`max_output` is raised for the later turns too).
-    /// `on_try` sees every request's usage, or `None` for a failed one. Each attempt holds a
-    /// slot while it is in flight; the conversation's `deadline` is set when its first
-    /// request gets one.
+    /// `on_try` is told of every request as it ends (what it billed, priced for `model`), and
+    /// waited for. Each attempt holds a slot while it is in flight; the conversation's
+    /// `deadline` is set when its first request gets one.
     pub(crate) async fn turn(
         &self,
         body: &mut Value,
         max_output: &mut u32,
         deadline: &mut Option<Instant>,
-        on_try: &(dyn Fn(Option<Usage>) + Sync),
+        (model, purpose): (&str, &'static str),
+        on_try: &OnResponse,
     ) -> Result<Turn, ModelError> {
+        let billed = |usage: Usage| Billed {
+            model: model.to_owned(),
+            purpose,
+            usage,
+            cost_nanos: self.prices.cost_nanos(model, usage),
+        };
         let mut attempt = 1;
         let mut grew = false;
         // Tokens of answers cut short and asked again: billed, so added to the turn's.
@@ -304,17 +338,18 @@ impl ModelClient {
             let sent = match sent {
                 Ok(sent) => sent,
                 Err(_) => {
-                    on_try(None);
+                    on_try(None).await;
                     return Err(ModelError::Deadline {
                         seconds: self.deadline.as_secs(),
                     });
                 }
             };
             on_try(match &sent {
-                Ok(turn) => Some(turn.usage),
-                Err((ModelError::Incomplete { usage, .. }, _)) => Some(*usage),
-                Err(_) => None,
-            });
+                Ok(turn) => Some(billed(turn.usage)),
+                Err(failure) => failure.billed.map(billed),
+            })
+            .await;
+            let sent = sent.map_err(|f| (f.error, f.retry_after));
             match sent {
                 Ok(mut turn) => {
                     turn.usage.add(cut_short);
@@ -358,14 +393,21 @@ impl ModelClient {
             "store": false
         });
         let mut max_output = 16;
-        self.turn(&mut body, &mut max_output, &mut None, &|_| {})
-            .await
-            .map(drop)
-            .or_else(|e| match e {
-                // Cut short at 16 tokens is still an answer.
-                ModelError::Incomplete { .. } => Ok(()),
-                e => Err(e),
-            })
+        let billing = (self.model.as_str(), "ping");
+        self.turn(
+            &mut body,
+            &mut max_output,
+            &mut None,
+            billing,
+            ignore_responses(),
+        )
+        .await
+        .map(drop)
+        .or_else(|e| match e {
+            // Cut short at 16 tokens is still an answer.
+            ModelError::Incomplete { .. } => Ok(()),
+            e => Err(e),
+        })
     }
 
     /// How long a conversation may take, from its first request.
@@ -378,7 +420,7 @@ impl ModelClient {
         self.max_output_tokens
     }
 
-    async fn send(&self, body: &Value) -> Result<Turn, (ModelError, Option<Duration>)> {
+    async fn send(&self, body: &Value) -> Result<Turn, Failure> {
         let mut request = self
             .http
             .post(&self.endpoint)
@@ -390,26 +432,44 @@ impl ModelClient {
         if let Some(project) = &self.project {
             request = request.header("OpenAI-Project", project);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| (ModelError::Transport(describe_transport(&e)), None))?;
+        let transport = |e: reqwest::Error| Failure {
+            error: ModelError::Transport(describe_transport(&e)),
+            retry_after: None,
+            billed: None,
+        };
+        let response = request.send().await.map_err(transport)?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let text = response
-            .text()
-            .await
-            .map_err(|e| (ModelError::Transport(describe_transport(&e)), None))?;
+        let text = response.text().await.map_err(transport)?;
         if !status.is_success() {
-            return Err((api_error(status.as_u16(), &text), retry_after));
+            return Err(Failure {
+                error: api_error(status.as_u16(), &text),
+                retry_after,
+                billed: None,
+            });
         }
-        if self.stream {
-            return final_event(&text)
-                .and_then(|response| parse_turn(&response))
-                .map_err(|e| (e, None));
-        }
-        parse_turn(&text).map_err(|e| (e, None))
+        let text = match self.stream {
+            true => final_event(&text).map_err(|error| Failure {
+                error,
+                retry_after: None,
+                billed: None,
+            })?,
+            false => text,
+        };
+        // An answer that is no turn (refused, failed, cut short, unreadable) was billed too.
+        parse_turn(&text).map_err(|error| Failure {
+            error,
+            retry_after: None,
+            billed: billed_usage(&text),
+        })
     }
+}
+
+/// A request that gave no turn: why, when to try again, and what the API billed for it.
+struct Failure {
+    error: ModelError,
+    retry_after: Option<Duration>,
+    billed: Option<Usage>,
 }
 
 /// `retry-after-ms` (OpenAI) or `retry-after` in seconds.

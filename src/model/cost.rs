@@ -85,16 +85,17 @@ impl PriceTable {
             .map(|(_, p)| *p)
     }
 
-    /// Estimated USD for `usage` on `model`, when its price is known.
-    pub fn cost(&self, model: &str, usage: Usage) -> Option<f64> {
+    /// Estimated USD billionths for `usage` on `model`, when its price is known: exact for
+    /// prices with up to three decimals per million tokens (a token then costs a whole
+    /// number of billionths), so that sums of responses agree to the last digit.
+    pub fn cost_nanos(&self, model: &str, usage: Usage) -> Option<i64> {
         let p = self.price(model)?;
         let uncached = usage.input_tokens.saturating_sub(usage.cached_tokens) as f64;
-        Some(
-            (uncached * p.input
-                + usage.cached_tokens as f64 * p.cached
-                + usage.output_tokens as f64 * p.output)
-                / 1_000_000.0,
-        )
+        let nanos = (uncached * p.input
+            + usage.cached_tokens.min(usage.input_tokens) as f64 * p.cached
+            + usage.output_tokens as f64 * p.output)
+            * 1_000.0;
+        Some(nanos.round() as i64)
     }
 }
 
@@ -110,14 +111,26 @@ mod tests {
             output_tokens: 100_000,
             reasoning_tokens: 60_000,
         };
-        let cost = PriceTable::default().cost("gpt-5.1-codex", usage).unwrap();
-        // 600k × 1.25 + 400k × 0.125 + 100k × 10 per million.
-        assert!((cost - (0.75 + 0.05 + 1.0)).abs() < 1e-9, "{cost}");
+        let cost = PriceTable::default().cost_nanos("gpt-5.1-codex", usage);
+        // 600k × 1.25 + 400k × 0.125 + 100k × 10 per million: $1.80.
+        assert_eq!(cost, Some(1_800_000_000));
         assert_eq!(
-            PriceTable::default().cost("openai/gpt-5.1-codex", usage),
-            Some(cost)
+            PriceTable::default().cost_nanos("openai/gpt-5.1-codex", usage),
+            cost
         );
-        assert_eq!(PriceTable::default().cost("someone/else", usage), None);
+        assert_eq!(
+            PriceTable::default().cost_nanos("someone/else", usage),
+            None
+        );
+        // One response of the test fake: 810 fresh, 1,024 cached, 412 out.
+        let fake = Usage {
+            input_tokens: 1_834,
+            cached_tokens: 1_024,
+            output_tokens: 412,
+            reasoning_tokens: 256,
+        };
+        let nanos = PriceTable::default().cost_nanos("gpt-5.1-codex", fake);
+        assert_eq!(nanos, Some(5_260_500));
     }
 
     #[test]

@@ -7,7 +7,10 @@ mod response;
 pub mod schema;
 mod turns;
 
-pub use client::{ModelClient, ModelError, ModelReply, OutputFormat, Reply, ReviewCall, Usage};
+pub use client::{
+    Billed, ModelClient, ModelError, ModelReply, OnResponse, OutputFormat, Reply, ReviewCall,
+    Usage, ignore_responses,
+};
 pub use turns::{Shares, ToolBudget, ToolLimits, ToolRunner, ToolUse};
 
 /// The call for one review.

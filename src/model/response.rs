@@ -94,6 +94,28 @@ struct ReasoningDetails {
     reasoning_tokens: u64,
 }
 
+/// The usage a 200 answer was billed for, read on its own: for an answer that made no turn
+/// (a refusal, a failed response, an unreadable output), billed all the same.
+pub(crate) fn billed_usage(text: &str) -> Option<Usage> {
+    #[derive(Deserialize)]
+    struct Billed {
+        usage: Option<UsageBody>,
+    }
+    let usage = serde_json::from_str::<Billed>(text).ok()?.usage?;
+    Some(usage.into())
+}
+
+impl From<UsageBody> for Usage {
+    fn from(u: UsageBody) -> Self {
+        Usage {
+            input_tokens: u.input_tokens,
+            cached_tokens: u.input_tokens_details.map_or(0, |d| d.cached_tokens),
+            output_tokens: u.output_tokens,
+            reasoning_tokens: u.output_tokens_details.map_or(0, |d| d.reasoning_tokens),
+        }
+    }
+}
+
 /// A function tool the model asked to run.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct FunctionCall {
@@ -118,16 +140,7 @@ pub(crate) struct Turn {
 pub(crate) fn parse_turn(text: &str) -> Result<Turn, ModelError> {
     let mut body: ResponseBody = serde_json::from_str(text)
         .map_err(|e| ModelError::InvalidOutput(format!("the response is not readable: {e}")))?;
-    let usage = body
-        .usage
-        .take()
-        .map(|u| Usage {
-            input_tokens: u.input_tokens,
-            cached_tokens: u.input_tokens_details.map_or(0, |d| d.cached_tokens),
-            output_tokens: u.output_tokens,
-            reasoning_tokens: u.output_tokens_details.map_or(0, |d| d.reasoning_tokens),
-        })
-        .unwrap_or_default();
+    let usage = body.usage.take().map(Usage::from).unwrap_or_default();
     match body.status.as_deref() {
         Some("incomplete") => {
             let reason = body

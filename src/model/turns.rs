@@ -17,7 +17,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use super::client::{ModelClient, ModelError, Reply, ReviewCall, Usage, parse_answer, user_input};
+use super::client::{
+    ModelClient, ModelError, OnResponse, Reply, ReviewCall, Usage, parse_answer, user_input,
+};
 
 /// What runs the model's tool calls. Cheap to clone: each call runs on its own task.
 pub trait ToolRunner: Clone + Send + Sync + 'static {
@@ -200,7 +202,7 @@ const ANSWER_RESERVE: u32 = 4;
 
 impl ModelClient {
     /// Asks for an answer of `call.format`, with tools when `tools` is given. Every request
-    /// (turns and retries) is reported to `on_try`; the deadline bounds the whole
+    /// (turns and retries) is reported to `on_try` as it ends, with what it billed; the deadline bounds the whole
     /// conversation from its first request; when a budget, or the time left before the last
     /// quarter of the deadline, runs out, the model is asked for its answer without tools.
     /// An answer that is not valid for the schema is asked again once.
@@ -208,8 +210,9 @@ impl ModelClient {
         &self,
         call: &ReviewCall<'_>,
         tools: Option<ToolUse<'_, R>>,
-        on_try: &(dyn Fn(Option<Usage>) + Sync),
+        on_try: &OnResponse,
     ) -> Result<Reply<T>, ModelError> {
+        let billing = (call.model.unwrap_or(self.model()), call.format.name);
         let mut deadline = None;
         let mut max_output = self.max_output_tokens();
         let mut input = vec![user_input(call.user_message)];
@@ -240,7 +243,7 @@ impl ModelClient {
             let offered = definitions.as_deref().zip(callable);
             let mut body = self.body(call, &input, max_output, offered);
             let turn = self
-                .turn(&mut body, &mut max_output, &mut deadline, on_try)
+                .turn(&mut body, &mut max_output, &mut deadline, billing, on_try)
                 .await?;
             turns += 1;
             usage.add(turn.usage);

@@ -14,8 +14,8 @@ use crate::model::{
     ModelClient, ModelError, ModelReply, ReviewOutput, Shares, ToolBudget, ToolUse, Usage,
 };
 
-/// Reports each model request's usage (`None` for a failed one): metrics, progress.
-pub type OnTry = Arc<dyn Fn(Option<Usage>) + Send + Sync>;
+/// Told of each model request as it ends, with what it billed: the review's meter.
+pub type OnTry = Arc<crate::model::OnResponse>;
 
 /// The repository's tools for a review, and its budget shared out between its
 /// conversations: a share for each part, one for the verification.

@@ -268,8 +268,8 @@ impl Reviewer {
         if let Some(key) = limit.notice_key()
             && req.posts()
         {
-            let text = format!("⏸️ **Codex review is paused here**: {message}");
-            self.notice_once(gh, req, "spend-cap", &key, &text).await?;
+            self.notice_once(gh, req, "spend-cap", &key, &limit.notice())
+                .await?;
         }
         Ok(Gate::Done(Outcome::Limited(message)))
     }

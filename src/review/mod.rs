@@ -16,6 +16,7 @@ pub mod filter;
 pub mod fingerprint;
 mod gate;
 pub mod merge;
+pub mod meter;
 pub mod pipeline;
 pub mod place;
 mod post;
@@ -248,8 +249,11 @@ impl JobHandler for Reviewer {
     async fn run(&self, job: &ClaimedJob, lease: &Lease) -> JobResult {
         let started = std::time::Instant::now();
         let started_at = crate::store::now_ms();
-        let (result, stats) =
-            tally::counted(self.review(&job.request, Some(lease), Some((job.id, job.ack)))).await;
+        let meter = self.meter_of(job);
+        // On the heap: a review's future is large, and a task's first poll is on the stack.
+        let work = Box::pin(self.review(&job.request, Some(lease), Some((job.id, job.ack))));
+        let (result, stats) = tally::counted(meter.clone(), work).await;
+        let spent = meter.total();
         self.metrics.review_duration(started.elapsed());
         let (kind, review_id) = match &result {
             Ok(Outcome::Posted { review_id, .. }) => ("posted", Some(*review_id)),
@@ -271,10 +275,9 @@ impl JobHandler for Reviewer {
                 });
                 JobResult::Done(outcome.describe())
             }
-            Err(ReviewError::LeaseLost) => {
-                // Another worker runs the job now and records its own run.
-                return JobResult::Abandoned(ReviewError::LeaseLost.to_string());
-            }
+            // Another worker runs the job now and records its own run; this one's answers were
+            // paid for all the same.
+            Err(ReviewError::LeaseLost) => JobResult::Abandoned(ReviewError::LeaseLost.to_string()),
             Err(e @ ReviewError::HeadMoved { .. }) => JobResult::Retry {
                 // Review the new head right away; a push is not a failure.
                 error: e.to_string(),
@@ -304,8 +307,15 @@ impl JobHandler for Reviewer {
             JobResult::Failed(error) => ("failed", error.clone()),
             JobResult::Retry { error, .. } | JobResult::Abandoned(error) => (kind, error.clone()),
         };
-        self.record_run(job, kind, detail, review_id, stats, started_at)
-            .await;
+        let run = Run {
+            outcome: kind,
+            detail,
+            review_id,
+            stats,
+            spent,
+            started_at,
+        };
+        self.record_run(job, run).await;
         done
     }
 
@@ -321,23 +331,55 @@ impl JobHandler for Reviewer {
             "This looks temporary (rate limits or an outage). Comment `@codex review` to try again later.",
         )
         .await;
-        let now = crate::store::now_ms();
-        self.record_run(job, "failed", what, None, tally::RunStats::default(), now)
-            .await;
+        let run = Run {
+            outcome: "failed",
+            detail: what,
+            review_id: None,
+            stats: tally::RunStats::default(),
+            spent: meter::Metered::default(),
+            started_at: crate::store::now_ms(),
+        };
+        self.record_run(job, run).await;
     }
 }
 
+/// What one run of a job did, for its record.
+struct Run {
+    outcome: &'static str,
+    detail: String,
+    review_id: Option<u64>,
+    stats: tally::RunStats,
+    /// Every model answer of the run.
+    spent: meter::Metered,
+    started_at: i64,
+}
+
 impl Reviewer {
+    /// The meter of a run of `job`: its answers are kept in the store as they arrive,
+    /// charged to the job's installation, repository, pull request and person.
+    fn meter_of(&self, job: &ClaimedJob) -> meter::Meter {
+        let req = &job.request;
+        let charge = crate::store::UsageRecord {
+            job_id: job.id.0 as i64,
+            installation_id: req.installation.0 as i64,
+            repo: req.repo.to_string(),
+            pr_number: req.pr.0 as i64,
+            person: req.trigger.person(),
+            ..crate::store::UsageRecord::default()
+        };
+        meter::Meter::charged(Arc::clone(&self.metrics), self.store.clone(), charge)
+    }
+
     /// Keeps what a run did for the operator page (a failure to keep it is only logged).
-    async fn record_run(
-        &self,
-        job: &ClaimedJob,
-        outcome: &str,
-        detail: String,
-        review_id: Option<u64>,
-        stats: tally::RunStats,
-        started_at: i64,
-    ) {
+    async fn record_run(&self, job: &ClaimedJob, run: Run) {
+        let Run {
+            outcome,
+            detail,
+            review_id,
+            stats,
+            spent,
+            started_at,
+        } = run;
         let req = &job.request;
         let run = crate::store::RunRecord {
             job_id: job.id.0 as i64,
@@ -357,15 +399,15 @@ impl Reviewer {
             detail,
             review_id: review_id.map(|id| id as i64),
             findings: stats.findings,
-            model_calls: stats.model_calls,
-            input_tokens: stats.usage.input_tokens as i64,
-            cached_tokens: stats.usage.cached_tokens as i64,
-            output_tokens: stats.usage.output_tokens as i64,
-            cost_micros: stats.cost.map(|usd| (usd * 1e6).round() as i64),
+            model_calls: i64::from(spent.responses),
+            input_tokens: spent.usage.input_tokens as i64,
+            cached_tokens: spent.usage.cached_tokens as i64,
+            output_tokens: spent.usage.output_tokens as i64,
+            cost_micros: (spent.unpriced == 0).then_some((spent.cost_nanos + 500) / 1_000),
             started_at,
             finished_at: crate::store::now_ms(),
             installation_id: Some(req.installation.0 as i64),
-            person: req.trigger.person().map(str::to_owned),
+            person: req.trigger.person(),
         };
         if let Err(e) = self.store.record_run(&run).await {
             tracing::warn!(error = format!("{e:#}"), "cannot record the run");
@@ -379,17 +421,32 @@ impl Reviewer {
                 "skipped" | "replied" => "skipped",
                 _ => "done",
             };
+            // What the review cost is every attempt's answers (a push or a lost lease may have
+            // run it more than once).
+            let all = match self.store.usage_of_job(run.job_id).await {
+                Ok(all) => all,
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "cannot read the job's usage");
+                    crate::store::UsageTotals {
+                        responses: run.model_calls,
+                        input_tokens: run.input_tokens,
+                        cached_tokens: run.cached_tokens,
+                        output_tokens: run.output_tokens,
+                        cost_nanos: run.cost_micros.unwrap_or(0) * 1_000,
+                    }
+                }
+            };
             let finished = crate::store::ApiFinish {
                 status,
                 detail: &run.detail,
                 head_sha: run.head_sha.as_deref(),
                 review_id: run.review_id,
                 result: stats.result.as_ref(),
-                model_calls: run.model_calls,
-                input_tokens: run.input_tokens,
-                cached_tokens: run.cached_tokens,
-                output_tokens: run.output_tokens,
-                cost_micros: run.cost_micros,
+                model_calls: all.responses,
+                input_tokens: all.input_tokens,
+                cached_tokens: all.cached_tokens,
+                output_tokens: all.output_tokens,
+                cost_micros: run.cost_micros.map(|_| (all.cost_nanos + 500) / 1_000),
             };
             if let Err(e) = self.store.finish_api_review(review, &finished).await {
                 tracing::error!(

@@ -17,8 +17,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::ask::{self, Answer, CallSettings, OnTry, Subject, Tooling};
+use super::ask::{self, Answer, CallSettings, Subject, Tooling};
 use super::filter::{self, Filtered};
+use super::meter::Meter;
 use super::place::{self, Placement};
 use super::progress::{Reporter, Step};
 use super::result::Drops;
@@ -35,13 +36,13 @@ use crate::settings::Limits;
 use crate::threads::Earlier;
 
 /// What runs the model half of every review: the model (with its limit of requests in
-/// flight), the service's limits.
+/// flight), the service's limits, and the meter every answer is paid through.
 pub struct Engine<'a> {
     pub model: &'a ModelClient,
     pub limits: &'a Limits,
     /// The service's tool budgets (a repository may lower them).
     pub tool_limits: ToolLimits,
-    pub on_try: OnTry,
+    pub meter: Meter,
     pub report: Reporter,
 }
 
@@ -148,7 +149,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
             tooling: tooling.as_ref(),
             model_name: review.model.as_deref(),
             reasoning_effort: review.reasoning_effort.map(|e| e.as_str()),
-            on_try: engine.on_try.clone(),
+            on_try: engine.meter.hook(),
         };
         let (to, memory) = (&mut placement, &mut filtered.remembered);
         let report = &engine.report;
@@ -257,7 +258,7 @@ async fn ask(
             report(Step::Answered { done, parts, files })
         }));
     }
-    let on_try = engine.on_try.clone();
+    let on_try = engine.meter.hook();
     ask::ask_model(engine.model, &subject, plan, &call, not_reviewed, on_try).await
 }
 
@@ -340,29 +341,28 @@ fn nothing_to_review() -> Answer {
 pub struct Spent {
     pub model: String,
     pub usage: Usage,
-    /// Requests in all, the verification's included.
+    /// Answers billed in all, the verification's included.
     pub turns: u32,
     pub cost: Option<f64>,
     pub verify_cost: Option<f64>,
 }
 
 impl Spent {
-    /// Adds up the review's and the verification's usage, priced for the model it ran on.
-    pub fn of(model: &ModelClient, config: &RepoConfig, reviewed: &Reviewed) -> Self {
+    /// Every answer `meter` counted (failed conversations and verifications included), and
+    /// the verification's share.
+    pub fn of(model: &ModelClient, config: &RepoConfig, meter: &Meter) -> Self {
         let used = config
             .review
             .model
             .clone()
             .unwrap_or_else(|| model.model().to_owned());
-        let verification = reviewed.verification.as_ref();
-        let verified = verification.map_or(Usage::default(), |v| v.usage);
-        let mut usage = reviewed.answer.usage;
-        usage.add(verified);
+        let total = meter.total();
+        let verified = meter.of(crate::model::OutputFormat::verify().name);
         Spent {
-            cost: model.prices().cost(&used, usage),
-            verify_cost: model.prices().cost(&used, verified),
-            turns: reviewed.answer.turns + verification.map_or(0, |v| v.turns),
-            usage,
+            cost: total.cost_usd(),
+            verify_cost: verified.cost_usd(),
+            turns: total.responses,
+            usage: total.usage,
             model: used,
         }
     }

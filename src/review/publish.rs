@@ -250,7 +250,7 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
 fn footer(s: &mut String, input: &SummaryInput<'_>) {
     let u = input.usage;
     let cost = match (input.cost, input.verify_cost) {
-        (Some(usd), Some(check)) if input.verification.is_some_and(|v| v.turns > 0) => {
+        (Some(usd), Some(check)) if check > 0.0 => {
             format!(
                 " · ≈ ${usd:.4} (review ${:.4} + verification ${check:.4})",
                 usd - check

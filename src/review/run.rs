@@ -2,8 +2,6 @@
 //! from GitHub, the shared pipeline, then the delivery (a stale head, the earlier findings it
 //! settled, a quiet re-review, the post) and the check run.
 
-use std::sync::Arc;
-
 use super::pipeline::{self, Context, Described, Destination, Engine, Reviewed};
 use super::progress::Reporter;
 use super::{Outcome, ReviewError, Reviewer, earlier, gate};
@@ -134,20 +132,14 @@ impl Reviewer {
         Ok(AckState::Worker)
     }
 
-    /// The model half's engine: this process's model, slots and limits, counted in metrics.
+    /// The model half's engine: this process's model, slots and limits, its answers paid
+    /// through the run's meter.
     pub(crate) fn engine(&self, report: Reporter) -> Engine<'_> {
-        let metrics = self.metrics.clone();
         Engine {
             model: &self.model,
             limits: &self.limits,
             tool_limits: self.tool_limits,
-            on_try: Arc::new(move |usage| match usage {
-                Some(usage) => {
-                    metrics.model_call("ok");
-                    metrics.tokens(usage);
-                }
-                None => metrics.model_call("error"),
-            }),
+            meter: super::tally::meter(&self.metrics),
             report,
         }
     }

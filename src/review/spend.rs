@@ -1,7 +1,8 @@
-//! Before a job calls the model: the hourly limits (per pull request, per person) and the
-//! dollar caps (per installation from the service's settings, per repository from its
-//! configuration), all counted from the recorded runs, so every job that calls the model
-//! counts: posted reviews, quiet re-reviews, answers, thread replies and API reviews.
+//! Before a job calls the model: a price for the model it would use, the hourly limits (per
+//! pull request, per person) and the dollar caps (per installation from the service's
+//! settings, per repository from its configuration), all counted from the model's answers as
+//! the meter kept them, so every answer counts: posted reviews, quiet and superseded
+//! re-reviews, failed attempts, answers, thread replies and API reviews.
 
 use super::{ReviewError, Reviewer};
 use crate::event::ReviewRequest;
@@ -11,6 +12,8 @@ use crate::store::now_ms;
 /// A limit the job would go past.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Limit {
+    /// The repository's `review.model` has no price: its spend could not be counted.
+    Unpriced { model: String },
     /// `triggers.max_per_pr_per_hour`.
     PullRequest { runs: i64, max: u32 },
     /// `CODEX_REVIEW_MAX_PER_PERSON_PER_HOUR`.
@@ -36,6 +39,14 @@ impl Limit {
     /// What the person who asked reads.
     pub fn message(&self) -> String {
         match self {
+            Limit::Unpriced { model } => format!(
+                "`review.model` in `{}` on the base branch names {}, a model without a \
+                 price, whose spend the caps could not count: choose a priced model (such as \
+                 `gpt-5.1-codex`), or ask the operator to add its price to \
+                 `CODEX_REVIEW_PRICES`.",
+                crate::repo_config::CONFIG_PATH,
+                crate::untrusted::code(model, 100),
+            ),
             Limit::PullRequest { runs, max } => format!(
                 "This pull request had {runs} model runs (reviews, answers, replies) in the last \
                  hour, the limit set by `triggers.max_per_pr_per_hour` ({max}): try again later."
@@ -65,9 +76,23 @@ impl Limit {
         }
     }
 
+    /// The notice a pull request gets when a job without a comment to answer stops here.
+    pub fn notice(&self) -> String {
+        match self {
+            Limit::Unpriced { .. } => {
+                format!(
+                    "⚠️ **Codex review did not review this pull request**: {}",
+                    self.message()
+                )
+            }
+            _ => format!("⏸️ **Codex review is paused here**: {}", self.message()),
+        }
+    }
+
     /// Names the limit and its window, so a notice about it is given once per pull request.
     pub fn notice_key(&self) -> Option<String> {
         match self {
+            Limit::Unpriced { model } => Some(format!("unpriced-{model}")),
             Limit::Cap(cap) => Some(format!("{}-{}-{}", cap.scope, cap.window, cap.resets_at)),
             Limit::PullRequest { .. } | Limit::Person { .. } => None,
         }
@@ -78,6 +103,7 @@ impl Limit {
         match self {
             Limit::PullRequest { .. } | Limit::Person { .. } => "rate limited",
             Limit::Cap(_) => "spend cap reached",
+            Limit::Unpriced { .. } => "unpriced model",
         }
     }
 }
@@ -99,6 +125,14 @@ impl Reviewer {
         config: &RepoConfig,
     ) -> Result<Option<Limit>, ReviewError> {
         let store = ReviewError::Store;
+        if let Some(model) = &config.review.model
+            && self.model.prices().price(model).is_none()
+        {
+            tracing::warn!(model, "the repository's model has no price: refused");
+            return Ok(Some(Limit::Unpriced {
+                model: model.clone(),
+            }));
+        }
         self.metrics.note_repo_caps(
             req.repo.as_str(),
             req.installation.0 as i64,
@@ -121,7 +155,7 @@ impl Reviewer {
         if let (Some(max), Some(person)) = (self.spend.per_person_per_hour, req.trigger.person()) {
             let runs = self
                 .store
-                .model_runs_of_person(installation, person, hour_ago)
+                .model_runs_of_person(installation, &person, hour_ago)
                 .await
                 .map_err(store)?;
             if runs >= i64::from(max) {
@@ -141,10 +175,10 @@ impl Reviewer {
             let of_repo = (scope == "repository").then_some(repo);
             let spent = self
                 .store
-                .spent_micros(installation, of_repo, since)
+                .spent_nanos(installation, of_repo, since)
                 .await
                 .map_err(store)?;
-            let spent_usd = spent as f64 / 1e6;
+            let spent_usd = spent as f64 / 1e9;
             if spent_usd >= cap_usd {
                 return Ok(Some(Limit::Cap(Cap {
                     scope,
@@ -205,7 +239,7 @@ pub async fn standings(
                 scope: "installation",
                 name: installation.to_string(),
                 window,
-                spent_usd: spent as f64 / 1e6,
+                spent_usd: spent as f64 / 1e9,
                 cap_usd,
                 resets_at,
             });
@@ -215,12 +249,12 @@ pub async fn standings(
         for ((window, (since, resets_at), _), cap_usd) in windows.into_iter().zip([daily, monthly])
         {
             let Some(cap_usd) = cap_usd else { continue };
-            let spent = store.spent_micros(installation, Some(&repo), since).await?;
+            let spent = store.spent_nanos(installation, Some(&repo), since).await?;
             rows.push(Standing {
                 scope: "repository",
                 name: repo.clone(),
                 window,
-                spent_usd: spent as f64 / 1e6,
+                spent_usd: spent as f64 / 1e9,
                 cap_usd: Some(cap_usd),
                 resets_at,
             });

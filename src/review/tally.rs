@@ -1,14 +1,15 @@
 //! What a job's run spent and found, for the operator page's record of it.
 //!
 //! Like a tracing span, the tally is carried by the job's task rather than passed through
-//! every stage: the stages that learn something (`review_and_post`, a command's model call)
-//! note it, and the job handler records the run when it ends. Outside a job (the CLI) the
-//! notes go nowhere.
+//! every stage: the stages that learn something (`deliver`, a command's answer) note it, and
+//! the job handler records the run when it ends. The run's [`Meter`] rides along the same
+//! way, for the model calls made inside the job (they take it when they start). Outside a
+//! job (the CLI) the notes go nowhere and calls get a meter of their own.
 
 use std::cell::RefCell;
 
+use super::meter::Meter;
 use super::pipeline::Spent;
-use crate::model::Usage;
 
 /// What the stages noted.
 #[derive(Debug, Clone, Default)]
@@ -16,25 +17,30 @@ pub struct RunStats {
     pub head_sha: Option<String>,
     /// Findings in the review, by priority P0 to P3.
     pub findings: [i64; 4],
-    /// Requests to the model (turns included).
-    pub model_calls: i64,
-    pub usage: Usage,
-    /// USD, when the model's price is known.
-    pub cost: Option<f64>,
     /// The findings and where they went (the review API's result).
     pub result: Option<serde_json::Value>,
 }
 
-tokio::task_local! {
-    static TALLY: RefCell<RunStats>;
+struct Tally {
+    stats: RefCell<RunStats>,
+    meter: Meter,
 }
 
-/// Runs `work` with a fresh tally; returns its output and what was noted.
-pub async fn counted<F: std::future::Future>(work: F) -> (F::Output, RunStats) {
+tokio::task_local! {
+    static TALLY: Tally;
+}
+
+/// Runs `work` with a fresh tally whose model answers `meter` counts; returns its output and
+/// what was noted.
+pub async fn counted<F: std::future::Future>(meter: Meter, work: F) -> (F::Output, RunStats) {
+    let tally = Tally {
+        stats: RefCell::new(RunStats::default()),
+        meter,
+    };
     TALLY
-        .scope(RefCell::new(RunStats::default()), async move {
+        .scope(tally, async move {
             let output = work.await;
-            let stats = TALLY.with(|t| t.borrow().clone());
+            let stats = TALLY.with(|t| t.stats.borrow().clone());
             (output, stats)
         })
         .await
@@ -42,32 +48,26 @@ pub async fn counted<F: std::future::Future>(work: F) -> (F::Output, RunStats) {
 
 /// Notes something about the current run (nothing outside one).
 pub fn note(update: impl FnOnce(&mut RunStats)) {
-    let _ = TALLY.try_with(|t| update(&mut t.borrow_mut()));
+    let _ = TALLY.try_with(|t| update(&mut t.stats.borrow_mut()));
 }
 
-/// Adds a model conversation's spend.
-pub fn spent(requests: u32, usage: Usage, cost: Option<f64>) {
-    note(|s| {
-        s.model_calls += i64::from(requests);
-        s.usage.add(usage);
-        s.cost = match (s.cost, cost) {
-            (Some(a), Some(b)) => Some(a + b),
-            (a, b) => a.or(b),
-        };
-    });
+/// The current run's meter; outside a run, a new one that counts in `metrics` only.
+pub fn meter(metrics: &std::sync::Arc<crate::metrics::Metrics>) -> Meter {
+    TALLY
+        .try_with(|t| t.meter.clone())
+        .unwrap_or_else(|_| Meter::with_metrics(std::sync::Arc::clone(metrics)))
 }
 
 impl super::Reviewer {
-    /// What the review spent ([`Spent::of`]), noted with the findings in the run's tally and
-    /// the metrics, and logged.
+    /// What the review spent ([`Spent::of`], from the run's meter), its findings noted in
+    /// the run's tally, logged.
     pub(super) fn account(
         &self,
         config: &crate::repo_config::RepoConfig,
         reviewed: &super::pipeline::Reviewed,
     ) -> Spent {
-        let total = Spent::of(&self.model, config, reviewed);
+        let total = Spent::of(&self.model, config, &meter(&self.metrics));
         let placement = &reviewed.placement;
-        spent(total.turns, total.usage, total.cost);
         note(|t| {
             let posted = placement.inline.iter().map(|p| p.finding.priority);
             let listed = placement.summary_only.iter().map(|u| u.finding.priority);
@@ -78,7 +78,6 @@ impl super::Reviewer {
         let answer = &reviewed.answer;
         if answer.calls > 0 {
             let (usage, tooling) = (total.usage, reviewed.tooling.as_ref());
-            self.metrics.cost(total.cost);
             tracing::info!(
                 model = %total.model,
                 calls = answer.calls,
@@ -99,26 +98,30 @@ impl super::Reviewer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Billed, Usage};
 
     #[tokio::test]
-    async fn notes_reach_the_run_that_made_them_only() {
-        note(|s| s.model_calls = 99);
-        let ((), stats) = counted(async {
-            spent(
-                2,
-                Usage {
+    async fn notes_and_the_meter_reach_the_run_that_made_them_only() {
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
+        note(|s| s.findings[0] = 99);
+        meter(&metrics).record(None).await;
+        let run = Meter::new();
+        let ((), stats) = counted(run.clone(), async {
+            let billed = Billed {
+                model: "m".into(),
+                purpose: "review",
+                usage: Usage {
                     input_tokens: 10,
                     ..Usage::default()
                 },
-                Some(0.5),
-            );
-            spent(1, Usage::default(), None);
+                cost_nanos: Some(500),
+            };
+            meter(&metrics).record(Some(billed)).await;
             note(|s| s.findings[1] += 1);
         })
         .await;
-        assert_eq!(stats.model_calls, 3);
-        assert_eq!(stats.usage.input_tokens, 10);
-        assert_eq!(stats.cost, Some(0.5));
         assert_eq!(stats.findings, [0, 1, 0, 0]);
+        assert_eq!(run.total().usage.input_tokens, 10);
+        assert_eq!(run.total().cost_nanos, 500);
     }
 }

@@ -249,7 +249,7 @@ pub struct OpenAiSettings {
     /// `CODEX_REVIEW_MODEL_DEADLINE_SECS`: one call with its retries, default 1,200.
     pub deadline: Duration,
     /// `CODEX_REVIEW_PRICES`: USD per million tokens, `model=input/cached/output` entries
-    /// separated by `;`, on top of the built-in table.
+    /// separated by `;`, on top of the built-in table. `CODEX_REVIEW_MODEL` must have one.
     pub prices: crate::model::PriceTable,
     /// `CODEX_REVIEW_STREAM`: ask for server-sent events (`stream: true`), which keeps long
     /// reasoning alive through proxies that cut idle connections. Default: false.
@@ -319,6 +319,16 @@ impl OpenAiSettings {
                 })?
             }
         };
+        // A model without a price would spend without the caps knowing.
+        if prices.price(&model).is_none() {
+            return Err(SettingsError::Invalid {
+                var: "CODEX_REVIEW_MODEL",
+                reason: format!(
+                    "{model:?} has no price: add one to CODEX_REVIEW_PRICES \
+                     ({model}=input/cached_input/output, USD per million tokens)"
+                ),
+            });
+        }
         Ok(Self {
             api_key,
             base_url,

@@ -169,3 +169,25 @@ fn page_and_api_tokens_must_be_long_enough() {
     assert!(err.to_string().starts_with("API_TOKENS is invalid"));
     assert!(!err.to_string().contains("short,"));
 }
+
+#[test]
+fn a_model_without_a_price_is_refused_until_the_operator_prices_it() {
+    let err = env(&[("CODEX_REVIEW_MODEL", "my-gateway/llama")]).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("CODEX_REVIEW_MODEL is invalid: \"my-gateway/llama\" has no price"),
+        "{text}"
+    );
+    assert!(text.contains("CODEX_REVIEW_PRICES"), "{text}");
+    let s = env(&[
+        ("CODEX_REVIEW_MODEL", "my-gateway/llama"),
+        ("CODEX_REVIEW_PRICES", "my-gateway/llama=0.5/0.05/1.5"),
+    ])
+    .unwrap();
+    assert_eq!(
+        s.openai.prices.price("my-gateway/llama").unwrap().output,
+        1.5
+    );
+    // A gateway's spelling of a priced model is priced.
+    assert!(env(&[("CODEX_REVIEW_MODEL", "openai/gpt-5.1-codex")]).is_ok());
+}

@@ -68,6 +68,7 @@ fn migrations(backend: Backend) -> Vec<Migration> {
         7, "review runs", "0007_review_runs.sql";
         8, "api reviews", "0008_api_reviews.sql";
         9, "safety", "0009_safety.sql";
+        10, "model usage", "0010_model_usage.sql";
         11, "delivery log", "0011_delivery_log.sql";
     }
 }

@@ -28,5 +28,6 @@ pub use posted::{KnownFinding, PostedFinding, PostedReview};
 pub use prune::Pruned;
 pub use queue::{ClaimedJob, DeliveryRecord, Effect, Recorded, Supersede};
 pub use runs::{DeliveryCount, RunRecord};
+pub use spend::{UsageRecord, UsageTotals};
 pub use threads::{FindingState, HoldingFinding, Learning, StoredFinding};
 pub use writer::{DeliveryWriter, OwnedDelivery};

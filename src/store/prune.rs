@@ -69,10 +69,11 @@ impl Store {
                 tokio::task::yield_now().await;
             }
         }
-        // The operator page charts 30 days of cost: runs (and the review API's answers) stay
-        // at least that long.
+        // The operator page charts 30 days of cost and a monthly cap counts a month: runs,
+        // usage (and the review API's answers) stay at least that long.
         let runs_cutoff = cutoff.min(now_ms() - RUNS_KEPT.as_millis() as i64);
         self.prune_runs(runs_cutoff).await?;
+        self.prune_usage(runs_cutoff).await?;
         self.prune_api_reviews(runs_cutoff).await?;
         // Kept well past the redelivery window, so a delivery is never asked for again.
         self.prune_redeliveries(runs_cutoff).await?;

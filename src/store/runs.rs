@@ -1,5 +1,5 @@
 //! What each finished run of a job did, for the operator page: the recent reviews and
-//! failures, the cost per day and repository, and the deliveries of the last day.
+//! failures, and the deliveries of the last day (the cost per day is the usage's, `spend`).
 
 use anyhow::Context as _;
 use sqlx::Row as _;
@@ -123,23 +123,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(run_of).collect()
-    }
-
-    /// `(repository, day since the epoch, USD millionths)` of runs finished since `since_ms`.
-    pub async fn cost_per_day(&self, since_ms: i64) -> anyhow::Result<Vec<(String, i64, i64)>> {
-        let rows = sqlx::query(
-            "SELECT repo, finished_at / 86400000 AS day, CAST(SUM(cost_micros) AS BIGINT)
-             FROM review_runs
-             WHERE finished_at >= $1 AND cost_micros IS NOT NULL
-             GROUP BY repo, finished_at / 86400000
-             ORDER BY day, repo",
-        )
-        .bind(since_ms)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-            .collect()
     }
 
     /// Deliveries received since `since_ms`, by event, most frequent first.

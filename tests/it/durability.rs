@@ -26,13 +26,24 @@ async fn app_on(
     fakes: Option<(FakeGitHub, FakeOpenAi)>,
     env: Vec<(&'static str, String)>,
 ) -> TestApp {
+    app_leasing(db, fakes, env, Duration::from_secs(2)).await
+}
+
+/// An instance whose jobs are leased for `lease` (short: a killed worker's job is taken
+/// back soon; long: a busy machine does not make a live worker's lease expire).
+async fn app_leasing(
+    db: &TestDb,
+    fakes: Option<(FakeGitHub, FakeOpenAi)>,
+    env: Vec<(&'static str, String)>,
+    lease: Duration,
+) -> TestApp {
     let mut options = Options {
         database_url: Some(db.url.clone()),
         fakes,
         env,
         ..Options::default()
     };
-    options.tuning.worker.lease = Duration::from_secs(2);
+    options.tuning.worker.lease = lease;
     TestApp::start_with(options).await
 }
 
@@ -79,8 +90,11 @@ async fn two_instances_drain_200_jobs_each_exactly_once(backend: Backend) {
             ("CODEX_REVIEW_MAX_PER_PERSON_PER_HOUR", "0".to_string()),
         ]
     };
-    let a = app_on(&db, None, env()).await;
-    let b = app_on(&db, Some(a.fakes()), env()).await;
+    // No worker dies here: a lease long enough that a loaded machine (CI runs the suites side
+    // by side) never lets a live worker's job go to the other instance.
+    let lease = Duration::from_secs(20);
+    let a = app_leasing(&db, None, env(), lease).await;
+    let b = app_leasing(&db, Some(a.fakes()), env(), lease).await;
     for pr in 1..=200 {
         a.github.add_pull(small_pull(pr));
     }
@@ -97,8 +111,8 @@ async fn two_instances_drain_200_jobs_each_exactly_once(backend: Backend) {
         .map(|(s, _)| s)
         .collect();
     assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
-    a.settle().await;
-    b.settle().await;
+    a.settle_within(Duration::from_secs(180)).await;
+    b.settle_within(Duration::from_secs(180)).await;
     let elapsed = started.elapsed();
     let reviews = a.github.reviews();
     let mut prs: Vec<u64> = reviews.iter().map(|r| r.pr).collect();

@@ -230,3 +230,68 @@ async fn an_eval_runs_scores_resumes_and_replays_against_the_fake_model() {
     assert!(new.iter().all(|r| r.get("tools").is_none()));
     assert!(ai.take_violations().is_empty());
 }
+
+#[tokio::test]
+async fn a_failed_case_reports_what_its_answers_cost_and_an_unpriced_model_is_refused() {
+    use crate::support::fake_openai::{FakeOpenAi, Reply};
+    use codex_review::cli::eval;
+    crate::support::install_crypto();
+    let ai = FakeOpenAi::start().await;
+    // Two answers that are no review: the case fails, billed twice.
+    ai.push(Reply::Text("no findings"));
+    ai.push(Reply::Text("still no findings"));
+    let root = tempfile::tempdir().unwrap();
+    repository(&root.path().join("repo"));
+    let dataset = root.path().join("one.jsonl");
+    let line = json!({"id": "digits-bound", "source": {"local": {"repo": "repo", "base": "base", "head": "bug"}},
+                      "clean": true});
+    std::fs::write(&dataset, format!("{line}\n")).unwrap();
+    let env = {
+        let base_url = ai.base_url.clone();
+        move |name: &str| match name {
+            "OPENAI_API_KEY" => Some(crate::support::fake_openai::API_KEY.to_owned()),
+            "OPENAI_BASE_URL" => Some(base_url.clone()),
+            _ => None,
+        }
+    };
+    let out = root.path().join("out");
+    let args = |extra: &[&str]| {
+        let mut all = vec![dataset.to_str().unwrap().to_owned()];
+        all.extend(extra.iter().map(|s| (*s).to_owned()));
+        eval::parse_args(&all).unwrap()
+    };
+    eval::main(&args(&["--out", out.to_str().unwrap()]), &env)
+        .await
+        .unwrap();
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let case = &json["configurations"][0]["cases"][0];
+    assert!(case["error"].is_string(), "{case}");
+    assert_eq!(ai.requests().len(), 2);
+    // The fake's 1,834 input and 412 output tokens per answer, at $0.0052605 each.
+    assert_eq!(case["input_tokens"], 2 * 1_834, "{case}");
+    assert_eq!(case["output_tokens"], 2 * 412, "{case}");
+    assert_eq!(case["dollars"], 0.010521, "{case}");
+
+    let config = root.path().join("own-model.yml");
+    std::fs::write(&config, "review:\n  model: my-own-llm\n").unwrap();
+    let refused = eval::main(
+        &args(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        &env,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("`review.model` my-own-llm has no price"),
+        "{refused}"
+    );
+    assert_eq!(ai.requests().len(), 2, "no model call");
+    assert!(ai.take_violations().is_empty());
+}

@@ -38,4 +38,5 @@ mod snapshot;
 mod spend;
 mod status_page;
 mod store;
+mod usage;
 mod webhook;

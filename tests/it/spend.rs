@@ -219,3 +219,177 @@ async fn a_repository_can_cap_its_own_spend() {
     app.assert_no_violations();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_repository_choosing_a_model_without_a_price_is_refused_with_a_comment_and_no_model_call()
+{
+    let app = TestApp::start().await;
+    let config = "review:\n  model: my-own-llm\n";
+    app.github.add_pull(pull(1, Some(config)));
+    app.comment(1, "@codex review").await;
+    let refused = last_comment(&app);
+    assert!(
+        refused.contains("`review.model` in `.github/codex-review.yml` on the base branch names `my-own-llm`, a model without a price"),
+        "{refused}"
+    );
+    assert!(refused.contains("CODEX_REVIEW_PRICES"), "{refused}");
+    // An automatic review says it once per pull request.
+    let head = pull(1, None).head_sha;
+    for action in ["opened", "ready_for_review"] {
+        let (status, _) = app
+            .deliver(
+                "pull_request",
+                &pull_request_payload(action, 1, &head, false),
+            )
+            .await;
+        assert_eq!(status, 202);
+        app.settle().await;
+    }
+    let notices = app
+        .github
+        .comments()
+        .iter()
+        .filter(|c| {
+            c.body
+                .contains("did not review this pull request**: `review.model`")
+        })
+        .count();
+    assert_eq!(notices, 1);
+    assert!(app.github.reviews().is_empty());
+    assert!(app.openai.all_requests().is_empty(), "no model call");
+    app.assert_no_violations();
+    app.stop().await;
+
+    // Priced by the operator, it is used.
+    let app = TestApp::start_with(Options {
+        env: vec![("CODEX_REVIEW_PRICES", "my-own-llm=1/0.1/4".into())],
+        ..Options::default()
+    })
+    .await;
+    app.github.add_pull(pull(1, Some(config)));
+    app.openai.push(Reply::Review(review_with(vec![])));
+    app.comment(1, "@codex review").await;
+    assert_eq!(app.github.reviews().len(), 1);
+    assert_eq!(app.openai.requests()[0]["model"], "my-own-llm");
+    app.assert_no_violations();
+    app.stop().await;
+}
+
+/// A "Re-run" of the check on pull request `pr`, clicked by `login`.
+fn rerun_payload(pr: u64, check_run_id: u64, login: &str) -> serde_json::Value {
+    let head = pull(pr, None).head_sha;
+    let mut payload = spec::webhook("check_run.rerequested");
+    payload["check_run"]["id"] = json!(check_run_id);
+    payload["check_run"]["name"] = json!("codex-review");
+    payload["check_run"]["head_sha"] = json!(head);
+    let repo = json!({"id": 1, "url": "https://api.github.com/x", "name": "Hello-World"});
+    payload["check_run"]["pull_requests"] = json!([{"number": pr, "id": 1, "url": "https://api.github.com/x",
+        "head": {"ref": "f", "sha": head, "repo": repo}, "base": {"ref": "main", "sha": "b", "repo": repo}}]);
+    payload["installation"] = json!({"id": INSTALLATION, "node_id": "x"});
+    payload["repository"]["full_name"] = json!(REPO);
+    payload["sender"]["login"] = json!(login);
+    payload
+}
+
+#[tokio::test]
+async fn a_check_re_run_counts_against_the_person_who_clicked_it() {
+    let app = TestApp::start_with(Options {
+        env: vec![("CODEX_REVIEW_MAX_PER_PERSON_PER_HOUR", "1".into())],
+        ..Options::default()
+    })
+    .await;
+    app.github.add_pull(pull(1, None));
+    app.github.add_pull(pull(2, None));
+    for (id, pr, login) in [(901, 1, "octocat"), (902, 2, "octocat"), (903, 2, "hubot")] {
+        let (status, _) = app
+            .deliver("check_run", &rerun_payload(pr, id, login))
+            .await;
+        assert_eq!(status, 202);
+        app.settle().await;
+    }
+    // octocat's second re-run is over their hour's limit; hubot's is not.
+    assert_eq!(app.openai.requests().len(), 2);
+    let reviewed: Vec<u64> = app.github.reviews().iter().map(|r| r.pr).collect();
+    assert_eq!(reviewed, [1, 2]);
+    let people = app.running().store.recent_runs(10, false).await.unwrap();
+    let people: Vec<Option<String>> = people.into_iter().rev().map(|r| r.person).collect();
+    assert_eq!(
+        people,
+        [
+            Some("octocat".into()),
+            Some("octocat".into()),
+            Some("hubot".into())
+        ]
+    );
+    app.assert_no_violations();
+    app.stop().await;
+}
+
+pub const API_TOKEN: &str = "api-token-0123456789abcdef";
+const OTHER_TOKEN: &str = "other-token-0123456789";
+
+/// Asks the review API for a review of `pr` with `token`, and waits for its end; returns
+/// the review as the API gives it.
+pub async fn api_review(app: &TestApp, token: &str, pr: u64) -> serde_json::Value {
+    let body = json!({"pull_request_url": format!("http://{}/{REPO}/pull/{pr}", app.github.addr)});
+    assert!(openapi::request_problems("POST", "/v1/reviews", &body).is_empty());
+    let res = app
+        .http
+        .post(format!("{}/v1/reviews", app.url))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let accepted: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(status, 202, "{accepted}");
+    let problems = openapi::response_problems("POST", "/v1/reviews", status, &accepted);
+    assert!(problems.is_empty(), "{problems:?}");
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    for _ in 0..200 {
+        let res = app
+            .http
+            .get(format!("{}/v1/reviews/{id}", app.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let review: serde_json::Value = res.json().await.unwrap();
+        let problems = openapi::response_problems("GET", "/v1/reviews/{id}", 200, &review);
+        assert!(problems.is_empty(), "{problems:?}");
+        if let Some("done" | "failed" | "skipped") = review["status"].as_str() {
+            return review;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the review {id} did not finish");
+}
+
+#[tokio::test]
+async fn an_api_review_counts_against_its_tokens_limit() {
+    let app = TestApp::start_with(Options {
+        env: vec![
+            ("CODEX_REVIEW_MAX_PER_PERSON_PER_HOUR", "1".into()),
+            ("API_TOKENS", format!("{OTHER_TOKEN},{API_TOKEN}")),
+        ],
+        ..Options::default()
+    })
+    .await;
+    for n in 1..=3 {
+        app.github.add_pull(pull(n, None));
+    }
+    assert_eq!(api_review(&app, API_TOKEN, 1).await["status"], "done");
+    let limited = api_review(&app, API_TOKEN, 2).await;
+    assert_eq!(limited["status"], "skipped");
+    let detail = limited["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("CODEX_REVIEW_MAX_PER_PERSON_PER_HOUR"),
+        "{detail}"
+    );
+    // Another token has an hour of its own.
+    assert_eq!(api_review(&app, OTHER_TOKEN, 3).await["status"], "done");
+    assert_eq!(app.openai.requests().len(), 2);
+    app.assert_no_violations();
+    app.stop().await;
+}

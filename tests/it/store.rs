@@ -456,55 +456,6 @@ async fn runs_feed_the_status_page(backend: Backend) {
     let failures = store.recent_runs(10, true).await.unwrap();
     assert_eq!(failures.len(), 2);
     assert_eq!(failures[1].head_sha, None);
-    let costs = store.cost_per_day(now - 30 * day).await.unwrap();
-    let a_day = (now - 3 * day) / day;
-    assert!(
-        costs.contains(&("octo/a".to_string(), a_day, 500_000)),
-        "{costs:?}"
-    );
-    assert_eq!(costs.len(), 2, "{costs:?}");
-    // What the spend caps and limits read: dollars per installation and repository, runs
-    // that called the model per pull request and person.
-    assert_eq!(
-        store.spent_micros(9, None, now - 30 * day).await.unwrap(),
-        520_000
-    );
-    assert_eq!(
-        store
-            .spent_micros(9, Some("octo/b"), now - 30 * day)
-            .await
-            .unwrap(),
-        20_000
-    );
-    assert_eq!(
-        store.spent_micros(8, None, now - 30 * day).await.unwrap(),
-        0
-    );
-    assert_eq!(
-        store.spent_per_installation(now - 30 * day).await.unwrap(),
-        [(9, 520_000)]
-    );
-    assert_eq!(
-        store
-            .model_runs_of_pr("octo/b", 7, now - day - 1)
-            .await
-            .unwrap(),
-        3
-    );
-    assert_eq!(
-        store
-            .model_runs_of_person(9, "alice", now - day - 1)
-            .await
-            .unwrap(),
-        3
-    );
-    assert_eq!(
-        store
-            .model_runs_of_person(9, "bob", now - day - 1)
-            .await
-            .unwrap(),
-        0
-    );
     // Deliveries of the last day by event: one acted on, one ignored.
     for (i, outcome) in ["queued", "ignored: not a command"].iter().enumerate() {
         let id = DeliveryId::parse(&format!("00000000-0000-11ee-8000-00000000000{i}")).unwrap();

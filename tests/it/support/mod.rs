@@ -245,8 +245,14 @@ impl TestApp {
 
     /// Waits until no job is queued or running (at most 20 s).
     pub async fn settle(&self) {
+        self.settle_within(Duration::from_secs(20)).await;
+    }
+
+    /// Waits until no job is queued or running, at most `limit` (a load test on a busy
+    /// machine takes its time; no test asserts how long).
+    pub async fn settle_within(&self, limit: Duration) {
         let store = &self.running().store;
-        for _ in 0..400 {
+        for _ in 0..limit.as_millis().div_ceil(50) {
             let counts = store.job_counts().await.unwrap();
             if !counts
                 .iter()
