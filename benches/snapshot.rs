@@ -246,7 +246,14 @@ fn local_git(c: &mut Criterion) {
     let git = |args: &[&str]| {
         let status = std::process::Command::new("git")
             .current_dir(repo.path())
-            .args(["-c", "user.name=b", "-c", "user.email=b@example.com"])
+            .args([
+                "-c",
+                "user.name=b",
+                "-c",
+                "user.email=b@example.com",
+                "-c",
+                "gc.auto=0",
+            ])
             .args(args)
             .stdout(std::process::Stdio::null())
             .status()
@@ -256,6 +263,9 @@ fn local_git(c: &mut Criterion) {
     git(&["init", "-q"]);
     git(&["add", "."]);
     git(&["commit", "-q", "-m", "files"]);
+    // Packed, as a repository's objects mostly are (loose, ls-tree -l inflates every
+    // object's header and cat-file opens each again: several times git archive's time).
+    git(&["repack", "-a", "-d", "-q"]);
     let work = tempfile::tempdir().unwrap();
     let mut group = c.benchmark_group("local_git");
     group.sample_size(10);

@@ -66,8 +66,9 @@ fn revision(rev: &str) -> Result<&str, String> {
 }
 
 /// Unpacks revision `rev` of the git repository at `work_tree` into `dest`, with the limits
-/// and rules of GitHub's archive: its tree is listed with each blob's size, and the blobs
-/// the limits admit are read from the object store.
+/// and rules of GitHub's archive: its tree is listed with each blob's size, the limits decide
+/// in tree order which blobs are wanted (before any is read: a tree over them reads none),
+/// and one `git cat-file --batch`, fed by a thread, answers them all in that order.
 pub fn snapshot_at(
     work_tree: &Path,
     rev: &str,
@@ -82,8 +83,8 @@ pub fn snapshot_at(
     if !listed.status.success() {
         return Err(failure("git ls-tree", &listed.stderr));
     }
-    let mut blobs = Blobs::start(work_tree)?;
     let mut out = Unpacking::new(dest, limits).map_err(|e| e.to_string())?;
+    let mut wanted: Vec<Wanted> = Vec::new();
     for record in listed.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
         let Some(entry) = TreeEntry::parse(record) else {
             continue;
@@ -96,27 +97,55 @@ pub fn snapshot_at(
             out.skip(shown, "its path leaves the snapshot");
             continue;
         };
-        match (entry.mode, entry.size) {
+        let max = match (entry.mode, entry.size) {
             // A submodule's commit: no files here.
-            (_, None) => {}
-            (b"120000", Some(_)) => {
-                let target = blobs.read(entry.object, MAX_LINK_BYTES)?;
-                let to = target.and_then(|t| link_target(&path, &t, false));
-                out.link(path, shown, to);
+            (_, None) => continue,
+            (b"120000", Some(_)) => None,
+            (_, Some(size)) => match out.admit(&path, shown.clone(), size) {
+                Ok(true) => Some(size),
+                Ok(false) => continue,
+                Err(e) => return Err(e.to_string()),
+            },
+        };
+        wanted.push(Wanted {
+            object: entry.object.to_vec(),
+            path,
+            shown,
+            max,
+        });
+    }
+    let mut blobs = Blobs::start(work_tree)?;
+    let names: Vec<Vec<u8>> = wanted.iter().map(|w| w.object.clone()).collect();
+    let feeder = blobs.feed(names)?;
+    for w in wanted {
+        match w.max {
+            None => {
+                let target = blobs.answer(MAX_LINK_BYTES)?;
+                let to = target.and_then(|t| link_target(&w.path, &t, false));
+                out.link(w.path, w.shown, to);
             }
-            (_, Some(size)) => {
-                if !out.admit(&path, shown, size).map_err(|e| e.to_string())? {
-                    continue;
-                }
-                let bytes = blobs
-                    .read(entry.object, size)?
-                    .ok_or_else(|| format!("git cat-file did not give {}", entry.shown()))?;
-                out.file(&path, &bytes).map_err(|e| e.to_string())?;
+            Some(size) => {
+                let bytes = blobs.answer(size)?.ok_or_else(|| {
+                    format!(
+                        "git cat-file did not give {}",
+                        String::from_utf8_lossy(&w.object)
+                    )
+                })?;
+                out.file(&w.path, &bytes).map_err(|e| e.to_string())?;
             }
         }
     }
     drop(blobs);
+    let _ = feeder.join();
     out.finish(dest).map_err(|e| e.to_string())
+}
+
+/// A blob the snapshot reads: a file admitted with its size, or a link (`max` None).
+struct Wanted {
+    object: Vec<u8>,
+    path: std::path::PathBuf,
+    shown: String,
+    max: Option<u64>,
 }
 
 /// One line of `git ls-tree -l -z`: `MODE TYPE OBJECT SIZE\tPATH`.
@@ -139,6 +168,9 @@ impl<'a> TreeEntry<'a> {
             fields.next()?,
             fields.next()?,
         );
+        if object.is_empty() || !object.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
         let size = match kind {
             b"blob" => Some(std::str::from_utf8(size).ok()?.parse().ok()?),
             _ => None,
@@ -149,10 +181,6 @@ impl<'a> TreeEntry<'a> {
             size,
             path,
         })
-    }
-
-    fn shown(&self) -> String {
-        String::from_utf8_lossy(self.object).into_owned()
     }
 }
 
@@ -197,6 +225,35 @@ impl Blobs {
         input.write_all(name).map_err(broke)?;
         input.write_all(b"\n").map_err(broke)?;
         input.flush().map_err(broke)?;
+        self.answer(max)
+    }
+
+    /// Asks for all of `names` (object ids, hex: one line each) from a thread, so that the
+    /// answers are read while the questions are written; the input is closed after the last.
+    fn feed(&mut self, names: Vec<Vec<u8>>) -> Result<std::thread::JoinHandle<()>, String> {
+        let input = self
+            .input
+            .take()
+            .ok_or_else(|| "git cat-file is closed".to_owned())?;
+        Ok(std::thread::spawn(move || {
+            let mut input = std::io::BufWriter::new(input);
+            for name in &names {
+                // The process was ended (the reader stopped): nothing more to ask.
+                if input
+                    .write_all(name)
+                    .and_then(|()| input.write_all(b"\n"))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            let _ = input.flush();
+        }))
+    }
+
+    /// The next answer: the object's bytes when it is a blob of at most `max` bytes.
+    fn answer(&mut self, max: u64) -> Result<Option<Vec<u8>>, String> {
+        let broke = |e: std::io::Error| format!("git cat-file broke off: {e}");
         // `OBJECT TYPE SIZE`, or `NAME missing` (and no content).
         let mut header = Vec::new();
         self.output.read_until(b'\n', &mut header).map_err(broke)?;
@@ -379,5 +436,6 @@ mod tests {
         let module = TreeEntry::parse(b"160000 commit 0123abcd       -\tvendor/lib").unwrap();
         assert_eq!(module.size, None);
         assert!(TreeEntry::parse(b"100644 blob 0123abcd 42 no tab").is_none());
+        assert!(TreeEntry::parse(b"100644 blob 01\nHEAD 42\tx").is_none());
     }
 }
