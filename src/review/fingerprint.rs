@@ -9,6 +9,7 @@ use super::place::Placement;
 use crate::diff::{FileDiff, Side};
 use crate::model::Finding;
 use crate::store::{KnownFinding, PostedFinding};
+use crate::threads::Reopened;
 
 /// Lower-case words of the title: "Check the bound!" and "check the  bound" are the same.
 pub(crate) fn normalize_title(title: &str) -> String {
@@ -85,16 +86,6 @@ pub struct Repeats {
     pub reopened: Vec<Reopened>,
     /// Marked outdated (or fixed without a thread) and reported again: kept, posted again.
     pub reposted: Vec<String>,
-}
-
-/// A finding marked fixed that the model reported again, where it is now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reopened {
-    pub fingerprint: String,
-    pub thread_id: String,
-    pub title: String,
-    pub path: String,
-    pub line: u32,
 }
 
 /// Sorts out the findings the PR already knows: one still open (or dismissed) is dropped;

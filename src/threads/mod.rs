@@ -14,7 +14,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use crate::github::{GitHubError, RepoClient, ReviewThread};
 use crate::ids::{CommitSha, PrNumber, RepoName};
 use crate::repo_config::Association;
-use crate::review::fingerprint::{Reopened, normalize_title};
+use crate::review::fingerprint::normalize_title;
 use crate::store::{FindingState, Store, StoredFinding};
 use follow::{Followed, follow};
 
@@ -360,6 +360,16 @@ impl Settled {
     pub fn is_empty(&self) -> bool {
         self.fixed.is_empty() && self.outdated.is_empty() && self.reopened.is_empty()
     }
+}
+
+/// A finding marked fixed that the model reported again, where it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reopened {
+    pub fingerprint: String,
+    pub thread_id: String,
+    pub title: String,
+    pub path: String,
+    pub line: u32,
 }
 
 /// Opens again the findings marked fixed that a review of `head` reported again: their
