@@ -172,8 +172,15 @@ async fn read(p: &Puller<'_>, miss: &LogMiss, pass: &mut Pass) -> Result<bool, P
         .has_delivery(&miss.guid)
         .await
         .map_err(PullError::Store)?;
-    let Some(delivery) = DeliveryId::parse(&miss.guid).filter(|_| !stored) else {
-        // Taken before (by this replica, another one, or `/webhook`), or no delivery id.
+    if stored {
+        // Taken before (by this replica, another one, or `/webhook`).
+        return forget(store, miss).await.map(|()| false);
+    }
+    let Some(delivery) = DeliveryId::parse(&miss.guid) else {
+        tracing::warn!(
+            delivery = miss.delivery_id,
+            "a delivery of the App's log has no valid delivery id; skipped"
+        );
         return forget(store, miss).await.map(|()| false);
     };
     let logged = match fetch(github, miss.delivery_id).await {
