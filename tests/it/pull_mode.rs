@@ -46,6 +46,15 @@ fn log(github: &FakeGitHub, deliveries: Vec<(Value, String, Value)>) {
     }
 }
 
+/// Passes over the delivery log so far, from `/metrics`.
+async fn polls(app: &TestApp) -> u64 {
+    let (_, text) = app.get("/metrics").await;
+    text.lines()
+        .find_map(|l| l.strip_prefix("codex_review_pull_polls_total "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 fn pull_mode(options: &mut Options) {
     options.env.push(("CODEX_REVIEW_DELIVERIES", "pull".into()));
     options
@@ -119,19 +128,20 @@ async fn deliveries_github_could_not_send_are_read_from_its_log_and_only_trigger
     pull_mode(&mut options);
     let app = TestApp::start_with(options).await;
     wait_for("both reviews", || app.github.reviews().len() == 2).await;
-    // A few more passes: nothing is read or reviewed twice.
+    wait_for("every delivery read", || {
+        app.github.state().hook_delivery_reads.len() >= 5
+    })
+    .await;
+    // Three more passes: nothing is read or reviewed twice.
     let reads_then = app.github.state().hook_delivery_reads.len();
+    let polls_then = polls(&app).await;
     for _ in 0..200 {
-        let (_, text) = app.get("/metrics").await;
-        let polls = text
-            .lines()
-            .find_map(|l| l.strip_prefix("codex_review_pull_polls_total "))
-            .and_then(|n| n.parse::<u64>().ok());
-        if polls.is_some_and(|n| n >= 4) {
+        if polls(&app).await >= polls_then + 3 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert!(polls(&app).await >= polls_then + 3, "the log is read again");
     app.settle().await;
     let mut prs: Vec<u64> = app.github.reviews().iter().map(|r| r.pr).collect();
     prs.sort();
@@ -252,6 +262,8 @@ async fn a_restart_in_the_middle_of_a_pass_loses_nothing_and_repeats_nothing(bac
             ..Options::default()
         };
         pull_mode(&mut options);
+        // A job left behind by the stop is taken back soon.
+        options.tuning.worker.lease = Duration::from_secs(3);
         options
     };
     let first = TestApp::start_with(options()).await;
@@ -259,13 +271,14 @@ async fn a_restart_in_the_middle_of_a_pass_loses_nothing_and_repeats_nothing(bac
         !github.state().hook_delivery_reads.is_empty()
     })
     .await;
+    // GitHub fast again, so the review under way finishes within the shutdown's grace.
+    github.state().delay = Duration::ZERO;
     first.stop().await;
     let stopped_after = github.state().hook_delivery_reads.len();
     assert!(
         stopped_after < 4,
         "the pass was not interrupted: {stopped_after} reads"
     );
-    github.state().delay = Duration::ZERO;
 
     let second = TestApp::start_with(options()).await;
     wait_for("four reviews", || second.github.reviews().len() == 4).await;
