@@ -5,7 +5,7 @@ use crate::support;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use codex_review::store::RunRecord;
+use codex_review::store::{RunRecord, UsageRecord};
 use serde_json::{Value, json};
 use support::*;
 
@@ -77,6 +77,26 @@ async fn busy_app() -> TestApp {
                 started_at: finished - 42_000,
                 finished_at: finished,
                 ..RunRecord::default()
+            })
+            .await
+            .unwrap();
+        // What those runs paid: the chart and the caps read the answers' usage.
+        app.running()
+            .store
+            .record_usage(&UsageRecord {
+                job_id: 900 + i as i64,
+                installation_id: INSTALLATION as i64,
+                repo: repo.to_string(),
+                pr_number: 40 + i as i64,
+                person: Some("octocat".into()),
+                model: "gpt-5.1-codex".into(),
+                purpose: "review".into(),
+                input_tokens: 12_000,
+                cached_tokens: 0,
+                output_tokens: 900,
+                reasoning_tokens: 0,
+                cost_nanos: Some(250_000_000 * (i as i64 + 1)),
+                billed_at: finished - 1_000,
             })
             .await
             .unwrap();
