@@ -24,15 +24,11 @@ impl Deliveries {
         DEFAULT_PULL_EVERY
     }
 
-    /// From `CODEX_REVIEW_DELIVERIES` and `CODEX_REVIEW_PULL_EVERY`; `chosen` is what the setup
-    /// page recorded, which the variable overrides.
-    pub fn from_lookup(
-        get: &impl Fn(&str) -> Option<String>,
-        chosen: Option<&str>,
-    ) -> Result<Self, SettingsError> {
+    /// From `CODEX_REVIEW_DELIVERIES` and `CODEX_REVIEW_PULL_EVERY` (the credentials file the
+    /// setup page writes may hold the first; the environment wins over it).
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let var = "CODEX_REVIEW_DELIVERIES";
-        let mode = get(var).or(chosen.map(str::to_owned));
-        match mode.as_deref().map(str::trim) {
+        match get(var).as_deref().map(str::trim) {
             None | Some("push") => Ok(Deliveries::Push),
             Some("pull") => {
                 let every = match get("CODEX_REVIEW_PULL_EVERY") {
@@ -81,7 +77,7 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         };
-        Deliveries::from_lookup(&get, None)
+        Deliveries::from_lookup(&get)
     }
 
     #[test]
@@ -116,9 +112,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("CODEX_REVIEW_DELIVERIES"), "{err}");
-        // The variable wins over what the setup page chose.
-        let get = |_: &str| None;
-        let chosen = Deliveries::from_lookup(&get, Some("pull")).unwrap();
-        assert!(matches!(chosen, Deliveries::Pull { .. }));
     }
 }

@@ -438,7 +438,7 @@ impl Settings {
         let retention_days = count("CODEX_REVIEW_RETENTION_DAYS", 14, 1)?;
         let codebase = CodebaseSettings::from_lookup(lookup, &instance)?;
         let redeliver_hours = count("CODEX_REVIEW_REDELIVER_HOURS", 24, 0)?;
-        let deliveries = Deliveries::from_lookup(&get, None)?;
+        let deliveries = Deliveries::from_lookup(&get)?;
 
         let status_token = match get("STATUS_TOKEN") {
             None => None,
