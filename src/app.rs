@@ -239,27 +239,14 @@ pub async fn start_on(
         metrics.clone(),
         stopped.clone(),
     ));
-    // The App's delivery log: read for every delivery in pull mode (which needs no
-    // redelivery), or for the missed ones to redeliver in push mode.
-    let redelivery = match (settings.deliveries, settings.redeliver_window) {
-        (Deliveries::Pull { every }, _) => tokio::spawn(crate::worker::pull::run_pull(
-            app_client,
-            store.clone(),
-            intake,
-            every,
-            metrics.clone(),
-            stopped.clone(),
-        )),
-        (Deliveries::Push, Some(window)) => tokio::spawn(crate::worker::redeliver::run_redelivery(
-            app_client,
-            store.clone(),
-            window,
-            tuning.redeliver_every,
-            metrics.clone(),
-            stopped.clone(),
-        )),
-        (Deliveries::Push, None) => tokio::spawn(async {}),
-    };
+    let redelivery = delivery_log(
+        settings,
+        app_client,
+        (store.clone(), intake),
+        tuning.redeliver_every,
+        metrics.clone(),
+        stopped.clone(),
+    );
     let worker = Worker::new(store.clone(), reviewer, worker_config, wake);
     let worker = tokio::spawn(worker.run(stopped, tuning.shutdown_grace));
     tracing::info!(%addr, "codex-review listening");
@@ -274,6 +261,32 @@ pub async fn start_on(
         pruning,
         redelivery,
     })
+}
+
+/// The App's delivery log: read for every delivery in pull mode (which needs no redelivery),
+/// or for the missed ones to redeliver in push mode (unless turned off).
+fn delivery_log(
+    settings: &Settings,
+    github: GitHubApp,
+    (store, intake): (Store, crate::intake::Intake),
+    redeliver_every: Duration,
+    metrics: Arc<Metrics>,
+    stopped: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    match (settings.deliveries, settings.redeliver_window) {
+        (Deliveries::Pull { every }, _) => tokio::spawn(crate::worker::pull::run_pull(
+            github, store, intake, every, metrics, stopped,
+        )),
+        (Deliveries::Push, Some(window)) => tokio::spawn(crate::worker::redeliver::run_redelivery(
+            github,
+            store,
+            window,
+            redeliver_every,
+            metrics,
+            stopped,
+        )),
+        (Deliveries::Push, None) => tokio::spawn(async {}),
+    }
 }
 
 /// The service in setup mode: the setup pages until the App exists, then the service itself

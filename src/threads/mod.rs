@@ -194,10 +194,28 @@ where
         }
         follow_changes(gh, head, still, &mut earlier, &head_text).await?;
     }
-    // Findings posted in a summary have no thread to follow or dismiss: each is shown to the
-    // model at the lines where it was posted, until a review says it is fixed.
+    show_summary_findings(store, &repo, pr, &mut earlier, &head_text).await?;
+    earlier.dismissed = dismissed_set(store, &repo, pr)
+        .await
+        .map_err(EarlierError::Store)?;
+    Ok(earlier)
+}
+
+/// Findings posted in a summary have no thread to follow or dismiss: each is shown to the
+/// model at the lines where it was posted, until a review says it is fixed.
+async fn show_summary_findings<F, Fut>(
+    store: &Store,
+    repo: &RepoName,
+    pr: PrNumber,
+    earlier: &mut Earlier,
+    head_text: &F,
+) -> Result<(), EarlierError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Option<String>>,
+{
     let in_summary = store
-        .open_summary_findings(&repo, pr)
+        .open_summary_findings(repo, pr)
         .await
         .map_err(EarlierError::Store)?;
     for finding in in_summary.into_iter().take(MAX_SUMMARY_SHOWN) {
@@ -217,10 +235,7 @@ where
             code,
         });
     }
-    earlier.dismissed = dismissed_set(store, &repo, pr)
-        .await
-        .map_err(EarlierError::Store)?;
-    Ok(earlier)
+    Ok(())
 }
 
 /// `(path, normalised title)` of the PR's dismissed findings.

@@ -55,15 +55,21 @@ async fn polls(app: &TestApp) -> u64 {
         .unwrap_or(0)
 }
 
-fn pull_mode(options: &mut Options) {
-    options.env.push(("CODEX_REVIEW_DELIVERIES", "pull".into()));
+/// A service in pull mode against `github` and `openai` (on `db`, or a fresh SQLite file),
+/// reading the log every 100 ms.
+fn pull_mode(github: &FakeGitHub, openai: &FakeOpenAi, db: Option<&TestDb>) -> Options {
+    let mut options = Options {
+        fakes: Some((github.clone(), openai.clone())),
+        database_url: db.map(|db| db.url.clone()),
+        ..Options::default()
+    };
+    options.env.extend([
+        ("CODEX_REVIEW_DELIVERIES", "pull".to_owned()),
+        ("CODEX_REVIEW_PULL_EVERY", "100ms".to_owned()),
+        // Pull mode needs no redelivery: were it asked for, the test would see it.
+        ("CODEX_REVIEW_REDELIVER_HOURS", "24".to_owned()),
+    ]);
     options
-        .env
-        .push(("CODEX_REVIEW_PULL_EVERY", "100ms".into()));
-    // Pull mode needs no redelivery: were it asked for, the test would see it.
-    options
-        .env
-        .push(("CODEX_REVIEW_REDELIVER_HOURS", "24".into()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,12 +127,7 @@ async fn deliveries_github_could_not_send_are_read_from_its_log_and_only_trigger
     );
     openai.push(Reply::Review(review_with(vec![])));
     openai.push(Reply::Review(review_with(vec![])));
-    let mut options = Options {
-        fakes: Some((github.clone(), openai.clone())),
-        ..Options::default()
-    };
-    pull_mode(&mut options);
-    let app = TestApp::start_with(options).await;
+    let app = TestApp::start_with(pull_mode(&github, &openai, None)).await;
     wait_for("both reviews", || app.github.reviews().len() == 2).await;
     wait_for("every delivery read", || {
         app.github.state().hook_delivery_reads.len() >= 5
@@ -197,12 +198,7 @@ async fn a_listed_delivery_github_cannot_return_is_read_again_until_it_can() {
     );
     github.state().hook_delivery_failures.insert(21, 2);
     openai.push(Reply::Review(review_with(vec![])));
-    let mut options = Options {
-        fakes: Some((github.clone(), openai.clone())),
-        ..Options::default()
-    };
-    pull_mode(&mut options);
-    let app = TestApp::start_with(options).await;
+    let app = TestApp::start_with(pull_mode(&github, &openai, None)).await;
     wait_for("the review", || app.github.reviews().len() == 1).await;
     app.settle().await;
     assert_eq!(app.github.state().hook_delivery_reads, vec![21, 21, 21]);
@@ -256,12 +252,7 @@ async fn a_restart_in_the_middle_of_a_pass_loses_nothing_and_repeats_nothing(bac
     // GitHub answers slowly: the service stops while the pass is under way.
     github.state().delay = Duration::from_millis(150);
     let options = || {
-        let mut options = Options {
-            fakes: Some((github.clone(), openai.clone())),
-            database_url: Some(db.url.clone()),
-            ..Options::default()
-        };
-        pull_mode(&mut options);
+        let mut options = pull_mode(&github, &openai, Some(&db));
         // A job left behind by the stop is taken back soon.
         options.tuning.worker.lease = Duration::from_secs(3);
         options
@@ -305,15 +296,7 @@ async fn two_replicas_on_one_postgres_take_each_delivery_once() {
     for _ in 0..4 {
         openai.push(Reply::Review(review_with(vec![])));
     }
-    let options = || {
-        let mut options = Options {
-            fakes: Some((github.clone(), openai.clone())),
-            database_url: Some(db.url.clone()),
-            ..Options::default()
-        };
-        pull_mode(&mut options);
-        options
-    };
+    let options = || pull_mode(&github, &openai, Some(&db));
     let (a, b) = tokio::join!(
         TestApp::start_with(options()),
         TestApp::start_with(options())
