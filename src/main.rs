@@ -262,7 +262,7 @@ fn healthcheck() -> ExitCode {
 /// Logs to stderr: `RUST_LOG` filters (default `info`); `LOG_FORMAT=json` writes one JSON
 /// object per line with the span fields (delivery, job, repo, PR).
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()

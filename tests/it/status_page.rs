@@ -2,7 +2,6 @@
 //! (Debian's chromium, driven through chromedriver) shows it after signing in with the form.
 
 use crate::support;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use codex_review::store::{RunRecord, UsageRecord};
@@ -252,124 +251,9 @@ async fn without_a_token_setting_there_is_no_status_page() {
     app.stop().await;
 }
 
-/// chromedriver and chromium, where this machine has them.
-fn browser_binaries() -> Option<(String, String)> {
-    let driver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-    let chrome = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    (std::path::Path::new(&driver).exists() && std::path::Path::new(&chrome).exists())
-        .then_some((driver, chrome))
-}
-
-struct Driver {
-    child: Child,
-    base: String,
-    session: String,
-    http: reqwest::Client,
-}
-
-impl Driver {
-    async fn start(driver: &str, chrome: &str, profile: &std::path::Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        for _ in 0..100 {
-            if http.get(format!("{base}/status")).send().await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chrome,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--window-size=390,844", format!("--user-data-dir={}", profile.display()),
-                ],
-            },
-        }}});
-        let res: Value = http
-            .post(format!("{base}/session"))
-            .json(&caps)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let session = res["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {res}"))
-            .to_owned();
-        Driver {
-            child,
-            base,
-            session,
-            http,
-        }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let url = format!("{}/session/{}{path}", self.base, self.session);
-        let mut request = self.http.request(method.clone(), url);
-        if method != reqwest::Method::GET {
-            request = request.json(&body);
-        }
-        let res: Value = request.send().await.unwrap().json().await.unwrap();
-        assert!(
-            res["value"].get("error").is_none(),
-            "webdriver {path}: {res}"
-        );
-        res["value"].clone()
-    }
-
-    async fn element(&self, css: &str) -> String {
-        let found = self
-            .call(
-                reqwest::Method::POST,
-                "/element",
-                json!({"using": "css selector", "value": css}),
-            )
-            .await;
-        found["element-6066-11e4-a52e-4f735466cecf"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    async fn script(&self, body: &str) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            json!({"script": body, "args": []}),
-        )
-        .await
-    }
-
-    async fn quit(mut self) {
-        let _ = self
-            .http
-            .delete(format!("{}/session/{}", self.base, self.session))
-            .send()
-            .await;
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn a_headless_browser_signs_in_and_sees_reviews_failures_and_the_cost_chart() {
-    let Some((driver, chrome)) = browser_binaries() else {
+    let Some((driver, chrome)) = browser::binaries() else {
         eprintln!(
             "skipped: no chromium and chromedriver here (Debian packages chromium, chromium-driver; .ci/run installs them)"
         );
@@ -377,7 +261,7 @@ async fn a_headless_browser_signs_in_and_sees_reviews_failures_and_the_cost_char
     };
     let app = busy_app().await;
     let profile = tempfile::tempdir().unwrap();
-    let browser = Driver::start(&driver, &chrome, profile.path()).await;
+    let browser = browser::Driver::start(&driver, &chrome, profile.path(), (390, 844)).await;
     browser
         .call(
             reqwest::Method::POST,

@@ -1,7 +1,7 @@
 //! What the prompt cache saves, measured with a fake that caches as OpenAI does (from 1,024
 //! tokens, in steps of 128, per `prompt_cache_key`): a 92-file pull request reviewed in parts
 //! with tools, then a second pull request of the same repository. The figures are printed
-//! (`cargo test --test it caching -- --nocapture`) and quoted in the README.
+//! (`cargo test --test it caching -- --nocapture`) and quoted in docs/benchmarks.md.
 
 use super::{can_call_tools, outputs, review_comment};
 use crate::support;

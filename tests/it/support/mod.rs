@@ -2,6 +2,7 @@
 //! Responses API, and signed deliveries built from GitHub's real payloads.
 #![allow(dead_code, unused_imports)]
 
+pub mod browser;
 pub mod fake_github;
 pub mod fake_openai;
 pub mod openapi;
