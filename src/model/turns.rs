@@ -59,15 +59,27 @@ impl Default for ToolLimits {
 
 /// The share of a review's tool calls and input tokens kept for the verification.
 const VERIFY_SHARE: f64 = 0.2;
-/// The least a part's (or the verification's) share holds, when the review's budget allows.
+/// The least a part's (or the verification's) share holds: a part that cannot have it gets
+/// no tools at all rather than a share too small to read anything.
 const FLOOR_CALLS: u32 = 8;
 const FLOOR_INPUT_TOKENS: u64 = 200_000;
 
-/// A review's tool budget, shared out: one share for each part, one for the verification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A review's tool budget, shared out: one share for each part that has tools, one for the
+/// verification. The shares never add up to more than the review's totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shares {
-    pub part: ToolLimits,
+    /// Each part's share, in the order of the parts; `None`: the part has no tools.
+    pub parts: Vec<Option<ToolLimits>>,
     pub verify: ToolLimits,
+}
+
+impl Shares {
+    /// The parts that have no tools, because the totals could not give every part its floor.
+    pub fn parts_without_tools(&self) -> Vec<usize> {
+        (0..self.parts.len())
+            .filter(|i| self.parts[*i].is_none())
+            .collect()
+    }
 }
 
 impl ToolLimits {
@@ -81,33 +93,55 @@ impl ToolLimits {
         }
     }
 
-    /// The shares of a review of `parts` parts: the verification keeps a fifth of the calls
-    /// and input tokens, and each part gets an equal share of the rest, never less than a
-    /// floor (8 calls, 200k tokens) unless the whole budget is smaller. Turns and the clock
-    /// are per conversation already.
-    pub fn shares(self, parts: usize) -> Shares {
-        let parts = parts.max(1);
-        let share_calls = |fraction: f64, n: usize| {
-            let share = (f64::from(self.calls) * fraction / n as f64) as u32;
-            share.max(FLOOR_CALLS).min(self.calls)
+    /// The shares of a review whose parts have these sizes (any measure, such as tokens).
+    ///
+    /// The verification keeps a fifth of the calls and input tokens (at least the floor, 8
+    /// calls and 200k tokens, when that is no more than half the total). The rest goes in equal
+    /// shares to as many parts as can each have the floor, the largest parts first; the other
+    /// parts are asked without tools. When the rest is below one floor, the largest part alone
+    /// gets it. The shares add up to the totals at most. Turns and the clock are per
+    /// conversation already.
+    pub fn shares(self, part_sizes: &[usize]) -> Shares {
+        let verify_calls = split_off(u64::from(self.calls), u64::from(FLOOR_CALLS)) as u32;
+        let verify_tokens = split_off(self.input_tokens, FLOOR_INPUT_TOKENS);
+        let rest_calls = self.calls - verify_calls;
+        let rest_tokens = self.input_tokens - verify_tokens;
+        let affordable = (rest_calls / FLOOR_CALLS) as usize;
+        let affordable = affordable.min((rest_tokens / FLOOR_INPUT_TOKENS) as usize);
+        let with_tools = if rest_calls == 0 || rest_tokens == 0 {
+            0
+        } else {
+            affordable
+                .clamp(1, part_sizes.len().max(1))
+                .min(part_sizes.len())
         };
-        let share_tokens = |fraction: f64, n: usize| {
-            let share = (self.input_tokens as f64 * fraction / n as f64) as u64;
-            share.max(FLOOR_INPUT_TOKENS).min(self.input_tokens)
-        };
-        Shares {
-            part: ToolLimits {
-                calls: share_calls(1.0 - VERIFY_SHARE, parts),
-                input_tokens: share_tokens(1.0 - VERIFY_SHARE, parts),
+        // The largest parts first; among equals, the earlier.
+        let mut order: Vec<usize> = (0..part_sizes.len()).collect();
+        order.sort_by_key(|i| (std::cmp::Reverse(part_sizes[*i]), *i));
+        let mut parts = vec![None; part_sizes.len()];
+        for i in order.into_iter().take(with_tools) {
+            parts[i] = Some(ToolLimits {
+                calls: rest_calls / with_tools as u32,
+                input_tokens: rest_tokens / with_tools as u64,
                 ..self
-            },
+            });
+        }
+        Shares {
+            parts,
             verify: ToolLimits {
-                calls: share_calls(VERIFY_SHARE, 1),
-                input_tokens: share_tokens(VERIFY_SHARE, 1),
+                calls: verify_calls,
+                input_tokens: verify_tokens,
                 ..self
             },
         }
     }
+}
+
+/// The verification's share of `total`: a fifth, raised to `floor` when that is no more than
+/// half of it.
+fn split_off(total: u64, floor: u64) -> u64 {
+    let fifth = (total as f64 * VERIFY_SHARE) as u64;
+    fifth.max(floor.min(total / 2))
 }
 
 /// The tool budget of one conversation (a part of a review, the verification, a command's
@@ -356,25 +390,87 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parts_share_what_the_verification_leaves_with_a_floor() {
+    fn parts_share_what_the_verification_leaves_and_never_more_than_the_totals() {
         let limits = ToolLimits::default();
-        let one = limits.shares(1);
-        assert_eq!((one.part.calls, one.verify.calls), (96, 24));
-        assert_eq!(one.part.input_tokens, 1_600_000);
-        let four = limits.shares(4);
-        assert_eq!((four.part.calls, four.part.input_tokens), (24, 400_000));
-        // Many parts: each keeps the floor.
-        let many = limits.shares(40);
-        assert_eq!((many.part.calls, many.part.input_tokens), (8, 200_000));
-        // A budget under the floor is not raised.
+        let one = limits.shares(&[10]);
+        let part = one.parts[0].unwrap();
+        assert_eq!((part.calls, one.verify.calls), (96, 24));
+        assert_eq!(part.input_tokens, 1_600_000);
+        let four = limits.shares(&[4, 3, 2, 1]);
+        let each: Vec<_> = four.parts.iter().map(|p| p.unwrap()).collect();
+        assert!(
+            each.iter()
+                .all(|p| (p.calls, p.input_tokens) == (24, 400_000))
+        );
+        assert_eq!(each[0].turns, limits.turns);
+        // The example: 40 calls over 8 parts gave 8×8+8 = 72. Now the verification
+        // keeps its floor and the four largest parts share the rest.
+        let tight = ToolLimits {
+            calls: 40,
+            ..limits
+        }
+        .shares(&[5, 80, 10, 70, 20, 60, 30, 50]);
+        let given: Vec<Option<u32>> = tight.parts.iter().map(|p| p.map(|p| p.calls)).collect();
+        assert_eq!(
+            given,
+            vec![None, Some(8), None, Some(8), None, Some(8), None, Some(8)]
+        );
+        assert_eq!(tight.verify.calls, 8);
+        assert_eq!(tight.parts_without_tools(), vec![0, 2, 4, 6]);
+        // 1M input tokens gave 1.8M: now 200k for the verification, 4 parts of 200k.
+        let tokens = ToolLimits {
+            input_tokens: 1_000_000,
+            ..limits
+        }
+        .shares(&[1; 8]);
+        let total: u64 = tokens.parts.iter().flatten().map(|p| p.input_tokens).sum();
+        assert_eq!((total, tokens.verify.input_tokens), (800_000, 200_000));
+        assert_eq!(tokens.parts.iter().flatten().count(), 4);
+        // A budget under one floor goes to the largest part alone, the verification's fifth
+        // apart.
         let small = ToolLimits {
             calls: 5,
             input_tokens: 50_000,
             ..limits
         }
-        .shares(3);
-        assert_eq!((small.part.calls, small.verify.input_tokens), (5, 50_000));
-        assert_eq!(many.part.turns, limits.turns);
+        .shares(&[1, 3, 2]);
+        assert_eq!(small.parts[0], None);
+        assert_eq!(
+            small.parts[1].map(|p| (p.calls, p.input_tokens)),
+            Some((3, 25_000))
+        );
+        assert_eq!((small.verify.calls, small.verify.input_tokens), (2, 25_000));
+        // No calls at all: nobody has tools.
+        let none = ToolLimits { calls: 0, ..limits }.shares(&[1, 2]);
+        assert_eq!(none.parts_without_tools(), vec![0, 1]);
+    }
+
+    #[test]
+    fn shares_never_add_up_to_more_than_the_totals() {
+        for calls in [0, 1, 7, 8, 9, 16, 40, 120, 1000] {
+            for tokens in [0, 1, 199_999, 200_000, 1_000_000, 2_000_000] {
+                for parts in 1..=12 {
+                    let limits = ToolLimits {
+                        calls,
+                        input_tokens: tokens,
+                        ..ToolLimits::default()
+                    };
+                    let sizes: Vec<usize> = (0..parts).map(|i| (i * 7919) % 13).collect();
+                    let shares = limits.shares(&sizes);
+                    let given = shares.parts.iter().flatten();
+                    let sum_calls: u32 = given.clone().map(|p| p.calls).sum();
+                    let sum_tokens: u64 = given.map(|p| p.input_tokens).sum();
+                    assert!(
+                        sum_calls + shares.verify.calls <= calls,
+                        "{limits:?} {parts}"
+                    );
+                    assert!(
+                        sum_tokens + shares.verify.input_tokens <= tokens,
+                        "{limits:?} {parts}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -38,13 +38,23 @@ impl Tooling {
         }
     }
 
-    /// A new conversation's budget: a part's share, or the verification's.
-    pub fn budget(&self, verification: bool) -> Arc<ToolBudget> {
-        let limits = if verification {
-            self.shares.verify
-        } else {
-            self.shares.part
-        };
+    /// The verification's budget.
+    pub fn verify_budget(&self) -> Arc<ToolBudget> {
+        self.new_budget(self.shares.verify)
+    }
+
+    /// Part `i`'s budget; `None` when the review's totals left it no tools.
+    pub fn part_budget(&self, i: usize) -> Option<Arc<ToolBudget>> {
+        let limits = self.shares.parts.get(i).copied().flatten()?;
+        Some(self.new_budget(limits))
+    }
+
+    /// The parts asked without tools because the totals could not give them a share.
+    pub fn parts_without_tools(&self) -> Vec<usize> {
+        self.shares.parts_without_tools()
+    }
+
+    fn new_budget(&self, limits: crate::model::ToolLimits) -> Arc<ToolBudget> {
         let budget = Arc::new(ToolBudget::new(limits).priced(self.cached_weight));
         self.budgets
             .lock()
@@ -218,7 +228,8 @@ pub async fn ask_model(
     let mut calls = JoinSet::new();
     let fence = fence(subject, plan, settings, skipped);
     for i in 0..plan.chunks.len() {
-        let tools = tooling.is_some();
+        let budget = tooling.and_then(|t| t.part_budget(i));
+        let tools = budget.is_some();
         let message = part_message(subject, plan, i, settings, skipped, tools, &fence);
         // Asked again without tools, the message must not offer them.
         let plain = part_message(subject, plan, i, settings, skipped, false, &fence);
@@ -235,10 +246,9 @@ pub async fn ask_model(
                 cache_key: Some(&cache_key),
                 format: crate::model::OutputFormat::review(),
             };
-            let Some(tooling) = tooling else {
+            let (Some(tooling), Some(budget)) = (tooling, budget) else {
                 return (i, model.ask(&call(false), None::<ToolUse<'_, Toolbox>>, &*on_try).await);
             };
-            let budget = tooling.budget(false);
             let tools = ToolUse {
                 runner: tooling.toolbox.clone(),
                 budget: &budget,

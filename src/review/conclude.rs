@@ -1,12 +1,17 @@
 //! The conclude stage: the review's verdict and overall explanation, made to describe the
 //! findings that are posted.
 //!
+//! The verdict always follows what the pull request holds once this review is posted: changes
+//! are needed while a P0 or P1 is posted, or still open from an earlier review (not judged
+//! fixed, not outdated); otherwise the patch is correct.
+//!
 //! The model wrote its explanation before the place, filter and verify stages took findings
-//! out. When they did, its words are about findings nobody will see (seen: "no issues found"
-//! above "7 planted findings" after all seven were dropped), so they are replaced by a
-//! template that names what remains and why the rest went, and the verdict is derived from
-//! what remains: changes are needed while a P0 or P1 is posted or still open from an
-//! earlier review. When nothing was taken out, the model's verdict and explanation stand.
+//! out or lowered them, and a review in parts joins each part's words, some about findings
+//! that were merged away. When any of that happened, or the verdict is not the model's, its
+//! words would describe findings nobody will see (seen: "no issues found" above "7 planted
+//! findings" after all seven were dropped; "patch is incorrect" over P2-only findings after a
+//! P1 was lowered), so they are replaced by a template that names what is posted and why the
+//! rest went. When nothing changed, the model's verdict and explanation stand.
 
 use super::place::Placement;
 use super::result::Drops;
@@ -21,9 +26,24 @@ pub const ALREADY_POSTED: &str = "already posted on this pull request";
 /// Titles of posted findings named in the explanation at most.
 const NAMED: usize = 3;
 
-/// Rewrites the verdict and explanation of `output` when the findings posted (`placement`)
-/// are fewer than those it reported; `drops` says why the others went.
-pub fn conclude(output: &mut ReviewOutput, placement: &Placement, drops: &Drops) {
+/// What remains of the model's answer after the place, filter and verify stages.
+pub struct Remains<'a> {
+    pub placement: &'a Placement,
+    /// Why the findings not posted went.
+    pub drops: &'a Drops,
+    /// Findings verification kept at a lower priority: `(title, from, to)`.
+    pub lowered: &'a [(String, i64, i64)],
+    /// Findings of earlier reviews still open at P0 or P1 after this one (neither judged fixed
+    /// nor outdated).
+    pub open_urgent_earlier: usize,
+    /// The conversations the answer was merged from (one per part).
+    pub parts: usize,
+}
+
+/// Sets the verdict of `output` from what remains, and rewrites its explanation when the
+/// model's no longer describes it.
+pub fn conclude(output: &mut ReviewOutput, remains: &Remains<'_>) {
+    let placement = remains.placement;
     let posted: Vec<&Finding> = placement
         .inline
         .iter()
@@ -31,32 +51,94 @@ pub fn conclude(output: &mut ReviewOutput, placement: &Placement, drops: &Drops)
         .chain(placement.summary_only.iter().map(|u| &u.finding))
         .collect();
     let reported = output.findings.len();
-    if posted.len() >= reported {
-        return;
-    }
-    let still_open = drops
+    let still_open = remains
+        .drops
         .each()
         .filter(|(_, why)| *why == ALREADY_POSTED)
         .map(|(p, _)| p);
     let worst = posted.iter().map(|f| f.priority).chain(still_open).min();
-    output.overall_correctness = if worst.is_some_and(|p| p <= 1) {
+    let incorrect = worst.is_some_and(|p| p <= 1) || remains.open_urgent_earlier > 0;
+    let verdict = if incorrect {
         "patch is incorrect"
     } else {
         "patch is correct"
+    };
+    let removed = posted.len() < reported;
+    let rewrite = removed
+        || !remains.lowered.is_empty()
+        || output.overall_correctness != verdict
+        || (remains.parts > 1 && reported > 0);
+    output.overall_correctness = verdict.into();
+    if rewrite {
+        output.overall_explanation = explanation(&posted, reported, remains);
     }
-    .into();
-    output.overall_explanation = explanation(&posted, reported, drops);
 }
 
 /// "2 of the 7 findings the model reported are posted (5 not confirmed by verification).
-/// The most urgent: ..." or "None of the 7 ... is posted (...)".
-fn explanation(posted: &[&Finding], reported: usize, drops: &Drops) -> String {
+/// Posted: ...", then what verification lowered and what earlier reviews left open.
+fn explanation(posted: &[&Finding], reported: usize, remains: &Remains<'_>) -> String {
     let findings = if reported == 1 { "finding" } else { "findings" };
-    let why = left_out(reported - posted.len(), drops);
-    if posted.is_empty() {
-        return format!("None of the {reported} {findings} the model reported is posted ({why}).");
+    let mut text = if reported == 0 {
+        "The model reported no new finding.".to_owned()
+    } else if posted.is_empty() {
+        let why = left_out(reported, remains.drops);
+        format!("None of the {reported} {findings} the model reported is posted ({why}).")
+    } else if posted.len() == reported {
+        // All posted: they are listed right below, so they are counted, not named.
+        let all = match reported {
+            1 => "the one finding the model reported is posted".to_owned(),
+            n => format!("all {n} findings the model reported are posted"),
+        };
+        match remains.parts {
+            0 | 1 => format!("{}.", capitalized(&all)),
+            n => format!("The change was reviewed in {n} parts; {all}."),
+        }
+    } else {
+        let verb = if posted.len() == 1 { "is" } else { "are" };
+        let why = left_out(reported - posted.len(), remains.drops);
+        format!(
+            "{} of the {reported} {findings} the model reported {verb} posted ({why}). Posted: {}.",
+            posted.len(),
+            named(posted)
+        )
+    };
+    if !remains.lowered.is_empty() {
+        let lowered: Vec<String> = remains
+            .lowered
+            .iter()
+            .take(NAMED)
+            .map(|(title, from, to)| format!("{} (P{from} to P{to})", one_line(title)))
+            .collect();
+        let more = match remains.lowered.len().saturating_sub(NAMED) {
+            0 => String::new(),
+            n => format!("; and {n} more"),
+        };
+        text.push_str(&format!(
+            " Verification lowered the priority of {}: {}{more}.",
+            remains.lowered.len(),
+            lowered.join("; ")
+        ));
     }
-    let verb = if posted.len() == 1 { "is" } else { "are" };
+    match remains.open_urgent_earlier {
+        0 => {}
+        1 => text.push_str(" A P0 or P1 finding of an earlier review is still open."),
+        n => text.push_str(&format!(
+            " {n} P0 or P1 findings of earlier reviews are still open."
+        )),
+    }
+    text
+}
+
+/// `s` with its first letter upper-case.
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// The most urgent posted findings: `[P1] title (`path:line`)`, at most [`NAMED`].
+fn named(posted: &[&Finding]) -> String {
     let mut named: Vec<&Finding> = posted.to_vec();
     named.sort_by_key(|f| f.priority);
     let list: Vec<String> = named
@@ -81,11 +163,7 @@ fn explanation(posted: &[&Finding], reported: usize, drops: &Drops) -> String {
         0 => String::new(),
         n => format!("; and {n} more"),
     };
-    format!(
-        "{} of the {reported} {findings} the model reported {verb} posted ({why}). Posted: {}{more}.",
-        posted.len(),
-        list.join("; ")
-    )
+    format!("{}{more}", list.join("; "))
 }
 
 /// "5 not confirmed by verification, 1 below the repository's thresholds": the drops by
@@ -157,20 +235,114 @@ mod tests {
         }
     }
 
+    fn remains<'a>(placement: &'a Placement, drops: &'a Drops) -> Remains<'a> {
+        Remains {
+            placement,
+            drops,
+            lowered: &[],
+            open_urgent_earlier: 0,
+            parts: 1,
+        }
+    }
+
     #[test]
     fn nothing_taken_out_keeps_the_models_words() {
-        let f = finding("Overflow", 2, 3);
+        let f = finding("Overflow", 1, 3);
         let mut out = output(vec![f.clone()]);
         let placement = Placement {
             inline: vec![placed(&f)],
             ..Placement::default()
         };
-        conclude(&mut out, &placement, &Drops::default());
+        conclude(&mut out, &remains(&placement, &Drops::default()));
         assert_eq!(
             out.overall_explanation,
             "Seven planted findings break the build."
         );
         assert_eq!(out.overall_correctness, "patch is incorrect");
+    }
+
+    #[test]
+    fn a_p1_lowered_to_p2_leaves_no_stale_verdict() {
+        // The verifier lowered the only P1: the posted finding is a P2.
+        let lowered = finding("Overflow", 2, 3);
+        let mut out = output(vec![finding("Overflow", 1, 3)]);
+        let placement = Placement {
+            inline: vec![placed(&lowered)],
+            ..Placement::default()
+        };
+        let drops = Drops::default();
+        let changes = [("Overflow".to_owned(), 1, 2)];
+        conclude(
+            &mut out,
+            &Remains {
+                lowered: &changes,
+                ..remains(&placement, &drops)
+            },
+        );
+        assert_eq!(out.overall_correctness, "patch is correct");
+        assert_eq!(
+            out.overall_explanation,
+            "The one finding the model reported is posted. Verification lowered the priority \
+             of 1: Overflow (P1 to P2)."
+        );
+        // A P1 of an earlier review still open keeps the patch incorrect, and says so.
+        let mut out = output(vec![finding("Overflow", 1, 3)]);
+        conclude(
+            &mut out,
+            &Remains {
+                lowered: &changes,
+                open_urgent_earlier: 1,
+                ..remains(&placement, &drops)
+            },
+        );
+        assert_eq!(out.overall_correctness, "patch is incorrect");
+        assert!(
+            out.overall_explanation
+                .ends_with("A P0 or P1 finding of an earlier review is still open."),
+            "{}",
+            out.overall_explanation
+        );
+    }
+
+    #[test]
+    fn a_review_in_parts_speaks_only_of_what_is_posted() {
+        // Part 2 also reported the overflow, merged into part 1's finding; its leak was a hunch
+        // the model left out of its findings.
+        let kept = finding("Overflow", 1, 3);
+        let mut out = output(vec![kept.clone()]);
+        out.overall_explanation =
+            "Part 1: an overflow.\n\nPart 2: the overflow too, and a leak.".into();
+        let placement = Placement {
+            inline: vec![placed(&kept)],
+            ..Placement::default()
+        };
+        let drops = Drops::default();
+        conclude(
+            &mut out,
+            &Remains {
+                parts: 2,
+                ..remains(&placement, &drops)
+            },
+        );
+        assert_eq!(
+            out.overall_explanation,
+            "The change was reviewed in 2 parts; the one finding the model reported is posted."
+        );
+        // No finding at all: the model's words about nothing found stand.
+        let mut out = output(Vec::new());
+        out.overall_correctness = "patch is correct".into();
+        let empty = Placement::default();
+        conclude(
+            &mut out,
+            &Remains {
+                parts: 2,
+                ..remains(&empty, &drops)
+            },
+        );
+        assert_eq!(
+            out.overall_explanation,
+            "Seven planted findings break the build."
+        );
     }
 
     #[test]
@@ -189,7 +361,7 @@ mod tests {
             invalid: 1,
             ..Placement::default()
         };
-        conclude(&mut out, &placement, &drops);
+        conclude(&mut out, &remains(&placement, &drops));
         assert_eq!(out.overall_correctness, "patch is correct");
         assert_eq!(
             out.overall_explanation,
@@ -219,7 +391,7 @@ mod tests {
             }],
             ..Placement::default()
         };
-        conclude(&mut out, &placement, &drops);
+        conclude(&mut out, &remains(&placement, &drops));
         assert_eq!(out.overall_correctness, "patch is incorrect");
         assert_eq!(
             out.overall_explanation,
@@ -232,10 +404,10 @@ mod tests {
             inline: vec![placed(&low)],
             ..Placement::default()
         };
-        conclude(&mut out, &placement, &drops);
+        conclude(&mut out, &remains(&placement, &drops));
         assert_eq!(out.overall_correctness, "patch is correct");
         drops.add(&urgent, ALREADY_POSTED);
-        conclude(&mut out, &placement, &drops);
+        conclude(&mut out, &remains(&placement, &drops));
         assert_eq!(out.overall_correctness, "patch is incorrect");
     }
 }

@@ -112,6 +112,9 @@ pub struct Reviewed {
     pub worst: Option<i64>,
     /// The tools the model had, with what they read and spent.
     pub tooling: Option<Tooling>,
+    /// Files of the parts the tool budget could not cover: the model did not read the
+    /// repository for them.
+    pub tools_limited: Vec<String>,
 }
 
 /// Runs the stages from the plan to the verification.
@@ -119,7 +122,13 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
     let plan = plan(engine, ctx);
     let mut not_reviewed = ctx.not_reviewed.clone();
     not_reviewed.extend(plan.skipped.iter().cloned());
-    let tooling = tooling(engine, ctx, plan.chunks.len());
+    let sizes: Vec<usize> = plan.chunks.iter().map(|c| c.tokens).collect();
+    let tooling = tooling(engine, ctx, &sizes);
+    let tools_limited: Vec<String> = tooling
+        .iter()
+        .flat_map(|t| t.parts_without_tools())
+        .flat_map(|i| plan.chunks[i].files.iter().cloned())
+        .collect();
     let answer = if plan.chunks.is_empty() {
         // Nothing the model could read (only binaries, lock files...): say so, at no cost.
         nothing_to_review()
@@ -165,7 +174,17 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         .min();
     place::cap_inline(&mut placement, review.max_inline_comments);
     let mut answer = answer;
-    super::conclude::conclude(&mut answer.output, &placement, &drops);
+    let lowered = verification.as_ref().map_or(&[][..], |v| &v.lowered[..]);
+    let remains = super::conclude::Remains {
+        placement: &placement,
+        drops: &drops,
+        lowered,
+        open_urgent_earlier: ctx
+            .earlier
+            .open_urgent_after(&answer.output.fixed_finding_ids),
+        parts: answer.calls,
+    };
+    super::conclude::conclude(&mut answer.output, &remains);
     Ok(Reviewed {
         answer,
         reviewed_files: plan.reviewed.len(),
@@ -177,6 +196,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         verification,
         worst,
         tooling,
+        tools_limited,
     })
 }
 
@@ -217,7 +237,7 @@ fn plan(engine: &Engine<'_>, ctx: &Context) -> Plan {
 }
 
 /// The model's tools for this review, within the service's and the repository's budgets.
-fn tooling(engine: &Engine<'_>, ctx: &Context, parts: usize) -> Option<Tooling> {
+fn tooling(engine: &Engine<'_>, ctx: &Context, part_sizes: &[usize]) -> Option<Tooling> {
     let limits = ctx.config.review.budget.apply(engine.tool_limits);
     let toolbox = ctx.toolbox.clone().filter(|_| limits.turns > 0)?;
     let review = &ctx.config.review;
@@ -228,7 +248,11 @@ fn tooling(engine: &Engine<'_>, ctx: &Context, parts: usize) -> Option<Tooling> 
         .price(model)
         .filter(|p| p.input > 0.0)
         .map_or(1.0, |p| p.cached / p.input);
-    Some(Tooling::new(toolbox, limits.shares(parts), cached_weight))
+    Some(Tooling::new(
+        toolbox,
+        limits.shares(part_sizes),
+        cached_weight,
+    ))
 }
 
 /// The ask stage, its parts merged into one answer.
@@ -409,6 +433,7 @@ pub fn publish(
         verify_cost: spent.verify_cost,
         trace: trace.as_ref(),
         codebase_note: ctx.codebase_note.as_deref(),
+        tools_limited: &reviewed.tools_limited,
         earlier: to.earlier,
         dismissed: reviewed.filtered.dismissed,
         ignored_reactions: ctx.earlier.ignored_reactions,

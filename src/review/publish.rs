@@ -135,6 +135,8 @@ pub struct SummaryInput<'a> {
     pub trace: Option<&'a crate::codebase::Trace>,
     /// How the repository was read when it was not from its snapshot.
     pub codebase_note: Option<&'a str>,
+    /// Files reviewed without tools: the tool budget could not give their parts a share.
+    pub tools_limited: &'a [String],
     /// Earlier findings resolved by this review (fixed, outdated), as Markdown.
     pub earlier: &'a str,
     /// Findings left out because people dismissed them on this pull request.
@@ -238,12 +240,41 @@ pub fn summary(input: &SummaryInput<'_>) -> String {
     if let Some(note) = input.codebase_note {
         let _ = writeln!(s, "{}\n", untrusted::text(note, 1_000));
     }
+    tools_limited(&mut s, input.tools_limited);
     if let Some(trace) = input.trace {
         super::report::looked_at(&mut s, trace);
     }
     left_out(&mut s, input);
     footer(&mut s, input);
     untrusted::truncated(s, SUMMARY_LIMIT)
+}
+
+/// Files listed at most where the tools were limited.
+const TOOLS_LIMITED_LISTED: usize = 10;
+
+/// "The tool budget did not cover every part: ...", naming the files read without tools.
+fn tools_limited(s: &mut String, files: &[String]) {
+    if files.is_empty() {
+        return;
+    }
+    let listed: Vec<String> = files
+        .iter()
+        .take(TOOLS_LIMITED_LISTED)
+        .map(|f| untrusted::code(f, 300))
+        .collect();
+    let more = match files.len().saturating_sub(TOOLS_LIMITED_LISTED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let _ = writeln!(
+        s,
+        "The tools were limited: the review's tool budget (`review.budget`, \
+         `CODEX_REVIEW_TOOL_CALLS`, `CODEX_REVIEW_TOOL_INPUT_TOKENS`) could not give every part \
+         its share, so the model did not read the repository for {} file{}: {}{more}.\n",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        listed.join(", ")
+    );
 }
 
 /// The last line: what was reviewed, with which model, and what it cost.

@@ -111,7 +111,7 @@ pub async fn verify(
         cache_key: Some(&cache_key),
         format: OutputFormat::verify(),
     };
-    let budget = input.tooling.map(|t| t.budget(true));
+    let budget = input.tooling.map(|t| t.verify_budget());
     let tools = input
         .tooling
         .zip(budget.as_deref())

@@ -53,9 +53,20 @@ pub struct Earlier {
     pub newly_dismissed: usize,
     /// Open findings with a 👎 only from people who may not run commands (not a dismissal).
     pub ignored_reactions: usize,
+    /// Ids of the pull request's open P0 and P1 findings, before this review judges them.
+    pub open_urgent: Vec<String>,
 }
 
 impl Earlier {
+    /// The open P0 and P1 findings that stay open after a review that judged `fixed` fixed
+    /// (those whose lines were deleted are outdated, not open).
+    pub fn open_urgent_after(&self, fixed: &[String]) -> usize {
+        self.open_urgent
+            .iter()
+            .filter(|id| !fixed.contains(id) && !self.outdated.iter().any(|o| &o.id == *id))
+            .count()
+    }
+
     /// Whether a new finding is one people dismissed on this pull request.
     pub fn is_dismissed(&self, path: &str, title: &str) -> bool {
         self.dismissed
@@ -198,6 +209,13 @@ where
     earlier.dismissed = dismissed_set(store, &repo, pr)
         .await
         .map_err(EarlierError::Store)?;
+    earlier.open_urgent = store
+        .holding_findings(&repo, pr, 1)
+        .await
+        .map_err(EarlierError::Store)?
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
     Ok(earlier)
 }
 

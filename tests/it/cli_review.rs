@@ -98,7 +98,8 @@ async fn a_local_diff_is_reviewed_from_standard_input() {
         ai.state().violations
     );
 
-    // --json prints the structured output as the model gave it.
+    // --json prints the structured output, its verdict following what is reported: the
+    // model's "incorrect" over no finding at all does not stand.
     ai.push(Reply::Review(review_with(vec![])));
     let env = self::env(&ai);
     let (code, stdout, _) = tokio::task::spawn_blocking(move || run(&["-", "--json"], &env, DIFF))
@@ -106,7 +107,8 @@ async fn a_local_diff_is_reviewed_from_standard_input() {
         .unwrap();
     assert_eq!(code, 0);
     let parsed: codex_review::model::ReviewOutput = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(parsed.overall_correctness, "patch is incorrect");
+    assert_eq!(parsed.overall_correctness, "patch is correct");
+    assert!(parsed.findings.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@ use codex_review::codebase::Trace;
 use codex_review::diff::Side;
 use codex_review::ids::CommitSha;
 use codex_review::model::{CodeLocation, Finding, LineRange, ReviewOutput, Usage};
-use codex_review::review::conclude::conclude;
+use codex_review::review::conclude::{Remains, conclude};
 use codex_review::review::place::{OUTSIDE_REASON, Placed, Placement, Unplaced};
 use codex_review::review::publish::{self, SummaryInput};
 use codex_review::review::result::Drops;
@@ -78,15 +78,26 @@ fn summary_with(s: &str) -> String {
     };
     let mut drops = Drops::default();
     drops.add(&finding_of(s, 9), "not confirmed by verification: no");
-    // Two of three posted: the explanation becomes the template naming titles and places.
-    conclude(&mut output, &placement, &drops);
+    // Two of three posted, one lowered: the explanation becomes the template naming titles
+    // and places, and the lowered finding's title.
+    let lowered = vec![(s.to_owned(), 1, 2)];
+    conclude(
+        &mut output,
+        &Remains {
+            placement: &placement,
+            drops: &drops,
+            lowered: &lowered,
+            open_urgent_earlier: 1,
+            parts: 2,
+        },
+    );
     let verification = Verification {
         checked: 3,
         dropped: vec![Dropped {
             finding: finding_of(s, 7),
             reason: s.into(),
         }],
-        lowered: vec![(s.into(), 1, 2)],
+        lowered,
         turns: 1,
         ..Verification::default()
     };
@@ -100,6 +111,7 @@ fn summary_with(s: &str) -> String {
     output.overall_explanation = model_words;
     let focus = [s.to_owned(), "security".to_owned()];
     let not_reviewed = [(s.to_owned(), s.to_owned())];
+    let tools_limited = [s.to_owned()];
     publish::summary(&SummaryInput {
         sha: &sha,
         trigger: "comment-1",
@@ -121,6 +133,7 @@ fn summary_with(s: &str) -> String {
         verify_cost: Some(0.001),
         trace: Some(&trace),
         codebase_note: Some(s),
+        tools_limited: &tools_limited,
         earlier: "",
         dismissed: 1,
         ignored_reactions: 1,

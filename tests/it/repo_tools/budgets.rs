@@ -110,3 +110,81 @@ async fn a_greedy_part_leaves_every_other_part_and_the_verification_their_tools(
         "{posted:#?}"
     );
 }
+
+#[tokio::test]
+async fn totals_too_small_for_every_part_give_tools_to_the_largest_parts_and_say_so() {
+    let mut options = Options::default();
+    options.env.extend([
+        ("CODEX_REVIEW_CHUNK_TOKENS", "1000".to_string()),
+        // The verification keeps 8 calls; 8 are left: one part's floor.
+        ("CODEX_REVIEW_TOOL_CALLS", "16".to_string()),
+    ]);
+    let app = TestApp::start_with(options).await;
+    // One file per part; src/m1.rs is the largest.
+    let files: Vec<File> = [40, 70, 40]
+        .iter()
+        .enumerate()
+        .map(|(i, lines)| {
+            File::new(
+                &format!("src/m{i}.rs"),
+                "added",
+                Some(&added(*lines, &format!("m{i}"))),
+            )
+        })
+        .collect();
+    let mut pull = Pull::new(REPO, 22, HEAD, files);
+    pull.contents.insert(
+        "src/lib.rs".into(),
+        "pub fn compute(n: u32) -> u32 {\n    n * 2\n}\n".into(),
+    );
+    app.github.add_pull(pull);
+    // A part with tools reads as much as it may, then answers.
+    app.openai.respond_with(|request| {
+        let message = request["input"][0]["content"].as_str().unwrap_or("");
+        let own = message
+            .split("=== FILE ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .unwrap_or("src/m0.rs")
+            .to_owned();
+        if can_call_tools(request) {
+            return Reply::ToolCalls(vec![read("src/lib.rs"); 4]);
+        }
+        Reply::Review(review_with(vec![finding(&own, "RIGHT", 2, 2, 1, None)]))
+    });
+
+    review_comment(&app, 22).await;
+
+    let requests = app.openai.requests();
+    let parts = requests.iter().map(part_of).max().unwrap();
+    assert_eq!(parts, 3, "one part per file");
+    let with_tools: Vec<usize> = (1..=parts)
+        .filter(|part| {
+            requests
+                .iter()
+                .filter(|r| part_of(r) == *part)
+                .any(|r| r["tools"].as_array().is_some_and(|t| !t.is_empty()))
+        })
+        .collect();
+    assert_eq!(with_tools.len(), 1, "{with_tools:?}");
+    let tooled: Vec<&Value> = requests
+        .iter()
+        .filter(|r| part_of(r) == with_tools[0])
+        .collect();
+    let first = tooled[0]["input"][0]["content"].as_str().unwrap();
+    assert!(first.contains("=== FILE src/m1.rs"), "the largest part");
+    let answered_calls = outputs(tooled.last().unwrap()).len();
+    assert!(
+        answered_calls <= 8,
+        "{answered_calls} calls in a share of 8"
+    );
+    let body = &app.github.reviews()[0].body;
+    assert!(body.contains("The tools were limited"), "{body}");
+    assert!(
+        body.contains("did not read the repository for 2 files: `src/m0.rs`, `src/m2.rs`")
+            || body.contains("did not read the repository for 2 files: `src/m2.rs`, `src/m0.rs`"),
+        "{body}"
+    );
+    app.assert_no_violations();
+    app.stop().await;
+}

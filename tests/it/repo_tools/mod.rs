@@ -337,7 +337,8 @@ async fn when_the_turn_budget_runs_out_the_last_turn_asks_for_the_answer_without
 #[tokio::test]
 async fn calls_past_the_call_budget_are_answered_with_an_error_and_tools_end() {
     let mut options = Options::default();
-    options.env.push(("CODEX_REVIEW_TOOL_CALLS", "2".into()));
+    // Of 3 calls, the verification keeps 1 and the one part gets 2.
+    options.env.push(("CODEX_REVIEW_TOOL_CALLS", "3".into()));
     let app = TestApp::start_with(options).await;
     app.github.add_pull(pull(8));
     app.openai.respond_with(|request| {

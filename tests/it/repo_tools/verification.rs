@@ -231,3 +231,33 @@ async fn when_verification_drops_some_findings_the_summary_names_what_remains() 
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_review_whose_only_p1_is_lowered_to_p2_no_longer_says_the_patch_is_incorrect() {
+    let app = TestApp::start().await;
+    app.github.add_pull(pull(15));
+    let mut only = finding("src/login.rs", "RIGHT", 3, 3, 1, None);
+    only["title"] = json!("The limit is never reset");
+    let mut answer = review_with(vec![only]);
+    answer["overall_explanation"] = json!("The P1 limit bug makes this patch incorrect.");
+    app.openai.push(Reply::Review(answer));
+    app.openai.push_verify(Reply::Review(json!({"verdicts": [
+        {"id": "F1", "keep": true, "reason": "Real, but only after a restart.", "priority": 2}
+    ]})));
+
+    review_comment(&app, 15).await;
+
+    let body = &app.github.reviews()[0].body;
+    assert!(body.contains("### Codex review: 1 finding"), "{body}");
+    assert!(!body.contains("changes needed"), "{body}");
+    assert!(!body.contains("makes this patch incorrect"), "{body}");
+    assert!(
+        body.contains(
+            "Verification lowered the priority of 1: The limit is never reset (P1 to P2)."
+        ),
+        "{body}"
+    );
+    assert!(body.contains("| 0 | 0 | 1 | 0 |"), "{body}");
+    app.assert_no_violations();
+    app.stop().await;
+}
