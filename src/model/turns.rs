@@ -246,8 +246,20 @@ impl ModelClient {
         tools: Option<ToolUse<'_, R>>,
         on_try: &OnResponse,
     ) -> Result<Reply<T>, ModelError> {
+        self.ask_within(call, tools, on_try, &mut None).await
+    }
+
+    /// [`ModelClient::ask`] on a deadline an earlier attempt may have set: when `deadline` is
+    /// set, the call ends by it; when not, it is set at the first request and left there, so
+    /// that asking again (without tools, say) runs on what is left of the same clock.
+    pub async fn ask_within<T: DeserializeOwned, R: ToolRunner>(
+        &self,
+        call: &ReviewCall<'_>,
+        tools: Option<ToolUse<'_, R>>,
+        on_try: &OnResponse,
+        deadline: &mut Option<Instant>,
+    ) -> Result<Reply<T>, ModelError> {
         let billing = (call.model.unwrap_or(self.model()), call.format.name);
-        let mut deadline = None;
         let mut max_output = self.max_output_tokens();
         let mut input = vec![user_input(call.user_message)];
         let definitions = tools.as_ref().map(|t| t.runner.definitions());
@@ -277,7 +289,7 @@ impl ModelClient {
             let offered = definitions.as_deref().zip(callable);
             let mut body = self.body(call, &input, max_output, offered);
             let turn = self
-                .turn(&mut body, &mut max_output, &mut deadline, billing, on_try)
+                .turn(&mut body, &mut max_output, deadline, billing, on_try)
                 .await?;
             turns += 1;
             usage.add(turn.usage);

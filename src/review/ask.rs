@@ -253,12 +253,16 @@ pub async fn ask_model(
                 runner: tooling.toolbox.clone(),
                 budget: &budget,
             };
-            let first: Result<ModelReply, _> = model.ask(&call(true), Some(tools), &*on_try).await;
+            // One clock for the part: asked again, it runs on what is left of it.
+            let mut deadline = None;
+            let first: Result<ModelReply, _> =
+                model.ask_within(&call(true), Some(tools), &*on_try, &mut deadline).await;
             match first {
                 // Only a conversation that used tools can have failed for them.
                 Err(e) if e.may_pass_without_tools() && budget.calls_used() > 0 => {
                     tracing::warn!(part = i + 1, error = %e, "part failed with tools; asking once without");
-                    let again = model.ask(&call(false), None::<ToolUse<'_, Toolbox>>, &*on_try).await;
+                    let no_tools = None::<ToolUse<'_, Toolbox>>;
+                    let again = model.ask_within(&call(false), no_tools, &*on_try, &mut deadline).await;
                     (i, again.map_err(|_| e))
                 }
                 reply => (i, reply),

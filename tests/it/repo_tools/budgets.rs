@@ -188,3 +188,76 @@ async fn totals_too_small_for_every_part_give_tools_to_the_largest_parts_and_say
     app.assert_no_violations();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_part_asked_again_without_tools_runs_on_what_is_left_of_its_deadline() {
+    let mut options = Options::default();
+    options.env.extend([
+        ("CODEX_REVIEW_CHUNK_TOKENS", "1000".to_string()),
+        ("CODEX_REVIEW_MODEL_DEADLINE_SECS", "3".to_string()),
+    ]);
+    let app = TestApp::start_with(options).await;
+    let files: Vec<File> = (0..2)
+        .map(|i| {
+            File::new(
+                &format!("src/m{i}.rs"),
+                "added",
+                Some(&added(60, &format!("m{i}"))),
+            )
+        })
+        .collect();
+    let mut pull = Pull::new(REPO, 23, HEAD, files);
+    pull.contents.insert(
+        "src/lib.rs".into(),
+        "pub fn compute(n: u32) -> u32 {\n    n * 2\n}\n".into(),
+    );
+    app.github.add_pull(pull);
+    // Part 1 reads a file, then its answer is cut short twice, late in its clock: it failed
+    // with tools and is asked once more without them, 2.5 s into its 3 s. The answer it then
+    // gets takes a second: past what is left of the part's clock, so it must not be used.
+    // Part 2 answers at once.
+    let turns = std::sync::atomic::AtomicUsize::new(0);
+    app.openai.respond_with(move |request| {
+        if part_of(request) == 2 {
+            let finding = finding("src/m1.rs", "RIGHT", 2, 2, 1, None);
+            return Reply::Review(review_with(vec![finding]));
+        }
+        let late = || {
+            let mut late = finding("src/m0.rs", "RIGHT", 2, 2, 1, None);
+            late["title"] = json!("An answer after the deadline");
+            Reply::Review(review_with(vec![late]))
+        };
+        match turns.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => Reply::ToolCalls(vec![read("src/lib.rs")]),
+            1 => Reply::Delay(Duration::from_millis(1500), Box::new(Reply::Incomplete)),
+            2 => Reply::Delay(Duration::from_millis(1000), Box::new(Reply::Incomplete)),
+            _ => Reply::Delay(Duration::from_millis(1000), Box::new(late())),
+        }
+    });
+
+    review_comment(&app, 23).await;
+
+    let retried: Vec<Value> = app
+        .openai
+        .requests()
+        .into_iter()
+        .filter(|r| part_of(r) == 1 && r["tools"].is_null())
+        .collect();
+    assert_eq!(retried.len(), 1, "part 1 was asked once without tools");
+    let review = &app.github.reviews()[0];
+    let posted: String = review
+        .comments
+        .iter()
+        .filter_map(|c| c["body"].as_str())
+        .chain([review.body.as_str()])
+        .collect();
+    assert!(!posted.contains("An answer after the deadline"), "{posted}");
+    assert!(posted.contains("Problem at src/m1.rs:2"), "{posted}");
+    let body = &review.body;
+    assert!(
+        body.contains("the model call for its part failed"),
+        "{body}"
+    );
+    app.assert_no_violations();
+    app.stop().await;
+}
