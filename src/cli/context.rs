@@ -167,7 +167,7 @@ fn local_guidelines(
     changed: &[&str],
     paths: Option<Vec<String>>,
     read: impl Fn(&str) -> Option<String>,
-) -> String {
+) -> crate::repo_config::Guidelines {
     let agents = agents_files(&paths.unwrap_or_default(), changed);
     let texts = agents
         .into_iter()
@@ -195,7 +195,7 @@ fn context(
         selected,
         not_reviewed,
         contents: Default::default(),
-        guidelines: String::new(),
+        guidelines: Default::default(),
         notes: String::new(),
         toolbox: None,
         codebase_note: None,

@@ -66,6 +66,8 @@ Each finding comes with the hunk of the diff it points into, as the review read 
 
 Keep a finding when the code shown (and, when you need more, what you read with the tools) supports it. Drop it when it is wrong: the code does not do what the finding says, the name it calls undefined is defined elsewhere, the case it describes cannot happen, the problem is in lines the pull request does not change and existed before it, the description shows the behaviour is intended, or it is a matter of taste. When in doubt after looking, keep it.
 
+The repository's guidelines, when there are any, come before the pull request's data: rules its maintainers wrote, for every file or for the paths they name. A finding that rests on one of them breaks a rule of the repository: it is not a matter of taste. Drop such a finding only when the guideline does not apply to that code or the code follows it, and then your reason must name the guideline and say which of the two.
+
 Priorities: 0 = must fix before merge, holding for any input; 1 = urgent; 2 = normal; 3 = low. When a finding is real but its priority is overstated (it needs unusual inputs or a rare environment, or its harm is small), keep it and give the priority it deserves; never raise one. Otherwise priority is null.
 
 Answer with one verdict per finding: its id exactly as shown, keep true or false, a reason of one sentence that a developer can check, and the priority.
@@ -130,6 +132,32 @@ pub struct VerifiedPr<'a> {
     pub repo: &'a str,
     pub title: &'a str,
     pub description: &'a str,
+    /// The repository's guidelines for every file, as the review was given them.
+    pub guidelines: &'a str,
+    /// The guidelines for the paths of the findings.
+    pub path_guidelines: &'a str,
+}
+
+/// The trusted block of the repository's guidelines, the same words in the review's and the
+/// verification's messages.
+fn guidelines_block(s: &mut String, guidelines: &str) {
+    if !guidelines.trim().is_empty() {
+        // From the base branch, written by the repository's maintainers: trusted guidance.
+        s.push_str("Repository guidelines (from the repository's base branch; follow them when judging the change):\n");
+        s.push_str(guidelines.trim());
+        s.push_str("\n\n");
+    }
+}
+
+/// The trusted block of the guidelines for some paths.
+fn path_guidelines_block(s: &mut String, guidelines: &str) {
+    if !guidelines.trim().is_empty() {
+        // From the base branch too, and trusted; they depend on the paths, so they come after
+        // what every review of the repository shares.
+        s.push_str("Guidelines for some paths of this change (from the repository's base branch; follow them for the files they name):\n");
+        s.push_str(guidelines.trim());
+        s.push_str("\n\n");
+    }
 }
 
 /// The verification call's user message: the pull request's title and description, then one
@@ -143,15 +171,20 @@ pub fn verify_message(pr: &VerifiedPr<'_>, findings: &[ToVerify<'_>]) -> String 
     let fence = fence_for(&parts);
     let description = pr.description.trim();
     let mut s = format!(
-        "Verify these findings of a review of a pull request of the repository {}.\n\nBEGIN UNTRUSTED PULL REQUEST DATA {fence}\nPull request title: {}\n\nDescription:\n{}\n\nFindings:\n\n",
-        pr.repo,
+        "Verify these findings of a review of a pull request of the repository {}.\n\n",
+        pr.repo
+    );
+    guidelines_block(&mut s, pr.guidelines);
+    path_guidelines_block(&mut s, pr.path_guidelines);
+    s.push_str(&format!(
+        "BEGIN UNTRUSTED PULL REQUEST DATA {fence}\nPull request title: {}\n\nDescription:\n{}\n\nFindings:\n\n",
         one_line(pr.title),
         if description.is_empty() {
             "(none)"
         } else {
             description
         },
-    );
+    ));
     for f in findings {
         s.push_str(&format!(
             "[{}] {} ({})\nPriority: P{}\n",
@@ -196,8 +229,12 @@ pub struct PromptInput<'a> {
     pub elsewhere: &'a [String],
     /// The short SHA of the earlier reviewed head, when only the changes since are shown.
     pub since: Option<&'a str>,
-    /// The repository's guidelines (configuration and AGENTS.md, from the base branch).
+    /// The repository's guidelines for every file (configuration and the root AGENTS.md,
+    /// from the base branch).
     pub guidelines: &'a str,
+    /// The guidelines for some of the paths of this change (path instructions, nested
+    /// AGENTS.md files, from the base branch).
+    pub path_guidelines: &'a str,
     /// Reasons maintainers gave when dismissing earlier findings, one `- reason (by login)`
     /// line each: fenced, as notes to weigh, not instructions.
     pub notes: &'a str,
@@ -213,11 +250,12 @@ pub struct PromptInput<'a> {
     pub earlier: &'a str,
 }
 
-/// The user message, in the order of what changes least: the repository and its guidelines
-/// and maintainer notes (the same for every review of the repository, so they extend the
-/// cached prefix of the instructions, tools and schema), then the pull request as fenced
-/// untrusted data with its refs, title and description (the same for every part), then the
-/// part's diff, then the reviewer's focus.
+/// The user message, in the order of what changes least: the repository, its guidelines for
+/// every file and its maintainer notes (the same for every review of the repository, so they
+/// extend the cached prefix of the instructions, tools and schema), then the guidelines for
+/// the paths this change touches (the same for every part of the review), then the pull
+/// request as fenced untrusted data with its refs, title and description, then the part's
+/// diff, then the reviewer's focus.
 pub fn user_message(input: &PromptInput<'_>) -> String {
     let fence = input.fence;
     let mut s = String::with_capacity(input.diff.len() + input.description.len() + 1024);
@@ -225,12 +263,7 @@ pub fn user_message(input: &PromptInput<'_>) -> String {
         "Review this pull request of the repository {}.\n\n",
         input.repo
     ));
-    if !input.guidelines.trim().is_empty() {
-        // From the base branch, written by the repository's maintainers: trusted guidance.
-        s.push_str("Repository guidelines (from the repository's base branch; follow them when judging the change):\n");
-        s.push_str(input.guidelines.trim());
-        s.push_str("\n\n");
-    }
+    guidelines_block(&mut s, input.guidelines);
     if !input.notes.trim().is_empty() {
         // A maintainer's words, but said in a thread of a pull request: notes, fenced. The
         // tag is derived from the notes, so the block is the same in every review until they
@@ -245,6 +278,7 @@ pub fn user_message(input: &PromptInput<'_>) -> String {
         s.push_str(input.notes.trim_end());
         s.push_str(&format!("\nEND MAINTAINER NOTES {fence}\n\n"));
     }
+    path_guidelines_block(&mut s, input.path_guidelines);
     s.push_str(&format!("BEGIN UNTRUSTED PULL REQUEST DATA {fence}\n"));
     s.push_str(&format!(
         "Branches: {} into {}\n\n",
@@ -379,6 +413,7 @@ mod tests {
             elsewhere: &["src/b.rs".into()],
             focus_areas: &focus,
             guidelines: "Money is in cents.",
+            path_guidelines: "For files matching `web/**`: no inline styles.",
             notes: "- the proxy enforces the limit (by maintainer)\n",
             language: "Deutsch",
             suggestions: false,
@@ -423,5 +458,12 @@ mod tests {
             .unwrap();
         assert!(msg[notes..notes_end].contains("- the proxy enforces the limit (by maintainer)"));
         assert!(msg.find("Money is in cents.").unwrap() < notes && notes_end < begin);
+        // The guidelines of some paths vary with the change: after what every review of the
+        // repository shares, before the pull request.
+        let path_rules = msg
+            .find("Guidelines for some paths of this change")
+            .unwrap();
+        assert!(notes_end < path_rules && path_rules < begin);
+        assert!(msg[path_rules..begin].contains("no inline styles."));
     }
 }

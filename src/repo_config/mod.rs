@@ -10,7 +10,9 @@ mod parse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use guidelines::{nearest_agents_files, review_guidelines};
+pub use guidelines::{
+    Guidelines, MAX_GUIDELINES, PathGuideline, Scope, nearest_agents_files, review_guidelines,
+};
 pub use parse::{ConfigError, parse};
 
 /// Where the file lives in a repository.

@@ -84,7 +84,10 @@ pub struct Subject<'a> {
 /// What every model call of one review shares.
 pub struct CallSettings {
     pub focus_areas: Vec<String>,
+    /// The repository's guidelines for every file (the same in each of its reviews).
     pub guidelines: String,
+    /// The guidelines for some of the paths this review shows.
+    pub path_guidelines: String,
     /// Reasons maintainers gave when dismissing earlier findings (`- reason (by login)`).
     pub notes: String,
     pub language: String,
@@ -105,6 +108,7 @@ impl Default for CallSettings {
         Self {
             focus_areas: Vec::new(),
             guidelines: String::new(),
+            path_guidelines: String::new(),
             notes: String::new(),
             language: "English".into(),
             suggestions: true,
@@ -202,6 +206,7 @@ fn part_message(
         elsewhere: &elsewhere,
         focus_areas: &settings.focus_areas,
         guidelines: &settings.guidelines,
+        path_guidelines: &settings.path_guidelines,
         notes: &settings.notes,
         language: &settings.language,
         suggestions: settings.suggestions,

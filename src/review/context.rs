@@ -14,12 +14,12 @@ use std::sync::Mutex;
 use tokio::task::JoinSet;
 
 use super::{ReviewError, Reviewer};
-use crate::diff::filter::{PathRules, review_value};
+use crate::diff::filter::review_value;
 use crate::diff::{FileDiff, FileStatus};
 use crate::event::{ReviewRequest, Trigger};
 use crate::github::{GitHubError, PullInfo, RepoClient};
 use crate::ids::{CommentId, CommitSha, RepoName};
-use crate::repo_config::{RepoConfig, nearest_agents_files, review_guidelines};
+use crate::repo_config::{Guidelines, RepoConfig, nearest_agents_files};
 
 /// Files whose full new content is fetched for context, at most, per review.
 pub(crate) const MAX_CONTENT_FILES: usize = 50;
@@ -29,8 +29,6 @@ const CONTENT_FETCH_CONCURRENCY: usize = MAX_CONTENT_FILES;
 const MAX_CONTENT_PATCH_LINES: usize = 3_000;
 /// Larger files are not fetched.
 pub(crate) const MAX_CONTENT_BYTES: usize = 512 * 1024;
-/// Characters of repository guidelines sent to the model at most.
-const MAX_GUIDELINES: usize = 12_000;
 /// AGENTS.md files read per review at most.
 const MAX_AGENTS_FILES: usize = 10;
 /// Larger AGENTS.md files are not read.
@@ -269,7 +267,7 @@ impl Reviewer {
         reviewable: &[&FileDiff],
         config: &RepoConfig,
         base_tree: Option<&Tree>,
-    ) -> (HashMap<String, String>, String) {
+    ) -> (HashMap<String, String>, Guidelines) {
         let changed: Vec<&str> = reviewable.iter().map(|f| f.path.as_str()).collect();
         tokio::join!(
             fetch_contents(gh, sha, reviewable),
@@ -328,7 +326,7 @@ pub async fn guidelines(
     config: &RepoConfig,
     changed: &[&str],
     base_tree: Option<&Tree>,
-) -> String {
+) -> Guidelines {
     let mut found: Vec<(usize, String, String)> = Vec::new();
     if let Some((paths, truncated)) = base_tree {
         if *truncated {
@@ -372,44 +370,19 @@ pub fn agents_files(paths: &[String], changed: &[&str]) -> Vec<String> {
 }
 
 /// The guidance, from the configured instructions, the instructions of matching paths, and
-/// the "Review guidelines" of the `agents` files (path and text, in the order they apply),
-/// cut at [`MAX_GUIDELINES`] characters.
+/// the "Review guidelines" of the `agents` files (path and text, in the order they apply).
 pub fn compose_guidelines(
     config: &RepoConfig,
     changed: &[&str],
     agents: impl IntoIterator<Item = (String, String)>,
-) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    if !config.review.instructions.trim().is_empty() {
-        parts.push(config.review.instructions.trim().to_owned());
-    }
-    for p in &config.review.path_instructions {
-        let Ok(rules) = PathRules::new(&[p.path.as_str()], &[]) else {
-            continue;
-        };
-        if changed.iter().any(|path| rules.includes(path)) {
-            parts.push(format!(
-                "For files matching `{}`: {}",
-                p.path,
-                p.instructions.trim()
-            ));
-        }
-    }
-    for (path, text) in agents {
-        if let Some(section) = review_guidelines(&text) {
-            parts.push(format!("From {path}:\n{section}"));
-        }
-    }
-    let mut text = parts.join("\n\n");
-    if text.len() > MAX_GUIDELINES {
-        let cut = text
-            .char_indices()
-            .nth(MAX_GUIDELINES)
-            .map_or(text.len(), |(i, _)| i);
-        text.truncate(cut);
-        text.push_str("\n(guidelines cut at 12,000 characters)");
-    }
-    text
+) -> Guidelines {
+    let paths: Vec<(String, String)> = config
+        .review
+        .path_instructions
+        .iter()
+        .map(|p| (p.path.clone(), p.instructions.clone()))
+        .collect();
+    Guidelines::compose(&config.review.instructions, &paths, changed, agents)
 }
 
 /// `s` with its first letter upper-case (a sentence of the summary).

@@ -76,7 +76,7 @@ pub struct Context {
     /// The text of files at the head, where read: context around their hunks.
     pub contents: HashMap<String, String>,
     /// The repository's guidance: configured instructions and AGENTS.md review guidelines.
-    pub guidelines: String,
+    pub guidelines: crate::repo_config::Guidelines,
     /// Maintainers' notes from dismissed findings.
     pub notes: String,
     /// The repository at the head for the model's tools (`None`: no tools).
@@ -153,6 +153,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
             repo: &ctx.described.repo,
             pr_title: &ctx.described.title,
             pr_description: &ctx.described.description,
+            guidelines: &ctx.guidelines,
             files: &ctx.pr_files,
             head_text: &head_text,
             tooling: tooling.as_ref(),
@@ -297,9 +298,12 @@ fn call_settings(ctx: &Context, tooling: Option<Tooling>) -> CallSettings {
             focus_areas.push(area.clone());
         }
     }
+    // The path guidelines of every file the review shows, the same for all its parts.
+    let shown: Vec<&str> = ctx.selected.iter().map(String::as_str).collect();
     CallSettings {
         focus_areas,
-        guidelines: ctx.guidelines.clone(),
+        guidelines: ctx.guidelines.repository.clone(),
+        path_guidelines: ctx.guidelines.for_paths(&shown),
         notes: ctx.notes.clone(),
         language: review.language.clone(),
         suggestions: review.suggestions,

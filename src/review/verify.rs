@@ -56,6 +56,8 @@ pub struct VerifyInput<'a> {
     pub repo: &'a str,
     pub pr_title: &'a str,
     pub pr_description: &'a str,
+    /// The repository's guidelines: each finding is judged against those of its file.
+    pub guidelines: &'a crate::repo_config::Guidelines,
     /// The PR's files (for the lines of a finding on a deleted line, and without a snapshot).
     pub files: &'a [FileDiff],
     /// Text of files at the head, where read (`contents` of the context stage).
@@ -96,10 +98,17 @@ pub async fn verify(
         })
         .collect();
     let description: String = input.pr_description.chars().take(MAX_DESCRIPTION).collect();
+    let paths: Vec<&str> = candidates
+        .iter()
+        .map(|f| f.code_location.file_path.as_str())
+        .collect();
+    let path_guidelines = input.guidelines.for_paths(&paths);
     let pr = prompt::VerifiedPr {
         repo: input.repo,
         title: input.pr_title,
         description: &description,
+        guidelines: &input.guidelines.repository,
+        path_guidelines: &path_guidelines,
     };
     let message = prompt::verify_message(&pr, &shown);
     let cache_key = super::ask::cache_key(input.repo, 0);

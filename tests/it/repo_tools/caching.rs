@@ -59,11 +59,45 @@ fn pull(number: u64, files: usize, tag: &str) -> Pull {
         "pub struct Ledger;\nimpl Ledger {\n    pub fn balance_of(&self, a: u64) -> u64 { a }\n}\n"
             .into(),
     );
+    // Guidelines for the whole repository, and some for the paths of one pull request only.
     pull.base_contents.insert(
         ".github/codex-review.yml".into(),
-        "review:\n  instructions: Amounts are integer cents; a float amount is a bug.\n".into(),
+        "review:\n  instructions: Amounts are integer cents; a float amount is a bug.\n  \
+         path_instructions:\n    - path: \"src/b/**\"\n      instructions: The b modules \
+         are generated from the ledger schema; flag hand edits.\n"
+            .into(),
+    );
+    let rules: String = (1..=40)
+        .map(|i| format!("- Rule {i}: a ledger entry of kind {i} is written once, in cents, and never updated in place.\n"))
+        .collect();
+    pull.base_contents.insert(
+        "AGENTS.md".into(),
+        format!("# Agents\n\n## Review guidelines\n\n{rules}"),
+    );
+    pull.base_contents.insert(
+        "src/a/AGENTS.md".into(),
+        "## Review guidelines\n\n- The a modules must not allocate in a loop.\n".into(),
     );
     pull
+}
+
+/// Reasons maintainers gave when dismissing findings: the repository's notes, the same in
+/// every review.
+async fn learn(app: &TestApp) {
+    let store = &app.running().store;
+    let repo = codex_review::ids::RepoName::parse(REPO).unwrap();
+    for i in 1..=20 {
+        let reason = format!("Fee rounding in module {i} is intended: the schedule rounds down.");
+        store
+            .add_learning(&repo, &reason, "maintainer")
+            .await
+            .unwrap();
+    }
+}
+
+/// The bytes two texts share from their start.
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }
 
 /// What one review spent on the model.
@@ -130,6 +164,7 @@ async fn a_multi_part_review_with_tools_and_a_second_pull_request_read_from_the_
     app.openai.respond_with(reader);
     app.github.add_pull(pull(40, 92, "a"));
     app.github.add_pull(pull(41, 12, "b"));
+    learn(&app).await;
 
     review_comment(&app, 40).await;
     let first = spent(&app, ([(0, 0); 2], 0), 0);
@@ -158,7 +193,25 @@ async fn a_multi_part_review_with_tools_and_a_second_pull_request_read_from_the_
     let later = |s: Spent| (s.cached - s.first_cached) as f64 / (s.input - s.first_input) as f64;
     assert!(later(first) > 0.99, "{first:?}");
     assert!(later(second) > 0.99, "{second:?}");
-    // The second pull request's first turns find the repository's stable prefix cached.
+    // The second pull request touches other paths: its path guidelines differ, yet its first
+    // turns find the repository's prefix cached, guidelines and notes included.
+    let first_message = |dir: &str| {
+        app.openai
+            .requests()
+            .iter()
+            .filter_map(|r| r["input"][0]["content"].as_str())
+            .find(|m| m.contains(&format!("=== FILE src/{dir}/")))
+            .unwrap()
+            .to_owned()
+    };
+    let (a, b) = (first_message("a"), first_message("b"));
+    let shared = &a[..common_prefix(&a, &b)];
+    eprintln!(
+        "the two pull requests' messages share {} bytes; maintainer notes inside: {}",
+        shared.len(),
+        shared.contains("END MAINTAINER NOTES")
+    );
+    assert!(shared.contains("END MAINTAINER NOTES"), "{shared}");
     assert!(second.first_cached >= 1024, "{second:?}");
     app.stop().await;
 }

@@ -261,3 +261,66 @@ async fn a_review_whose_only_p1_is_lowered_to_p2_no_longer_says_the_patch_is_inc
     app.assert_no_violations();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_verifier_judges_each_finding_against_the_guidelines_of_its_file() {
+    let app = TestApp::start().await;
+    let mut pr = pull(16);
+    pr.base_contents.insert(
+        ".github/codex-review.yml".into(),
+        "review:\n  instructions: Every public function is documented.\n  path_instructions:\n    \
+         - path: \"src/login.rs\"\n      instructions: Logins are rate limited per account, never per IP.\n    \
+         - path: \"web/**\"\n      instructions: No inline styles.\n"
+            .into(),
+    );
+    pr.base_contents.insert(
+        "src/AGENTS.md".into(),
+        "## Review guidelines\n\n- Limits come from crate::rate, never literals.\n".into(),
+    );
+    app.github.add_pull(pr);
+    let mut rule = finding("src/login.rs", "RIGHT", 3, 3, 1, None);
+    rule["title"] = json!("The limit is a literal, not from crate::rate");
+    app.openai.push(Reply::Review(review_with(vec![rule])));
+    app.openai.push_verify(Reply::Review(json!({"verdicts": [
+        {"id": "F1", "keep": false, "reason": "The guideline 'Limits come from crate::rate' does not apply: 0 is a start value, not a limit.", "priority": null}
+    ]})));
+
+    review_comment(&app, 16).await;
+
+    let verify = app.openai.verify_requests();
+    let message = verify[0]["input"][0]["content"].as_str().unwrap();
+    let begin = message.find("BEGIN UNTRUSTED PULL REQUEST DATA").unwrap();
+    let trusted = &message[..begin];
+    // The same trusted block as the review's: the repository's guidelines, then those of the
+    // finding's paths, and none of a path no finding is on.
+    assert!(trusted.contains("Repository guidelines (from the repository's base branch"));
+    assert!(trusted.contains("Every public function is documented."));
+    assert!(trusted.contains("Logins are rate limited per account, never per IP."));
+    assert!(trusted.contains("From src/AGENTS.md:\n- Limits come from crate::rate"));
+    assert!(!message.contains("No inline styles."), "{message}");
+    let instructions = verify[0]["instructions"].as_str().unwrap();
+    assert!(
+        instructions.contains("your reason must name the guideline"),
+        "{instructions}"
+    );
+    // The review's own request has the path guidelines after the repository's.
+    let review = app.openai.requests()[0]["input"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (everyone, some) = (
+        review.find("Every public function is documented.").unwrap(),
+        review
+            .find("Guidelines for some paths of this change")
+            .unwrap(),
+    );
+    assert!(everyone < some && some < review.find("BEGIN UNTRUSTED").unwrap());
+    // A dropped finding's reason names the guideline on the pull request.
+    let body = &app.github.reviews()[0].body;
+    assert!(
+        body.contains("does not apply: 0 is a start value"),
+        "{body}"
+    );
+    app.assert_no_violations();
+    app.stop().await;
+}
