@@ -109,6 +109,10 @@ pub struct CaseRun {
     pub id: String,
     pub score: Option<CaseScore>,
     pub error: Option<String>,
+    /// The case failed because its cassette no longer answers its requests (`error` names
+    /// the turn).
+    #[serde(default)]
+    pub stale: bool,
     /// The findings the review posted (what is scored: a replay scores them again).
     #[serde(default)]
     pub reported: Vec<Finding>,
@@ -117,6 +121,23 @@ pub struct CaseRun {
     /// `None` when the model has no price.
     pub dollars: Option<f64>,
     pub seconds: f64,
+}
+
+impl CaseRun {
+    /// A case that failed before it asked anything.
+    pub fn failed(id: &str, error: String) -> Self {
+        CaseRun {
+            id: id.to_owned(),
+            score: None,
+            error: Some(error),
+            stale: false,
+            reported: Vec::new(),
+            input_tokens: 0,
+            output_tokens: 0,
+            dollars: Some(0.0),
+            seconds: 0.0,
+        }
+    }
 }
 
 /// A configuration's figures over a dataset.
@@ -312,6 +333,7 @@ mod tests {
         let run = |id: &str, s: Option<CaseScore>, dollars: f64, seconds: f64| CaseRun {
             id: id.into(),
             error: s.is_none().then(|| "the model call failed".to_owned()),
+            stale: false,
             score: s,
             reported: Vec::new(),
             input_tokens: 1000,
