@@ -22,7 +22,7 @@ use anyhow::{Context as _, bail};
 use crate::eval::dataset::{self, Case};
 use crate::eval::overrides::Overrides;
 use crate::eval::report::{self, ConfigRun};
-use crate::eval::score::{self, CaseRun};
+use crate::eval::score::{self, CaseRun, Stamp};
 use crate::eval::stored::{self, Manifest};
 use crate::model::cassette::{Cassette, Tape};
 use crate::review::Loaded;
@@ -241,10 +241,9 @@ pub async fn eval(
         let mut done = Vec::with_capacity(cases.len());
         for (i, case) in cases.iter().enumerate() {
             let mut run = run_one(args, &bench, case, &config, &folder).await?;
-            run.score = run
-                .error
-                .is_none()
-                .then(|| score::score(case, &run.reported, args.slack));
+            // Every case is scored again (a new slack, an edited label); a failed one has
+            // reported nothing: its expected findings are misses.
+            run.score = Some(score::score(case, &run.reported, args.slack));
             eprintln!(
                 "[{}/{}] {} {}: {}",
                 i + 1,
@@ -272,6 +271,7 @@ async fn run_one(
     folder: &Path,
 ) -> anyhow::Result<CaseRun> {
     let file = stored::case_file(folder, &case.id);
+    let stamp = Stamp::of(case, config.text.as_deref(), &args.sets.text());
     let run = if let Some(dir) = &args.replay {
         let recorded = stored::folder(dir, &config.name);
         let path = stored::cassette_file(&recorded, &case.id);
@@ -282,15 +282,21 @@ async fn run_one(
             None => CaseRun::failed(&case.id, format!("no cassette at {}", path.display())),
         }
     } else {
-        // A case that ran is kept; a failed one is run again.
+        // A case that ran is kept, unless its line, its configuration or the binary
+        // changed; a failed one is run again.
         let stored: Option<CaseRun> = stored::read(&file);
-        if let Some(kept) = stored.filter(|r| r.error.is_none()) {
+        let same = |r: &CaseRun| r.error.is_none() && r.stamp.as_ref() == Some(&stamp);
+        if let Some(kept) = stored.filter(same) {
             return Ok(kept);
         }
         let tape = Arc::new(Tape::recorder());
         let run = case::run(bench, case, config, Arc::clone(&tape)).await;
         stored::write(&stored::cassette_file(folder, &case.id), &tape.cassette())?;
         run
+    };
+    let run = CaseRun {
+        stamp: Some(stamp),
+        ..run
     };
     stored::write(&file, &run)?;
     Ok(run)
@@ -323,10 +329,10 @@ fn write_report(args: &EvalArgs, runs: Vec<ConfigRun>) -> anyhow::Result<String>
 
 fn outcome(run: &CaseRun) -> String {
     match (&run.score, &run.error) {
-        (Some(s), _) if s.clean => format!("clean, {} reported", s.reported),
-        (Some(s), _) => format!("{} of {} found, {} noise", s.matched, s.expected, s.noise()),
-        (None, Some(e)) => format!("failed: {e}"),
-        (None, None) => "failed".into(),
+        (_, Some(e)) => format!("failed: {e}"),
+        (Some(s), None) if s.clean => format!("clean, {} reported", s.reported),
+        (Some(s), None) => format!("{} of {} found, {} noise", s.matched, s.expected, s.noise()),
+        (None, None) => "not scored".into(),
     }
 }
 

@@ -25,6 +25,14 @@ fn percent(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
 
+/// A share as a percentage with its parts, or "n/a" when there is nothing to divide by.
+fn share(x: Option<f64>, a: usize, b: usize) -> String {
+    match x {
+        Some(x) => format!("{} ({a}/{b})", percent(x)),
+        None => format!("n/a ({a}/{b})"),
+    }
+}
+
 /// The report as Markdown: a table of the configurations, then each one's cases.
 pub fn markdown(runs: &[ConfigRun], note: &str) -> String {
     let mut s = String::from("# Review quality\n\n");
@@ -32,24 +40,22 @@ pub fn markdown(runs: &[ConfigRun], note: &str) -> String {
         let _ = writeln!(s, "{note}\n");
     }
     s.push_str(
-        "| configuration | cases | failed | recall | precision | F1 | findings per clean case | tokens p50 / p95 | cost p50 / p95 | cost in all | seconds p50 / p95 |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| configuration | cases | failed | recall | P0–P1 recall | precision | F1 | clean cases with a finding | findings per clean case | tokens p50 / p95 | cost p50 / p95 | cost in all | seconds p50 / p95 |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for run in runs {
         let t = &run.totals;
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} ({}/{}) | {} ({}/{}) | {:.3} | {:.2} | {} / {} | {} / {} | {} | {:.1} / {:.1} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {} / {} | {} / {} | {} | {:.1} / {:.1} |",
             t.config.replace('|', "\\|"),
             t.cases,
             t.failed,
-            percent(t.recall),
-            t.matched,
-            t.expected,
-            percent(t.precision),
-            t.matched,
-            t.reported,
-            t.f1,
+            share(t.recall, t.matched, t.expected),
+            share(t.urgent_recall, t.urgent_matched, t.urgent_expected),
+            share(t.precision, t.matched, t.reported),
+            t.f1.map_or("n/a".to_owned(), |f| format!("{f:.3}")),
+            share(t.false_alarm_share, t.clean_with_findings, t.clean_cases),
             t.noise_per_clean_case,
             t.tokens_p50,
             t.tokens_p95,
@@ -118,7 +124,9 @@ pub fn chart(runs: &[ConfigRun]) -> String {
         .iter()
         .filter_map(|r| {
             let t = &r.totals;
-            t.dollars_p50.map(|d| (t.config.as_str(), d, t.recall))
+            t.dollars_p50
+                .zip(t.recall)
+                .map(|(d, recall)| (t.config.as_str(), d, recall))
         })
         .collect();
     let peak = points.iter().map(|p| p.1).fold(0.0, f64::max);
@@ -187,6 +195,8 @@ mod tests {
                 reported,
                 matched,
                 pairs: Vec::new(),
+                urgent: 0,
+                urgent_matched: 0,
             }),
             error: None,
             stale: false,
@@ -195,17 +205,28 @@ mod tests {
             output_tokens: 300,
             dollars: Some(dollars),
             seconds: 12.0,
+            stamp: None,
         };
         let failed = CaseRun {
             id: "broken".into(),
-            score: None,
+            score: Some(CaseScore {
+                id: "broken".into(),
+                clean: false,
+                expected: 1,
+                reported: 0,
+                matched: 0,
+                pairs: Vec::new(),
+                urgent: 1,
+                urgent_matched: 0,
+            }),
             error: Some("model | failed\nbadly".into()),
             stale: false,
             reported: Vec::new(),
             input_tokens: 0,
             output_tokens: 0,
-            dollars: None,
+            dollars: Some(0.0),
             seconds: 0.5,
+            stamp: None,
         };
         ["gpt-5.1-codex", "mini <no tools>"]
             .iter()
@@ -228,16 +249,17 @@ mod tests {
     fn markdown_has_a_row_per_configuration_and_per_case() {
         let md = markdown(&runs(), "Scripted answers.");
         assert!(md.contains("Scripted answers."));
+        // The failed case's expected finding is a miss; no clean case ran.
         assert!(
-            md.contains("| gpt-5.1-codex | 3 | 1 | 100.0% (2/2) | 66.7% (2/3) | 0.800 |"),
+            md.contains("| gpt-5.1-codex | 3 | 1 | 66.7% (2/3) | 0.0% (0/1) | 66.7% (2/3) | 0.667 | n/a (0/0) | 0.00 |"),
             "{md}"
         );
         assert!(
-            md.contains("| mini <no tools> | 3 | 1 | 50.0% (1/2) |"),
+            md.contains("| mini <no tools> | 3 | 1 | 33.3% (1/3) |"),
             "{md}"
         );
         assert!(
-            md.contains("| broken |  |  |  |  | 0 | unknown | 0.5 | model   failed badly |"),
+            md.contains("| broken | 1 | 0 | 0 | 0 | 0 | $0.00 | 0.5 | model   failed badly |"),
             "{md}"
         );
         assert!(
@@ -250,9 +272,9 @@ mod tests {
     fn the_chart_has_a_point_per_priced_configuration_with_names_escaped() {
         let svg = chart(&runs());
         assert_eq!(svg.matches("<circle class=\"point\"").count(), 2);
-        assert!(svg.contains("mini &lt;no tools&gt;: recall 50.0%"), "{svg}");
+        assert!(svg.contains("mini &lt;no tools&gt;: recall 33.3%"), "{svg}");
         assert!(!svg.contains("<no tools>"));
         let json: serde_json::Value = serde_json::from_str(&json(&runs())).unwrap();
-        assert_eq!(json["configurations"][1]["totals"]["recall"], 0.5);
+        assert_eq!(json["configurations"][1]["totals"]["recall"], 1.0 / 3.0);
     }
 }

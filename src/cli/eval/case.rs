@@ -16,6 +16,9 @@ use crate::review::meter::Meter;
 use crate::review::pipeline::{self, Engine};
 use crate::settings::CodebaseSettings;
 
+/// The title of a case that gives none: nothing of its id, revisions or labels.
+const NEUTRAL_TITLE: &str = "Proposed changes";
+
 /// A configuration to run: its name, and the configuration that replaces the cases' own.
 pub struct Configuration {
     pub name: String,
@@ -65,6 +68,7 @@ pub async fn run(
             output_tokens: spent.usage.output_tokens,
             dollars: spent.cost_usd(),
             seconds: started.elapsed().as_secs_f64(),
+            stamp: None,
         }
     };
     let prepared = match prepare(bench, case, config) {
@@ -130,7 +134,19 @@ fn prepare(
                     }
                 }
             };
-            context::of_revisions(&dir, (base, head), Some(loaded), &args, bench.settings)
+            let described = (
+                case.title.as_deref().unwrap_or(NEUTRAL_TITLE),
+                case.description.as_deref().unwrap_or(""),
+            );
+            let revisions = (base.as_str(), head.as_str());
+            context::of_revisions(
+                &dir,
+                revisions,
+                described,
+                Some(loaded),
+                &args,
+                bench.settings,
+            )
         }
         Source::PullRequest(_) => Err(anyhow::anyhow!(
             "pull request cases are not run yet: use a local repository with base and head"

@@ -2,6 +2,7 @@
 //! is refused by both, and a dataset of local cases runs against the fake Responses API, is
 //! scored and resumes.
 
+mod figures;
 mod replay;
 
 use serde_json::{Value, json};
@@ -199,7 +200,7 @@ async fn an_eval_runs_scores_resumes_and_replays_against_the_fake_model() {
         "{failed}"
     );
     assert!(
-        report.contains("| default | 3 | 1 | 100.0% (1/1) | 33.3% (1/3) | 0.500 | 1.00 |"),
+        report.contains("| default | 3 | 1 | 100.0% (1/1) | 100.0% (1/1) | 33.3% (1/3) | 0.500 | 100.0% (1/1) | 1.00 |"),
         "{report}"
     );
     assert!(
@@ -225,7 +226,7 @@ async fn an_eval_runs_scores_resumes_and_replays_against_the_fake_model() {
     .await
     .unwrap();
     assert!(
-        rescored.contains("| default | 3 | 1 | 0.0% (0/1) | 0.0% (0/3) |"),
+        rescored.contains("| default | 3 | 1 | 0.0% (0/1) | 0.0% (0/1) | 0.0% (0/3) |"),
         "{rescored}"
     );
     assert_eq!(ai.all_requests().len(), asked, "a rerun asks nothing again");
@@ -268,7 +269,8 @@ async fn a_failed_case_reports_what_its_answers_cost_and_an_unpriced_model_is_re
     repository(&root.path().join("repo"));
     let dataset = root.path().join("one.jsonl");
     let line = json!({"id": "digits-bound", "source": {"local": {"repo": "repo", "base": "base", "head": "bug"}},
-                      "clean": true});
+                      "expected": [{"path": "src/digits.rs", "start_line": 3, "end_line": 3, "side": "RIGHT",
+                                    "description": "the bound", "priority": 0}]});
     std::fs::write(&dataset, format!("{line}\n")).unwrap();
     let env = {
         let base_url = ai.base_url.clone();
@@ -296,6 +298,30 @@ async fn a_failed_case_reports_what_its_answers_cost_and_an_unpriced_model_is_re
     assert_eq!(case["input_tokens"], 2 * 1_834, "{case}");
     assert_eq!(case["output_tokens"], 2 * 412, "{case}");
     assert_eq!(case["dollars"], 0.010521, "{case}");
+    // Its expected finding is a miss, and what it cost counts: nothing was reported, so
+    // there is no precision to speak of.
+    let totals = &json["configurations"][0]["totals"];
+    assert_eq!(
+        (totals["failed"].as_u64(), totals["expected"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        (totals["recall"].as_f64(), totals["urgent_recall"].as_f64()),
+        (Some(0.0), Some(0.0))
+    );
+    assert!(
+        totals["precision"].is_null() && totals["f1"].is_null(),
+        "{totals}"
+    );
+    assert_eq!(totals["dollars_total"], 0.010521);
+    assert_eq!(totals["tokens_p50"], 2 * (1_834 + 412));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains(
+            "| default | 1 | 1 | 0.0% (0/1) | 0.0% (0/1) | n/a (0/0) | n/a | n/a (0/0) |"
+        ),
+        "{report}"
+    );
 
     let config = root.path().join("own-model.yml");
     std::fs::write(&config, "review:\n  model: my-own-llm\n").unwrap();

@@ -61,7 +61,7 @@ async fn a_replay_with_set_reruns_the_pipeline_and_asks_no_model() {
     .await
     .unwrap();
     assert!(
-        report.contains("| default | 2 | 0 | 100.0% (1/1) | 33.3% (1/3) |"),
+        report.contains("| default | 2 | 0 | 100.0% (1/1) | 100.0% (1/1) | 33.3% (1/3) |"),
         "{report}"
     );
     // Two reviews and two verifications, each recorded with its case.
@@ -92,7 +92,7 @@ async fn a_replay_with_set_reruns_the_pipeline_and_asks_no_model() {
     // The same build over its own recordings: the same figures, no request.
     let again = eval::main(&replay(&[]), |_| None).await.unwrap();
     assert!(
-        again.contains("| default | 2 | 0 | 100.0% (1/1) | 33.3% (1/3) |"),
+        again.contains("| default | 2 | 0 | 100.0% (1/1) | 100.0% (1/1) | 33.3% (1/3) |"),
         "{again}"
     );
     assert!(again.contains("no model was asked"), "{again}");
@@ -110,7 +110,7 @@ async fn a_replay_with_set_reruns_the_pipeline_and_asks_no_model() {
     .await
     .unwrap();
     assert!(
-        swept.contains("| default | 2 | 0 | 100.0% (1/1) | 50.0% (1/2) |"),
+        swept.contains("| default | 2 | 0 | 100.0% (1/1) | 100.0% (1/1) | 50.0% (1/2) |"),
         "{swept}"
     );
     // Only P0: nothing is left to report or verify.
@@ -213,7 +213,7 @@ async fn the_checked_in_cassettes_replay_to_their_figures() {
     .unwrap();
     // Verification dropped the false finding on the bug: one hit, one noise on the docs.
     assert!(
-        report.contains("| default | 2 | 0 | 100.0% (1/1) | 50.0% (1/2) |"),
+        report.contains("| default | 2 | 0 | 100.0% (1/1) | 100.0% (1/1) | 50.0% (1/2) |"),
         "post-processing changed what the recorded answers give:\n{report}"
     );
     assert_eq!(ai.all_requests().len(), asked, "a replay asks no model");
