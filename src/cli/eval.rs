@@ -20,6 +20,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 
 use crate::eval::dataset::{self, Case};
+use crate::eval::losses::losses;
 use crate::eval::overrides::Overrides;
 use crate::eval::report::{self, ConfigRun};
 use crate::eval::score::{self, CaseRun, Stamp};
@@ -244,6 +245,7 @@ pub async fn eval(
             // Every case is scored again (a new slack, an edited label); a failed one has
             // reported nothing: its expected findings are misses.
             run.score = Some(score::score(case, &run.reported, args.slack));
+            run.losses = run.trace.as_ref().map(|t| losses(case, t, args.slack));
             eprintln!(
                 "[{}/{}] {} {}: {}",
                 i + 1,
@@ -259,7 +261,7 @@ pub async fn eval(
             cases: done,
         });
     }
-    write_report(args, runs)
+    write_report(args, &cases, runs)
 }
 
 /// One case: replayed from its cassette, kept from an earlier run, or run and recorded.
@@ -311,7 +313,7 @@ fn read_dataset(args: &EvalArgs) -> anyhow::Result<Vec<Case>> {
 }
 
 /// Writes the report files; returns the Markdown.
-fn write_report(args: &EvalArgs, runs: Vec<ConfigRun>) -> anyhow::Result<String> {
+fn write_report(args: &EvalArgs, cases: &[Case], runs: Vec<ConfigRun>) -> anyhow::Result<String> {
     std::fs::create_dir_all(&args.out)?;
     let note = match &args.replay {
         Some(dir) => format!(
@@ -320,7 +322,7 @@ fn write_report(args: &EvalArgs, runs: Vec<ConfigRun>) -> anyhow::Result<String>
         ),
         None => String::new(),
     };
-    let md = report::markdown(&runs, &note);
+    let md = report::markdown(&runs, &note) + &report::stages(&runs, cases);
     std::fs::write(args.out.join("report.md"), &md)?;
     std::fs::write(args.out.join("report.json"), report::json(&runs))?;
     std::fs::write(args.out.join("chart.svg"), report::chart(&runs))?;

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::dataset::Case;
+use super::losses::add_up;
 use super::score::{CaseRun, Totals};
 use crate::server::html::escape;
 use crate::server::status::chart::{COLOURS, nice_ceiling, usd};
@@ -99,6 +101,70 @@ pub fn markdown(runs: &[ConfigRun], note: &str) -> String {
                 dollars(case.dollars),
                 case.seconds,
             );
+        }
+    }
+    s
+}
+
+/// Where findings went, per configuration: the true and false findings each stage removed,
+/// then, per case, the stage that lost each expected finding and the stages each false
+/// finding passed.
+pub fn stages(runs: &[ConfigRun], cases: &[Case]) -> String {
+    let mut s = String::from("\n# Where findings went\n");
+    for run in runs {
+        let _ = writeln!(s, "\n## {}\n", run.totals.config);
+        let rows = add_up(run.cases.iter().filter_map(|c| c.losses.as_ref()));
+        s.push_str("| stage | true findings removed | false findings removed |\n|---|---|---|\n");
+        for row in &rows {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} |",
+                row.stage, row.true_removed, row.false_removed
+            );
+        }
+        s.push('\n');
+        for row in rows.iter().filter(|r| r.true_removed + r.false_removed > 0) {
+            let _ = writeln!(
+                s,
+                "The {} stage removed {} true and {} false findings.",
+                row.stage, row.true_removed, row.false_removed
+            );
+        }
+        for run in &run.cases {
+            let Some(losses) = &run.losses else { continue };
+            let Some(case) = cases.iter().find(|c| c.id == run.id) else {
+                continue;
+            };
+            s.push('\n');
+            for fate in &losses.fates {
+                let e = &case.expected[fate.expected];
+                let went = match (&fate.lost_at, &fate.reason) {
+                    (None, _) => "posted".to_owned(),
+                    (Some(stage), _) if stage == crate::review::trace::ANSWERED => {
+                        "never reported by the model".to_owned()
+                    }
+                    (Some(stage), Some(why)) => format!("lost at {stage}: {why}"),
+                    (Some(stage), None) => format!("lost at {stage}"),
+                };
+                let _ = writeln!(
+                    s,
+                    "- {}: expected `{}:{}`: {}",
+                    run.id,
+                    e.path,
+                    e.start_line,
+                    went.replace('\n', " ")
+                );
+            }
+            for f in &losses.false_findings {
+                let _ = writeln!(
+                    s,
+                    "- {}: false finding `{}:{}` passed {}",
+                    run.id,
+                    f.path,
+                    f.line,
+                    f.passed.join(", ")
+                );
+            }
         }
     }
     s
@@ -206,6 +272,8 @@ mod tests {
             dollars: Some(dollars),
             seconds: 12.0,
             stamp: None,
+            trace: None,
+            losses: None,
         };
         let failed = CaseRun {
             id: "broken".into(),
@@ -227,6 +295,8 @@ mod tests {
             dollars: Some(0.0),
             seconds: 0.5,
             stamp: None,
+            trace: None,
+            losses: None,
         };
         ["gpt-5.1-codex", "mini <no tools>"]
             .iter()

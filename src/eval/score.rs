@@ -135,6 +135,12 @@ pub struct CaseRun {
     /// What the run was of: a stored run whose stamp differs is run again.
     #[serde(default)]
     pub stamp: Option<Stamp>,
+    /// The findings after each stage of the pipeline (none for a failed case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<crate::review::trace::Trace>,
+    /// Where the findings went, from the trace (scored again with the case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub losses: Option<crate::eval::losses::Losses>,
 }
 
 /// What a stored run was of: SHA-256 of the dataset line (as read) and of the configuration
@@ -184,6 +190,8 @@ impl CaseRun {
             dollars: Some(0.0),
             seconds: 0.0,
             stamp: None,
+            trace: None,
+            losses: None,
         }
     }
 }
@@ -408,6 +416,8 @@ mod tests {
             dollars: Some(dollars),
             seconds,
             stamp: None,
+            trace: None,
+            losses: None,
         };
         let mut urgent = expected("a.rs", 1, 1, Side::Right);
         urgent.priority = Some(1);

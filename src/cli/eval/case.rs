@@ -69,6 +69,8 @@ pub async fn run(
             dollars: spent.cost_usd(),
             seconds: started.elapsed().as_secs_f64(),
             stamp: None,
+            trace: None,
+            losses: None,
         }
     };
     let prepared = match prepare(bench, case, config) {
@@ -93,7 +95,10 @@ pub async fn run(
             ..run
         };
     }
-    run
+    CaseRun {
+        trace: Some(reviewed.trace),
+        ..run
+    }
 }
 
 /// The case's context, under the configuration (with `--set` applied).

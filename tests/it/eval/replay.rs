@@ -113,10 +113,19 @@ async fn a_replay_with_set_reruns_the_pipeline_and_asks_no_model() {
         swept.contains("| default | 2 | 0 | 100.0% (1/1) | 100.0% (1/1) | 50.0% (1/2) |"),
         "{swept}"
     );
-    // Only P0: nothing is left to report or verify.
-    eval::main(&replay(&["--set", "review.min_priority=0"]), |_| None)
+    assert!(swept.contains("| filtered | 0 | 1 |"), "{swept}");
+    // Only P0: nothing is left to report or verify; the trace says the filter lost the hit.
+    let strict = eval::main(&replay(&["--set", "review.min_priority=0"]), |_| None)
         .await
         .unwrap();
+    assert!(
+        strict.contains("- digits-bound: expected `src/digits.rs:4`: lost at filtered: below the repository's thresholds"),
+        "{strict}"
+    );
+    assert!(
+        strict.contains("The filtered stage removed 1 true and 2 false findings."),
+        "{strict}"
+    );
     let t = &totals(&replayed)["totals"];
     assert_eq!(
         (t["matched"].as_u64(), t["reported"].as_u64()),
@@ -216,6 +225,17 @@ async fn the_checked_in_cassettes_replay_to_their_figures() {
         report.contains("| default | 2 | 0 | 100.0% (1/1) | 100.0% (1/1) | 50.0% (1/2) |"),
         "post-processing changed what the recorded answers give:\n{report}"
     );
+    // The trace: verification removed the false finding on the bug; the one on the docs
+    // passed every stage.
+    for line in [
+        "| verified | 0 | 1 |",
+        "The verified stage removed 0 true and 1 false findings.",
+        "- digits-bound: expected `src/digits.rs:4`: posted",
+        "- digits-bound: false finding `src/digits.rs:7` passed answered, placed, filtered\n",
+        "- docs: false finding `README.md:1` passed answered, placed, filtered, verified, posted",
+    ] {
+        assert!(report.contains(line), "{line} in\n{report}");
+    }
     assert_eq!(ai.all_requests().len(), asked, "a replay asks no model");
     assert!(ai.take_violations().is_empty());
 }
