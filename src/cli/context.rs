@@ -112,10 +112,13 @@ pub fn of_diff(
 
 /// The context of the change from `base` to `head` of the git repository at `dir` (an eval
 /// case): its configuration (unless `config` replaces it) and AGENTS.md guidelines from
-/// `base`, the text of its first changed files at `head`, and `head` for the tools.
+/// `base`, the text of its first changed files at `head`, and `head` for the tools. The
+/// model sees `described` (a title and a description written like a pull request's) and
+/// neutral branch names: a revision's name may carry the answer.
 pub fn of_revisions(
     dir: &std::path::Path,
     (base, head): (&str, &str),
+    (title, description): (&str, &str),
     config: Option<Loaded>,
     args: &ReviewArgs,
     settings: &CodebaseSettings,
@@ -148,10 +151,10 @@ pub fn of_revisions(
             .file_name()
             .map_or("local", |n| n.to_str().unwrap_or("local"))
             .into(),
-        title: format!("Changes from {base} to {head}"),
-        description: String::new(),
-        base_ref: base.into(),
-        head_ref: head.into(),
+        title: title.into(),
+        description: description.into(),
+        base_ref: "main".into(),
+        head_ref: "change".into(),
     };
     let mut ctx = context(described, loaded, args, files, selected, not_reviewed);
     ctx.guidelines = guidelines;

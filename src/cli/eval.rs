@@ -1,34 +1,44 @@
-//! `codex-review eval DATASET [--config FILE]... [--out DIR] [--slack N]`: every case of a
-//! dataset through the review pipeline, without posting, once per configuration, scored
-//! and reported. A configuration is a repository configuration file (`codex-review.yml`:
-//! model, reasoning effort, tools, verification and any other key) named after its file;
-//! without one, each case runs under its own base's configuration ("default").
+//! `codex-review eval DATASET [--config FILE]... [--set KEY=VALUE]... [--out DIR] [--slack N]`:
+//! every case of a dataset through the review pipeline, without posting, once per
+//! configuration, scored and reported. A configuration is a repository configuration file
+//! (`codex-review.yml`: model, reasoning effort, tools, verification and any other key) named
+//! after its path; without one, each case runs under its own base's configuration
+//! ("default"). `--set` replaces keys of every configuration.
 //!
-//! Each case is written to `DIR/CONFIG/CASE.json` with the findings posted, so a run that
-//! stops resumes where it was (a failed case is run again), and `--replay DIR` scores the
-//! stored findings again (a new slack, a new scorer) without a model call. A case that fails
-//! is recorded with its error and the run goes on.
+//! Each case is written to `DIR/CONFIG/CASE.json` with the findings posted, and every model
+//! exchange of it to `DIR/CONFIG/CASE.cassette.json` (see [`crate::eval::stored`]). A run that
+//! stops resumes where it was (a failed case is run again). `--replay DIR` runs the current
+//! build over the cassettes of DIR: the whole pipeline again, from the recorded answers,
+//! with no model request; a request that no longer matches its recording fails its case as
+//! stale.
+
+mod case;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
-use super::{ReviewArgs, Target, context};
-use crate::eval::dataset::{self, Case, Source};
+use crate::eval::dataset::{self, Case};
+use crate::eval::losses::losses;
+use crate::eval::overrides::Overrides;
 use crate::eval::report::{self, ConfigRun};
-use crate::eval::score::{self, CaseRun};
+use crate::eval::score::{self, CaseRun, Stamp};
+use crate::eval::stored::{self, Manifest};
+use crate::model::cassette::{Cassette, Tape};
 use crate::review::Loaded;
 use crate::review::meter::Meter;
-use crate::review::pipeline::{self, Engine};
+use crate::review::pipeline::Engine;
 use crate::settings::CodebaseSettings;
+use case::{Bench, Configuration};
 
-pub const USAGE: &str = "usage: codex-review eval DATASET [--config FILE]... [--out DIR] [--slack N]\n       codex-review eval DATASET --replay DIR [--slack N]\n\n\
+pub const USAGE: &str = "usage: codex-review eval DATASET [--config FILE]... [--set KEY=VALUE]... [--out DIR] [--slack N]\n       codex-review eval DATASET --replay DIR [--set KEY=VALUE]... [--out DIR] [--slack N]\n\n\
 DATASET     JSON Lines of labelled cases (see eval/dataset.schema.json)\n\
 --config    a repository configuration to run every case under (repeatable)\n\
---out       where scored cases and the report go (default eval-out); a rerun resumes\n\
---replay    score the cases stored in DIR again, without calling the model\n\
+--set       replace a configuration key, such as review.min_priority=0 (repeatable)\n\
+--out       where scored cases, cassettes and the report go (default eval-out, or\n\
+            eval-replay for a replay); a rerun resumes\n\
+--replay    run the pipeline again over the cassettes recorded in DIR, without a model\n\
 --slack     lines a finding may be off and still match (default 3)";
 
 /// What `eval` was asked.
@@ -37,7 +47,9 @@ pub struct EvalArgs {
     pub dataset: PathBuf,
     pub configs: Vec<PathBuf>,
     pub out: PathBuf,
-    pub replay: bool,
+    /// The recorded run to replay.
+    pub replay: Option<PathBuf>,
+    pub sets: Overrides,
     pub slack: u32,
 }
 
@@ -46,21 +58,20 @@ pub fn parse_args(args: &[String]) -> Result<EvalArgs, String> {
     let mut parsed = EvalArgs {
         dataset: PathBuf::new(),
         configs: Vec::new(),
-        out: PathBuf::from("eval-out"),
-        replay: false,
+        out: PathBuf::new(),
+        replay: None,
+        sets: Overrides::default(),
         slack: 3,
     };
     let mut it = args.iter();
-    let mut dataset = None;
+    let (mut dataset, mut out) = (None, None);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--config" => parsed.configs.push(value("--config")?.into()),
-            "--out" => parsed.out = value("--out")?.into(),
-            "--replay" => {
-                parsed.out = value("--replay")?.into();
-                parsed.replay = true;
-            }
+            "--out" => out = Some(PathBuf::from(value("--out")?)),
+            "--replay" => parsed.replay = Some(value("--replay")?.into()),
+            "--set" => parsed.sets.push(&value("--set")?)?,
             "--slack" => {
                 parsed.slack = value("--slack")?
                     .parse()
@@ -72,45 +83,116 @@ pub fn parse_args(args: &[String]) -> Result<EvalArgs, String> {
         }
     }
     parsed.dataset = dataset.ok_or("a dataset is required")?;
-    if parsed.replay && !parsed.configs.is_empty() {
-        return Err("--replay scores what is stored: no --config".into());
+    if parsed.replay.is_some() && !parsed.configs.is_empty() {
+        return Err("--replay runs the recorded configurations: no --config".into());
+    }
+    let default_out = if parsed.replay.is_some() {
+        "eval-replay"
+    } else {
+        "eval-out"
+    };
+    parsed.out = out.unwrap_or_else(|| default_out.into());
+    if parsed.replay.as_ref() == Some(&parsed.out) {
+        return Err("--out must not be the directory replayed".into());
     }
     Ok(parsed)
 }
 
-/// A configuration to run: its name, and the configuration that replaces the cases' own.
-struct Configuration {
-    name: String,
-    config: Option<Loaded>,
+/// Names of configuration files: each file's name without its extension, with as many of
+/// its folders before it as tell it apart from the others (`a/x.yml` and `b/x.yml` are
+/// `a/x` and `b/x`).
+fn names(paths: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    let parts: Vec<Vec<String>> = paths
+        .iter()
+        .map(|p| {
+            let mut parts: Vec<String> = p
+                .with_extension("")
+                .components()
+                .filter_map(|c| match c {
+                    std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                    _ => None,
+                })
+                .collect();
+            parts.reverse();
+            parts
+        })
+        .collect();
+    let name = |parts: &[String], n: usize| {
+        let mut taken: Vec<&str> = parts.iter().take(n).map(String::as_str).collect();
+        taken.reverse();
+        taken.join("/")
+    };
+    let mut depth = vec![1; paths.len()];
+    loop {
+        let now: Vec<String> = (0..paths.len())
+            .map(|i| name(&parts[i], depth[i]))
+            .collect();
+        let mut grew = false;
+        for i in 0..paths.len() {
+            let clash = (0..paths.len()).any(|j| j != i && now[j] == now[i]);
+            if clash && depth[i] < parts[i].len() {
+                depth[i] += 1;
+                grew = true;
+            }
+        }
+        if !grew {
+            if let Some(i) = (0..now.len()).find(|&i| now[i + 1..].contains(&now[i])) {
+                bail!("{} is given twice", paths[i].display());
+            }
+            return Ok(now);
+        }
+    }
 }
 
 fn configurations(args: &EvalArgs) -> anyhow::Result<Vec<Configuration>> {
     if args.configs.is_empty() {
         return Ok(vec![Configuration {
             name: "default".into(),
+            text: None,
             config: None,
         }]);
     }
+    let names = names(&args.configs)?;
     args.configs
         .iter()
-        .map(|path| {
+        .zip(names)
+        .map(|(path, name)| {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            let config = crate::repo_config::parse(&text).map_err(|e| {
-                anyhow::anyhow!("{}:{}: `{}`: {}", path.display(), e.line, e.key, e.message)
-            })?;
-            let name = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("config")
-                .to_owned();
-            Ok(Configuration {
-                name,
-                config: Some(Loaded {
-                    config,
-                    error: None,
-                }),
+            configuration(name, Some(text), &args.sets)
+                .with_context(|| format!("{}", path.display()))
+        })
+        .collect()
+}
+
+/// A configuration of `text` (`None`: each case's own), with `--set` applied.
+fn configuration(
+    name: String,
+    text: Option<String>,
+    sets: &Overrides,
+) -> anyhow::Result<Configuration> {
+    let config = match &text {
+        None => None,
+        Some(text) => {
+            let config = sets
+                .apply(text)
+                .map_err(|e| anyhow::anyhow!("line {}: `{}`: {}", e.line, e.key, e.message))?;
+            Some(Loaded {
+                config,
+                error: None,
             })
+        }
+    };
+    Ok(Configuration { name, text, config })
+}
+
+/// The configurations recorded in `dir`, with `--set` applied.
+fn recorded(dir: &Path, sets: &Overrides) -> anyhow::Result<Vec<Configuration>> {
+    stored::manifests(dir)?
+        .into_iter()
+        .map(|m| {
+            let name = m.name.clone();
+            configuration(m.name, m.text, sets).with_context(|| format!("configuration {name}"))
         })
         .collect()
 }
@@ -123,8 +205,10 @@ pub async fn eval(
     settings: &CodebaseSettings,
 ) -> anyhow::Result<String> {
     let cases = read_dataset(args)?;
-    let here = args.dataset.parent().unwrap_or(Path::new("."));
-    let configs = configurations(args)?;
+    let configs = match &args.replay {
+        Some(dir) => recorded(dir, &args.sets)?,
+        None => configurations(args)?,
+    };
     // Figures without a price would compare nothing.
     for c in &configs {
         let model = c
@@ -138,25 +222,30 @@ pub async fn eval(
             );
         }
     }
+    let bench = Bench {
+        engine,
+        settings,
+        here: args.dataset.parent().unwrap_or(Path::new(".")),
+        sets: &args.sets,
+    };
     let mut runs = Vec::new();
     for config in configs {
-        let dir = args.out.join(&config.name);
-        std::fs::create_dir_all(&dir)?;
+        let folder = stored::folder(&args.out, &config.name);
+        std::fs::create_dir_all(&folder)?;
+        if args.replay.is_none() {
+            let manifest = Manifest {
+                name: config.name.clone(),
+                text: config.text.clone(),
+            };
+            stored::write(&stored::manifest_file(&folder), &manifest)?;
+        }
         let mut done = Vec::with_capacity(cases.len());
         for (i, case) in cases.iter().enumerate() {
-            let file = dir.join(format!("{}.json", case.id));
-            // A scored case is kept; a failed one is run again.
-            let stored: Option<CaseRun> = std::fs::read(&file)
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok());
-            let run = match stored.filter(|r| r.error.is_none()) {
-                Some(stored) => stored,
-                None => {
-                    let run = run_case(engine, settings, here, case, &config, args.slack).await;
-                    std::fs::write(&file, serde_json::to_vec_pretty(&run)?)?;
-                    run
-                }
-            };
+            let mut run = run_one(args, &bench, case, &config, &folder).await?;
+            // Every case is scored again (a new slack, an edited label); a failed one has
+            // reported nothing: its expected findings are misses.
+            run.score = Some(score::score(case, &run.reported, args.slack));
+            run.losses = run.trace.as_ref().map(|t| losses(case, t, args.slack));
             eprintln!(
                 "[{}/{}] {} {}: {}",
                 i + 1,
@@ -172,7 +261,47 @@ pub async fn eval(
             cases: done,
         });
     }
-    write_report(args, runs)
+    write_report(args, &cases, runs)
+}
+
+/// One case: replayed from its cassette, kept from an earlier run, or run and recorded.
+async fn run_one(
+    args: &EvalArgs,
+    bench: &Bench<'_>,
+    case: &Case,
+    config: &Configuration,
+    folder: &Path,
+) -> anyhow::Result<CaseRun> {
+    let file = stored::case_file(folder, &case.id);
+    let stamp = Stamp::of(case, config.text.as_deref(), &args.sets.text());
+    let run = if let Some(dir) = &args.replay {
+        let recorded = stored::folder(dir, &config.name);
+        let path = stored::cassette_file(&recorded, &case.id);
+        match stored::read::<Cassette>(&path) {
+            Some(cassette) => {
+                case::run(bench, case, config, Arc::new(Tape::player(cassette))).await
+            }
+            None => CaseRun::failed(&case.id, format!("no cassette at {}", path.display())),
+        }
+    } else {
+        // A case that ran is kept, unless its line, its configuration or the binary
+        // changed; a failed one is run again.
+        let stored: Option<CaseRun> = stored::read(&file);
+        let same = |r: &CaseRun| r.error.is_none() && r.stamp.as_ref() == Some(&stamp);
+        if let Some(kept) = stored.filter(same) {
+            return Ok(kept);
+        }
+        let tape = Arc::new(Tape::recorder());
+        let run = case::run(bench, case, config, Arc::clone(&tape)).await;
+        stored::write(&stored::cassette_file(folder, &case.id), &tape.cassette())?;
+        run
+    };
+    let run = CaseRun {
+        stamp: Some(stamp),
+        ..run
+    };
+    stored::write(&file, &run)?;
+    Ok(run)
 }
 
 /// The dataset, refused whole at its first bad line.
@@ -184,9 +313,16 @@ fn read_dataset(args: &EvalArgs) -> anyhow::Result<Vec<Case>> {
 }
 
 /// Writes the report files; returns the Markdown.
-fn write_report(args: &EvalArgs, runs: Vec<ConfigRun>) -> anyhow::Result<String> {
+fn write_report(args: &EvalArgs, cases: &[Case], runs: Vec<ConfigRun>) -> anyhow::Result<String> {
     std::fs::create_dir_all(&args.out)?;
-    let md = report::markdown(&runs, "");
+    let note = match &args.replay {
+        Some(dir) => format!(
+            "Replayed from the cassettes of `{}`: no model was asked.",
+            dir.display()
+        ),
+        None => String::new(),
+    };
+    let md = report::markdown(&runs, &note) + &report::stages(&runs, cases);
     std::fs::write(args.out.join("report.md"), &md)?;
     std::fs::write(args.out.join("report.json"), report::json(&runs))?;
     std::fs::write(args.out.join("chart.svg"), report::chart(&runs))?;
@@ -195,141 +331,31 @@ fn write_report(args: &EvalArgs, runs: Vec<ConfigRun>) -> anyhow::Result<String>
 
 fn outcome(run: &CaseRun) -> String {
     match (&run.score, &run.error) {
-        (Some(s), _) if s.clean => format!("clean, {} reported", s.reported),
-        (Some(s), _) => format!("{} of {} found, {} noise", s.matched, s.expected, s.noise()),
-        (None, Some(e)) => format!("failed: {e}"),
-        (None, None) => "failed".into(),
+        (_, Some(e)) => format!("failed: {e}"),
+        (Some(s), None) if s.clean => format!("clean, {} reported", s.reported),
+        (Some(s), None) => format!("{} of {} found, {} noise", s.matched, s.expected, s.noise()),
+        (None, None) => "not scored".into(),
     }
 }
 
-/// The stored runs of every configuration directory of `args.out`, scored again.
-fn replay(args: &EvalArgs, cases: &[Case]) -> anyhow::Result<Vec<ConfigRun>> {
-    let mut names: Vec<String> = std::fs::read_dir(&args.out)
-        .with_context(|| format!("reading {}", args.out.display()))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    names.sort();
-    if names.is_empty() {
-        bail!("{} holds no stored run", args.out.display());
-    }
-    let mut runs = Vec::new();
-    for name in names {
-        let mut done = Vec::new();
-        for case in cases {
-            let file = args.out.join(&name).join(format!("{}.json", case.id));
-            let Ok(bytes) = std::fs::read(&file) else {
-                continue;
-            };
-            let mut run: CaseRun = serde_json::from_slice(&bytes)
-                .with_context(|| format!("reading {}", file.display()))?;
-            if run.error.is_none() {
-                run.score = Some(score::score(case, &run.reported, args.slack));
-            }
-            done.push(run);
-        }
-        runs.push(ConfigRun {
-            totals: score::totals(&name, &done),
-            cases: done,
-        });
-    }
-    Ok(runs)
-}
-
-/// One case under one configuration: its context, the pipeline, the posted findings scored.
-async fn run_case(
-    engine: &Engine<'_>,
-    settings: &CodebaseSettings,
-    here: &Path,
-    case: &Case,
-    config: &Configuration,
-    slack: u32,
-) -> CaseRun {
-    let started = Instant::now();
-    // The case's own meter: what it spent, failed or not, is what its figures say.
-    let engine = Engine {
-        model: engine.model,
-        limits: engine.limits,
-        tool_limits: engine.tool_limits,
-        meter: Meter::new(),
-        report: engine.report.clone(),
-    };
-    let meter = &engine.meter;
-    let failed = |error: String| {
-        let spent = meter.total();
-        CaseRun {
-            id: case.id.clone(),
-            score: None,
-            error: Some(error),
-            reported: Vec::new(),
-            input_tokens: spent.usage.input_tokens,
-            output_tokens: spent.usage.output_tokens,
-            dollars: spent.cost_usd(),
-            seconds: started.elapsed().as_secs_f64(),
-        }
-    };
-    let args = ReviewArgs {
-        target: Target::Stdin,
-        post: false,
-        json: false,
-        focus: Vec::new(),
-        tools: true,
-        verify: true,
-        server: None,
-        url: None,
-    };
-    let prepared = match &case.source {
-        Source::Local { repo, base, head } => context::of_revisions(
-            &here.join(repo),
-            (base, head),
-            config.config.clone(),
-            &args,
-            settings,
-        ),
-        Source::PullRequest(_) => Err(anyhow::anyhow!(
-            "pull request cases are not run yet: use a local repository with base and head"
-        )),
-    };
-    let prepared = match prepared {
-        Ok(p) => p,
-        Err(e) => return failed(format!("{e:#}")),
-    };
-    let reviewed = match pipeline::review(&engine, &prepared.ctx).await {
-        Ok(r) => r,
-        Err(e) => return failed(e.to_string()),
-    };
-    let spent = meter.total();
-    let p = &reviewed.placement;
-    let reported: Vec<_> = p
-        .inline
-        .iter()
-        .map(|x| x.finding.clone())
-        .chain(p.summary_only.iter().map(|u| u.finding.clone()))
-        .collect();
-    CaseRun {
-        id: case.id.clone(),
-        score: Some(score::score(case, &reported, slack)),
-        error: None,
-        reported,
-        input_tokens: spent.usage.input_tokens,
-        output_tokens: spent.usage.output_tokens,
-        dollars: spent.cost_usd(),
-        seconds: started.elapsed().as_secs_f64(),
-    }
-}
-
-/// `codex-review eval`: a replay needs no model; a run uses the CLI's model client and
-/// limits (`OPENAI_API_KEY`, ...), without progress lines of its own.
+/// `codex-review eval`: the CLI's model client and limits (`OPENAI_API_KEY`, ...); a replay
+/// needs no key, and its client is pointed nowhere: its cassettes answer every request.
 pub async fn main(args: &EvalArgs, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<String> {
-    if args.replay {
-        return write_report(args, replay(args, &read_dataset(args)?)?);
-    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let settings = CodebaseSettings::from_lookup(&env, &format!("eval-{}", std::process::id()))
         .map_err(anyhow::Error::msg)?;
     let limits = crate::settings::Limits::default();
-    let model = super::model_client(&env, &limits)?;
+    let model = match &args.replay {
+        None => super::model_client(&env, &limits)?,
+        Some(_) => {
+            let nowhere = |name: &str| match name {
+                "OPENAI_API_KEY" => Some("replay".to_owned()),
+                "OPENAI_BASE_URL" => Some("http://127.0.0.1:9/v1".to_owned()),
+                _ => env(name),
+            };
+            super::model_client(&nowhere, &limits)?
+        }
+    };
     let engine = Engine {
         model: &model,
         limits: &limits,
@@ -348,7 +374,17 @@ mod tests {
     fn arguments_are_read() {
         let args = |a: &[&str]| parse_args(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         let full = args(&[
-            "d.jsonl", "--config", "a.yml", "--config", "b.yml", "--out", "o", "--slack", "0",
+            "d.jsonl",
+            "--config",
+            "a.yml",
+            "--config",
+            "b.yml",
+            "--out",
+            "o",
+            "--slack",
+            "0",
+            "--set",
+            "review.min_priority=0",
         ])
         .unwrap();
         assert_eq!(
@@ -357,14 +393,35 @@ mod tests {
         );
         assert_eq!(
             (full.out, full.slack, full.replay),
-            (PathBuf::from("o"), 0, false)
+            (PathBuf::from("o"), 0, None)
         );
+        assert_eq!(full.sets.text(), "review.min_priority=0\n");
         let replay = args(&["d.jsonl", "--replay", "o"]).unwrap();
-        assert!(replay.replay && replay.out == Path::new("o") && replay.slack == 3);
+        assert_eq!(replay.replay, Some(PathBuf::from("o")));
+        assert_eq!(
+            (replay.out, replay.slack),
+            (PathBuf::from("eval-replay"), 3)
+        );
         assert!(args(&["d.jsonl", "--replay", "o", "--config", "a.yml"]).is_err());
+        assert!(args(&["d.jsonl", "--replay", "o", "--out", "o"]).is_err());
         assert!(args(&["--out", "o"]).is_err());
         assert!(args(&["d.jsonl", "e.jsonl"]).is_err());
         assert!(args(&["d.jsonl", "--slack", "many"]).is_err());
-        assert!(args(&["d.jsonl", "--parallel", "4"]).is_err());
+        assert!(args(&["d.jsonl", "--set", "nothing"]).is_err());
+        assert!(args(&["d.jsonl", "--frobnicate", "4"]).is_err());
+    }
+
+    #[test]
+    fn configurations_are_named_after_as_much_of_their_path_as_tells_them_apart() {
+        let paths = |p: &[&str]| p.iter().map(PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(
+            names(&paths(&["a/x.yml", "b/x.yml", "c/y.yml"])).unwrap(),
+            ["a/x", "b/x", "y"]
+        );
+        assert_eq!(
+            names(&paths(&["p/a/x.yml", "q/a/x.yml"])).unwrap(),
+            ["p/a/x", "q/a/x"]
+        );
+        assert!(names(&paths(&["a/x.yml", "a/x.yml"])).is_err());
     }
 }

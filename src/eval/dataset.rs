@@ -16,6 +16,13 @@ pub struct Case {
     pub id: String,
     /// Where the change is.
     pub source: Source,
+    /// The pull request's title, written as its author would (never the answer). Default: a
+    /// neutral title. A pull request case has its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The pull request's description, written as its author would. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// The findings a good review reports. Empty for a clean case.
     #[serde(default)]
     pub expected: Vec<Expected>,

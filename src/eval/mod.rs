@@ -7,5 +7,8 @@
 //! Markdown, JSON and an SVG chart of recall against cost.
 
 pub mod dataset;
+pub mod losses;
+pub mod overrides;
 pub mod report;
 pub mod score;
+pub mod stored;

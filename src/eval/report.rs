@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::dataset::Case;
+use super::losses::add_up;
 use super::score::{CaseRun, Totals};
 use crate::server::html::escape;
 use crate::server::status::chart::{COLOURS, nice_ceiling, usd};
@@ -25,6 +27,14 @@ fn percent(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
 
+/// A share as a percentage with its parts, or "n/a" when there is nothing to divide by.
+fn share(x: Option<f64>, a: usize, b: usize) -> String {
+    match x {
+        Some(x) => format!("{} ({a}/{b})", percent(x)),
+        None => format!("n/a ({a}/{b})"),
+    }
+}
+
 /// The report as Markdown: a table of the configurations, then each one's cases.
 pub fn markdown(runs: &[ConfigRun], note: &str) -> String {
     let mut s = String::from("# Review quality\n\n");
@@ -32,24 +42,22 @@ pub fn markdown(runs: &[ConfigRun], note: &str) -> String {
         let _ = writeln!(s, "{note}\n");
     }
     s.push_str(
-        "| configuration | cases | failed | recall | precision | F1 | findings per clean case | tokens p50 / p95 | cost p50 / p95 | cost in all | seconds p50 / p95 |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| configuration | cases | failed | recall | P0–P1 recall | precision | F1 | clean cases with a finding | findings per clean case | tokens p50 / p95 | cost p50 / p95 | cost in all | seconds p50 / p95 |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for run in runs {
         let t = &run.totals;
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} ({}/{}) | {} ({}/{}) | {:.3} | {:.2} | {} / {} | {} / {} | {} | {:.1} / {:.1} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {} / {} | {} / {} | {} | {:.1} / {:.1} |",
             t.config.replace('|', "\\|"),
             t.cases,
             t.failed,
-            percent(t.recall),
-            t.matched,
-            t.expected,
-            percent(t.precision),
-            t.matched,
-            t.reported,
-            t.f1,
+            share(t.recall, t.matched, t.expected),
+            share(t.urgent_recall, t.urgent_matched, t.urgent_expected),
+            share(t.precision, t.matched, t.reported),
+            t.f1.map_or("n/a".to_owned(), |f| format!("{f:.3}")),
+            share(t.false_alarm_share, t.clean_with_findings, t.clean_cases),
             t.noise_per_clean_case,
             t.tokens_p50,
             t.tokens_p95,
@@ -98,6 +106,70 @@ pub fn markdown(runs: &[ConfigRun], note: &str) -> String {
     s
 }
 
+/// Where findings went, per configuration: the true and false findings each stage removed,
+/// then, per case, the stage that lost each expected finding and the stages each false
+/// finding passed.
+pub fn stages(runs: &[ConfigRun], cases: &[Case]) -> String {
+    let mut s = String::from("\n# Where findings went\n");
+    for run in runs {
+        let _ = writeln!(s, "\n## {}\n", run.totals.config);
+        let rows = add_up(run.cases.iter().filter_map(|c| c.losses.as_ref()));
+        s.push_str("| stage | true findings removed | false findings removed |\n|---|---|---|\n");
+        for row in &rows {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} |",
+                row.stage, row.true_removed, row.false_removed
+            );
+        }
+        s.push('\n');
+        for row in rows.iter().filter(|r| r.true_removed + r.false_removed > 0) {
+            let _ = writeln!(
+                s,
+                "The {} stage removed {} true and {} false findings.",
+                row.stage, row.true_removed, row.false_removed
+            );
+        }
+        for run in &run.cases {
+            let Some(losses) = &run.losses else { continue };
+            let Some(case) = cases.iter().find(|c| c.id == run.id) else {
+                continue;
+            };
+            s.push('\n');
+            for fate in &losses.fates {
+                let e = &case.expected[fate.expected];
+                let went = match (&fate.lost_at, &fate.reason) {
+                    (None, _) => "posted".to_owned(),
+                    (Some(stage), _) if stage == crate::review::trace::ANSWERED => {
+                        "never reported by the model".to_owned()
+                    }
+                    (Some(stage), Some(why)) => format!("lost at {stage}: {why}"),
+                    (Some(stage), None) => format!("lost at {stage}"),
+                };
+                let _ = writeln!(
+                    s,
+                    "- {}: expected `{}:{}`: {}",
+                    run.id,
+                    e.path,
+                    e.start_line,
+                    went.replace('\n', " ")
+                );
+            }
+            for f in &losses.false_findings {
+                let _ = writeln!(
+                    s,
+                    "- {}: false finding `{}:{}` passed {}",
+                    run.id,
+                    f.path,
+                    f.line,
+                    f.passed.join(", ")
+                );
+            }
+        }
+    }
+    s
+}
+
 /// The report as JSON: every configuration's totals and cases.
 pub fn json(runs: &[ConfigRun]) -> String {
     serde_json::to_string_pretty(&serde_json::json!({ "configurations": runs }))
@@ -118,7 +190,9 @@ pub fn chart(runs: &[ConfigRun]) -> String {
         .iter()
         .filter_map(|r| {
             let t = &r.totals;
-            t.dollars_p50.map(|d| (t.config.as_str(), d, t.recall))
+            t.dollars_p50
+                .zip(t.recall)
+                .map(|(d, recall)| (t.config.as_str(), d, recall))
         })
         .collect();
     let peak = points.iter().map(|p| p.1).fold(0.0, f64::max);
@@ -187,23 +261,42 @@ mod tests {
                 reported,
                 matched,
                 pairs: Vec::new(),
+                urgent: 0,
+                urgent_matched: 0,
             }),
             error: None,
+            stale: false,
             reported: Vec::new(),
             input_tokens: 2000,
             output_tokens: 300,
             dollars: Some(dollars),
             seconds: 12.0,
+            stamp: None,
+            trace: None,
+            losses: None,
         };
         let failed = CaseRun {
             id: "broken".into(),
-            score: None,
+            score: Some(CaseScore {
+                id: "broken".into(),
+                clean: false,
+                expected: 1,
+                reported: 0,
+                matched: 0,
+                pairs: Vec::new(),
+                urgent: 1,
+                urgent_matched: 0,
+            }),
             error: Some("model | failed\nbadly".into()),
+            stale: false,
             reported: Vec::new(),
             input_tokens: 0,
             output_tokens: 0,
-            dollars: None,
+            dollars: Some(0.0),
             seconds: 0.5,
+            stamp: None,
+            trace: None,
+            losses: None,
         };
         ["gpt-5.1-codex", "mini <no tools>"]
             .iter()
@@ -226,16 +319,17 @@ mod tests {
     fn markdown_has_a_row_per_configuration_and_per_case() {
         let md = markdown(&runs(), "Scripted answers.");
         assert!(md.contains("Scripted answers."));
+        // The failed case's expected finding is a miss; no clean case ran.
         assert!(
-            md.contains("| gpt-5.1-codex | 3 | 1 | 100.0% (2/2) | 66.7% (2/3) | 0.800 |"),
+            md.contains("| gpt-5.1-codex | 3 | 1 | 66.7% (2/3) | 0.0% (0/1) | 66.7% (2/3) | 0.667 | n/a (0/0) | 0.00 |"),
             "{md}"
         );
         assert!(
-            md.contains("| mini <no tools> | 3 | 1 | 50.0% (1/2) |"),
+            md.contains("| mini <no tools> | 3 | 1 | 33.3% (1/3) |"),
             "{md}"
         );
         assert!(
-            md.contains("| broken |  |  |  |  | 0 | unknown | 0.5 | model   failed badly |"),
+            md.contains("| broken | 1 | 0 | 0 | 0 | 0 | $0.00 | 0.5 | model   failed badly |"),
             "{md}"
         );
         assert!(
@@ -248,9 +342,9 @@ mod tests {
     fn the_chart_has_a_point_per_priced_configuration_with_names_escaped() {
         let svg = chart(&runs());
         assert_eq!(svg.matches("<circle class=\"point\"").count(), 2);
-        assert!(svg.contains("mini &lt;no tools&gt;: recall 50.0%"), "{svg}");
+        assert!(svg.contains("mini &lt;no tools&gt;: recall 33.3%"), "{svg}");
         assert!(!svg.contains("<no tools>"));
         let json: serde_json::Value = serde_json::from_str(&json(&runs())).unwrap();
-        assert_eq!(json["configurations"][1]["totals"]["recall"], 0.5);
+        assert_eq!(json["configurations"][1]["totals"]["recall"], 1.0 / 3.0);
     }
 }

@@ -22,6 +22,11 @@ pub struct CaseScore {
     pub matched: usize,
     /// `(expected, reported)` indexes of each match.
     pub pairs: Vec<(usize, usize)>,
+    /// Expected findings of priority P0 or P1, and how many of them were matched.
+    #[serde(default)]
+    pub urgent: usize,
+    #[serde(default)]
+    pub urgent_matched: usize,
 }
 
 impl CaseScore {
@@ -59,7 +64,13 @@ pub fn score(case: &Case, reported: &[Finding], slack: u32) -> CaseScore {
         })
         .collect();
     let pairs = maximum_matching(&can, reported.len());
+    let is_urgent = |e: &Expected| e.priority.is_some_and(|p| p <= 1);
     CaseScore {
+        urgent: case.expected.iter().filter(|e| is_urgent(e)).count(),
+        urgent_matched: pairs
+            .iter()
+            .filter(|(e, _)| is_urgent(&case.expected[*e]))
+            .count(),
         id: case.id.clone(),
         clean: case.clean,
         expected: case.expected.len(),
@@ -109,6 +120,10 @@ pub struct CaseRun {
     pub id: String,
     pub score: Option<CaseScore>,
     pub error: Option<String>,
+    /// The case failed because its cassette no longer answers its requests (`error` names
+    /// the turn).
+    #[serde(default)]
+    pub stale: bool,
     /// The findings the review posted (what is scored: a replay scores them again).
     #[serde(default)]
     pub reported: Vec<Finding>,
@@ -117,9 +132,73 @@ pub struct CaseRun {
     /// `None` when the model has no price.
     pub dollars: Option<f64>,
     pub seconds: f64,
+    /// What the run was of: a stored run whose stamp differs is run again.
+    #[serde(default)]
+    pub stamp: Option<Stamp>,
+    /// The findings after each stage of the pipeline (none for a failed case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<crate::review::trace::Trace>,
+    /// Where the findings went, from the trace (scored again with the case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub losses: Option<crate::eval::losses::Losses>,
 }
 
-/// A configuration's figures over a dataset.
+/// What a stored run was of: SHA-256 of the dataset line (as read) and of the configuration
+/// (its file and the `--set` keys), and the version of the binary that ran it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub dataset_line: String,
+    pub configuration: String,
+    pub version: String,
+}
+
+impl Stamp {
+    /// The stamp of `case` run under the configuration of `config` (its file's text, `None`
+    /// for each case's own) with `sets` (one `KEY=VALUE` a line).
+    pub fn of(case: &Case, config: Option<&str>, sets: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let hex = |bytes: &[u8]| -> String {
+            Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        let line = serde_json::to_string(case).expect("a case serializes");
+        let config = match config {
+            Some(text) => format!("file\n{text}\nset\n{sets}"),
+            None => format!("own\nset\n{sets}"),
+        };
+        Stamp {
+            dataset_line: hex(line.as_bytes()),
+            configuration: hex(config.as_bytes()),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+impl CaseRun {
+    /// A case that failed before it asked anything.
+    pub fn failed(id: &str, error: String) -> Self {
+        CaseRun {
+            id: id.to_owned(),
+            score: None,
+            error: Some(error),
+            stale: false,
+            reported: Vec::new(),
+            input_tokens: 0,
+            output_tokens: 0,
+            dollars: Some(0.0),
+            seconds: 0.0,
+            stamp: None,
+            trace: None,
+            losses: None,
+        }
+    }
+}
+
+/// A configuration's figures over a dataset. A failed case counts: each of its expected
+/// findings is a miss, and what it spent is spent. A ratio with nothing to divide by is
+/// `None` ("n/a"), never a flattering 100%.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     pub config: String,
@@ -128,10 +207,22 @@ pub struct Totals {
     pub expected: usize,
     pub matched: usize,
     pub reported: usize,
-    pub recall: f64,
-    pub precision: f64,
-    pub f1: f64,
-    /// Findings reported per clean case.
+    /// Matched over expected (`None`: no finding was expected).
+    pub recall: Option<f64>,
+    /// Matched over reported (`None`: nothing was reported).
+    pub precision: Option<f64>,
+    /// Their harmonic mean (`None` when either is).
+    pub f1: Option<f64>,
+    /// Recall over the expected findings of priority P0 or P1.
+    pub urgent_expected: usize,
+    pub urgent_matched: usize,
+    pub urgent_recall: Option<f64>,
+    /// Clean cases that ran, and those of them with at least one finding reported.
+    pub clean_cases: usize,
+    pub clean_with_findings: usize,
+    /// The share of clean cases with a finding (`None`: no clean case ran).
+    pub false_alarm_share: Option<f64>,
+    /// Findings reported per clean case that ran.
     pub noise_per_clean_case: f64,
     pub tokens_p50: u64,
     pub tokens_p95: u64,
@@ -142,52 +233,55 @@ pub struct Totals {
     pub seconds_p95: f64,
 }
 
-/// Adds up `runs` (failed cases count as failed, not in the scores).
+/// `a / b`, `None` when `b` is 0.
+fn ratio(a: usize, b: usize) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+/// Adds up `runs`, failed ones included (scored as having reported nothing).
 pub fn totals(config: &str, runs: &[CaseRun]) -> Totals {
     let scored: Vec<&CaseScore> = runs.iter().filter_map(|r| r.score.as_ref()).collect();
     let sum = |f: fn(&CaseScore) -> usize| scored.iter().map(|s| f(s)).sum::<usize>();
     let (expected, matched, reported) =
         (sum(|s| s.expected), sum(|s| s.matched), sum(|s| s.reported));
-    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let recall = if expected == 0 {
-        1.0
-    } else {
-        ratio(matched, expected)
+    let (recall, precision) = (ratio(matched, expected), ratio(matched, reported));
+    let f1 = match (recall, precision) {
+        (Some(r), Some(p)) if r + p > 0.0 => Some(2.0 * r * p / (r + p)),
+        (Some(_), Some(_)) => Some(0.0),
+        _ => None,
     };
-    let precision = if reported == 0 {
-        1.0
-    } else {
-        ratio(matched, reported)
-    };
-    let f1 = if recall + precision == 0.0 {
-        0.0
-    } else {
-        2.0 * recall * precision / (recall + precision)
-    };
-    let clean: Vec<&&CaseScore> = scored.iter().filter(|s| s.clean).collect();
-    let noise_per_clean_case = if clean.is_empty() {
-        0.0
-    } else {
-        clean.iter().map(|s| s.reported).sum::<usize>() as f64 / clean.len() as f64
-    };
-    let ran: Vec<&CaseRun> = runs.iter().filter(|r| r.score.is_some()).collect();
-    let tokens: Vec<f64> = ran
+    let (urgent_expected, urgent_matched) = (sum(|s| s.urgent), sum(|s| s.urgent_matched));
+    let clean: Vec<&CaseScore> = runs
+        .iter()
+        .filter(|r| r.error.is_none())
+        .filter_map(|r| r.score.as_ref())
+        .filter(|s| s.clean)
+        .collect();
+    let clean_with_findings = clean.iter().filter(|s| s.reported > 0).count();
+    let noise_per_clean_case = ratio(clean.iter().map(|s| s.reported).sum(), clean.len());
+    let tokens: Vec<f64> = runs
         .iter()
         .map(|r| (r.input_tokens + r.output_tokens) as f64)
         .collect();
-    let seconds: Vec<f64> = ran.iter().map(|r| r.seconds).collect();
-    let dollars: Option<Vec<f64>> = ran.iter().map(|r| r.dollars).collect();
+    let seconds: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
+    let dollars: Option<Vec<f64>> = runs.iter().map(|r| r.dollars).collect();
     Totals {
         config: config.to_owned(),
         cases: runs.len(),
-        failed: runs.len() - ran.len(),
+        failed: runs.iter().filter(|r| r.error.is_some()).count(),
         expected,
         matched,
         reported,
         recall,
         precision,
         f1,
-        noise_per_clean_case,
+        urgent_expected,
+        urgent_matched,
+        urgent_recall: ratio(urgent_matched, urgent_expected),
+        clean_cases: clean.len(),
+        clean_with_findings,
+        false_alarm_share: ratio(clean_with_findings, clean.len()),
+        noise_per_clean_case: noise_per_clean_case.unwrap_or(0.0),
         tokens_p50: percentile(&tokens, 50.0) as u64,
         tokens_p95: percentile(&tokens, 95.0) as u64,
         dollars_p50: dollars.as_ref().map(|d| percentile(d, 50.0)),
@@ -234,6 +328,8 @@ mod tests {
             clean: expected.is_empty(),
             expected,
             origin: None,
+            title: None,
+            description: None,
         }
     }
 
@@ -309,20 +405,23 @@ mod tests {
 
     #[test]
     fn totals_over_cases_with_a_clean_one_and_a_failure() {
-        let run = |id: &str, s: Option<CaseScore>, dollars: f64, seconds: f64| CaseRun {
+        let run = |id: &str, s: CaseScore, failed: bool, dollars: f64, seconds: f64| CaseRun {
             id: id.into(),
-            error: s.is_none().then(|| "the model call failed".to_owned()),
-            score: s,
+            error: failed.then(|| "the model call failed".to_owned()),
+            stale: false,
+            score: Some(s),
             reported: Vec::new(),
             input_tokens: 1000,
             output_tokens: 100,
             dollars: Some(dollars),
             seconds,
+            stamp: None,
+            trace: None,
+            losses: None,
         };
-        let bug = case(vec![
-            expected("a.rs", 1, 1, Side::Right),
-            expected("b.rs", 1, 1, Side::Right),
-        ]);
+        let mut urgent = expected("a.rs", 1, 1, Side::Right);
+        urgent.priority = Some(1);
+        let bug = case(vec![urgent, expected("b.rs", 1, 1, Side::Right)]);
         let hit = score(
             &bug,
             &[
@@ -331,26 +430,52 @@ mod tests {
             ],
             0,
         );
+        assert_eq!((hit.urgent, hit.urgent_matched), (1, 1));
         let clean = score(&case(vec![]), &[reported("a.rs", 1, 1, Side::Right)], 0);
+        let quiet = score(&case(vec![]), &[], 0);
+        // The failed case expected two findings: both are misses, and it cost.
+        let broken = score(&bug, &[], 0);
         let t = totals(
             "default",
             &[
-                run("bug", Some(hit), 0.02, 10.0),
-                run("clean", Some(clean), 0.01, 4.0),
-                run("broken", None, 0.0, 1.0),
+                run("bug", hit, false, 0.02, 10.0),
+                run("clean", clean, false, 0.01, 4.0),
+                run("quiet", quiet, false, 0.01, 4.0),
+                run("broken", broken, true, 0.03, 1.0),
             ],
         );
         assert_eq!(
             (t.cases, t.failed, t.expected, t.matched, t.reported),
-            (3, 1, 2, 1, 3)
+            (4, 1, 4, 1, 3)
         );
-        assert_eq!(t.recall, 0.5);
-        assert!((t.precision - 1.0 / 3.0).abs() < 1e-12);
-        assert!((t.f1 - 0.4).abs() < 1e-12);
-        assert_eq!(t.noise_per_clean_case, 1.0);
-        assert_eq!((t.dollars_p50, t.dollars_p95), (Some(0.01), Some(0.02)));
+        assert_eq!(t.recall, Some(0.25));
+        assert_eq!(
+            (t.urgent_expected, t.urgent_matched, t.urgent_recall),
+            (2, 1, Some(0.5))
+        );
+        assert!((t.precision.unwrap() - 1.0 / 3.0).abs() < 1e-12);
+        assert!((t.f1.unwrap() - 2.0 / 7.0).abs() < 1e-12);
+        assert_eq!((t.clean_cases, t.clean_with_findings), (2, 1));
+        assert_eq!(t.false_alarm_share, Some(0.5));
+        assert_eq!(t.noise_per_clean_case, 0.5);
+        assert_eq!(t.dollars_total, Some(0.07));
         assert_eq!((t.seconds_p50, t.seconds_p95), (4.0, 10.0));
         assert_eq!(t.tokens_p50, 1100);
+    }
+
+    #[test]
+    fn nothing_reported_is_no_precision_and_nothing_expected_is_no_recall() {
+        let quiet = CaseRun {
+            score: Some(score(&case(vec![]), &[], 0)),
+            ..CaseRun::failed("quiet", String::new())
+        };
+        let quiet = CaseRun {
+            error: None,
+            ..quiet
+        };
+        let t = totals("silent", &[quiet]);
+        assert_eq!((t.recall, t.precision, t.f1), (None, None, None));
+        assert_eq!(t.false_alarm_share, Some(0.0));
     }
 
     #[test]

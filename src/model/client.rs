@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::cassette::Tape;
 use super::cost::PriceTable;
 pub(crate) use super::response::{
     Turn, billed_usage, final_event, parse_answer, parse_turn, user_input,
@@ -143,6 +144,9 @@ pub enum ModelError {
     InvalidOutput(String),
     #[error("the model run failed: {0}")]
     Failed(String),
+    /// A replayed request that matches no recording (see [`super::cassette`]).
+    #[error("the recording does not answer this request: {0}")]
+    Stale(String),
 }
 
 impl ModelError {
@@ -187,6 +191,8 @@ pub struct ModelClient {
     /// Requests in flight at once across the clients that share it (`None`: no limit). A
     /// slot is held for one request, not for a whole conversation.
     slots: Option<Arc<Semaphore>>,
+    /// Records every exchange, or answers from recordings instead of the API.
+    tape: Option<Arc<Tape>>,
 }
 
 /// What one review call sends besides the fixed schema.
@@ -228,12 +234,20 @@ impl ModelClient {
             prices: settings.prices.clone(),
             stream: settings.stream,
             slots: None,
+            tape: None,
         })
     }
 
     /// The client with at most `slots` permits' worth of requests in flight at once.
     pub fn limited(mut self, slots: Arc<Semaphore>) -> Self {
         self.slots = Some(slots);
+        self
+    }
+
+    /// The client with `tape` recording its exchanges, or answering them (see
+    /// [`super::cassette`]).
+    pub fn with_tape(mut self, tape: Arc<Tape>) -> Self {
+        self.tape = Some(tape);
         self
     }
 
@@ -421,6 +435,43 @@ impl ModelClient {
     }
 
     async fn send(&self, body: &Value) -> Result<Turn, Failure> {
+        let failure = |error| Failure {
+            error,
+            retry_after: None,
+            billed: None,
+        };
+        let (status, retry_after, text) = match self.tape.as_ref().and_then(|t| t.play(body)) {
+            Some(Ok((status, text))) => (status, None, text),
+            Some(Err(stale)) => return Err(failure(ModelError::Stale(stale))),
+            None => {
+                let (status, retry_after, text) = self.post(body).await?;
+                // A rate limit or a server error is tried again: the replay needs only
+                // the answer that ended the request.
+                let transient = status == 429 || status >= 500;
+                if let Some(tape) = self.tape.as_ref().filter(|_| !transient) {
+                    tape.record(body, status, &text);
+                }
+                (status, retry_after, text)
+            }
+        };
+        if !(200..300).contains(&status) {
+            return Err(Failure {
+                error: api_error(status, &text),
+                retry_after,
+                billed: None,
+            });
+        }
+        // An answer that is no turn (refused, failed, cut short, unreadable) was billed too.
+        parse_turn(&text).map_err(|error| Failure {
+            error,
+            retry_after: None,
+            billed: billed_usage(&text),
+        })
+    }
+
+    /// One HTTP request: the answer's status, `retry-after` and body (for a stream, the
+    /// response of its last event).
+    async fn post(&self, body: &Value) -> Result<(u16, Option<Duration>, String), Failure> {
         let mut request = self
             .http
             .post(&self.endpoint)
@@ -441,14 +492,7 @@ impl ModelClient {
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let text = response.text().await.map_err(transport)?;
-        if !status.is_success() {
-            return Err(Failure {
-                error: api_error(status.as_u16(), &text),
-                retry_after,
-                billed: None,
-            });
-        }
-        let text = match self.stream {
+        let text = match self.stream && status.is_success() {
             true => final_event(&text).map_err(|error| Failure {
                 error,
                 retry_after: None,
@@ -456,12 +500,7 @@ impl ModelClient {
             })?,
             false => text,
         };
-        // An answer that is no turn (refused, failed, cut short, unreadable) was billed too.
-        parse_turn(&text).map_err(|error| Failure {
-            error,
-            retry_after: None,
-            billed: billed_usage(&text),
-        })
+        Ok((status.as_u16(), retry_after, text))
     }
 }
 

@@ -1,5 +1,6 @@
 //! The OpenAI Responses API: one typed client, the review schema, and the prompt.
 
+pub mod cassette;
 mod client;
 mod cost;
 pub mod prompt;

@@ -27,6 +27,7 @@ pub mod result;
 mod run;
 pub mod spend;
 pub(crate) mod tally;
+pub mod trace;
 pub mod verify;
 
 pub use gate::Loaded;

@@ -23,6 +23,7 @@ use super::meter::Meter;
 use super::place::{self, Placement};
 use super::progress::{Reporter, Step};
 use super::result::Drops;
+use super::trace::{self, Trace};
 use super::verify::{self, Verification, VerifyInput};
 use super::{Hidden, ReviewError, publish};
 use crate::diff::FileDiff;
@@ -115,6 +116,8 @@ pub struct Reviewed {
     /// Files of the parts the tool budget could not cover: the model did not read the
     /// repository for them.
     pub tools_limited: Vec<String>,
+    /// The findings after each stage, and why the others went.
+    pub trace: Trace,
 }
 
 /// Runs the stages from the plan to the verification.
@@ -135,7 +138,10 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
     } else {
         ask(engine, ctx, &plan, tooling.clone(), &mut not_reviewed).await?
     };
+    let mut trace = Trace::default();
+    trace.stage(trace::ANSWERED, &answer.output.findings);
     let mut placement = place(ctx, &answer, &plan, tooling.as_ref()).await;
+    trace.placed(trace::PLACED, &placement);
     let mut drops = Drops::default();
     let review = &ctx.config.review;
     let mut filtered = filter::filter(
@@ -146,6 +152,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         &ctx.pr_files,
         &mut drops,
     );
+    trace.placed(trace::FILTERED, &placement);
     let verification = if ctx.verify && review.verify && answer.calls > 0 {
         let head_text = |path: &str| ctx.contents.get(path).cloned();
         let input = VerifyInput {
@@ -173,7 +180,22 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         .map(|p| p.finding.priority)
         .chain(placement.summary_only.iter().map(|u| u.finding.priority))
         .min();
+    trace.placed(trace::VERIFIED, &placement);
+    let inline = placement.inline.len();
     place::cap_inline(&mut placement, review.max_inline_comments);
+    trace.capped = inline - placement.inline.len();
+    trace.placed(trace::POSTED, &placement);
+    trace.lowered = verification
+        .as_ref()
+        .map_or_else(Vec::new, |v| v.lowered.clone());
+    trace.dropped = drops
+        .notes()
+        .map(|(path, title, reason)| super::trace::Dropped {
+            path: path.to_owned(),
+            title: title.to_owned(),
+            reason: reason.to_owned(),
+        })
+        .collect();
     let mut answer = answer;
     let lowered = verification.as_ref().map_or(&[][..], |v| &v.lowered[..]);
     let remains = super::conclude::Remains {
@@ -198,6 +220,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         worst,
         tooling,
         tools_limited,
+        trace,
     })
 }
 

@@ -64,6 +64,13 @@ impl Drops {
             .map(|(_, _, _, r)| r.as_str())
     }
 
+    /// The path, title and reason of every finding dropped, in the order they were dropped.
+    pub fn notes(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.dropped
+            .iter()
+            .map(|(p, t, _, r)| (p.as_str(), t.as_str(), r.as_str()))
+    }
+
     /// The priority and reason of every finding dropped, in the order they were dropped.
     pub fn each(&self) -> impl Iterator<Item = (i64, &str)> {
         self.dropped.iter().map(|(_, _, p, r)| (*p, r.as_str()))

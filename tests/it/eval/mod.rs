@@ -1,6 +1,9 @@
 //! `codex-review eval`: the checked-in dataset schema is the parser's, a line that breaks it
 //! is refused by both, and a dataset of local cases runs against the fake Responses API, is
-//! scored, resumes and replays.
+//! scored and resumes.
+
+mod figures;
+mod replay;
 
 use serde_json::{Value, json};
 
@@ -59,7 +62,7 @@ fn the_schema_and_the_parser_agree_on_good_and_bad_lines() {
 }
 
 /// `git` in `dir`, quietly, as a fixed author.
-fn git(dir: &std::path::Path, args: &[&str]) {
+pub(crate) fn git(dir: &std::path::Path, args: &[&str]) {
     let status = std::process::Command::new("git")
         .current_dir(dir)
         .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
@@ -72,7 +75,7 @@ fn git(dir: &std::path::Path, args: &[&str]) {
 }
 
 /// A repository with a base, a head that plants a bug, and a docs-only change after it.
-fn repository(dir: &std::path::Path) {
+pub(crate) fn repository(dir: &std::path::Path) {
     std::fs::create_dir_all(dir.join("src")).unwrap();
     let digits = |bound: &str| {
         format!(
@@ -95,6 +98,28 @@ fn repository(dir: &std::path::Path) {
     .unwrap();
     git(dir, &["commit", "-q", "-am", "docs"]);
     git(dir, &["tag", "docs"]);
+}
+
+/// The variables of a run against `ai`.
+pub(crate) fn env_of(
+    ai: &crate::support::fake_openai::FakeOpenAi,
+) -> impl Fn(&str) -> Option<String> + use<> {
+    let base_url = ai.base_url.clone();
+    move |name: &str| match name {
+        "OPENAI_API_KEY" => Some(crate::support::fake_openai::API_KEY.to_owned()),
+        "OPENAI_BASE_URL" => Some(base_url.clone()),
+        _ => None,
+    }
+}
+
+/// `eval` arguments: the dataset, then `extra`.
+pub(crate) fn args_of(
+    dataset: &std::path::Path,
+    extra: &[&str],
+) -> codex_review::cli::eval::EvalArgs {
+    let mut all = vec![dataset.to_str().unwrap().to_owned()];
+    all.extend(extra.iter().map(|s| (*s).to_owned()));
+    codex_review::cli::eval::parse_args(&all).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,7 +200,7 @@ async fn an_eval_runs_scores_resumes_and_replays_against_the_fake_model() {
         "{failed}"
     );
     assert!(
-        report.contains("| default | 3 | 1 | 100.0% (1/1) | 33.3% (1/3) | 0.500 | 1.00 |"),
+        report.contains("| default | 3 | 1 | 100.0% (1/1) | 100.0% (1/1) | 33.3% (1/3) | 0.500 | 100.0% (1/1) | 1.00 |"),
         "{report}"
     );
     assert!(
@@ -193,18 +218,18 @@ async fn an_eval_runs_scores_resumes_and_replays_against_the_fake_model() {
         .unwrap();
     assert_eq!(ai.all_requests().len(), asked);
 
-    // A replay scores the stored findings again: with no slack, line 3 is not line 4.
-    let replayed = eval::main(
-        &args(&["--replay", out.to_str().unwrap(), "--slack", "0"]),
-        |_| None,
+    // A rerun scores every stored case again: with no slack, line 3 is not line 4.
+    let rescored = eval::main(
+        &args(&["--out", out.to_str().unwrap(), "--slack", "0"]),
+        &env,
     )
     .await
     .unwrap();
     assert!(
-        replayed.contains("| default | 3 | 1 | 0.0% (0/1) | 0.0% (0/3) |"),
-        "{replayed}"
+        rescored.contains("| default | 3 | 1 | 0.0% (0/1) | 0.0% (0/1) | 0.0% (0/3) |"),
+        "{rescored}"
     );
-    assert_eq!(ai.all_requests().len(), asked, "a replay calls no model");
+    assert_eq!(ai.all_requests().len(), asked, "a rerun asks nothing again");
 
     // A configuration is a repository configuration file, named after it.
     let config = root.path().join("no-tools.yml");
@@ -244,7 +269,8 @@ async fn a_failed_case_reports_what_its_answers_cost_and_an_unpriced_model_is_re
     repository(&root.path().join("repo"));
     let dataset = root.path().join("one.jsonl");
     let line = json!({"id": "digits-bound", "source": {"local": {"repo": "repo", "base": "base", "head": "bug"}},
-                      "clean": true});
+                      "expected": [{"path": "src/digits.rs", "start_line": 3, "end_line": 3, "side": "RIGHT",
+                                    "description": "the bound", "priority": 0}]});
     std::fs::write(&dataset, format!("{line}\n")).unwrap();
     let env = {
         let base_url = ai.base_url.clone();
@@ -272,6 +298,30 @@ async fn a_failed_case_reports_what_its_answers_cost_and_an_unpriced_model_is_re
     assert_eq!(case["input_tokens"], 2 * 1_834, "{case}");
     assert_eq!(case["output_tokens"], 2 * 412, "{case}");
     assert_eq!(case["dollars"], 0.010521, "{case}");
+    // Its expected finding is a miss, and what it cost counts: nothing was reported, so
+    // there is no precision to speak of.
+    let totals = &json["configurations"][0]["totals"];
+    assert_eq!(
+        (totals["failed"].as_u64(), totals["expected"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        (totals["recall"].as_f64(), totals["urgent_recall"].as_f64()),
+        (Some(0.0), Some(0.0))
+    );
+    assert!(
+        totals["precision"].is_null() && totals["f1"].is_null(),
+        "{totals}"
+    );
+    assert_eq!(totals["dollars_total"], 0.010521);
+    assert_eq!(totals["tokens_p50"], 2 * (1_834 + 412));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains(
+            "| default | 1 | 1 | 0.0% (0/1) | 0.0% (0/1) | n/a (0/0) | n/a | n/a (0/0) |"
+        ),
+        "{report}"
+    );
 
     let config = root.path().join("own-model.yml");
     std::fs::write(&config, "review:\n  model: my-own-llm\n").unwrap();

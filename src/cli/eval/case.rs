@@ -1,0 +1,160 @@
+//! One case of an eval under one configuration: its context (as `review` reads a change),
+//! the shared pipeline with the model behind a [`Tape`] (recording, or answering from a
+//! cassette), and what the review would post.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::cli::{ReviewArgs, Target, context};
+use crate::eval::dataset::{Case, Source};
+use crate::eval::overrides::Overrides;
+use crate::eval::score::CaseRun;
+use crate::model::cassette::Tape;
+use crate::review::Loaded;
+use crate::review::meter::Meter;
+use crate::review::pipeline::{self, Engine};
+use crate::settings::CodebaseSettings;
+
+/// The title of a case that gives none: nothing of its id, revisions or labels.
+const NEUTRAL_TITLE: &str = "Proposed changes";
+
+/// A configuration to run: its name, and the configuration that replaces the cases' own.
+pub struct Configuration {
+    pub name: String,
+    /// The file's text (`None`: each case's own configuration).
+    pub text: Option<String>,
+    pub config: Option<Loaded>,
+}
+
+/// What every case of a run shares.
+pub struct Bench<'a> {
+    pub engine: &'a Engine<'a>,
+    pub settings: &'a CodebaseSettings,
+    /// The dataset's directory: local repositories are relative to it.
+    pub here: &'a Path,
+    pub sets: &'a Overrides,
+}
+
+/// Runs `case` under `config`, its model exchanges through `tape`. A case that fails keeps
+/// what its answers cost; a request the tape cannot answer fails it as stale.
+pub async fn run(
+    bench: &Bench<'_>,
+    case: &Case,
+    config: &Configuration,
+    tape: Arc<Tape>,
+) -> CaseRun {
+    let started = Instant::now();
+    let model = bench.engine.model.clone().with_tape(Arc::clone(&tape));
+    // The case's own meter: what it spent, failed or not, is what its figures say.
+    let engine = Engine {
+        model: &model,
+        limits: bench.engine.limits,
+        tool_limits: bench.engine.tool_limits,
+        meter: Meter::new(),
+        report: Arc::new(|_| {}),
+    };
+    let done = |reported, error: Option<String>| {
+        let spent = engine.meter.total();
+        // A stale request fails the case, whatever the pipeline made of its error.
+        let stale = tape.stale();
+        CaseRun {
+            id: case.id.clone(),
+            score: None,
+            stale: stale.is_some(),
+            error: stale.or(error),
+            reported,
+            input_tokens: spent.usage.input_tokens,
+            output_tokens: spent.usage.output_tokens,
+            dollars: spent.cost_usd(),
+            seconds: started.elapsed().as_secs_f64(),
+            stamp: None,
+            trace: None,
+            losses: None,
+        }
+    };
+    let prepared = match prepare(bench, case, config) {
+        Ok(p) => p,
+        Err(e) => return done(Vec::new(), Some(format!("{e:#}"))),
+    };
+    let reviewed = match pipeline::review(&engine, &prepared.ctx).await {
+        Ok(r) => r,
+        Err(e) => return done(Vec::new(), Some(e.to_string())),
+    };
+    let p = &reviewed.placement;
+    let reported: Vec<_> = p
+        .inline
+        .iter()
+        .map(|x| x.finding.clone())
+        .chain(p.summary_only.iter().map(|u| u.finding.clone()))
+        .collect();
+    let run = done(reported, None);
+    if run.stale {
+        return CaseRun {
+            reported: Vec::new(),
+            ..run
+        };
+    }
+    CaseRun {
+        trace: Some(reviewed.trace),
+        ..run
+    }
+}
+
+/// The case's context, under the configuration (with `--set` applied).
+fn prepare(
+    bench: &Bench<'_>,
+    case: &Case,
+    config: &Configuration,
+) -> anyhow::Result<context::Prepared> {
+    let args = ReviewArgs {
+        target: Target::Stdin,
+        post: false,
+        json: false,
+        focus: Vec::new(),
+        tools: true,
+        verify: true,
+        server: None,
+        url: None,
+    };
+    match &case.source {
+        Source::Local { repo, base, head } => {
+            let dir = bench.here.join(repo);
+            let loaded = match &config.config {
+                Some(loaded) => loaded.clone(),
+                None if bench.sets.is_empty() => Loaded::from_file(
+                    crate::codebase::local::file_at(&dir, base, crate::repo_config::CONFIG_PATH)
+                        .as_deref(),
+                ),
+                None => {
+                    let path = crate::repo_config::CONFIG_PATH;
+                    let text = crate::codebase::local::file_at(&dir, base, path);
+                    let config = bench
+                        .sets
+                        .apply(text.as_deref().unwrap_or(""))
+                        .map_err(|e| anyhow::anyhow!("{path} with --set: {e}"))?;
+                    Loaded {
+                        config,
+                        error: None,
+                    }
+                }
+            };
+            let described = (
+                case.title.as_deref().unwrap_or(NEUTRAL_TITLE),
+                case.description.as_deref().unwrap_or(""),
+            );
+            let revisions = (base.as_str(), head.as_str());
+            context::of_revisions(
+                &dir,
+                revisions,
+                described,
+                Some(loaded),
+                &args,
+                bench.settings,
+            )
+        }
+        Source::PullRequest(_) => Err(anyhow::anyhow!(
+            "pull request cases are not run yet: use a local repository with base and head"
+        )),
+    }
+}
