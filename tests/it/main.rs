@@ -21,6 +21,7 @@ mod eval;
 mod fake_services;
 mod findings;
 mod gate_bypass;
+mod github_calls;
 mod hardening;
 mod large_prs;
 mod lifecycle;
