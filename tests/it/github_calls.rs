@@ -121,14 +121,25 @@ async fn a_review_reads_its_files_from_the_snapshot_in_few_calls_and_rounds() {
     app.github.state().delay = Duration::from_millis(100);
     app.github.add_pull(forty_files(2));
     let calls = one_review(&app, 2).await;
+    let start = calls[0].arrived;
     let listed: Vec<String> = calls
         .iter()
-        .map(|c| format!("{} {}", c.method, c.path))
+        .map(|c| {
+            let at = |t: std::time::Instant| t.duration_since(start).as_millis();
+            format!(
+                "{} {} ({}–{} ms)",
+                c.method,
+                c.path,
+                at(c.arrived),
+                at(c.answered)
+            )
+        })
         .collect();
     eprintln!(
-        "one review of 40 files: {} GitHub calls, {} round trips in turn before it is posted",
+        "one review of 40 files: {} GitHub calls, {} round trips in turn before it is posted:\n{}",
         calls.len(),
-        rounds(&calls)
+        rounds(&calls),
+        listed.join("\n")
     );
     assert_eq!(contents_reads(&calls), 0, "{listed:#?}");
     assert!(the_model_saw_the_whole_file(&app), "read from the snapshot");
