@@ -287,6 +287,21 @@ async fn run_case(
             &args,
             settings,
         ),
+        Source::Patch { base, patch } => {
+            crate::eval::patched::materialize(&here.join(base), &here.join(patch))
+                .map_err(anyhow::Error::msg)
+                .and_then(|repo| {
+                    // The context reads all it needs now: the repository can go.
+                    let revisions = (crate::eval::patched::BASE, crate::eval::patched::HEAD);
+                    context::of_revisions(
+                        repo.path(),
+                        revisions,
+                        config.config.clone(),
+                        &args,
+                        settings,
+                    )
+                })
+        }
         Source::PullRequest(_) => Err(anyhow::anyhow!(
             "pull request cases are not run yet: use a local repository with base and head"
         )),
