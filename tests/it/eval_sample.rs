@@ -2,7 +2,8 @@
 //! its expected findings lie on lines its own diff shows; it holds what issue 37 asks (30
 //! cases, 20 with a defect over three languages and eight kinds, 10 clean, licenses that
 //! allow redistribution, a NOTICE); the build script rebuilds a case from its registry
-//! archive byte for byte and refuses an archive whose checksum is wrong; and the whole sample
+//! archive byte for byte, and refuses an archive whose checksum is wrong, an edit it cannot
+//! find and an anchor that is not on one line; and the whole sample
 //! runs offline against the scripted fake model with the figures the README states.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -247,6 +248,52 @@ fn the_build_script_rebuilds_cases_from_their_archive_byte_for_byte() {
     ]);
     assert!(!ok);
     assert!(said.contains("ms-2.1.3.tgz: SHA-256"), "{said}");
+}
+
+#[test]
+fn the_build_script_refuses_an_edit_or_an_anchor_it_cannot_place() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval-sample");
+    let shipped = std::fs::read_to_string(sample().join("mutations.toml")).unwrap();
+    let package = shipped
+        .split("\n\n")
+        .find(|block| block.starts_with("[packages.\"npm/ms\"]"))
+        .unwrap();
+    let case = |edit_old: &str, anchor: &str| {
+        format!(
+            "{package}\n\n[[cases]]\nid = \"x\"\npackage = \"npm/ms\"\nkind = \"k\"\nmutation = \"m\"\n\
+             title = \"t\"\ndescription = \"d\"\nkeep = [\"index.js\"]\n\n\
+             [[cases.edits]]\npath = \"index.js\"\nold = \"{edit_old}\"\nnew = \"var s = 1001;\"\n\n\
+             [[cases.expected]]\npath = \"index.js\"\nanchor = \"{anchor}\"\ndescription = \"d\"\npriority = 1\n"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let refusals = [
+        (case("var s = 1000;", "var s = 1001;"), None),
+        (
+            case("var q = 1000;", "var s"),
+            Some("the edit's `old` text occurs 0 times"),
+        ),
+        (
+            case("var s = 1000;", "return n"),
+            Some("the anchor 'return n' is on 7 lines"),
+        ),
+    ];
+    for (manifest, refusal) in refusals {
+        let path = dir.path().join("mutations.toml");
+        std::fs::write(&path, manifest).unwrap();
+        let (ok, said) = build_script(&[
+            "--manifest",
+            path.to_str().unwrap(),
+            "--archives",
+            fixture.to_str().unwrap(),
+            "--out",
+            dir.path().join("out").to_str().unwrap(),
+        ]);
+        match refusal {
+            None => assert!(ok, "{said}"),
+            Some(why) => assert!(!ok && said.contains(why), "{why} in {said}"),
+        }
+    }
 }
 
 /// A distinctive line the case's change adds or removes: in no other case's base or patch.
