@@ -288,7 +288,9 @@ async fn run_case(
             settings,
         ),
         Source::Patch { base, patch } => {
-            crate::eval::patched::materialize(&here.join(base), &here.join(patch))
+            let package = case.origin.as_ref().map(|o| o.package.as_str());
+            let name = package.and_then(|p| p.rsplit('/').next()).unwrap_or("repo");
+            crate::eval::patched::materialize(&here.join(base), &here.join(patch), name)
                 .map_err(anyhow::Error::msg)
                 .and_then(|repo| {
                     // The context reads all it needs now: the repository can go.

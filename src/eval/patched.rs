@@ -6,7 +6,7 @@
 //! runs as everywhere else in the CLI and the eval (`codebase::local::git`: nothing from
 //! outside the repository), with no hook.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::codebase::local::git;
 use crate::scratch::ScratchDir;
@@ -17,19 +17,27 @@ pub const BASE: &str = "main";
 pub const HEAD: &str = "change";
 
 /// The repository made of a base and a patch, removed when dropped.
-pub struct Patched(ScratchDir);
+pub struct Patched {
+    work_tree: PathBuf,
+    _scratch: ScratchDir,
+}
 
 impl Patched {
     /// The repository's work tree.
     pub fn path(&self) -> &Path {
-        self.0.path()
+        &self.work_tree
     }
 }
 
-/// Commits the files under `base` on [`BASE`], then `patch` applied to them on [`HEAD`].
-pub fn materialize(base: &Path, patch: &Path) -> Result<Patched, String> {
+/// Commits the files under `base` on [`BASE`], then `patch` applied to them on [`HEAD`], in
+/// a repository directory called `name` (the model sees it as the repository's name: the
+/// package's, never the case's; `repo` when `name` is no plain directory name).
+pub fn materialize(base: &Path, patch: &Path, name: &str) -> Result<Patched, String> {
     let scratch = ScratchDir::new("codex-review-case").map_err(|e| format!("scratch: {e}"))?;
-    let dir = scratch.path();
+    let plain = !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\']);
+    let work_tree = scratch.path().join(if plain { name } else { "repo" });
+    let dir = work_tree.as_path();
+    std::fs::create_dir(dir).map_err(|e| format!("scratch: {e}"))?;
     copy_tree(base, dir).map_err(|e| format!("{}: {e}", base.display()))?;
     let patch = std::path::absolute(patch).map_err(|e| format!("{}: {e}", patch.display()))?;
     if !patch.is_file() {
@@ -46,7 +54,10 @@ pub fn materialize(base: &Path, patch: &Path) -> Result<Patched, String> {
         &["apply", "--index", "--whitespace=nowarn", patch],
     )?;
     commit(dir, "change")?;
-    Ok(Patched(scratch))
+    Ok(Patched {
+        work_tree,
+        _scratch: scratch,
+    })
 }
 
 /// The regular files and directories under `from`, copied into `to`.
@@ -132,19 +143,23 @@ mod tests {
             "diff --git a/src/a.py b/src/a.py\n--- a/src/a.py\n+++ b/src/a.py\n@@ -1,2 +1,2 @@\n x = 1\n-y = 2\n+y = 3\n",
         )
         .unwrap();
-        let repo = materialize(&base, &patch).unwrap();
+        let repo = materialize(&base, &patch, "a-package").unwrap();
         let dir = repo.path().to_owned();
+        assert!(dir.ends_with("a-package"), "{}", dir.display());
         let file = |rev| crate::codebase::local::file_at(&dir, rev, "src/a.py");
         assert_eq!(file(BASE).as_deref(), Some("x = 1\ny = 2\n"));
         assert_eq!(file(HEAD).as_deref(), Some("x = 1\ny = 3\n"));
         drop(repo);
         assert!(!dir.exists(), "the repository goes with its value");
+        // A name that is no plain directory name is not used.
+        let other = materialize(&base, &patch, "../up").unwrap();
+        assert!(other.path().ends_with("repo"), "{}", other.path().display());
 
         // A patch that does not apply is an error that says so.
         std::fs::write(base.join("src/a.py"), "x = 1\ny = 5\n").unwrap();
-        let err = materialize(&base, &patch).err().unwrap();
+        let err = materialize(&base, &patch, "a-package").err().unwrap();
         assert!(err.starts_with("git apply failed: "), "{err}");
-        let missing = materialize(&base, &root.path().join("none.patch"))
+        let missing = materialize(&base, &root.path().join("none.patch"), "")
             .err()
             .unwrap();
         assert!(missing.contains("no such patch"), "{missing}");
@@ -158,7 +173,9 @@ mod tests {
         std::fs::create_dir_all(&base).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", base.join("passwd")).unwrap();
         std::fs::write(root.path().join("p"), "").unwrap();
-        let err = materialize(&base, &root.path().join("p")).err().unwrap();
+        let err = materialize(&base, &root.path().join("p"), "x")
+            .err()
+            .unwrap();
         assert!(err.contains("neither a file nor a directory"), "{err}");
     }
 }

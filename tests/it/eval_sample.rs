@@ -47,8 +47,8 @@ fn every_case_validates_and_its_expected_findings_lie_on_lines_its_diff_shows() 
     }
     for case in cases() {
         let (base, patch) = parts(&case);
-        let repo =
-            patched::materialize(&base, &patch).unwrap_or_else(|e| panic!("{}: {e}", case.id));
+        let repo = patched::materialize(&base, &patch, "repo")
+            .unwrap_or_else(|e| panic!("{}: {e}", case.id));
         let diff =
             codex_review::codebase::local::diff(repo.path(), patched::BASE, patched::HEAD).unwrap();
         let files = split_diff(&diff);
@@ -358,7 +358,7 @@ fn scripted(case: &Case, defect: usize, clean: usize) -> Vec<Value> {
         return Vec::new();
     }
     let (base, patch) = parts(case);
-    let repo = patched::materialize(&base, &patch).unwrap();
+    let repo = patched::materialize(&base, &patch, "repo").unwrap();
     let diff =
         codex_review::codebase::local::diff(repo.path(), patched::BASE, patched::HEAD).unwrap();
     let file = &split_diff(&diff)[0];
@@ -444,6 +444,14 @@ async fn the_sample_runs_offline_against_the_fake_model_with_the_readmes_figures
     let totals = &json["configurations"][0]["totals"];
     assert_eq!(totals["failed"], 0, "{report}");
     assert_eq!(ai.requests().len(), cases.len(), "one review a case");
+    // The scratch repository's random name never reaches the model (the package's does).
+    let requests: Vec<String> = ai.all_requests().iter().map(Value::to_string).collect();
+    assert!(requests.iter().all(|r| !r.contains("codex-review-case")));
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.contains("of the repository werkzeug."))
+    );
     let [(input, cached), _] = ai.usage_seen();
     // For the README's estimate of a real run's cost (shown with --nocapture).
     eprintln!(
