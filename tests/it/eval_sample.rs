@@ -452,6 +452,12 @@ async fn the_sample_runs_offline_against_the_fake_model_with_the_readmes_figures
             .iter()
             .any(|r| r.contains("of the repository werkzeug."))
     );
+    // The AGENTS.md of a case's base reaches the model as the repository's guidelines.
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.contains("The parser never panics, whatever the input"))
+    );
     let [(input, cached), _] = ai.usage_seen();
     // For the README's estimate of a real run's cost (shown with --nocapture).
     eprintln!(
