@@ -18,6 +18,7 @@ mod docs;
 mod doctor;
 mod durability;
 mod eval;
+mod eval_sample;
 mod fake_services;
 mod findings;
 mod gate_bypass;

@@ -118,43 +118,69 @@ fn prepare(
         url: None,
     };
     match &case.source {
-        Source::Local { repo, base, head } => {
-            let dir = bench.here.join(repo);
-            let loaded = match &config.config {
-                Some(loaded) => loaded.clone(),
-                None if bench.sets.is_empty() => Loaded::from_file(
-                    crate::codebase::local::file_at(&dir, base, crate::repo_config::CONFIG_PATH)
-                        .as_deref(),
-                ),
-                None => {
-                    let path = crate::repo_config::CONFIG_PATH;
-                    let text = crate::codebase::local::file_at(&dir, base, path);
-                    let config = bench
-                        .sets
-                        .apply(text.as_deref().unwrap_or(""))
-                        .map_err(|e| anyhow::anyhow!("{path} with --set: {e}"))?;
-                    Loaded {
-                        config,
-                        error: None,
-                    }
-                }
-            };
-            let described = (
-                case.title.as_deref().unwrap_or(NEUTRAL_TITLE),
-                case.description.as_deref().unwrap_or(""),
-            );
-            let revisions = (base.as_str(), head.as_str());
-            context::of_revisions(
-                &dir,
-                revisions,
-                described,
-                Some(loaded),
-                &args,
-                bench.settings,
-            )
+        Source::Local { repo, base, head } => of_repository(
+            bench,
+            case,
+            config,
+            &bench.here.join(repo),
+            (base, head),
+            &args,
+        ),
+        Source::Patch { base, patch } => {
+            // A repository of the package's name, so nothing random reaches the model; the
+            // context reads all it needs at once, and the repository can go.
+            let package = case.origin.as_ref().map(|o| o.package.as_str());
+            let name = package.and_then(|p| p.rsplit('/').next()).unwrap_or("repo");
+            let (base, patch) = (bench.here.join(base), bench.here.join(patch));
+            let repo = crate::eval::patched::materialize(&base, &patch, name)
+                .map_err(anyhow::Error::msg)?;
+            let revisions = (crate::eval::patched::BASE, crate::eval::patched::HEAD);
+            of_repository(bench, case, config, repo.path(), revisions, &args)
         }
         Source::PullRequest(_) => Err(anyhow::anyhow!(
             "pull request cases are not run yet: use a local repository with base and head"
         )),
     }
+}
+
+/// The context of revisions `base..head` of the git repository `dir`, under the configuration
+/// (or the base's own, with `--set` applied).
+fn of_repository(
+    bench: &Bench<'_>,
+    case: &Case,
+    config: &Configuration,
+    dir: &Path,
+    (base, head): (&str, &str),
+    args: &ReviewArgs,
+) -> anyhow::Result<context::Prepared> {
+    let loaded = match &config.config {
+        Some(loaded) => loaded.clone(),
+        None if bench.sets.is_empty() => Loaded::from_file(
+            crate::codebase::local::file_at(dir, base, crate::repo_config::CONFIG_PATH).as_deref(),
+        ),
+        None => {
+            let path = crate::repo_config::CONFIG_PATH;
+            let text = crate::codebase::local::file_at(dir, base, path);
+            let config = bench
+                .sets
+                .apply(text.as_deref().unwrap_or(""))
+                .map_err(|e| anyhow::anyhow!("{path} with --set: {e}"))?;
+            Loaded {
+                config,
+                error: None,
+            }
+        }
+    };
+    let described = (
+        case.title.as_deref().unwrap_or(NEUTRAL_TITLE),
+        case.description.as_deref().unwrap_or(""),
+    );
+    context::of_revisions(
+        dir,
+        (base, head),
+        described,
+        Some(loaded),
+        args,
+        bench.settings,
+    )
 }
