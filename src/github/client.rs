@@ -205,7 +205,7 @@ pub struct RepoClient {
     /// `https://HOST/api`, for `/api/graphql` beside `/api/v3`).
     graphql: Option<String>,
     /// Where the archive's download link may lead.
-    pub(super) archive: Arc<super::archive::ArchiveHosts>,
+    pub(super) archive: Arc<super::archive_hosts::ArchiveHosts>,
     repo: RepoName,
     retry: RetryPolicy,
 }
@@ -224,7 +224,7 @@ impl RepoClient {
     }
 
     /// Takes archive download links to `hosts` (github.com's by default).
-    pub fn with_archive_hosts(mut self, hosts: Arc<super::archive::ArchiveHosts>) -> Self {
+    pub fn with_archive_hosts(mut self, hosts: Arc<super::archive_hosts::ArchiveHosts>) -> Self {
         self.archive = hosts;
         self
     }

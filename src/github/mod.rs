@@ -2,6 +2,7 @@
 //! a [`RepoClient`] with one method per call the app makes.
 
 mod archive;
+mod archive_hosts;
 mod checks;
 mod client;
 mod comments;
@@ -17,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
-pub use archive::ArchiveHosts;
+pub use archive_hosts::ArchiveHosts;
 pub use client::{
     ChangedFile, Comparison, GitHubError, NewReview, NewReviewComment, PullInfo, RepoClient,
     ReviewInfo,

@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::OpenAiSettings;
 use super::cassette::Tape;
 use super::cost::PriceTable;
 pub(crate) use super::response::{
@@ -16,7 +17,6 @@ pub(crate) use super::response::{
 };
 use super::schema::{ReviewOutput, SCHEMA_NAME, answer_schema, review_schema, verify_schema};
 use crate::retry::{RetryPolicy, backoff};
-use crate::settings::OpenAiSettings;
 
 /// Token counts of one call, as the API reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

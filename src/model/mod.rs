@@ -2,6 +2,7 @@
 
 pub mod cassette;
 mod client;
+mod config;
 mod cost;
 pub mod prompt;
 mod response;
@@ -12,6 +13,7 @@ pub use client::{
     Billed, ModelClient, ModelError, ModelReply, OnResponse, OutputFormat, Reply, ReviewCall,
     Usage, ignore_responses,
 };
+pub use config::OpenAiSettings;
 pub use turns::{Shares, ToolBudget, ToolLimits, ToolRunner, ToolUse};
 
 /// The call for one review.
