@@ -30,4 +30,5 @@ pub fn client_call<'a>(instructions: &'a str, user_message: &'a str) -> ReviewCa
 pub use cost::{Price, PriceTable};
 pub use schema::{
     AnswerOutput, CodeLocation, Finding, LineRange, ReviewOutput, Verdict, VerifyOutput,
+    normalize_title,
 };

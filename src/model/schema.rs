@@ -173,6 +173,17 @@ pub fn review_schema() -> Value {
     })
 }
 
+/// A finding's title reduced to its lower-case words: "Check the bound!" and "check the
+/// bound" are the same finding's.
+pub fn normalize_title(title: &str) -> String {
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,74 +1,17 @@
 //! The ask stage: the model is asked about a planned set of chunks, in parallel, with the
-//! repository's tools when there are any, and the answers are merged. Used by the App's
+//! repository's tools when there are any; the merge stage makes one answer of them. Used by the App's
 //! reviews and by `codex-review review`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
 use super::ReviewError;
+use super::tooling::{OnTry, Tooling};
 use crate::codebase::Toolbox;
 use crate::diff::chunk::Plan;
 use crate::model::prompt::{self, PromptInput};
-use crate::model::{
-    ModelClient, ModelError, ModelReply, ReviewOutput, Shares, ToolBudget, ToolUse, Usage,
-};
-
-/// Told of each model request as it ends, with what it billed: the review's meter.
-pub type OnTry = Arc<crate::model::OnResponse>;
-
-/// The repository's tools for a review, and its budget shared out between its
-/// conversations: a share for each part, one for the verification.
-#[derive(Clone)]
-pub struct Tooling {
-    pub toolbox: Toolbox,
-    shares: Shares,
-    /// What a cached input token counts for in a budget (its price over an uncached one's).
-    cached_weight: f64,
-    budgets: Arc<Mutex<Vec<Arc<ToolBudget>>>>,
-}
-
-impl Tooling {
-    pub fn new(toolbox: Toolbox, shares: Shares, cached_weight: f64) -> Self {
-        Self {
-            toolbox,
-            shares,
-            cached_weight,
-            budgets: Arc::default(),
-        }
-    }
-
-    /// The verification's budget.
-    pub fn verify_budget(&self) -> Arc<ToolBudget> {
-        self.new_budget(self.shares.verify)
-    }
-
-    /// Part `i`'s budget; `None` when the review's totals left it no tools.
-    pub fn part_budget(&self, i: usize) -> Option<Arc<ToolBudget>> {
-        let limits = self.shares.parts.get(i).copied().flatten()?;
-        Some(self.new_budget(limits))
-    }
-
-    /// The parts asked without tools because the totals could not give them a share.
-    pub fn parts_without_tools(&self) -> Vec<usize> {
-        self.shares.parts_without_tools()
-    }
-
-    fn new_budget(&self, limits: crate::model::ToolLimits) -> Arc<ToolBudget> {
-        let budget = Arc::new(ToolBudget::new(limits).priced(self.cached_weight));
-        self.budgets
-            .lock()
-            .expect("not poisoned")
-            .push(Arc::clone(&budget));
-        budget
-    }
-
-    /// Tool calls run so far, all conversations of the review.
-    pub fn calls_used(&self) -> u32 {
-        let budgets = self.budgets.lock().expect("not poisoned");
-        budgets.iter().map(|b| b.calls_used()).sum()
-    }
-}
+use crate::model::{ModelClient, ModelError, ModelReply, ReviewOutput, ToolUse, Usage};
 
 /// What the model is told about the change besides the diff.
 pub struct Subject<'a> {
@@ -121,7 +64,18 @@ impl Default for CallSettings {
     }
 }
 
-/// What the model said about the whole change, merged over its chunks.
+/// What the model said about each part of the change, before the merge stage.
+pub struct Asked {
+    /// The parts' answers, in the order of the parts (those that failed left out).
+    pub outputs: Vec<ReviewOutput>,
+    pub usage: Usage,
+    /// Conversations (one per part).
+    pub calls: usize,
+    /// Requests in all (a conversation with tools has several).
+    pub turns: u32,
+}
+
+/// What the model said about the whole change, merged over its parts.
 pub struct Answer {
     pub output: ReviewOutput,
     pub usage: Usage,
@@ -227,7 +181,7 @@ pub async fn ask_model(
     settings: &CallSettings,
     skipped: &mut Vec<(String, String)>,
     on_try: OnTry,
-) -> Result<Answer, ReviewError> {
+) -> Result<Asked, ReviewError> {
     let parts = plan.chunks.len();
     let tooling = settings.tooling.as_ref();
     let mut calls = JoinSet::new();
@@ -329,8 +283,8 @@ pub async fn ask_model(
             .unwrap_or(0);
         return Err(errors.swap_remove(pick).into());
     }
-    Ok(Answer {
-        output: super::merge::merge_parts(outputs),
+    Ok(Asked {
+        outputs,
         usage,
         calls: parts,
         turns,

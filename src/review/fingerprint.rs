@@ -7,19 +7,9 @@ use sha2::{Digest, Sha256};
 
 use super::place::Placement;
 use crate::diff::{FileDiff, Side};
-use crate::model::Finding;
+use crate::model::{Finding, normalize_title};
 use crate::store::{KnownFinding, PostedFinding};
 use crate::threads::Reopened;
-
-/// Lower-case words of the title: "Check the bound!" and "check the  bound" are the same.
-pub(crate) fn normalize_title(title: &str) -> String {
-    title
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// The code of `start..=end` on `side`, each line trimmed (indentation changes do not make
 /// a finding new).

@@ -6,8 +6,7 @@
 //! review). Two findings are the same when they point at the same file and side with
 //! overlapping lines, or carry the same normalised title in the same file.
 
-use super::fingerprint::normalize_title;
-use crate::model::{Finding, ReviewOutput};
+use crate::model::{Finding, ReviewOutput, normalize_title};
 
 /// Whether `a` and `b` report the same problem.
 fn same_problem(a: &Finding, b: &Finding) -> bool {
@@ -70,6 +69,16 @@ pub fn dedupe_findings(findings: Vec<(usize, Finding)>) -> Vec<Finding> {
 
 /// Characters of the joined explanations of a multi-part review at most.
 const MAX_EXPLANATION: usize = 1_500;
+
+/// The merge stage: the parts' answers as one, with what they cost.
+pub fn stage(asked: super::ask::Asked) -> super::ask::Answer {
+    super::ask::Answer {
+        output: merge_parts(asked.outputs),
+        usage: asked.usage,
+        calls: asked.calls,
+        turns: asked.turns,
+    }
+}
 
 /// The parts' answers as one: findings deduplicated, "incorrect" if any part says so, the
 /// lowest confidence, and one explanation that covers every part (see [`explanation`]).

@@ -27,6 +27,7 @@ pub mod result;
 mod run;
 pub mod spend;
 pub(crate) mod tally;
+pub mod tooling;
 pub mod trace;
 pub mod verify;
 

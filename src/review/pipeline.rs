@@ -17,12 +17,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::ask::{self, Answer, CallSettings, Subject, Tooling};
+use super::ask::{self, Answer, CallSettings, Subject};
 use super::filter::{self, Filtered};
 use super::meter::Meter;
 use super::place::{self, Placement};
 use super::progress::{Reporter, Step};
 use super::result::Drops;
+use super::tooling::Tooling;
 use super::trace::{self, Trace};
 use super::verify::{self, Verification, VerifyInput};
 use super::{Hidden, ReviewError, publish};
@@ -136,7 +137,8 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         // Nothing the model could read (only binaries, lock files...): say so, at no cost.
         nothing_to_review()
     } else {
-        ask(engine, ctx, &plan, tooling.clone(), &mut not_reviewed).await?
+        let asked = ask(engine, ctx, &plan, tooling.clone(), &mut not_reviewed).await?;
+        super::merge::stage(asked)
     };
     let mut trace = Trace::default();
     trace.stage(trace::ANSWERED, &answer.output.findings);
@@ -279,14 +281,14 @@ fn tooling(engine: &Engine<'_>, ctx: &Context, part_sizes: &[usize]) -> Option<T
     ))
 }
 
-/// The ask stage, its parts merged into one answer.
+/// The ask stage: each part's answer, before the merge stage.
 async fn ask(
     engine: &Engine<'_>,
     ctx: &Context,
     plan: &Plan,
     tooling: Option<Tooling>,
     not_reviewed: &mut Vec<(String, String)>,
-) -> Result<Answer, ReviewError> {
+) -> Result<ask::Asked, ReviewError> {
     let d = &ctx.described;
     let since = ctx.since.as_ref().map(|(sha, _)| sha.short());
     let subject = Subject {

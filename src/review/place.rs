@@ -42,7 +42,7 @@ pub const OUTSIDE_REASON: &str = "its file is not changed by this pull request";
 /// without one, the head tree is listed (only when the model pointed outside the diff).
 pub(super) async fn settle_outside_files(
     placement: &mut Placement,
-    tooling: Option<&super::ask::Tooling>,
+    tooling: Option<&super::tooling::Tooling>,
     gh: &crate::github::RepoClient,
     sha: &crate::ids::CommitSha,
 ) {

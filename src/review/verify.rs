@@ -7,8 +7,8 @@
 //! kept, and when the call fails every finding is kept (the summary says they are
 //! unverified).
 
-use super::ask::{OnTry, Tooling};
 use super::place::Placement;
+use super::tooling::{OnTry, Tooling};
 use crate::diff::render::{push_hunk_header, push_line};
 use crate::diff::{FileDiff, Hunk, Side};
 use crate::model::prompt::{self, ToVerify};

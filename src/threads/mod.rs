@@ -13,8 +13,8 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use crate::github::{GitHubError, RepoClient, ReviewThread};
 use crate::ids::{CommitSha, PrNumber, RepoName};
+use crate::model::normalize_title;
 use crate::repo_config::Association;
-use crate::review::fingerprint::normalize_title;
 use crate::store::{FindingState, Store, StoredFinding};
 use follow::{Followed, follow};
 
