@@ -3,6 +3,7 @@
 pub mod cassette;
 mod client;
 mod cost;
+mod error;
 pub mod prompt;
 mod response;
 pub mod schema;
