@@ -9,6 +9,7 @@
 pub mod dataset;
 pub mod losses;
 pub mod overrides;
+pub mod repeats;
 pub mod report;
 pub mod score;
 pub mod stored;

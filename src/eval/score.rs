@@ -124,6 +124,9 @@ pub struct CaseRun {
     /// the turn).
     #[serde(default)]
     pub stale: bool,
+    /// Which run of the case this is (1 for the first; `--runs K` makes K).
+    #[serde(default)]
+    pub run: u32,
     /// The findings the review posted (what is scored: a replay scores them again).
     #[serde(default)]
     pub reported: Vec<Finding>,
@@ -184,6 +187,7 @@ impl CaseRun {
             score: None,
             error: Some(error),
             stale: false,
+            run: 1,
             reported: Vec::new(),
             input_tokens: 0,
             output_tokens: 0,
@@ -239,7 +243,8 @@ fn ratio(a: usize, b: usize) -> Option<f64> {
 }
 
 /// Adds up `runs`, failed ones included (scored as having reported nothing).
-pub fn totals(config: &str, runs: &[CaseRun]) -> Totals {
+pub fn totals<'a>(config: &str, runs: impl IntoIterator<Item = &'a CaseRun>) -> Totals {
+    let runs: Vec<&CaseRun> = runs.into_iter().collect();
     let scored: Vec<&CaseScore> = runs.iter().filter_map(|r| r.score.as_ref()).collect();
     let sum = |f: fn(&CaseScore) -> usize| scored.iter().map(|s| f(s)).sum::<usize>();
     let (expected, matched, reported) =
@@ -409,6 +414,7 @@ mod tests {
             id: id.into(),
             error: failed.then(|| "the model call failed".to_owned()),
             stale: false,
+            run: 1,
             score: Some(s),
             reported: Vec::new(),
             input_tokens: 1000,

@@ -62,6 +62,7 @@ pub async fn run(
             id: case.id.clone(),
             score: None,
             stale: stale.is_some(),
+            run: 1,
             error: stale.or(error),
             reported,
             input_tokens: spent.usage.input_tokens,

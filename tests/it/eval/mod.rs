@@ -4,6 +4,7 @@
 
 mod figures;
 mod replay;
+mod scale;
 
 use serde_json::{Value, json};
 
