@@ -102,7 +102,7 @@ pub async fn eval(
     args: &EvalArgs,
     engine: &Engine<'_>,
     settings: &CodebaseSettings,
-    drawn: bool,
+    (github, drawn): (&case::GitHub<'_>, bool),
 ) -> anyhow::Result<String> {
     let cases = read_dataset(args)?;
     let configs = match &args.replay {
@@ -127,6 +127,7 @@ pub async fn eval(
         settings,
         here: args.dataset.parent().unwrap_or(Path::new(".")),
         sets: &args.sets,
+        github,
     };
     for config in &configs {
         let folder = stored::folder(&args.out, &config.name);
@@ -308,5 +309,7 @@ pub async fn main(args: &EvalArgs, env: impl Fn(&str) -> Option<String>) -> anyh
         meter: Meter::new(),
         report: Arc::new(|_| {}),
     };
-    eval(args, &engine, &settings, std::io::stderr().is_terminal()).await
+    let github = |repo: &crate::ids::RepoName| super::github_client(&env, repo);
+    let drawn = std::io::stderr().is_terminal();
+    eval(args, &engine, &settings, (&github, drawn)).await
 }

@@ -10,6 +10,8 @@ use crate::cli::{ReviewArgs, Target, context};
 use crate::eval::dataset::{Case, Source};
 use crate::eval::overrides::Overrides;
 use crate::eval::score::CaseRun;
+use crate::github::RepoClient;
+use crate::ids::RepoName;
 use crate::model::cassette::Tape;
 use crate::review::Loaded;
 use crate::review::meter::Meter;
@@ -34,7 +36,12 @@ pub struct Bench<'a> {
     /// The dataset's directory: local repositories are relative to it.
     pub here: &'a Path,
     pub sets: &'a Overrides,
+    /// A GitHub client for a pull request case's repository (`GITHUB_TOKEN`, as `review URL`).
+    pub github: &'a GitHub<'a>,
 }
+
+/// Makes the GitHub client of a repository.
+pub type GitHub<'a> = dyn Fn(&RepoName) -> anyhow::Result<RepoClient> + 'a;
 
 /// Runs `case` under `config`, its model exchanges through `tape`. A case that fails keeps
 /// what its answers cost; a request the tape cannot answer fails it as stale.
@@ -74,7 +81,7 @@ pub async fn run(
             losses: None,
         }
     };
-    let prepared = match prepare(bench, case, config) {
+    let prepared = match prepare(bench, case, config).await {
         Ok(p) => p,
         Err(e) => return done(Vec::new(), Some(format!("{e:#}"))),
     };
@@ -103,7 +110,7 @@ pub async fn run(
 }
 
 /// The case's context, under the configuration (with `--set` applied).
-fn prepare(
+async fn prepare(
     bench: &Bench<'_>,
     case: &Case,
     config: &Configuration,
@@ -118,32 +125,33 @@ fn prepare(
         server: None,
         url: None,
     };
+    // The configuration file of the case's base, replaced or with keys set.
+    let make = |text: Option<&str>| -> anyhow::Result<Loaded> {
+        match &config.config {
+            Some(loaded) => Ok(loaded.clone()),
+            None if bench.sets.is_empty() => Ok(Loaded::from_file(text)),
+            None => {
+                let path = crate::repo_config::CONFIG_PATH;
+                let config = bench
+                    .sets
+                    .apply(text.unwrap_or(""))
+                    .map_err(|e| anyhow::anyhow!("{path} with --set: {e}"))?;
+                Ok(Loaded {
+                    config,
+                    error: None,
+                })
+            }
+        }
+    };
+    let described = (
+        case.title.as_deref().unwrap_or(NEUTRAL_TITLE),
+        case.description.as_deref().unwrap_or(""),
+    );
     match &case.source {
         Source::Local { repo, base, head } => {
             let dir = bench.here.join(repo);
-            let loaded = match &config.config {
-                Some(loaded) => loaded.clone(),
-                None if bench.sets.is_empty() => Loaded::from_file(
-                    crate::codebase::local::file_at(&dir, base, crate::repo_config::CONFIG_PATH)
-                        .as_deref(),
-                ),
-                None => {
-                    let path = crate::repo_config::CONFIG_PATH;
-                    let text = crate::codebase::local::file_at(&dir, base, path);
-                    let config = bench
-                        .sets
-                        .apply(text.as_deref().unwrap_or(""))
-                        .map_err(|e| anyhow::anyhow!("{path} with --set: {e}"))?;
-                    Loaded {
-                        config,
-                        error: None,
-                    }
-                }
-            };
-            let described = (
-                case.title.as_deref().unwrap_or(NEUTRAL_TITLE),
-                case.description.as_deref().unwrap_or(""),
-            );
+            let path = crate::repo_config::CONFIG_PATH;
+            let loaded = make(crate::codebase::local::file_at(&dir, base, path).as_deref())?;
             let revisions = (base.as_str(), head.as_str());
             context::of_revisions(
                 &dir,
@@ -154,8 +162,23 @@ fn prepare(
                 bench.settings,
             )
         }
-        Source::PullRequest(_) => Err(anyhow::anyhow!(
-            "pull request cases are not run yet: use a local repository with base and head"
-        )),
+        Source::PullRequest(url) => {
+            let Some(Target::Pull { repo, pr }) = crate::cli::parse_pull_url(url) else {
+                anyhow::bail!("{url} is not a pull request URL");
+            };
+            let gh = (bench.github)(&repo)?;
+            let mut prepared = context::of_pull(gh, pr, &args, bench.settings, Some(&make)).await?;
+            // The pull request's own title and description, unless the case gives its own;
+            // neutral branch names, as for a local case.
+            let d = &mut prepared.ctx.described;
+            if let Some(title) = &case.title {
+                d.title = title.clone();
+            }
+            if let Some(description) = &case.description {
+                d.description = description.clone();
+            }
+            (d.base_ref, d.head_ref) = ("main".into(), "change".into());
+            Ok(prepared)
+        }
     }
 }

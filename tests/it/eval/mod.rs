@@ -3,6 +3,7 @@
 //! scored and resumes.
 
 mod figures;
+mod pulls;
 mod replay;
 mod scale;
 
