@@ -27,6 +27,7 @@ use anyhow::{Context as _, bail};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use crate::eval::dataset::{self, Case};
+use crate::eval::judge::{self, Judge, Verdict, Verdicts};
 use crate::eval::losses::losses;
 use crate::eval::overrides::Overrides;
 use crate::eval::repeats::repeats;
@@ -102,7 +103,7 @@ pub async fn eval(
     args: &EvalArgs,
     engine: &Engine<'_>,
     settings: &CodebaseSettings,
-    (github, drawn): (&case::GitHub<'_>, bool),
+    (github, judge, drawn): (&case::GitHub<'_>, Option<Judge<'_>>, bool),
 ) -> anyhow::Result<String> {
     let cases = read_dataset(args)?;
     let configs = match &args.replay {
@@ -122,12 +123,19 @@ pub async fn eval(
             );
         }
     }
+    if let Some(j) = judge.filter(|j| j.client.prices().price(j.model).is_none()) {
+        bail!(
+            "--judge {}: the model has no price: add one to CODEX_REVIEW_PRICES",
+            j.model
+        );
+    }
     let bench = Bench {
         engine,
         settings,
         here: args.dataset.parent().unwrap_or(Path::new(".")),
         sets: &args.sets,
         github,
+        judge,
     };
     for config in &configs {
         let folder = stored::folder(&args.out, &config.name);
@@ -205,7 +213,57 @@ async fn scored(
     run.run = k;
     run.score = Some(score::score(case, &run.reported, args.slack));
     run.losses = run.trace.as_ref().map(|t| losses(case, t, args.slack));
+    if let Some(judge) = bench.judge {
+        judged(args, judge, case, config, k, &folder, &mut run).await?;
+    }
     Ok(run)
+}
+
+/// `run`'s matches, judged: only those the judge confirms count, and what its verdicts cost
+/// is added to the case's. Verdicts are read from the output folder and, for a replay, the
+/// replayed one; the new ones are kept. A judge that fails fails the case.
+async fn judged(
+    args: &EvalArgs,
+    judge: Judge<'_>,
+    case: &Case,
+    config: &Configuration,
+    k: u32,
+    folder: &Path,
+    run: &mut CaseRun,
+) -> anyhow::Result<()> {
+    let Some(score) = run.score.as_mut() else {
+        return Ok(());
+    };
+    let file = stored::judge_file(folder, &case.id);
+    let mut known: Vec<Verdict> = stored::read::<Verdicts>(&file)
+        .map(|v| v.verdicts)
+        .unwrap_or_default();
+    if let Some(dir) = &args.replay {
+        let recorded = stored::run_folder(&stored::folder(dir, &config.name), k);
+        let theirs = stored::read::<Verdicts>(&stored::judge_file(&recorded, &case.id));
+        known.extend(theirs.map(|v| v.verdicts).unwrap_or_default());
+    }
+    match judge::judge(judge, case, &run.reported, &score.pairs, &known).await {
+        Ok((judged, asked)) => {
+            let rejected: Vec<usize> = judged.rejected.iter().map(|(e, _)| *e).collect();
+            score.keep_pairs(case, |(e, _)| !rejected.contains(e));
+            run.input_tokens += judged.input_tokens;
+            run.output_tokens += judged.output_tokens;
+            run.dollars = run.dollars.zip(judged.dollars).map(|(a, b)| a + b);
+            run.judged = Some(judged);
+            if !asked.is_empty() || !file.exists() {
+                known.extend(asked);
+                let mut seen = std::collections::HashSet::new();
+                known.retain(|v| seen.insert(v.key.clone()));
+                stored::write(&file, &Verdicts { verdicts: known })?;
+            }
+        }
+        Err(e) => {
+            score.keep_pairs(case, |_| false);
+            run.error = Some(format!("the judge failed: {e}"));
+        }
+    }
+    Ok(())
 }
 
 /// One case: replayed from its cassette, kept from an earlier run, or run and recorded.
@@ -267,8 +325,10 @@ fn write_report(args: &EvalArgs, cases: &[Case], runs: Vec<ConfigRun>) -> anyhow
         ),
         None => String::new(),
     };
-    let md =
-        report::markdown(&runs, &note) + &report::repeated(&runs) + &report::stages(&runs, cases);
+    let md = report::markdown(&runs, &note)
+        + &report::repeated(&runs)
+        + &report::judged(&runs, cases)
+        + &report::stages(&runs, cases);
     std::fs::write(args.out.join("report.md"), &md)?;
     std::fs::write(args.out.join("report.json"), report::json(&runs))?;
     std::fs::write(args.out.join("chart.svg"), report::chart(&runs))?;
@@ -311,5 +371,17 @@ pub async fn main(args: &EvalArgs, env: impl Fn(&str) -> Option<String>) -> anyh
     };
     let github = |repo: &crate::ids::RepoName| super::github_client(&env, repo);
     let drawn = std::io::stderr().is_terminal();
-    eval(args, &engine, &settings, (&github, drawn)).await
+    // A replay's judge asks the model only for pairs it has no verdict for, and only with
+    // a key; without one, such a pair fails its case.
+    let judge_client = match (&args.judge, &args.replay) {
+        (Some(_), Some(_)) if env("OPENAI_API_KEY").is_some() => {
+            Some(super::model_client(&env, &limits)?)
+        }
+        _ => None,
+    };
+    let judge = args.judge.as_deref().map(|judge| Judge {
+        client: judge_client.as_ref().unwrap_or(&model),
+        model: judge,
+    });
+    eval(args, &engine, &settings, (&github, judge, drawn)).await
 }

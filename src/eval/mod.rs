@@ -7,6 +7,7 @@
 //! Markdown, JSON and an SVG chart of recall against cost.
 
 pub mod dataset;
+pub mod judge;
 pub mod losses;
 pub mod overrides;
 pub mod repeats;

@@ -164,6 +164,64 @@ pub fn repeated(runs: &[ConfigRun]) -> String {
     s
 }
 
+/// With `--judge`: per configuration, the matches the judge confirmed, what its verdicts
+/// cost, and each match it did not confirm with its reason. Empty without a judge.
+pub fn judged(runs: &[ConfigRun], cases: &[Case]) -> String {
+    let mut s = String::new();
+    for run in runs {
+        let all: Vec<(&CaseRun, &crate::eval::judge::Judged)> = run
+            .cases
+            .iter()
+            .filter_map(|c| Some((c, c.judged.as_ref()?)))
+            .collect();
+        let Some((_, first)) = all.first() else {
+            continue;
+        };
+        if s.is_empty() {
+            s.push_str("\n# The judge\n");
+        }
+        let sum = |f: fn(&crate::eval::judge::Judged) -> usize| {
+            all.iter().map(|(_, j)| f(j)).sum::<usize>()
+        };
+        let (confirmed, rejected, asked) = (
+            sum(|j| j.confirmed),
+            sum(|j| j.rejected.len()),
+            sum(|j| j.asked),
+        );
+        let tokens: u64 = all
+            .iter()
+            .map(|(_, j)| j.input_tokens + j.output_tokens)
+            .sum();
+        let cost: Option<f64> = all.iter().map(|(_, j)| j.dollars).sum();
+        let _ = writeln!(
+            s,
+            "\n## {}\n\n{} confirmed {confirmed} of {} matches ({asked} asked in this run, the others judged before), \
+             for {tokens} tokens and {}.\n",
+            run.totals.config,
+            first.model,
+            confirmed + rejected,
+            cost.map_or("an unknown cost".to_owned(), |d| format!("${d:.4}")),
+        );
+        for (c, j) in &all {
+            let Some(case) = cases.iter().find(|x| x.id == c.id) else {
+                continue;
+            };
+            for (e, why) in &j.rejected {
+                let e = &case.expected[*e];
+                let _ = writeln!(
+                    s,
+                    "- {}: expected `{}:{}`: matched by place, not confirmed: {}",
+                    c.id,
+                    e.path,
+                    e.start_line,
+                    why.replace('\n', " ")
+                );
+            }
+        }
+    }
+    s
+}
+
 /// Where findings went, per configuration: the true and false findings each stage removed,
 /// then, per case, the stage that lost each expected finding and the stages each false
 /// finding passed.
@@ -333,6 +391,7 @@ mod tests {
             stamp: None,
             trace: None,
             losses: None,
+            judged: None,
         };
         let failed = CaseRun {
             id: "broken".into(),
@@ -357,6 +416,7 @@ mod tests {
             stamp: None,
             trace: None,
             losses: None,
+            judged: None,
         };
         ["gpt-5.1-codex", "mini <no tools>"]
             .iter()

@@ -5,6 +5,7 @@
 //! OUT/FOLDER/configuration.json     the configuration's name and file text
 //! OUT/FOLDER/CASE.json              the case's scored run (a `CaseRun`)
 //! OUT/FOLDER/CASE.cassette.json     every model exchange of the case (a `Cassette`)
+//! OUT/FOLDER/CASE.judge.json        the verdicts of `--judge` on its matches, if asked
 //! OUT/FOLDER/run-K/CASE.json ...     the same for run K of `--runs` (K from 2)
 //! ```
 //!
@@ -47,6 +48,11 @@ pub fn manifest_file(folder: &Path) -> PathBuf {
 
 pub fn case_file(folder: &Path, id: &str) -> PathBuf {
     folder.join(format!("{id}.json"))
+}
+
+/// The verdicts of `--judge` on the case's matches.
+pub fn judge_file(folder: &Path, id: &str) -> PathBuf {
+    folder.join(format!("{id}.judge.json"))
 }
 
 pub fn cassette_file(folder: &Path, id: &str) -> PathBuf {

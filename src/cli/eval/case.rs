@@ -38,6 +38,8 @@ pub struct Bench<'a> {
     pub sets: &'a Overrides,
     /// A GitHub client for a pull request case's repository (`GITHUB_TOKEN`, as `review URL`).
     pub github: &'a GitHub<'a>,
+    /// `--judge`: the model that checks matches, and its client.
+    pub judge: Option<crate::eval::judge::Judge<'a>>,
 }
 
 /// Makes the GitHub client of a repository.
@@ -79,6 +81,7 @@ pub async fn run(
             stamp: None,
             trace: None,
             losses: None,
+            judged: None,
         }
     };
     let prepared = match prepare(bench, case, config).await {

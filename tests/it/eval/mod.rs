@@ -3,6 +3,7 @@
 //! scored and resumes.
 
 mod figures;
+mod judge;
 mod pulls;
 mod replay;
 mod scale;
