@@ -69,8 +69,7 @@ pub async fn of_pull(
     let changed: Vec<&str> = reviewable.iter().map(|f| f.path.as_str()).collect();
     let config = &loaded.config;
     let tools = args.tools && wants_tools(&config.review);
-    let (contents, guidelines, codebase) = tokio::join!(
-        fetch_contents(&gh, &head, &reviewable),
+    let (guidelines, codebase) = tokio::join!(
         guidelines(&gh, &pull.base.sha, config, &changed, base_tree.as_ref()),
         async {
             match tools {
@@ -79,6 +78,9 @@ pub async fn of_pull(
             }
         }
     );
+    // From the snapshot when there is one: no more GitHub calls.
+    let snapshot = codebase.as_ref().and_then(|c| c.toolbox.as_ref());
+    let contents = fetch_contents(&gh, &head, &reviewable, snapshot).await;
     let selected = changed.iter().map(|p| (*p).to_owned()).collect();
     let described = Described {
         repo: gh.repo().to_string(),

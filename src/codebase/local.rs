@@ -23,7 +23,7 @@ const MAX_LINK_BYTES: u64 = 4096;
 
 /// `git -C work_tree`, with nothing from outside the repository (see the module's comment).
 /// Every git process of the CLI and the eval starts here.
-fn git(work_tree: &Path) -> Command {
+pub(crate) fn git(work_tree: &Path) -> Command {
     let mut git = Command::new("git");
     git.env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")

@@ -47,6 +47,10 @@ pub enum Source {
         base: String,
         head: String,
     },
+    /// The base's files in a directory and the change as a patch `git apply` reads, both
+    /// relative to the dataset's directory (the shipped sample's form: see
+    /// `eval/sample/README.md`).
+    Patch { base: String, patch: String },
 }
 
 /// A finding a good review of the case reports.
@@ -144,6 +148,13 @@ fn check(case: &Case) -> Result<(), String> {
                 }
             }
         }
+        Source::Patch { base, patch } => {
+            for (key, value) in [("base", base), ("patch", patch)] {
+                if value.trim().is_empty() {
+                    return Err(format!("source.patch.{key} is empty"));
+                }
+            }
+        }
     }
     for (i, e) in case.expected.iter().enumerate() {
         if e.start_line == 0 || e.end_line < e.start_line {
@@ -211,6 +222,10 @@ mod tests {
             (
                 &GOOD.replace("\"priority\":1", "\"priority\":7"),
                 "expected[0].priority",
+            ),
+            (
+                r#"{"id":"x","source":{"patch":{"base":"cases/x/base","patch":" "}},"clean":true}"#,
+                "source.patch.patch is empty",
             ),
             (GOOD, "the id \"itoa-off-by-one\" is used twice"),
             (&GOOD.replace("itoa-off-by-one", "../up"), "id \"../up\""),

@@ -348,11 +348,11 @@ mod tests {
         Case {
             id: "c".into(),
             source: Source::PullRequest("https://github.com/o/r/pull/1".into()),
+            title: None,
+            description: None,
             clean: expected.is_empty(),
             expected,
             origin: None,
-            title: None,
-            description: None,
         }
     }
 

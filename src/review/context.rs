@@ -256,32 +256,34 @@ impl Reviewer {
         self.trees.put(gh.repo(), sha, tree.clone());
         Ok(tree)
     }
-
-    /// The second wave: the content of the most valuable small files (for context around
-    /// their hunks) and the repository's guidelines, at once.
-    pub(super) async fn read_wide(
-        &self,
-        gh: &RepoClient,
-        sha: &CommitSha,
-        base_sha: &str,
-        reviewable: &[&FileDiff],
-        config: &RepoConfig,
-        base_tree: Option<&Tree>,
-    ) -> (HashMap<String, String>, Guidelines) {
-        let changed: Vec<&str> = reviewable.iter().map(|f| f.path.as_str()).collect();
-        tokio::join!(
-            fetch_contents(gh, sha, reviewable),
-            guidelines(gh, base_sha, config, &changed, base_tree)
-        )
-    }
 }
 
-/// The new content of the most valuable small files, for context around their hunks.
-/// Failures only cost context: they are logged and the file is shown by its hunks.
+/// The second wave: the content of the most valuable small files (for context around their
+/// hunks; from the snapshot when there is one) and the repository's guidelines, at once.
+pub(super) async fn read_wide(
+    gh: &RepoClient,
+    sha: &CommitSha,
+    base_sha: &str,
+    reviewable: &[&FileDiff],
+    config: &RepoConfig,
+    base_tree: Option<&Tree>,
+    snapshot: Option<&crate::codebase::Toolbox>,
+) -> (HashMap<String, String>, Guidelines) {
+    let changed: Vec<&str> = reviewable.iter().map(|f| f.path.as_str()).collect();
+    tokio::join!(
+        fetch_contents(gh, sha, reviewable, snapshot),
+        guidelines(gh, base_sha, config, &changed, base_tree)
+    )
+}
+
+/// The new content of the most valuable small files, for context around their hunks: from
+/// the head's snapshot when the review has one (no GitHub call), else through the contents
+/// API. Failures only cost context: they are logged and the file is shown by its hunks.
 pub async fn fetch_contents(
     gh: &RepoClient,
     sha: &CommitSha,
     files: &[&FileDiff],
+    snapshot: Option<&crate::codebase::Toolbox>,
 ) -> HashMap<String, String> {
     let mut wanted: Vec<&FileDiff> = files
         .iter()
@@ -291,6 +293,16 @@ pub async fn fetch_contents(
     wanted.sort_by(|a, b| (review_value(&a.path), &a.path).cmp(&(review_value(&b.path), &b.path)));
     wanted.truncate(MAX_CONTENT_FILES);
     let mut out = HashMap::new();
+    if let Some(snapshot) = snapshot.filter(|t| !t.is_fallback()) {
+        for file in wanted {
+            if let Some(text) = snapshot.text_of(&file.path).await
+                && text.len() <= MAX_CONTENT_BYTES
+            {
+                out.insert(file.path.clone(), text);
+            }
+        }
+        return out;
+    }
     let mut pending = wanted.into_iter().map(|f| f.path.clone());
     let mut fetches = JoinSet::new();
     loop {

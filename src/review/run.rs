@@ -169,12 +169,19 @@ impl Reviewer {
             ));
         }
         let base_tree = gathered.base_tree.as_deref();
-        let (contents, guidelines) = self
-            .read_wide(gh, sha, &pull.base.sha, &reviewable, config, base_tree)
-            .await;
-        let selected = reviewable.iter().map(|f| f.path.clone()).collect();
         let codebase = gathered.codebase;
         let toolbox = codebase.toolbox.as_ref();
+        let (contents, guidelines) = super::context::read_wide(
+            gh,
+            sha,
+            &pull.base.sha,
+            &reviewable,
+            config,
+            base_tree,
+            toolbox,
+        )
+        .await;
+        let selected = reviewable.iter().map(|f| f.path.clone()).collect();
         // The notes after the earlier findings: reading those records the dismissals whose
         // reasons become notes.
         let (earlier_and_notes, known) = tokio::join!(

@@ -146,24 +146,25 @@ async fn prepare(
             }
         }
     };
-    let described = (
-        case.title.as_deref().unwrap_or(NEUTRAL_TITLE),
-        case.description.as_deref().unwrap_or(""),
-    );
     match &case.source {
-        Source::Local { repo, base, head } => {
-            let dir = bench.here.join(repo);
-            let path = crate::repo_config::CONFIG_PATH;
-            let loaded = make(crate::codebase::local::file_at(&dir, base, path).as_deref())?;
-            let revisions = (base.as_str(), head.as_str());
-            context::of_revisions(
-                &dir,
-                revisions,
-                described,
-                Some(loaded),
-                &args,
-                bench.settings,
-            )
+        Source::Local { repo, base, head } => of_repository(
+            bench,
+            case,
+            &bench.here.join(repo),
+            (base, head),
+            &args,
+            &make,
+        ),
+        Source::Patch { base, patch } => {
+            // A repository of the package's name, so nothing random reaches the model; the
+            // context reads all it needs at once, and the repository can go.
+            let package = case.origin.as_ref().map(|o| o.package.as_str());
+            let name = package.and_then(|p| p.rsplit('/').next()).unwrap_or("repo");
+            let (base, patch) = (bench.here.join(base), bench.here.join(patch));
+            let repo = crate::eval::patched::materialize(&base, &patch, name)
+                .map_err(anyhow::Error::msg)?;
+            let revisions = (crate::eval::patched::BASE, crate::eval::patched::HEAD);
+            of_repository(bench, case, repo.path(), revisions, &args, &make)
         }
         Source::PullRequest(url) => {
             let Some(Target::Pull { repo, pr }) = crate::cli::parse_pull_url(url) else {
@@ -184,4 +185,30 @@ async fn prepare(
             Ok(prepared)
         }
     }
+}
+
+/// The context of revisions `base..head` of the git repository `dir`, under the configuration
+/// `make` makes of the base's file.
+fn of_repository(
+    bench: &Bench<'_>,
+    case: &Case,
+    dir: &Path,
+    (base, head): (&str, &str),
+    args: &ReviewArgs,
+    make: context::MakeConfig<'_>,
+) -> anyhow::Result<context::Prepared> {
+    let path = crate::repo_config::CONFIG_PATH;
+    let loaded = make(crate::codebase::local::file_at(dir, base, path).as_deref())?;
+    let described = (
+        case.title.as_deref().unwrap_or(NEUTRAL_TITLE),
+        case.description.as_deref().unwrap_or(""),
+    );
+    context::of_revisions(
+        dir,
+        (base, head),
+        described,
+        Some(loaded),
+        args,
+        bench.settings,
+    )
 }

@@ -169,6 +169,9 @@ pub struct Call {
     pub method: Method,
     pub path: String,
     pub query: String,
+    /// When the request came in, and when its answer was ready (after `delay`).
+    pub arrived: std::time::Instant,
+    pub answered: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -415,6 +418,7 @@ async fn handle(
         st.max_reaction_reads = st.max_reaction_reads.max(now);
         ReactionRead(fake.reaction_reads.clone())
     });
+    let arrived = std::time::Instant::now();
     let delay = fake.state().delay;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -459,6 +463,8 @@ async fn handle(
         method: method.clone(),
         path: path.clone(),
         query: query.clone(),
+        arrived,
+        answered: std::time::Instant::now(),
     });
     let fault_at = st
         .faults
