@@ -28,22 +28,38 @@ pub struct Prepared {
     _codebase: Option<CliCodebase>,
 }
 
-/// The context of pull request `pr`.
+/// Makes the configuration of a review from the text of the base's configuration file
+/// (`None`: there is none), for an eval that replaces it or sets keys of it.
+pub type MakeConfig<'a> = &'a dyn Fn(Option<&str>) -> anyhow::Result<Loaded>;
+
+/// The context of pull request `pr`, under the configuration of its base (said on standard
+/// error), or the one `make` makes of it.
 pub async fn of_pull(
     gh: RepoClient,
     pr: PrNumber,
     args: &ReviewArgs,
     settings: &CodebaseSettings,
+    make: Option<MakeConfig<'_>>,
 ) -> anyhow::Result<Prepared> {
     let pull = gh.pull(pr).await?;
     let head = pull
         .head_sha()
         .context("the pull request's head is not a commit id")?;
-    let (files, loaded, base_tree) = tokio::join!(
-        gh.files(pr),
-        config::of_pull(&gh, &pull.base.sha),
-        gh.tree_paths(&pull.base.sha)
-    );
+    let loaded = async {
+        match make {
+            None => config::of_pull(&gh, &pull.base.sha).await,
+            Some(make) => {
+                let path = crate::repo_config::CONFIG_PATH;
+                make(
+                    gh.file_at(path, &pull.base.sha, 256 * 1024)
+                        .await?
+                        .as_deref(),
+                )
+            }
+        }
+    };
+    let (files, loaded, base_tree) =
+        tokio::join!(gh.files(pr), loaded, gh.tree_paths(&pull.base.sha));
     let files: Vec<FileDiff> = files?.into_iter().map(|f| f.into_diff()).collect();
     let loaded = loaded?;
     let base_tree = base_tree

@@ -11,17 +11,26 @@
 //! build over the cassettes of DIR: the whole pipeline again, from the recorded answers,
 //! with no model request; a request that no longer matches its recording fails its case as
 //! stale.
+//!
+//! `--parallel N` runs N cases side by side (2 by default), `--runs K` each case K times;
+//! progress goes to standard error when it is a terminal (see [`progress`]).
 
+mod args;
 mod case;
+mod progress;
 
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal as _;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
+use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use crate::eval::dataset::{self, Case};
+use crate::eval::judge::{self, Judge, Verdict, Verdicts};
 use crate::eval::losses::losses;
 use crate::eval::overrides::Overrides;
+use crate::eval::repeats::repeats;
 use crate::eval::report::{self, ConfigRun};
 use crate::eval::score::{self, CaseRun, Stamp};
 use crate::eval::stored::{self, Manifest};
@@ -30,119 +39,10 @@ use crate::review::Loaded;
 use crate::review::meter::Meter;
 use crate::review::pipeline::Engine;
 use crate::settings::CodebaseSettings;
+use args::names;
+pub use args::{EvalArgs, USAGE, parse_args};
 use case::{Bench, Configuration};
-
-pub const USAGE: &str = "usage: codex-review eval DATASET [--config FILE]... [--set KEY=VALUE]... [--out DIR] [--slack N]\n       codex-review eval DATASET --replay DIR [--set KEY=VALUE]... [--out DIR] [--slack N]\n\n\
-DATASET     JSON Lines of labelled cases (see eval/dataset.schema.json)\n\
---config    a repository configuration to run every case under (repeatable)\n\
---set       replace a configuration key, such as review.min_priority=0 (repeatable)\n\
---out       where scored cases, cassettes and the report go (default eval-out, or\n\
-            eval-replay for a replay); a rerun resumes\n\
---replay    run the pipeline again over the cassettes recorded in DIR, without a model\n\
---slack     lines a finding may be off and still match (default 3)";
-
-/// What `eval` was asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EvalArgs {
-    pub dataset: PathBuf,
-    pub configs: Vec<PathBuf>,
-    pub out: PathBuf,
-    /// The recorded run to replay.
-    pub replay: Option<PathBuf>,
-    pub sets: Overrides,
-    pub slack: u32,
-}
-
-/// Parses the arguments after `eval`.
-pub fn parse_args(args: &[String]) -> Result<EvalArgs, String> {
-    let mut parsed = EvalArgs {
-        dataset: PathBuf::new(),
-        configs: Vec::new(),
-        out: PathBuf::new(),
-        replay: None,
-        sets: Overrides::default(),
-        slack: 3,
-    };
-    let mut it = args.iter();
-    let (mut dataset, mut out) = (None, None);
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--config" => parsed.configs.push(value("--config")?.into()),
-            "--out" => out = Some(PathBuf::from(value("--out")?)),
-            "--replay" => parsed.replay = Some(value("--replay")?.into()),
-            "--set" => parsed.sets.push(&value("--set")?)?,
-            "--slack" => {
-                parsed.slack = value("--slack")?
-                    .parse()
-                    .map_err(|_| "--slack takes a number of lines".to_owned())?;
-            }
-            other if other.starts_with('-') => return Err(format!("unknown option {other}")),
-            other if dataset.is_none() => dataset = Some(PathBuf::from(other)),
-            other => return Err(format!("one dataset only ({other})")),
-        }
-    }
-    parsed.dataset = dataset.ok_or("a dataset is required")?;
-    if parsed.replay.is_some() && !parsed.configs.is_empty() {
-        return Err("--replay runs the recorded configurations: no --config".into());
-    }
-    let default_out = if parsed.replay.is_some() {
-        "eval-replay"
-    } else {
-        "eval-out"
-    };
-    parsed.out = out.unwrap_or_else(|| default_out.into());
-    if parsed.replay.as_ref() == Some(&parsed.out) {
-        return Err("--out must not be the directory replayed".into());
-    }
-    Ok(parsed)
-}
-
-/// Names of configuration files: each file's name without its extension, with as many of
-/// its folders before it as tell it apart from the others (`a/x.yml` and `b/x.yml` are
-/// `a/x` and `b/x`).
-fn names(paths: &[PathBuf]) -> anyhow::Result<Vec<String>> {
-    let parts: Vec<Vec<String>> = paths
-        .iter()
-        .map(|p| {
-            let mut parts: Vec<String> = p
-                .with_extension("")
-                .components()
-                .filter_map(|c| match c {
-                    std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-                    _ => None,
-                })
-                .collect();
-            parts.reverse();
-            parts
-        })
-        .collect();
-    let name = |parts: &[String], n: usize| {
-        let mut taken: Vec<&str> = parts.iter().take(n).map(String::as_str).collect();
-        taken.reverse();
-        taken.join("/")
-    };
-    let mut depth = vec![1; paths.len()];
-    loop {
-        let now: Vec<String> = (0..paths.len())
-            .map(|i| name(&parts[i], depth[i]))
-            .collect();
-        let mut grew = false;
-        for i in 0..paths.len() {
-            let clash = (0..paths.len()).any(|j| j != i && now[j] == now[i]);
-            if clash && depth[i] < parts[i].len() {
-                depth[i] += 1;
-                grew = true;
-            }
-        }
-        if !grew {
-            if let Some(i) = (0..now.len()).find(|&i| now[i + 1..].contains(&now[i])) {
-                bail!("{} is given twice", paths[i].display());
-            }
-            return Ok(now);
-        }
-    }
-}
+use progress::Progress;
 
 fn configurations(args: &EvalArgs) -> anyhow::Result<Vec<Configuration>> {
     if args.configs.is_empty() {
@@ -198,11 +98,12 @@ fn recorded(dir: &Path, sets: &Overrides) -> anyhow::Result<Vec<Configuration>> 
 }
 
 /// Runs the dataset and writes `report.md`, `report.json` and `chart.svg` in the
-/// output directory; returns the Markdown.
+/// output directory; returns the Markdown. Progress is drawn on standard error when `drawn`.
 pub async fn eval(
     args: &EvalArgs,
     engine: &Engine<'_>,
     settings: &CodebaseSettings,
+    (github, judge, drawn): (&case::GitHub<'_>, Option<Judge<'_>>, bool),
 ) -> anyhow::Result<String> {
     let cases = read_dataset(args)?;
     let configs = match &args.replay {
@@ -222,16 +123,25 @@ pub async fn eval(
             );
         }
     }
+    if let Some(j) = judge.filter(|j| j.client.prices().price(j.model).is_none()) {
+        bail!(
+            "--judge {}: the model has no price: add one to CODEX_REVIEW_PRICES",
+            j.model
+        );
+    }
     let bench = Bench {
         engine,
         settings,
         here: args.dataset.parent().unwrap_or(Path::new(".")),
         sets: &args.sets,
+        github,
+        judge,
     };
-    let mut runs = Vec::new();
-    for config in configs {
+    for config in &configs {
         let folder = stored::folder(&args.out, &config.name);
-        std::fs::create_dir_all(&folder)?;
+        for run in 1..=args.runs {
+            std::fs::create_dir_all(stored::run_folder(&folder, run))?;
+        }
         if args.replay.is_none() {
             let manifest = Manifest {
                 name: config.name.clone(),
@@ -239,29 +149,121 @@ pub async fn eval(
             };
             stored::write(&stored::manifest_file(&folder), &manifest)?;
         }
-        let mut done = Vec::with_capacity(cases.len());
-        for (i, case) in cases.iter().enumerate() {
-            let mut run = run_one(args, &bench, case, &config, &folder).await?;
-            // Every case is scored again (a new slack, an edited label); a failed one has
-            // reported nothing: its expected findings are misses.
-            run.score = Some(score::score(case, &run.reported, args.slack));
-            run.losses = run.trace.as_ref().map(|t| losses(case, t, args.slack));
-            eprintln!(
-                "[{}/{}] {} {}: {}",
-                i + 1,
-                cases.len(),
+    }
+    // Every case run of every configuration, side by side as many as `--parallel` says.
+    let n = cases.len();
+    let jobs: Vec<(usize, u32, usize)> = (0..configs.len())
+        .flat_map(|c| (1..=args.runs).flat_map(move |k| (0..n).map(move |i| (c, k, i))))
+        .collect();
+    let progress = Progress::new(jobs.len(), drawn);
+    let (bench, progress, cases_ref, configs_ref) = (&bench, &progress, &cases, &configs);
+    let mut done: Vec<((usize, u32, usize), CaseRun)> = futures_util::stream::iter(jobs)
+        .map(|(c, k, i)| async move {
+            progress.start();
+            let (case, config) = (&cases_ref[i], &configs_ref[c]);
+            let run = scored(args, bench, case, config, k).await?;
+            let line = format!(
+                "{} {}{}: {}",
                 super::print::printable(&config.name),
                 super::print::printable(&case.id),
+                if args.runs > 1 {
+                    format!(" (run {k})")
+                } else {
+                    String::new()
+                },
                 super::print::printable(&outcome(&run))
             );
-            done.push(run);
-        }
-        runs.push(ConfigRun {
-            totals: score::totals(&config.name, &done),
-            cases: done,
-        });
-    }
+            progress.end(&run, &line);
+            anyhow::Ok(((c, k, i), run))
+        })
+        .buffer_unordered(args.parallel.max(1))
+        .try_collect()
+        .await?;
+    progress.finish();
+    done.sort_by_key(|(job, _)| *job);
+    let mut done = done.into_iter().map(|(_, run)| run);
+    let runs = configs
+        .iter()
+        .map(|config| {
+            let by_run: Vec<Vec<CaseRun>> = (0..args.runs)
+                .map(|_| done.by_ref().take(cases.len()).collect())
+                .collect();
+            let all: Vec<CaseRun> = by_run.iter().flatten().cloned().collect();
+            ConfigRun {
+                totals: score::totals(&config.name, &all),
+                repeats: (args.runs > 1).then(|| repeats(&cases, &by_run)),
+                cases: all,
+            }
+        })
+        .collect();
     write_report(args, &cases, runs)
+}
+
+/// Run `k` of `case` under `config`, scored. Every case is scored again (a new slack, an
+/// edited label); a failed one has reported nothing: its expected findings are misses.
+async fn scored(
+    args: &EvalArgs,
+    bench: &Bench<'_>,
+    case: &Case,
+    config: &Configuration,
+    k: u32,
+) -> anyhow::Result<CaseRun> {
+    let folder = stored::run_folder(&stored::folder(&args.out, &config.name), k);
+    let mut run = run_one(args, bench, case, config, k, &folder).await?;
+    run.run = k;
+    run.score = Some(score::score(case, &run.reported, args.slack));
+    run.losses = run.trace.as_ref().map(|t| losses(case, t, args.slack));
+    if let Some(judge) = bench.judge {
+        judged(args, judge, case, config, k, &folder, &mut run).await?;
+    }
+    Ok(run)
+}
+
+/// `run`'s matches, judged: only those the judge confirms count, and what its verdicts cost
+/// is added to the case's. Verdicts are read from the output folder and, for a replay, the
+/// replayed one; the new ones are kept. A judge that fails fails the case.
+async fn judged(
+    args: &EvalArgs,
+    judge: Judge<'_>,
+    case: &Case,
+    config: &Configuration,
+    k: u32,
+    folder: &Path,
+    run: &mut CaseRun,
+) -> anyhow::Result<()> {
+    let Some(score) = run.score.as_mut() else {
+        return Ok(());
+    };
+    let file = stored::judge_file(folder, &case.id);
+    let mut known: Vec<Verdict> = stored::read::<Verdicts>(&file)
+        .map(|v| v.verdicts)
+        .unwrap_or_default();
+    if let Some(dir) = &args.replay {
+        let recorded = stored::run_folder(&stored::folder(dir, &config.name), k);
+        let theirs = stored::read::<Verdicts>(&stored::judge_file(&recorded, &case.id));
+        known.extend(theirs.map(|v| v.verdicts).unwrap_or_default());
+    }
+    match judge::judge(judge, case, &run.reported, &score.pairs, &known).await {
+        Ok((judged, asked)) => {
+            let rejected: Vec<usize> = judged.rejected.iter().map(|(e, _)| *e).collect();
+            score.keep_pairs(case, |(e, _)| !rejected.contains(e));
+            run.input_tokens += judged.input_tokens;
+            run.output_tokens += judged.output_tokens;
+            run.dollars = run.dollars.zip(judged.dollars).map(|(a, b)| a + b);
+            run.judged = Some(judged);
+            if !asked.is_empty() || !file.exists() {
+                known.extend(asked);
+                let mut seen = std::collections::HashSet::new();
+                known.retain(|v| seen.insert(v.key.clone()));
+                stored::write(&file, &Verdicts { verdicts: known })?;
+            }
+        }
+        Err(e) => {
+            score.keep_pairs(case, |_| false);
+            run.error = Some(format!("the judge failed: {e}"));
+        }
+    }
+    Ok(())
 }
 
 /// One case: replayed from its cassette, kept from an earlier run, or run and recorded.
@@ -270,12 +272,13 @@ async fn run_one(
     bench: &Bench<'_>,
     case: &Case,
     config: &Configuration,
+    k: u32,
     folder: &Path,
 ) -> anyhow::Result<CaseRun> {
     let file = stored::case_file(folder, &case.id);
     let stamp = Stamp::of(case, config.text.as_deref(), &args.sets.text());
     let run = if let Some(dir) = &args.replay {
-        let recorded = stored::folder(dir, &config.name);
+        let recorded = stored::run_folder(&stored::folder(dir, &config.name), k);
         let path = stored::cassette_file(&recorded, &case.id);
         match stored::read::<Cassette>(&path) {
             Some(cassette) => {
@@ -322,7 +325,10 @@ fn write_report(args: &EvalArgs, cases: &[Case], runs: Vec<ConfigRun>) -> anyhow
         ),
         None => String::new(),
     };
-    let md = report::markdown(&runs, &note) + &report::stages(&runs, cases);
+    let md = report::markdown(&runs, &note)
+        + &report::repeated(&runs)
+        + &report::judged(&runs, cases)
+        + &report::stages(&runs, cases);
     std::fs::write(args.out.join("report.md"), &md)?;
     std::fs::write(args.out.join("report.json"), report::json(&runs))?;
     std::fs::write(args.out.join("chart.svg"), report::chart(&runs))?;
@@ -363,65 +369,19 @@ pub async fn main(args: &EvalArgs, env: impl Fn(&str) -> Option<String>) -> anyh
         meter: Meter::new(),
         report: Arc::new(|_| {}),
     };
-    eval(args, &engine, &settings).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arguments_are_read() {
-        let args = |a: &[&str]| parse_args(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        let full = args(&[
-            "d.jsonl",
-            "--config",
-            "a.yml",
-            "--config",
-            "b.yml",
-            "--out",
-            "o",
-            "--slack",
-            "0",
-            "--set",
-            "review.min_priority=0",
-        ])
-        .unwrap();
-        assert_eq!(
-            full.configs,
-            [PathBuf::from("a.yml"), PathBuf::from("b.yml")]
-        );
-        assert_eq!(
-            (full.out, full.slack, full.replay),
-            (PathBuf::from("o"), 0, None)
-        );
-        assert_eq!(full.sets.text(), "review.min_priority=0\n");
-        let replay = args(&["d.jsonl", "--replay", "o"]).unwrap();
-        assert_eq!(replay.replay, Some(PathBuf::from("o")));
-        assert_eq!(
-            (replay.out, replay.slack),
-            (PathBuf::from("eval-replay"), 3)
-        );
-        assert!(args(&["d.jsonl", "--replay", "o", "--config", "a.yml"]).is_err());
-        assert!(args(&["d.jsonl", "--replay", "o", "--out", "o"]).is_err());
-        assert!(args(&["--out", "o"]).is_err());
-        assert!(args(&["d.jsonl", "e.jsonl"]).is_err());
-        assert!(args(&["d.jsonl", "--slack", "many"]).is_err());
-        assert!(args(&["d.jsonl", "--set", "nothing"]).is_err());
-        assert!(args(&["d.jsonl", "--frobnicate", "4"]).is_err());
-    }
-
-    #[test]
-    fn configurations_are_named_after_as_much_of_their_path_as_tells_them_apart() {
-        let paths = |p: &[&str]| p.iter().map(PathBuf::from).collect::<Vec<_>>();
-        assert_eq!(
-            names(&paths(&["a/x.yml", "b/x.yml", "c/y.yml"])).unwrap(),
-            ["a/x", "b/x", "y"]
-        );
-        assert_eq!(
-            names(&paths(&["p/a/x.yml", "q/a/x.yml"])).unwrap(),
-            ["p/a/x", "q/a/x"]
-        );
-        assert!(names(&paths(&["a/x.yml", "a/x.yml"])).is_err());
-    }
+    let github = |repo: &crate::ids::RepoName| super::github_client(&env, repo);
+    let drawn = std::io::stderr().is_terminal();
+    // A replay's judge asks the model only for pairs it has no verdict for, and only with
+    // a key; without one, such a pair fails its case.
+    let judge_client = match (&args.judge, &args.replay) {
+        (Some(_), Some(_)) if env("OPENAI_API_KEY").is_some() => {
+            Some(super::model_client(&env, &limits)?)
+        }
+        _ => None,
+    };
+    let judge = args.judge.as_deref().map(|judge| Judge {
+        client: judge_client.as_ref().unwrap_or(&model),
+        model: judge,
+    });
+    eval(args, &engine, &settings, (&github, judge, drawn)).await
 }

@@ -158,7 +158,7 @@ pub async fn review(
         }
         Target::Pull { repo, pr } => {
             let gh = github_client(&env, repo)?;
-            context::of_pull(gh, *pr, args, &settings).await?
+            context::of_pull(gh, *pr, args, &settings, None).await?
         }
     };
     let ctx = &prepared.ctx;

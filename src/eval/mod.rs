@@ -8,9 +8,11 @@
 //! Markdown, JSON and an SVG chart of recall against cost.
 
 pub mod dataset;
+pub mod judge;
 pub mod losses;
 pub mod overrides;
 pub mod patched;
+pub mod repeats;
 pub mod report;
 pub mod score;
 pub mod stored;

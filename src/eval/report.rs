@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::dataset::Case;
 use super::losses::add_up;
+use super::repeats::{RESAMPLES, Repeats};
 use super::score::{CaseRun, Totals};
 use crate::server::html::escape;
 use crate::server::status::chart::{COLOURS, nice_ceiling, usd};
@@ -15,8 +16,12 @@ use crate::server::status::chart::{COLOURS, nice_ceiling, usd};
 /// One configuration's run over the dataset.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConfigRun {
+    /// Every case run added up (with `--runs K`, each case K times).
     pub totals: Totals,
     pub cases: Vec<CaseRun>,
+    /// With `--runs K` (K > 1): the means, intervals and findings found in k of K.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<Repeats>,
 }
 
 fn dollars(d: Option<f64>) -> String {
@@ -93,14 +98,125 @@ pub fn markdown(runs: &[ConfigRun], note: &str) -> String {
                 .as_deref()
                 .map(|e| e.replace(['|', '\n'], " "))
                 .unwrap_or_default();
+            let id = match run.repeats {
+                Some(_) => format!("{} (run {})", case.id, case.run),
+                None => case.id.clone(),
+            };
             let _ = writeln!(
                 s,
-                "| {} | {expected} | {matched} | {reported} | {noise} | {} | {} | {:.1} | {error} |",
-                case.id,
+                "| {id} | {expected} | {matched} | {reported} | {noise} | {} | {} | {:.1} | {error} |",
                 case.input_tokens + case.output_tokens,
                 dollars(case.dollars),
                 case.seconds,
             );
+        }
+    }
+    s
+}
+
+/// With `--runs K`: each configuration's figures as the mean of its K runs with a 95%
+/// interval, and in how many runs each expected finding was found. Empty for one run.
+pub fn repeated(runs: &[ConfigRun]) -> String {
+    let Some(k) = runs.iter().find_map(|r| r.repeats.as_ref()).map(|r| r.runs) else {
+        return String::new();
+    };
+    let mut s = format!(
+        "\n# Over {k} runs\n\nEach case ran {k} times; the tables above add up every run. \
+         Here each figure is the mean of the runs' figures, with a 95% interval from \
+         {RESAMPLES} draws of the cases with replacement (a fixed seed: the same runs give \
+         the same interval).\n\n\
+         | configuration | figure | mean | 95% interval |\n|---|---|---|---|\n"
+    );
+    let runs_with = || {
+        runs.iter()
+            .filter_map(|r| Some((&r.totals.config, r.repeats.as_ref()?)))
+    };
+    for (config, repeats) in runs_with() {
+        for f in &repeats.figures {
+            let show = |x: Option<f64>| match (x, f.name.starts_with("cost")) {
+                (None, _) => "n/a".to_owned(),
+                (Some(x), true) => dollars(Some(x)),
+                (Some(x), false) => percent(x),
+            };
+            let interval = match (f.low, f.high) {
+                (Some(_), Some(_)) => format!("{} – {}", show(f.low), show(f.high)),
+                _ => "n/a".to_owned(),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {interval} |",
+                config.replace('|', "\\|"),
+                f.name,
+                show(f.mean)
+            );
+        }
+    }
+    for (config, repeats) in runs_with() {
+        let _ = writeln!(s, "\n## {config}: found in k of {k}\n");
+        for f in &repeats.found {
+            let _ = writeln!(
+                s,
+                "- {}: expected `{}:{}`: found in {} of {}",
+                f.case, f.path, f.line, f.found, f.runs
+            );
+        }
+    }
+    s
+}
+
+/// With `--judge`: per configuration, the matches the judge confirmed, what its verdicts
+/// cost, and each match it did not confirm with its reason. Empty without a judge.
+pub fn judged(runs: &[ConfigRun], cases: &[Case]) -> String {
+    let mut s = String::new();
+    for run in runs {
+        let all: Vec<(&CaseRun, &crate::eval::judge::Judged)> = run
+            .cases
+            .iter()
+            .filter_map(|c| Some((c, c.judged.as_ref()?)))
+            .collect();
+        let Some((_, first)) = all.first() else {
+            continue;
+        };
+        if s.is_empty() {
+            s.push_str("\n# The judge\n");
+        }
+        let sum = |f: fn(&crate::eval::judge::Judged) -> usize| {
+            all.iter().map(|(_, j)| f(j)).sum::<usize>()
+        };
+        let (confirmed, rejected, asked) = (
+            sum(|j| j.confirmed),
+            sum(|j| j.rejected.len()),
+            sum(|j| j.asked),
+        );
+        let tokens: u64 = all
+            .iter()
+            .map(|(_, j)| j.input_tokens + j.output_tokens)
+            .sum();
+        let cost: Option<f64> = all.iter().map(|(_, j)| j.dollars).sum();
+        let _ = writeln!(
+            s,
+            "\n## {}\n\n{} confirmed {confirmed} of {} matches ({asked} asked in this run, the others judged before), \
+             for {tokens} tokens and {}.\n",
+            run.totals.config,
+            first.model,
+            confirmed + rejected,
+            cost.map_or("an unknown cost".to_owned(), |d| format!("${d:.4}")),
+        );
+        for (c, j) in &all {
+            let Some(case) = cases.iter().find(|x| x.id == c.id) else {
+                continue;
+            };
+            for (e, why) in &j.rejected {
+                let e = &case.expected[*e];
+                let _ = writeln!(
+                    s,
+                    "- {}: expected `{}:{}`: matched by place, not confirmed: {}",
+                    c.id,
+                    e.path,
+                    e.start_line,
+                    why.replace('\n', " ")
+                );
+            }
         }
     }
     s
@@ -266,6 +382,7 @@ mod tests {
             }),
             error: None,
             stale: false,
+            run: 1,
             reported: Vec::new(),
             input_tokens: 2000,
             output_tokens: 300,
@@ -274,6 +391,7 @@ mod tests {
             stamp: None,
             trace: None,
             losses: None,
+            judged: None,
         };
         let failed = CaseRun {
             id: "broken".into(),
@@ -289,6 +407,7 @@ mod tests {
             }),
             error: Some("model | failed\nbadly".into()),
             stale: false,
+            run: 1,
             reported: Vec::new(),
             input_tokens: 0,
             output_tokens: 0,
@@ -297,6 +416,7 @@ mod tests {
             stamp: None,
             trace: None,
             losses: None,
+            judged: None,
         };
         ["gpt-5.1-codex", "mini <no tools>"]
             .iter()
@@ -310,6 +430,7 @@ mod tests {
                 ConfigRun {
                     totals: totals(name, &cases),
                     cases,
+                    repeats: None,
                 }
             })
             .collect()

@@ -38,6 +38,21 @@ impl CaseScore {
     pub fn missed(&self) -> usize {
         self.expected - self.matched
     }
+
+    /// Keeps only the matches `keep` confirms (a judge's), and counts again.
+    pub fn keep_pairs(&mut self, case: &Case, keep: impl Fn(&(usize, usize)) -> bool) {
+        self.pairs.retain(keep);
+        self.matched = self.pairs.len();
+        self.urgent_matched = self
+            .pairs
+            .iter()
+            .filter(|(e, _)| is_urgent(&case.expected[*e]))
+            .count();
+    }
+}
+
+fn is_urgent(e: &Expected) -> bool {
+    e.priority.is_some_and(|p| p <= 1)
 }
 
 /// Whether `reported` is where `expected` is, within `slack` lines.
@@ -64,7 +79,6 @@ pub fn score(case: &Case, reported: &[Finding], slack: u32) -> CaseScore {
         })
         .collect();
     let pairs = maximum_matching(&can, reported.len());
-    let is_urgent = |e: &Expected| e.priority.is_some_and(|p| p <= 1);
     CaseScore {
         urgent: case.expected.iter().filter(|e| is_urgent(e)).count(),
         urgent_matched: pairs
@@ -124,6 +138,9 @@ pub struct CaseRun {
     /// the turn).
     #[serde(default)]
     pub stale: bool,
+    /// Which run of the case this is (1 for the first; `--runs K` makes K).
+    #[serde(default)]
+    pub run: u32,
     /// The findings the review posted (what is scored: a replay scores them again).
     #[serde(default)]
     pub reported: Vec<Finding>,
@@ -141,6 +158,9 @@ pub struct CaseRun {
     /// Where the findings went, from the trace (scored again with the case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub losses: Option<crate::eval::losses::Losses>,
+    /// What `--judge` made of the matches (judged again with the case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judged: Option<crate::eval::judge::Judged>,
 }
 
 /// What a stored run was of: SHA-256 of the dataset line (as read) and of the configuration
@@ -184,6 +204,7 @@ impl CaseRun {
             score: None,
             error: Some(error),
             stale: false,
+            run: 1,
             reported: Vec::new(),
             input_tokens: 0,
             output_tokens: 0,
@@ -192,6 +213,7 @@ impl CaseRun {
             stamp: None,
             trace: None,
             losses: None,
+            judged: None,
         }
     }
 }
@@ -239,7 +261,8 @@ fn ratio(a: usize, b: usize) -> Option<f64> {
 }
 
 /// Adds up `runs`, failed ones included (scored as having reported nothing).
-pub fn totals(config: &str, runs: &[CaseRun]) -> Totals {
+pub fn totals<'a>(config: &str, runs: impl IntoIterator<Item = &'a CaseRun>) -> Totals {
+    let runs: Vec<&CaseRun> = runs.into_iter().collect();
     let scored: Vec<&CaseScore> = runs.iter().filter_map(|r| r.score.as_ref()).collect();
     let sum = |f: fn(&CaseScore) -> usize| scored.iter().map(|s| f(s)).sum::<usize>();
     let (expected, matched, reported) =
@@ -409,6 +432,7 @@ mod tests {
             id: id.into(),
             error: failed.then(|| "the model call failed".to_owned()),
             stale: false,
+            run: 1,
             score: Some(s),
             reported: Vec::new(),
             input_tokens: 1000,
@@ -418,6 +442,7 @@ mod tests {
             stamp: None,
             trace: None,
             losses: None,
+            judged: None,
         };
         let mut urgent = expected("a.rs", 1, 1, Side::Right);
         urgent.priority = Some(1);

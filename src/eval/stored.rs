@@ -5,7 +5,12 @@
 //! OUT/FOLDER/configuration.json     the configuration's name and file text
 //! OUT/FOLDER/CASE.json              the case's scored run (a `CaseRun`)
 //! OUT/FOLDER/CASE.cassette.json     every model exchange of the case (a `Cassette`)
+//! OUT/FOLDER/CASE.judge.json        the verdicts of `--judge` on its matches, if asked
+//! OUT/FOLDER/run-K/CASE.json ...     the same for run K of `--runs` (K from 2)
 //! ```
+//!
+//! A file is written whole or not at all (to a temporary name, then renamed): a run stopped
+//! midway leaves no half-written case behind, and resumes from the cases that ended.
 //!
 //! A configuration's folder is its name with `/` written `--`. A replay reads the
 //! configurations and cassettes of a directory like this one.
@@ -29,6 +34,14 @@ pub fn folder(root: &Path, name: &str) -> PathBuf {
     root.join(name.replace('/', "--"))
 }
 
+/// Where run `run` (1 for the first) of a configuration whose folder is `folder` is kept.
+pub fn run_folder(folder: &Path, run: u32) -> PathBuf {
+    match run {
+        0 | 1 => folder.to_owned(),
+        k => folder.join(format!("run-{k}")),
+    }
+}
+
 pub fn manifest_file(folder: &Path) -> PathBuf {
     folder.join("configuration.json")
 }
@@ -37,14 +50,24 @@ pub fn case_file(folder: &Path, id: &str) -> PathBuf {
     folder.join(format!("{id}.json"))
 }
 
+/// The verdicts of `--judge` on the case's matches.
+pub fn judge_file(folder: &Path, id: &str) -> PathBuf {
+    folder.join(format!("{id}.judge.json"))
+}
+
 pub fn cassette_file(folder: &Path, id: &str) -> PathBuf {
     folder.join(format!("{id}.cassette.json"))
 }
 
-/// Writes `value` as pretty JSON.
+/// Writes `value` as pretty JSON, whole or not at all.
 pub fn write<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     let bytes = serde_json::to_vec_pretty(value)?;
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, bytes)
+        .and_then(|()| std::fs::rename(&partial, path))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Reads a JSON file (`None` when there is none or it does not read as a `T`).

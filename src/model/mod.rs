@@ -4,6 +4,7 @@ pub mod cassette;
 mod client;
 mod config;
 mod cost;
+mod error;
 pub mod prompt;
 mod response;
 pub mod schema;

@@ -4,7 +4,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::{ModelError, Usage, truncate};
+use super::client::Usage;
+use super::error::{ModelError, truncate};
 
 /// The response object of the last terminal event of a server-sent event stream
 /// (`response.completed`, `response.incomplete` or `response.failed`).

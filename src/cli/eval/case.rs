@@ -10,6 +10,8 @@ use crate::cli::{ReviewArgs, Target, context};
 use crate::eval::dataset::{Case, Source};
 use crate::eval::overrides::Overrides;
 use crate::eval::score::CaseRun;
+use crate::github::RepoClient;
+use crate::ids::RepoName;
 use crate::model::cassette::Tape;
 use crate::review::Loaded;
 use crate::review::meter::Meter;
@@ -34,7 +36,14 @@ pub struct Bench<'a> {
     /// The dataset's directory: local repositories are relative to it.
     pub here: &'a Path,
     pub sets: &'a Overrides,
+    /// A GitHub client for a pull request case's repository (`GITHUB_TOKEN`, as `review URL`).
+    pub github: &'a GitHub<'a>,
+    /// `--judge`: the model that checks matches, and its client.
+    pub judge: Option<crate::eval::judge::Judge<'a>>,
 }
+
+/// Makes the GitHub client of a repository.
+pub type GitHub<'a> = dyn Fn(&RepoName) -> anyhow::Result<RepoClient> + 'a;
 
 /// Runs `case` under `config`, its model exchanges through `tape`. A case that fails keeps
 /// what its answers cost; a request the tape cannot answer fails it as stale.
@@ -62,6 +71,7 @@ pub async fn run(
             id: case.id.clone(),
             score: None,
             stale: stale.is_some(),
+            run: 1,
             error: stale.or(error),
             reported,
             input_tokens: spent.usage.input_tokens,
@@ -71,9 +81,10 @@ pub async fn run(
             stamp: None,
             trace: None,
             losses: None,
+            judged: None,
         }
     };
-    let prepared = match prepare(bench, case, config) {
+    let prepared = match prepare(bench, case, config).await {
         Ok(p) => p,
         Err(e) => return done(Vec::new(), Some(format!("{e:#}"))),
     };
@@ -102,7 +113,7 @@ pub async fn run(
 }
 
 /// The case's context, under the configuration (with `--set` applied).
-fn prepare(
+async fn prepare(
     bench: &Bench<'_>,
     case: &Case,
     config: &Configuration,
@@ -117,14 +128,32 @@ fn prepare(
         server: None,
         url: None,
     };
+    // The configuration file of the case's base, replaced or with keys set.
+    let make = |text: Option<&str>| -> anyhow::Result<Loaded> {
+        match &config.config {
+            Some(loaded) => Ok(loaded.clone()),
+            None if bench.sets.is_empty() => Ok(Loaded::from_file(text)),
+            None => {
+                let path = crate::repo_config::CONFIG_PATH;
+                let config = bench
+                    .sets
+                    .apply(text.unwrap_or(""))
+                    .map_err(|e| anyhow::anyhow!("{path} with --set: {e}"))?;
+                Ok(Loaded {
+                    config,
+                    error: None,
+                })
+            }
+        }
+    };
     match &case.source {
         Source::Local { repo, base, head } => of_repository(
             bench,
             case,
-            config,
             &bench.here.join(repo),
             (base, head),
             &args,
+            &make,
         ),
         Source::Patch { base, patch } => {
             // A repository of the package's name, so nothing random reaches the model; the
@@ -135,42 +164,41 @@ fn prepare(
             let repo = crate::eval::patched::materialize(&base, &patch, name)
                 .map_err(anyhow::Error::msg)?;
             let revisions = (crate::eval::patched::BASE, crate::eval::patched::HEAD);
-            of_repository(bench, case, config, repo.path(), revisions, &args)
+            of_repository(bench, case, repo.path(), revisions, &args, &make)
         }
-        Source::PullRequest(_) => Err(anyhow::anyhow!(
-            "pull request cases are not run yet: use a local repository with base and head"
-        )),
+        Source::PullRequest(url) => {
+            let Some(Target::Pull { repo, pr }) = crate::cli::parse_pull_url(url) else {
+                anyhow::bail!("{url} is not a pull request URL");
+            };
+            let gh = (bench.github)(&repo)?;
+            let mut prepared = context::of_pull(gh, pr, &args, bench.settings, Some(&make)).await?;
+            // The pull request's own title and description, unless the case gives its own;
+            // neutral branch names, as for a local case.
+            let d = &mut prepared.ctx.described;
+            if let Some(title) = &case.title {
+                d.title = title.clone();
+            }
+            if let Some(description) = &case.description {
+                d.description = description.clone();
+            }
+            (d.base_ref, d.head_ref) = ("main".into(), "change".into());
+            Ok(prepared)
+        }
     }
 }
 
 /// The context of revisions `base..head` of the git repository `dir`, under the configuration
-/// (or the base's own, with `--set` applied).
+/// `make` makes of the base's file.
 fn of_repository(
     bench: &Bench<'_>,
     case: &Case,
-    config: &Configuration,
     dir: &Path,
     (base, head): (&str, &str),
     args: &ReviewArgs,
+    make: context::MakeConfig<'_>,
 ) -> anyhow::Result<context::Prepared> {
-    let loaded = match &config.config {
-        Some(loaded) => loaded.clone(),
-        None if bench.sets.is_empty() => Loaded::from_file(
-            crate::codebase::local::file_at(dir, base, crate::repo_config::CONFIG_PATH).as_deref(),
-        ),
-        None => {
-            let path = crate::repo_config::CONFIG_PATH;
-            let text = crate::codebase::local::file_at(dir, base, path);
-            let config = bench
-                .sets
-                .apply(text.as_deref().unwrap_or(""))
-                .map_err(|e| anyhow::anyhow!("{path} with --set: {e}"))?;
-            Loaded {
-                config,
-                error: None,
-            }
-        }
-    };
+    let path = crate::repo_config::CONFIG_PATH;
+    let loaded = make(crate::codebase::local::file_at(dir, base, path).as_deref())?;
     let described = (
         case.title.as_deref().unwrap_or(NEUTRAL_TITLE),
         case.description.as_deref().unwrap_or(""),

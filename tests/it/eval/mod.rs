@@ -3,7 +3,10 @@
 //! scored and resumes.
 
 mod figures;
+mod judge;
+mod pulls;
 mod replay;
+mod scale;
 
 use serde_json::{Value, json};
 
