@@ -250,9 +250,10 @@ impl JobHandler for Reviewer {
     async fn run(&self, job: &ClaimedJob, lease: &Lease) -> JobResult {
         let started = std::time::Instant::now();
         let started_at = crate::store::now_ms();
+        self.metrics.queue_wait(job.waited);
         let meter = self.meter_of(job);
         // On the heap: a review's future is large, and a task's first poll is on the stack.
-        let work = Box::pin(self.review(&job.request, Some(lease), Some((job.id, job.ack))));
+        let work = Box::pin(self.review(&job.request, Some(lease), Some(job)));
         let (result, stats) = tally::counted(meter.clone(), work).await;
         let spent = meter.total();
         self.metrics.review_duration(started.elapsed());
