@@ -231,7 +231,7 @@ impl Reviewer {
         if !req.posts() {
             return;
         }
-        let body = publish::failure_comment(&req.trigger.marker_id(), what, advice);
+        let body = crate::markdown::failure_comment(&req.trigger.marker_id(), what, advice);
         let gh = match self.github.repo(req.installation, req.repo.clone()) {
             Ok(gh) => gh,
             Err(e) => {
