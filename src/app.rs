@@ -156,7 +156,8 @@ pub async fn start_on(
     let store = Store::connect(&settings.database_url).await?;
     let metrics = Arc::new(Metrics::default());
     let github = GitHubApp::new(&settings.github, tuning.github_retry, Some(metrics.clone()))?;
-    let model = ModelClient::new(&settings.openai, tuning.model_retry)?;
+    let model =
+        ModelClient::new(&settings.openai, tuning.model_retry)?.with_metrics(metrics.clone());
     let snapshots = crate::codebase::SnapshotStore::new(
         &settings.codebase.snapshot_dir,
         settings.codebase.cache_bytes,

@@ -16,6 +16,7 @@ pub mod event;
 pub mod github;
 pub mod ids;
 pub mod intake;
+pub mod markdown;
 pub mod metrics;
 pub mod model;
 pub mod repo_config;

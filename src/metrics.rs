@@ -1,37 +1,81 @@
-//! Counters served at `/metrics` in the Prometheus text format.
+//! The app's metrics, served at `/metrics` in the Prometheus text format (0.0.4) by the
+//! `prometheus-client` crate: counters, histograms an operator reads p50 and p95 from, and
+//! gauges read at each scrape.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-/// The app's counters; shared through an `Arc`.
-#[derive(Default)]
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// The content type of what [`Metrics::render`] returns.
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
+
+/// Every metric's name starts with this (and `_`).
+pub const PREFIX: &str = "codex_review";
+
+/// One label: its name and value.
+type Label = (&'static str, &'static str);
+type Counters1 = Family<[Label; 1], Counter>;
+type Counters2 = Family<[Label; 2], Counter>;
+type Histograms1 = Family<[Label; 1], Histogram, fn() -> Histogram>;
+
+/// Upper bounds, in seconds, of each histogram's buckets: fine where the usual values are, so
+/// that p50 and p95 fall between close bounds.
+pub mod buckets {
+    /// A review job from its claim to its end: seconds to many minutes.
+    pub const REVIEW: [f64; 14] = [
+        1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0, 1200.0,
+    ];
+    /// One request to the model: a second to minutes (reasoning models think).
+    pub const MODEL: [f64; 12] = [
+        0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+    ];
+    /// One GitHub request: tens of milliseconds to seconds (an archive download).
+    pub const GITHUB: [f64; 11] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+    /// From a job being due to a worker claiming it.
+    pub const QUEUE: [f64; 14] = [
+        0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
+    ];
+    /// From a command's delivery being stored to its 👀: the promise is within a second.
+    pub const ACK: [f64; 11] = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0];
+}
+
+/// The app's metrics; shared through an `Arc`.
 pub struct Metrics {
-    signature_failures: AtomicU64,
-    redeliveries: AtomicU64,
+    registry: Registry,
+    signature_failures: Counter,
+    redeliveries: Counter,
     /// Pull mode: passes over the App's delivery log, deliveries taken from it, reads that
     /// failed (tried again later) and reads given up on.
-    pull_polls: AtomicU64,
-    pull_deliveries: AtomicU64,
-    pull_read_failures: AtomicU64,
-    pull_given_up: AtomicU64,
+    pull_polls: Counter,
+    pull_deliveries: Counter,
+    pull_read_failures: Counter,
+    pull_given_up: Counter,
     /// Seconds from GitHub logging the newest delivery taken to the service taking it.
-    pull_lag_seconds: AtomicU64,
-    deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
-    reviews: Mutex<BTreeMap<&'static str, u64>>,
-    tokens: Mutex<BTreeMap<&'static str, u64>>,
-    /// Estimated model spend, in billionths of a USD.
+    pull_lag_seconds: Gauge,
+    /// By event (owned: it comes from the delivery, folded to `other` when unusual) and outcome.
+    deliveries: Family<[(&'static str, String); 2], Counter>,
+    reviews: Counters1,
+    tokens: Counters1,
+    /// Estimated model spend, in billionths of a USD (served in dollars).
     cost_nano_usd: AtomicU64,
-    github_calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
-    model_calls: Mutex<BTreeMap<&'static str, u64>>,
-    tool_calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
-    snapshots: Mutex<BTreeMap<&'static str, u64>>,
-    /// Review jobs' run time: count and sum in milliseconds.
-    review_count: AtomicU64,
-    review_millis: AtomicU64,
-    pruned_jobs: AtomicU64,
-    pruned_deliveries: AtomicU64,
+    github_calls: Counters2,
+    model_calls: Counters1,
+    tool_calls: Counters2,
+    snapshots: Counters1,
+    pruned: Counters1,
+    review_duration: Histogram,
+    model_call_duration: Histogram,
+    github_call_duration: Histograms1,
+    queue_wait: Histogram,
+    ack_latency: Histogram,
     /// Repository caps (`spend.*`) seen in configurations: `(repo, installation)` to
     /// `(daily, monthly)` dollars.
     repo_caps: Mutex<RepoCaps>,
@@ -51,7 +95,156 @@ pub fn note_rate_limit_remaining(remaining: u64) {
     RATE_LIMIT_REMAINING.store(remaining, Ordering::Relaxed);
 }
 
+fn github_histogram() -> Histogram {
+    Histogram::new(buckets::GITHUB)
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut m = Self {
+            registry: Registry::with_prefix(PREFIX),
+            signature_failures: Counter::default(),
+            redeliveries: Counter::default(),
+            pull_polls: Counter::default(),
+            pull_deliveries: Counter::default(),
+            pull_read_failures: Counter::default(),
+            pull_given_up: Counter::default(),
+            pull_lag_seconds: Gauge::default(),
+            deliveries: Family::default(),
+            reviews: Family::default(),
+            tokens: Family::default(),
+            cost_nano_usd: AtomicU64::new(0),
+            github_calls: Family::default(),
+            model_calls: Family::default(),
+            tool_calls: Family::default(),
+            snapshots: Family::default(),
+            pruned: Family::default(),
+            review_duration: Histogram::new(buckets::REVIEW),
+            model_call_duration: Histogram::new(buckets::MODEL),
+            github_call_duration: Family::new_with_constructor(github_histogram),
+            queue_wait: Histogram::new(buckets::QUEUE),
+            ack_latency: Histogram::new(buckets::ACK),
+            repo_caps: Mutex::default(),
+        };
+        m.register();
+        // Both tables' rows from the start, at 0.
+        m.pruned(0, 0);
+        m
+    }
+}
+
 impl Metrics {
+    /// Registers every metric under its name (the prefix and, for counters, `_total` are the
+    /// encoder's; the encoder ends each help with a full stop).
+    fn register(&mut self) {
+        let r = &mut self.registry;
+        for (name, help, counter) in [
+            (
+                "webhook_signature_failures",
+                "Deliveries refused for a missing or wrong signature",
+                &self.signature_failures,
+            ),
+            (
+                "redeliveries",
+                "Missed webhook deliveries GitHub was asked to deliver again",
+                &self.redeliveries,
+            ),
+            (
+                "pull_polls",
+                "Passes over the App's delivery log (pull mode)",
+                &self.pull_polls,
+            ),
+            (
+                "pull_deliveries",
+                "Deliveries taken from the App's delivery log (pull mode)",
+                &self.pull_deliveries,
+            ),
+            (
+                "pull_read_failures",
+                "Reads of a listed delivery that failed and are tried again (pull mode)",
+                &self.pull_read_failures,
+            ),
+            (
+                "pull_given_up",
+                "Listed deliveries given up on after repeated failed reads (pull mode)",
+                &self.pull_given_up,
+            ),
+        ] {
+            r.register(name, help, counter.clone());
+        }
+        r.register(
+            "pull_lag_seconds",
+            "Seconds from GitHub logging the newest delivery taken to the service taking it",
+            self.pull_lag_seconds.clone(),
+        );
+        r.register(
+            "webhook_deliveries",
+            "Correctly signed deliveries by event and outcome",
+            self.deliveries.clone(),
+        );
+        for (name, help, family) in [
+            ("reviews", "Review jobs by how they ended", &self.reviews),
+            ("model_tokens", "Model tokens by kind", &self.tokens),
+            ("model_calls", "Model calls by outcome", &self.model_calls),
+            (
+                "snapshots",
+                "Repository snapshots by how a review got one",
+                &self.snapshots,
+            ),
+            (
+                "pruned",
+                "Rows deleted after the retention period",
+                &self.pruned,
+            ),
+        ] {
+            r.register(name, help, family.clone());
+        }
+        r.register(
+            "tool_calls",
+            "Tool calls of the model by tool and outcome",
+            self.tool_calls.clone(),
+        );
+        r.register(
+            "github_calls",
+            "GitHub API calls by call and status",
+            self.github_calls.clone(),
+        );
+        self.register_histograms();
+    }
+
+    fn register_histograms(&mut self) {
+        let r = &mut self.registry;
+        for (name, help, histogram) in [
+            (
+                "review_duration_seconds",
+                "Time review jobs ran, from their claim to their end",
+                &self.review_duration,
+            ),
+            (
+                "model_call_duration_seconds",
+                "Time one request to the model took, from sending it to its whole answer",
+                &self.model_call_duration,
+            ),
+            (
+                "queue_wait_seconds",
+                "Time a job waited from being due to a worker claiming it",
+                &self.queue_wait,
+            ),
+            (
+                "ack_latency_seconds",
+                "Time from a command's delivery being stored to its eyes reaction",
+                &self.ack_latency,
+            ),
+        ] {
+            r.register(name, help, histogram.clone());
+        }
+        r.register(
+            "github_call_duration_seconds",
+            "Time one GitHub request took (each retry apart), by call",
+            self.github_call_duration.clone(),
+        );
+    }
+
     /// Notes the caps `repo` sets for itself (none: forgotten), for `/metrics` and `/status`.
     pub fn note_repo_caps(
         &self,
@@ -78,98 +271,121 @@ impl Metrics {
     }
 
     pub fn signature_failure(&self) {
-        self.signature_failures.fetch_add(1, Ordering::Relaxed);
+        self.signature_failures.inc();
     }
 
     /// A correctly signed delivery of `event` that was `queued`, `ignored` or `duplicate`.
     pub fn delivery(&self, event: &str, outcome: &'static str) {
-        // Unknown event names are folded so a sender cannot grow the map without bound.
+        // Unknown event names are folded so a sender cannot grow the family without bound.
         let event =
             if event.len() <= 40 && event.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
                 event
             } else {
                 "other"
             };
-        let mut map = self.deliveries.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry((event.to_owned(), outcome)).or_default() += 1;
+        self.deliveries
+            .get_or_create(&[("event", event.to_owned()), ("outcome", outcome.to_owned())])
+            .inc();
     }
 
     /// A review job that ended as `posted`, `already_posted`, `skipped` or `failed`.
     pub fn review(&self, outcome: &'static str) {
-        let mut map = self.reviews.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry(outcome).or_default() += 1;
+        self.reviews.get_or_create(&[("outcome", outcome)]).inc();
     }
 
     pub fn tokens(&self, usage: crate::model::Usage) {
-        let mut map = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry("input").or_default() += usage.input_tokens;
-        *map.entry("cached").or_default() += usage.cached_tokens;
-        *map.entry("output").or_default() += usage.output_tokens;
-        *map.entry("reasoning").or_default() += usage.reasoning_tokens;
+        for (kind, n) in [
+            ("input", usage.input_tokens),
+            ("cached", usage.cached_tokens),
+            ("output", usage.output_tokens),
+            ("reasoning", usage.reasoning_tokens),
+        ] {
+            self.tokens.get_or_create(&[("kind", kind)]).inc_by(n);
+        }
     }
 
     /// A GitHub call named `call` that ended with `status` (`2xx`, `4xx`, `5xx`,
-    /// `rate_limited`, `error`).
-    pub fn github_call(&self, call: &'static str, status: &'static str) {
-        let mut map = self.github_calls.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry((call, status)).or_default() += 1;
+    /// `rate_limited`, `error`) after `took`.
+    pub fn github_call(&self, call: &'static str, status: &'static str, took: Duration) {
+        self.github_calls
+            .get_or_create(&[("call", call), ("status", status)])
+            .inc();
+        self.github_call_duration
+            .get_or_create(&[("call", call)])
+            .observe(took.as_secs_f64());
     }
 
     /// A model call that ended `ok` or `error`.
     pub fn model_call(&self, outcome: &'static str) {
-        let mut map = self.model_calls.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry(outcome).or_default() += 1;
+        self.model_calls
+            .get_or_create(&[("outcome", outcome)])
+            .inc();
+    }
+
+    /// How long one request to the model took (answered or not).
+    pub fn model_call_took(&self, took: Duration) {
+        self.model_call_duration.observe(took.as_secs_f64());
     }
 
     /// A tool call of the model, answered (`ok`) or refused.
     pub fn tool_call(&self, tool: &'static str, ok: bool) {
-        let mut map = self.tool_calls.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry((tool, if ok { "ok" } else { "error" }))
-            .or_default() += 1;
+        let outcome = if ok { "ok" } else { "error" };
+        self.tool_calls
+            .get_or_create(&[("tool", tool), ("outcome", outcome)])
+            .inc();
     }
 
     /// How a review got its repository snapshot: `made`, `reused`, `too_large` (the contents
     /// API instead), `failed`.
     pub fn snapshot(&self, outcome: &'static str) {
-        let mut map = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry(outcome).or_default() += 1;
+        self.snapshots.get_or_create(&[("outcome", outcome)]).inc();
     }
 
     /// Missed deliveries GitHub was asked to deliver again.
     pub fn redelivered(&self, n: u64) {
-        self.redeliveries.fetch_add(n, Ordering::Relaxed);
+        self.redeliveries.inc_by(n);
     }
 
     /// One pass over the delivery log (pull mode) that took `taken` deliveries, the newest
     /// `lag_seconds` after GitHub logged it.
     pub fn pulled(&self, taken: u64, lag_seconds: Option<u64>) {
-        self.pull_polls.fetch_add(1, Ordering::Relaxed);
-        self.pull_deliveries.fetch_add(taken, Ordering::Relaxed);
+        self.pull_polls.inc();
+        self.pull_deliveries.inc_by(taken);
         if let Some(lag) = lag_seconds {
-            self.pull_lag_seconds.store(lag, Ordering::Relaxed);
+            self.pull_lag_seconds
+                .set(i64::try_from(lag).unwrap_or(i64::MAX));
         }
     }
 
     /// A delivery of the log that could not be read (`gave_up`: not tried again).
     pub fn pull_read_failed(&self, gave_up: bool) {
-        self.pull_read_failures.fetch_add(1, Ordering::Relaxed);
+        self.pull_read_failures.inc();
         if gave_up {
-            self.pull_given_up.fetch_add(1, Ordering::Relaxed);
+            self.pull_given_up.inc();
         }
     }
 
     /// Rows deleted by the retention.
     pub fn pruned(&self, jobs: u64, deliveries: u64) {
-        self.pruned_jobs.fetch_add(jobs, Ordering::Relaxed);
-        self.pruned_deliveries
-            .fetch_add(deliveries, Ordering::Relaxed);
+        self.pruned.get_or_create(&[("table", "jobs")]).inc_by(jobs);
+        self.pruned
+            .get_or_create(&[("table", "deliveries")])
+            .inc_by(deliveries);
     }
 
     /// How long one review job ran.
-    pub fn review_duration(&self, took: std::time::Duration) {
-        self.review_count.fetch_add(1, Ordering::Relaxed);
-        self.review_millis
-            .fetch_add(took.as_millis() as u64, Ordering::Relaxed);
+    pub fn review_duration(&self, took: Duration) {
+        self.review_duration.observe(took.as_secs_f64());
+    }
+
+    /// How long a job waited for a worker once due.
+    pub fn queue_wait(&self, waited: Duration) {
+        self.queue_wait.observe(waited.as_secs_f64());
+    }
+
+    /// How long a command waited for its 👀 from its delivery being stored.
+    pub fn ack_latency(&self, took: Duration) {
+        self.ack_latency.observe(took.as_secs_f64());
     }
 
     /// Adds a model answer's estimated cost, in USD billionths (nothing without a price).
@@ -181,190 +397,65 @@ impl Metrics {
 
     /// The text served at `/metrics`; `jobs` are the live job counts (queued, running) and
     /// `oldest_queued` the age of the oldest job waiting.
-    pub fn render(&self, jobs: &[(&str, i64)], oldest_queued: std::time::Duration) -> String {
+    pub fn render(&self, jobs: &[(&str, i64)], oldest_queued: Duration) -> String {
         let mut s = String::new();
-        let count = |n: &AtomicU64| vec![(String::new(), n.load(Ordering::Relaxed).to_string())];
-        family(
-            &mut s,
-            "codex_review_webhook_signature_failures_total counter",
-            "Deliveries refused for a missing or wrong signature.",
-            count(&self.signature_failures),
-        );
-        family(
-            &mut s,
-            "codex_review_webhook_deliveries_total counter",
-            "Correctly signed deliveries by event and outcome.",
-            labelled(&self.deliveries, |(event, outcome)| {
-                format!("event=\"{event}\",outcome=\"{outcome}\"")
-            }),
-        );
-        family(
-            &mut s,
-            "codex_review_reviews_total counter",
-            "Review jobs by how they ended.",
-            labelled(&self.reviews, |outcome| format!("outcome=\"{outcome}\"")),
-        );
-        family(
-            &mut s,
-            "codex_review_model_tokens_total counter",
-            "Model tokens by kind.",
-            labelled(&self.tokens, |kind| format!("kind=\"{kind}\"")),
-        );
-        let usd = self.cost_nano_usd.load(Ordering::Relaxed) as f64 / 1e9;
-        family(
-            &mut s,
-            "codex_review_model_cost_usd_total counter",
-            "Estimated model spend from the price table.",
-            vec![(String::new(), format!("{usd:.6}"))],
-        );
-        family(
-            &mut s,
-            "codex_review_model_calls_total counter",
-            "Model calls by outcome.",
-            labelled(&self.model_calls, |outcome| {
-                format!("outcome=\"{outcome}\"")
-            }),
-        );
-        family(
-            &mut s,
-            "codex_review_redeliveries_total counter",
-            "Missed webhook deliveries GitHub was asked to deliver again.",
-            count(&self.redeliveries),
-        );
-        for (name, help, value) in [
-            (
-                "codex_review_pull_polls_total counter",
-                "Passes over the App's delivery log (pull mode).",
-                &self.pull_polls,
-            ),
-            (
-                "codex_review_pull_deliveries_total counter",
-                "Deliveries taken from the App's delivery log (pull mode).",
-                &self.pull_deliveries,
-            ),
-            (
-                "codex_review_pull_read_failures_total counter",
-                "Reads of a listed delivery that failed and are tried again (pull mode).",
-                &self.pull_read_failures,
-            ),
-            (
-                "codex_review_pull_given_up_total counter",
-                "Listed deliveries given up on after repeated failed reads (pull mode).",
-                &self.pull_given_up,
-            ),
-            (
-                "codex_review_pull_lag_seconds gauge",
-                "Seconds from GitHub logging the newest delivery taken to the service taking it.",
-                &self.pull_lag_seconds,
-            ),
-        ] {
-            family(&mut s, name, help, count(value));
-        }
-        family(
-            &mut s,
-            "codex_review_tool_calls_total counter",
-            "Tool calls of the model by tool and outcome.",
-            labelled(&self.tool_calls, |(tool, outcome)| {
-                format!("tool=\"{tool}\",outcome=\"{outcome}\"")
-            }),
-        );
-        family(
-            &mut s,
-            "codex_review_snapshots_total counter",
-            "Repository snapshots by how a review got one.",
-            labelled(&self.snapshots, |outcome| format!("outcome=\"{outcome}\"")),
-        );
-        family(
-            &mut s,
-            "codex_review_github_calls_total counter",
-            "GitHub API calls by call and status.",
-            labelled(&self.github_calls, |(call, status)| {
-                format!("call=\"{call}\",status=\"{status}\"")
-            }),
+        // Writing to a `String` does not fail.
+        let _ = prometheus_text::encode(&mut s, &self.registry);
+        // What is read at each scrape, from the database and the last GitHub answer.
+        let mut live = Registry::with_prefix(PREFIX);
+        // To the millionth of a dollar, as before the encoder was a library's.
+        let usd = (self.cost_nano_usd.load(Ordering::Relaxed) as f64 / 1e3).round() / 1e6;
+        live.register(
+            "model_cost_usd",
+            "Estimated model spend from the price table",
+            ConstCounter::new(usd),
         );
         let remaining = RATE_LIMIT_REMAINING.load(Ordering::Relaxed);
         if remaining != u64::MAX {
-            family(
-                &mut s,
-                "codex_review_github_rate_limit_remaining gauge",
-                "GitHub's last x-ratelimit-remaining.",
-                vec![(String::new(), remaining.to_string())],
+            live.register(
+                "github_rate_limit_remaining",
+                "GitHub's last x-ratelimit-remaining",
+                ConstGauge::new(i64::try_from(remaining).unwrap_or(i64::MAX)),
             );
         }
-        self.render_gauges(&mut s, jobs, oldest_queued);
+        let states: Family<[(&'static str, String); 1], Gauge> = Family::default();
+        for (state, n) in jobs {
+            states
+                .get_or_create(&[("state", (*state).to_owned())])
+                .set(*n);
+        }
+        live.register("jobs", "Jobs queued and running", states);
+        live.register(
+            "oldest_queued_job_age_seconds",
+            "Age of the oldest queued job",
+            ConstGauge::new(oldest_queued.as_secs_f64()),
+        );
+        let _ = prometheus_text::encode(&mut s, &live);
         s
     }
-
-    /// The review durations, pruning, and the live queue.
-    fn render_gauges(&self, s: &mut String, jobs: &[(&str, i64)], oldest: std::time::Duration) {
-        let seconds = self.review_millis.load(Ordering::Relaxed) as f64 / 1000.0;
-        let reviews = self.review_count.load(Ordering::Relaxed);
-        family(
-            s,
-            "codex_review_review_duration_seconds summary",
-            "Time review jobs ran.",
-            Vec::new(),
-        );
-        let _ = writeln!(s, "codex_review_review_duration_seconds_sum {seconds:.3}");
-        let _ = writeln!(s, "codex_review_review_duration_seconds_count {reviews}");
-        let pruned = |table: &str, n: &AtomicU64| {
-            (
-                format!("table=\"{table}\""),
-                n.load(Ordering::Relaxed).to_string(),
-            )
-        };
-        family(
-            s,
-            "codex_review_pruned_total counter",
-            "Rows deleted after the retention period.",
-            vec![
-                pruned("jobs", &self.pruned_jobs),
-                pruned("deliveries", &self.pruned_deliveries),
-            ],
-        );
-        family(
-            s,
-            "codex_review_jobs gauge",
-            "Jobs queued and running.",
-            jobs.iter()
-                .map(|(state, n)| (format!("state=\"{state}\""), n.to_string()))
-                .collect(),
-        );
-        family(
-            s,
-            "codex_review_oldest_queued_job_age_seconds gauge",
-            "Age of the oldest queued job.",
-            vec![(String::new(), format!("{:.3}", oldest.as_secs_f64()))],
-        );
-    }
 }
 
-/// One metric family: `name_and_type` ("NAME TYPE"), its help, then a line per row of labels
-/// (without braces, empty for none) and value.
-fn family(s: &mut String, name_and_type: &str, help: &str, rows: Vec<(String, String)>) {
-    let (name, _) = name_and_type.split_once(' ').expect("a name and a type");
-    let _ = writeln!(s, "# HELP {name} {help}");
-    let _ = writeln!(s, "# TYPE {name_and_type}");
-    for (labels, value) in rows {
-        match labels.is_empty() {
-            true => {
-                let _ = writeln!(s, "{name} {value}");
-            }
-            false => {
-                let _ = writeln!(s, "{name}{{{labels}}} {value}");
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_fall_in_their_buckets() {
+        let m = Metrics::default();
+        m.review_duration(Duration::from_secs(7));
+        m.github_call("get pull request", "2xx", Duration::from_millis(40));
+        m.github_call("get pull request", "2xx", Duration::from_millis(400));
+        let text = m.render(&[("queued", 0)], Duration::ZERO);
+        for line in [
+            "codex_review_review_duration_seconds_bucket{le=\"5\"} 0\n",
+            "codex_review_review_duration_seconds_bucket{le=\"10\"} 1\n",
+            "codex_review_review_duration_seconds_count 1\n",
+            "codex_review_github_call_duration_seconds_bucket{call=\"get pull request\",le=\"0.05\"} 1\n",
+            "codex_review_github_call_duration_seconds_bucket{call=\"get pull request\",le=\"0.5\"} 2\n",
+            "codex_review_github_calls_total{call=\"get pull request\",status=\"2xx\"} 2\n",
+            "codex_review_jobs{state=\"queued\"} 0\n",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
         }
     }
-}
-
-/// The rows of a counter kept by key, in the key's order.
-fn labelled<K>(
-    counts: &Mutex<BTreeMap<K, u64>>,
-    labels: impl Fn(&K) -> String,
-) -> Vec<(String, String)> {
-    let counts = counts.lock().unwrap_or_else(|p| p.into_inner());
-    counts
-        .iter()
-        .map(|(key, n)| (labels(key), n.to_string()))
-        .collect()
 }

@@ -7,14 +7,10 @@ use crate::diff::filter::PathRules;
 use crate::event::{ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
 use crate::ids::CommentId;
+use crate::markdown::{self, markers::answers};
 use crate::model::prompt;
 use crate::repo_config::RepoConfig;
-use crate::review::publish::{answer_marker, answers};
 use crate::review::{ReviewError, Reviewer};
-use crate::untrusted::{line, text as sanitize};
-
-/// Characters of an answer posted at most.
-const MAX_ANSWER_CHARS: usize = 20_000;
 
 impl Reviewer {
     /// Answers `question` in a comment on the pull request.
@@ -72,15 +68,7 @@ impl Reviewer {
         let answer = self
             .converse(gh, req, pull, config, prompt::ASK_INSTRUCTIONS, &message)
             .await?;
-        let quoted: String = question
-            .lines()
-            .map(|l| format!("> {}\n", line(l, 2_000)))
-            .collect();
-        let marker = asked.map(answer_marker).unwrap_or_default();
-        let text = format!(
-            "\n\n{quoted}\n{}\n\n{marker}",
-            sanitize(answer.trim(), MAX_ANSWER_CHARS)
-        );
+        let text = markdown::answers::question(question, &answer, asked);
         self.reply(gh, req, &text).await
     }
 

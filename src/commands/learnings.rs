@@ -3,9 +3,9 @@
 
 use crate::event::ReviewRequest;
 use crate::github::RepoClient;
+use crate::markdown::{self, commands::Learnt};
 use crate::review::{ReviewError, Reviewer};
 use crate::store::Learning;
-use crate::untrusted::line;
 
 /// Learnings listed, and sent to the model, at most.
 pub const MAX_LEARNINGS: i64 = 20;
@@ -25,29 +25,15 @@ impl Reviewer {
             .learnings(&req.repo, MAX_LEARNINGS)
             .await
             .map_err(ReviewError::Store)?;
-        let mut text = if learnings.is_empty() {
-            format!(
-                "No learnings yet. When someone dismisses a finding in its thread with a reason (`@{} dismiss <reason>`, or `won't fix: <reason>`), the reason is kept here and given to later reviews of this repository.",
-                self.bot_handle
-            )
-        } else {
-            let mut text = String::from("Learnings of this repository (newest first):\n\n");
-            for l in &learnings {
-                text.push_str(&format!(
-                    "{}. {} (by {})\n",
-                    l.id,
-                    line(&l.reason, 500),
-                    line(&l.author, 100).replace('@', "")
-                ));
-            }
-            text.push_str(&format!("\n`@{} forget N` removes one.", self.bot_handle));
-            text
-        };
-        if !enabled {
-            text.push_str(
-                "\n\nThey are not used: `review.learnings` is `false` for this repository.",
-            );
-        }
+        let learnt: Vec<Learnt<'_>> = learnings
+            .iter()
+            .map(|l| Learnt {
+                number: l.id,
+                reason: &l.reason,
+                author: &l.author,
+            })
+            .collect();
+        let text = markdown::commands::learnings(&self.bot_handle, &learnt, enabled);
         self.reply(gh, req, &text).await
     }
 
@@ -63,14 +49,7 @@ impl Reviewer {
             .forget_learning(&req.repo, number)
             .await
             .map_err(ReviewError::Store)?;
-        let text = if removed {
-            format!("Learning {number} is forgotten.")
-        } else {
-            format!(
-                "There is no learning {number}; `@{} learnings` lists them.",
-                self.bot_handle
-            )
-        };
+        let text = markdown::commands::forgotten(&self.bot_handle, number, removed);
         self.reply(gh, req, &text).await
     }
 

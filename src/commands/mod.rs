@@ -13,7 +13,6 @@ mod pause;
 mod reply;
 
 pub use grammar::*;
-pub(crate) use help::commands_text;
 
 use crate::event::{ReviewRequest, Task};
 use crate::github::{PullInfo, RepoClient};
@@ -59,14 +58,7 @@ impl Reviewer {
                 Box::pin(self.reply_in_thread(gh, req, pull, &loaded.config, *root)).await?
             }
             Task::Unknown { word } => {
-                let word: String = word
-                    .chars()
-                    .filter(|c| c.is_alphanumeric() || *c == '-')
-                    .collect();
-                let text = format!(
-                    "I don't know the command `{word}`. {}",
-                    commands_text(&self.bot_handle)
-                );
+                let text = crate::markdown::commands::unknown(&self.bot_handle, word);
                 self.reply(gh, req, &text).await?;
                 Outcome::Replied("unknown command")
             }

@@ -17,14 +17,7 @@ impl Reviewer {
             .set_paused(&req.repo, req.pr, pause)
             .await
             .map_err(ReviewError::Store)?;
-        let text = if pause {
-            format!(
-                "Automatic reviews of this pull request are paused. Comment `@{} resume` to turn them back on; `@{} review` still works.",
-                self.bot_handle, self.bot_handle
-            )
-        } else {
-            "Automatic reviews of this pull request are back on.".to_owned()
-        };
+        let text = crate::markdown::commands::paused(&self.bot_handle, pause);
         self.reply(gh, req, &text).await
     }
 }

@@ -4,17 +4,14 @@
 
 use crate::event::{ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
+use crate::markdown::{self, markers::answers, markers::without_answer as without_answer_marker};
 use crate::model::prompt;
 use crate::repo_config::RepoConfig;
-use crate::review::publish::{answer_marker, answers, without_answer_marker};
 use crate::review::{Outcome, ReviewError, Reviewer};
 use crate::store::FindingState;
 use crate::threads::dismiss;
 use crate::threads::follow::{LinesNow, lines_now};
-use crate::untrusted::text as sanitize;
 
-/// Characters of an answer posted at most.
-const MAX_ANSWER_CHARS: usize = 20_000;
 /// Lines shown around the finding.
 const AROUND: u32 = 10;
 /// Characters of the thread sent at most (the latest messages kept).
@@ -43,7 +40,7 @@ impl Reviewer {
             return Ok(Outcome::Skipped("a thread the app did not start"));
         }
         // A job run again after GitHub took its answer (its reply was lost) answers once.
-        let marker = match &req.trigger {
+        let asked = match &req.trigger {
             Trigger::Comment { comment_id, .. } => {
                 let answered = thread.comments.iter().any(|c| {
                     c.author.as_deref() == Some(bot.as_str()) && answers(&c.body, *comment_id)
@@ -51,9 +48,9 @@ impl Reviewer {
                 if answered {
                     return Ok(Outcome::Replied("answered before"));
                 }
-                answer_marker(*comment_id)
+                Some(*comment_id)
             }
-            _ => String::new(),
+            _ => None,
         };
         let stored = self
             .store
@@ -85,23 +82,17 @@ impl Reviewer {
                 )
                 .await
                 .map_err(ReviewError::Store)?;
-            let mut text = String::from(
-                "Dismissed: this finding will not be posted again on this pull request.",
-            );
-            if let Some(reason) = dismissal
+            let reason = dismissal
                 .reason
                 .as_deref()
-                .filter(|_| config.review.learnings)
-            {
+                .filter(|_| config.review.learnings);
+            if let Some(reason) = reason {
                 self.store
                     .add_learning(&req.repo, reason, author)
                     .await
                     .map_err(ReviewError::Store)?;
-                text.push_str(
-                    " The reason is kept as a learning for later reviews of this repository.",
-                );
             }
-            text.push_str(&format!("\n\n{marker}"));
+            let text = markdown::answers::dismissed(reason.is_some(), asked);
             gh.reply_in_thread(req.pr, root, &text).await?;
             return Ok(Outcome::Replied("dismissed"));
         }
@@ -139,7 +130,7 @@ impl Reviewer {
         let answer = self
             .converse(gh, req, pull, config, prompt::REPLY_INSTRUCTIONS, &message)
             .await?;
-        let text = format!("{}\n\n{marker}", sanitize(answer.trim(), MAX_ANSWER_CHARS));
+        let text = markdown::answers::in_thread(&answer, asked);
         gh.reply_in_thread(req.pr, root, &text).await?;
         Ok(Outcome::Replied("answered in the thread"))
     }

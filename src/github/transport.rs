@@ -52,6 +52,7 @@ pub(crate) async fn send(
 ) -> Result<String, GitHubError> {
     let mut attempt = 1;
     loop {
+        let started = std::time::Instant::now();
         let result = send_once(crab, &request).await;
         if let Some(m) = metrics {
             let status = match &result {
@@ -68,7 +69,7 @@ pub(crate) async fn send(
                 Err((GitHubError::Api { .. }, _)) => "4xx",
                 Err(_) => "error",
             };
-            m.github_call(request.call, status);
+            m.github_call(request.call, status, started.elapsed());
         }
         match result {
             Ok(text) => return Ok(text),

@@ -137,6 +137,8 @@ pub struct ModelClient {
     slots: Option<Arc<Semaphore>>,
     /// Records every exchange, or answers from recordings instead of the API.
     tape: Option<Arc<Tape>>,
+    /// Where each request's time is counted (`None`: nowhere).
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// What one review call sends besides the fixed schema.
@@ -179,12 +181,19 @@ impl ModelClient {
             stream: settings.stream,
             slots: None,
             tape: None,
+            metrics: None,
         })
     }
 
     /// The client with at most `slots` permits' worth of requests in flight at once.
     pub fn limited(mut self, slots: Arc<Semaphore>) -> Self {
         self.slots = Some(slots);
+        self
+    }
+
+    /// The client with each request's time counted in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
         self
     }
 
@@ -291,8 +300,12 @@ impl ModelClient {
             let deadline = *deadline.get_or_insert_with(|| Instant::now() + self.deadline);
             // The deadline bounds the whole call, the request in flight included.
             let left = deadline.saturating_duration_since(Instant::now());
+            let started = Instant::now();
             let sent = tokio::time::timeout(left, self.send(body)).await;
             drop(slot);
+            if let Some(m) = &self.metrics {
+                m.model_call_took(started.elapsed());
+            }
             let sent = match sent {
                 Ok(sent) => sent,
                 Err(_) => {

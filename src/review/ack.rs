@@ -66,6 +66,8 @@ impl Reviewer {
             return Ok(AckResult::Denied);
         }
         gh.react_eyes(*comment_id, *in_thread).await?;
+        self.metrics
+            .ack_latency(crate::store::since_ms(ack.created_at));
         Ok(AckResult::Done)
     }
 }

@@ -92,17 +92,18 @@ impl Reviewer {
         req: &ReviewRequest,
         pull: &PullInfo,
         sha: &CommitSha,
-        react: Option<(CommentId, bool)>,
+        react: Option<(CommentId, bool, i64)>,
         tools: bool,
     ) -> Result<Gathered, ReviewError> {
         let trigger_id = req.trigger.marker_id();
         let (_, posted, check, files, last, base_tree, codebase) = tokio::join!(
             async {
-                if let Some((comment, in_thread)) = react
-                    && let Err(e) = gh.react_eyes(comment, in_thread).await
-                {
-                    // The review matters more than the reaction; go on.
-                    tracing::warn!(error = %e, "cannot add the 👀 reaction");
+                if let Some((comment, in_thread, since)) = react {
+                    match gh.react_eyes(comment, in_thread).await {
+                        Ok(()) => self.metrics.ack_latency(crate::store::since_ms(since)),
+                        // The review matters more than the reaction; go on.
+                        Err(e) => tracing::warn!(error = %e, "cannot add the 👀 reaction"),
+                    }
                 }
             },
             self.find_posted(gh, req.pr, sha, &trigger_id),

@@ -232,7 +232,7 @@ impl Reviewer {
         if !req.posts() {
             return;
         }
-        let body = publish::failure_comment(&req.trigger.marker_id(), what, advice);
+        let body = crate::markdown::failure_comment(&req.trigger.marker_id(), what, advice);
         let gh = match self.github.repo(req.installation, req.repo.clone()) {
             Ok(gh) => gh,
             Err(e) => {
@@ -251,9 +251,10 @@ impl JobHandler for Reviewer {
     async fn run(&self, job: &ClaimedJob, lease: &Lease) -> JobResult {
         let started = std::time::Instant::now();
         let started_at = crate::store::now_ms();
+        self.metrics.queue_wait(job.waited);
         let meter = self.meter_of(job);
         // On the heap: a review's future is large, and a task's first poll is on the stack.
-        let work = Box::pin(self.review(&job.request, Some(lease), Some((job.id, job.ack))));
+        let work = Box::pin(self.review(&job.request, Some(lease), Some(job)));
         let (result, stats) = tally::counted(meter.clone(), work).await;
         let spent = meter.total();
         self.metrics.review_duration(started.elapsed());

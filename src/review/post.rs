@@ -84,7 +84,7 @@ impl Reviewer {
                 .user
                 .as_ref()
                 .is_some_and(|u| u.login.eq_ignore_ascii_case(&bot));
-            let (m_sha, m_trigger) = publish::read_marker(r.body.as_deref()?)?;
+            let (m_sha, m_trigger) = crate::markdown::markers::read_review(r.body.as_deref()?)?;
             (ours && m_sha == sha.as_str() && m_trigger == trigger_id).then_some(r.id)
         }))
     }

@@ -8,7 +8,7 @@ use super::{Outcome, ReviewError, Reviewer, earlier, gate};
 use crate::event::{ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
 use crate::ids::{CommitSha, JobId};
-use crate::store::{AckState, PostedReview};
+use crate::store::{AckState, ClaimedJob, PostedReview};
 use crate::threads;
 use crate::worker::Lease;
 
@@ -22,7 +22,7 @@ impl Reviewer {
         &self,
         req: &ReviewRequest,
         lease: Option<&Lease>,
-        job: Option<(JobId, AckState)>,
+        job: Option<&ClaimedJob>,
     ) -> Result<Outcome, ReviewError> {
         let gh = self
             .github
@@ -34,8 +34,8 @@ impl Reviewer {
             async {
                 match job {
                     // The loop is deciding right now: one decision serves both.
-                    Some((job, AckState::InFlight)) => self.job_ack(job).await,
-                    Some((_, claimed)) => Ok(claimed),
+                    Some(job) if job.ack == AckState::InFlight => self.job_ack(job.id).await,
+                    Some(job) => Ok(job.ack),
                     None => Ok(AckState::None),
                 }
             },
@@ -58,7 +58,9 @@ impl Reviewer {
                 ..
             } = &req.trigger
         {
-            react = Some((*comment_id, *in_thread));
+            // The job was stored with its delivery: the 👀's wait starts there.
+            let since = job.map_or_else(crate::store::now_ms, |j| j.created_at);
+            react = Some((*comment_id, *in_thread, since));
         }
         let loaded = match gated {
             gate::Gate::Review(loaded) => loaded,

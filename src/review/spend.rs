@@ -265,31 +265,30 @@ pub async fn standings(
 
 /// The standings in the Prometheus text format.
 pub fn render_metrics(rows: &[Standing]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::from(
-        "# HELP codex_review_spend_usd Model spend in the cap's current window (UTC day or month).\n\
-         # TYPE codex_review_spend_usd gauge\n",
-    );
+    use prometheus_client::metrics::{family::Family, gauge::Gauge};
+    type Usd = Family<[(&'static str, String); 2], Gauge<f64, std::sync::atomic::AtomicU64>>;
+    let (spent, caps) = (Usd::default(), Usd::default());
     for r in rows {
-        let _ = writeln!(
-            s,
-            "codex_review_spend_usd{{{}=\"{}\",window=\"{}\"}} {:.6}",
-            r.scope, r.name, r.window, r.spent_usd
-        );
-    }
-    s.push_str(
-        "# HELP codex_review_spend_cap_usd The spend cap of the window (none: no cap).\n\
-         # TYPE codex_review_spend_cap_usd gauge\n",
-    );
-    for r in rows {
+        let labels = [(r.scope, r.name.clone()), ("window", r.window.to_owned())];
+        spent.get_or_create(&labels).set(r.spent_usd);
         if let Some(cap) = r.cap_usd {
-            let _ = writeln!(
-                s,
-                "codex_review_spend_cap_usd{{{}=\"{}\",window=\"{}\"}} {cap}",
-                r.scope, r.name, r.window
-            );
+            caps.get_or_create(&labels).set(cap);
         }
     }
+    let mut registry = prometheus_client::registry::Registry::with_prefix(crate::metrics::PREFIX);
+    registry.register(
+        "spend_usd",
+        "Model spend in the cap's current window (UTC day or month)",
+        spent,
+    );
+    registry.register(
+        "spend_cap_usd",
+        "The spend cap of the window (none: no cap)",
+        caps,
+    );
+    let mut s = String::new();
+    // Writing to a `String` does not fail.
+    let _ = prometheus_client::encoding::prometheus_text::encode(&mut s, &registry);
     s
 }
 

@@ -29,6 +29,8 @@ pub struct Ack {
     pub job: Option<JobId>,
     pub request: ReviewRequest,
     pub attempts: i64,
+    /// When the comment's delivery was stored (ms since the epoch).
+    pub created_at: i64,
 }
 
 /// How an acknowledgement ended.
@@ -137,7 +139,7 @@ impl Store {
                           WHERE state = 'pending' AND run_after <= $2 AND claimed_until < $2
                             AND created_at <= $4
                           ORDER BY id LIMIT $3{lock})
-             RETURNING id, job_id, request, attempts"
+             RETURNING id, job_id, request, attempts, created_at"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now + HOLD.as_millis() as i64)
@@ -158,6 +160,7 @@ impl Store {
                     job: job.map(|j| JobId(j as u64)),
                     request,
                     attempts: row.try_get(3)?,
+                    created_at: row.try_get(4)?,
                 }),
                 Err(e) => {
                     self.finish_ack(id, &format!("failed: unreadable: {e}"))

@@ -29,6 +29,11 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// The time from `then` (ms since the epoch) to now; zero for a time to come.
+pub fn since_ms(then: i64) -> std::time::Duration {
+    std::time::Duration::from_millis((now_ms() - then).max(0) as u64)
+}
+
 fn migration(version: i64, name: &'static str, sql: &'static str) -> Migration {
     Migration::new(
         version,

@@ -22,7 +22,7 @@ mod writer;
 pub(crate) use acks::GRACE;
 pub use acks::{Ack, AckResult, AckState};
 pub use api::{ApiCreated, ApiFinish, ApiReview, NewApiReview};
-pub use db::{Store, now_ms};
+pub use db::{Store, now_ms, since_ms};
 pub use delivery_log::LogMiss;
 pub use posted::{KnownFinding, PostedFinding, PostedReview};
 pub use prune::Pruned;

@@ -70,6 +70,10 @@ pub struct ClaimedJob {
     pub lease_losses: u32,
     /// Where the acknowledgement of the job's own comment stood when it was claimed.
     pub ack: super::acks::AckState,
+    /// How long the job waited for a worker once due.
+    pub waited: Duration,
+    /// When its delivery was stored (ms since the epoch).
+    pub created_at: i64,
 }
 
 impl Store {
@@ -242,7 +246,7 @@ impl Store {
                                 WHERE r.installation_id = j.installation_id
                                   AND r.state = 'running' AND r.lease_until >= $3) < $4
                          ORDER BY j.run_after, j.id LIMIT 1)
-             RETURNING id, request, attempts, joined_comments, lease_losses";
+             RETURNING id, request, attempts, joined_comments, lease_losses, run_after, created_at";
         let mut tx = self.pool.begin().await.context("claiming a job")?;
         if self.backend == Backend::Postgres {
             // SQLite has one writer at a time, so the count and the update are atomic there.
@@ -275,6 +279,9 @@ impl Store {
         let attempt = row.try_get::<i64, _>(2)? as u32;
         let joined: String = row.try_get(3)?;
         let lease_losses = row.try_get::<i64, _>(4)?.max(0) as u32;
+        // Since it was due: a job taken from an expired lease waited for a live worker too.
+        let waited = Duration::from_millis((now - row.try_get::<i64, _>(5)?).max(0) as u64);
+        let created_at = row.try_get::<i64, _>(6)?;
         let joined_comments = joined
             .split(',')
             .filter_map(|c| c.parse().ok().map(CommentId))
@@ -287,6 +294,8 @@ impl Store {
                 joined_comments,
                 lease_losses,
                 ack,
+                waited,
+                created_at,
             })),
             Err(e) => {
                 // A row this version cannot read: park it rather than crash-loop on it.

@@ -29,6 +29,7 @@ mod lifecycle;
 mod limits;
 mod local_git;
 mod markdown;
+mod metrics;
 mod model_faults;
 mod picture;
 mod pull_mode;

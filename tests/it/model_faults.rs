@@ -219,7 +219,7 @@ async fn tokens_and_cost_are_in_the_footer_and_the_metrics() {
         "codex_review_reviews_total{outcome=\"posted\"} 1",
         "codex_review_jobs{state=\"queued\"} 0",
         "codex_review_jobs{state=\"running\"} 0",
-        "codex_review_oldest_queued_job_age_seconds 0.000",
+        "codex_review_oldest_queued_job_age_seconds 0.0\n",
         "codex_review_webhook_deliveries_total{event=\"issue_comment\",outcome=\"queued\"} 1",
     ] {
         assert!(metrics.contains(line), "{line}\n{metrics}");

@@ -3,9 +3,9 @@
 //! costliest, the rest as "others").
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
-use crate::server::html::escape;
+use maud::{Markup, html};
+
 use crate::when;
 
 /// Days the chart covers, today included.
@@ -26,7 +26,7 @@ const BOTTOM: f64 = 28.0;
 
 /// The chart's SVG and its legend (HTML), from `(repository, day, USD millionths)` rows;
 /// `today` is the last day shown (days since the Unix epoch).
-pub fn cost_chart(rows: &[(String, i64, i64)], today: i64) -> (String, String) {
+pub fn cost_chart(rows: &[(String, i64, i64)], today: i64) -> (Markup, Markup) {
     let first = today - (DAYS - 1);
     let rows: Vec<&(String, i64, i64)> = rows
         .iter()
@@ -52,77 +52,91 @@ pub fn cost_chart(rows: &[(String, i64, i64)], today: i64) -> (String, String) {
         .max()
         .unwrap_or(0);
     let scale_max = nice_ceiling(peak.max(10_000));
-
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    let slot = plot_w / DAYS as f64;
-    let mut svg = format!(
-        "<svg id=\"cost-chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
-role=\"img\" aria-labelledby=\"cost-chart-title\" xmlns=\"http://www.w3.org/2000/svg\">\
-<title id=\"cost-chart-title\">Model cost per day, last {DAYS} days, by repository</title>"
-    );
-    for step in 0..=4 {
-        let value = scale_max * step / 4;
-        let y = TOP + plot_h - plot_h * step as f64 / 4.0;
-        let _ = write!(
-            svg,
-            "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{x2}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
-<text x=\"{tx}\" y=\"{ty:.1}\" text-anchor=\"end\">{label}</text>",
-            x2 = WIDTH - RIGHT,
-            tx = LEFT - 6.0,
-            ty = y + 4.0,
-            label = usd(value),
-        );
-    }
-    for (i, day) in days.iter().enumerate() {
-        let day_index = first + i as i64;
-        let x = LEFT + slot * i as f64 + slot * 0.15;
-        let mut base = TOP + plot_h;
-        for (s, micros) in day.iter().enumerate().filter(|(_, m)| **m > 0) {
-            let h = plot_h * *micros as f64 / scale_max as f64;
-            base -= h;
-            let name = named.get(s).copied().unwrap_or("others");
-            let _ = write!(
-                svg,
-                "<rect class=\"bar\" data-day=\"{date}\" x=\"{x:.1}\" y=\"{base:.1}\" width=\"{w:.1}\" \
-height=\"{h:.1}\" fill=\"{colour}\"><title>{date} · {name}: {cost}</title></rect>",
-                date = when::date(day_index),
-                w = slot * 0.7,
-                colour = COLOURS[s],
-                name = escape(name),
-                cost = usd(*micros),
-            );
+    let svg = html! {
+        svg id="cost-chart" viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } width=(WIDTH)
+            height=(HEIGHT) role="img" aria-labelledby="cost-chart-title"
+            xmlns="http://www.w3.org/2000/svg" {
+            title id="cost-chart-title" {
+                "Model cost per day, last " (DAYS) " days, by repository"
+            }
+            (axis(scale_max))
+            @for (i, day) in days.iter().enumerate() {
+                (bars(first + i as i64, i, day, &named, scale_max))
+            }
         }
-        if i % 5 == 4 || i == 0 {
-            let _ = write!(
-                svg,
-                "<text x=\"{cx:.1}\" y=\"{y}\" text-anchor=\"middle\">{label}</text>",
-                cx = LEFT + slot * (i as f64 + 0.5),
-                y = HEIGHT - 8.0,
-                label = when::month_day(day_index),
-            );
-        }
-    }
-    svg.push_str("</svg>");
-
-    let mut legend = String::from("<ul class=\"legend\" id=\"cost-legend\">");
+    };
     let others: i64 = ranked.iter().skip(NAMED).map(|(_, m)| m).sum();
     let entries = ranked
         .iter()
         .take(NAMED)
-        .map(|(r, m)| (escape(r), *m))
-        .chain((others > 0).then(|| ("others".to_owned(), others)));
-    for (s, (name, micros)) in entries.enumerate() {
-        let _ = write!(
-            legend,
-            "<li><svg width=\"12\" height=\"12\" viewBox=\"0 0 12 12\" aria-hidden=\"true\">\
-<rect width=\"12\" height=\"12\" fill=\"{}\"/></svg> {name}: {}</li>",
-            COLOURS[s.min(NAMED)],
-            usd(micros)
-        );
-    }
-    legend.push_str("</ul>");
+        .copied()
+        .chain((others > 0).then_some(("others", others)));
+    let legend = html! {
+        ul.legend id="cost-legend" {
+            @for (s, (name, micros)) in entries.enumerate() {
+                li {
+                    svg width="12" height="12" viewBox="0 0 12 12" aria-hidden="true" {
+                        rect width="12" height="12" fill=(COLOURS[s.min(NAMED)]) {}
+                    }
+                    " " (name) ": " (usd(micros))
+                }
+            }
+        }
+    };
     (svg, legend)
+}
+
+/// `{v:.1}`: coordinates to a tenth of a pixel.
+fn px(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+const PLOT_W: f64 = WIDTH - LEFT - RIGHT;
+const PLOT_H: f64 = HEIGHT - TOP - BOTTOM;
+
+/// The grid lines and their dollar labels, up to `scale_max` (USD millionths).
+fn axis(scale_max: i64) -> Markup {
+    html! {
+        @for step in 0..=4 {
+            @let y = TOP + PLOT_H - PLOT_H * step as f64 / 4.0;
+            line.grid x1=(LEFT) x2=(WIDTH - RIGHT) y1=(px(y)) y2=(px(y)) {}
+            text x=(LEFT - 6.0) y=(px(y + 4.0)) text-anchor="end" { (usd(scale_max * step / 4)) }
+        }
+    }
+}
+
+/// Day `i` of the chart (`day_index` since the epoch): a bar per series that spent, stacked,
+/// and every fifth day's date under the axis.
+fn bars(
+    day_index: i64,
+    i: usize,
+    day: &[i64; NAMED + 1],
+    named: &[&str],
+    scale_max: i64,
+) -> Markup {
+    let slot = PLOT_W / DAYS as f64;
+    let x = LEFT + slot * i as f64 + slot * 0.15;
+    let mut base = TOP + PLOT_H;
+    let mut stacked = Vec::new();
+    for (s, micros) in day.iter().enumerate().filter(|(_, m)| **m > 0) {
+        let h = PLOT_H * *micros as f64 / scale_max as f64;
+        base -= h;
+        stacked.push((s, *micros, base, h));
+    }
+    let date = when::date(day_index);
+    html! {
+        @for (s, micros, y, h) in stacked {
+            rect.bar data-day=(date) x=(px(x)) y=(px(y)) width=(px(slot * 0.7)) height=(px(h))
+                fill=(COLOURS[s]) {
+                title { (date) " · " (named.get(s).copied().unwrap_or("others")) ": " (usd(micros)) }
+            }
+        }
+        @if i % 5 == 4 || i == 0 {
+            text x=(px(LEFT + slot * (i as f64 + 0.5))) y=(HEIGHT - 8.0) text-anchor="middle" {
+                (when::month_day(day_index))
+            }
+        }
+    }
 }
 
 /// `$0.42`, `$12.30`, `$0.0031`: USD from millionths, with cents unless it is less.
@@ -165,6 +179,7 @@ mod tests {
             rows.push((format!("small/r{i}"), today - 1, 1_000 + i));
         }
         let (svg, legend) = cost_chart(&rows, today);
+        let (svg, legend) = (svg.into_string(), legend.into_string());
         assert_eq!(
             svg.matches("class=\"bar\"").count(),
             3 + 6.min(NAMED - 2) + 1

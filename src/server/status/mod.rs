@@ -20,12 +20,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use hmac::Mac as _;
+use maud::html;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::server::html::{cookie, same_secret, secure, with_cookie};
 use crate::store::{Store, now_ms};
 
+/// Every status page's title (and first heading).
+const TITLE: &str = "codex-review status";
 /// The cookie the login form sets.
 const COOKIE: &str = "codex_review_status";
 /// How long a login lasts.
@@ -131,37 +134,41 @@ async fn status(State(state): State<StatusState>, headers: HeaderMap) -> Respons
         Ok(data) => page::render(&data, &state.config),
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "cannot read the status");
-            crate::server::html::page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "codex-review status",
-                "<h1>codex-review status</h1><div class=\"box bad\">The database cannot be read \
-                 right now; the logs have the details.</div>",
-                "'self'",
-            )
+            unavailable("The database cannot be read right now; the logs have the details.")
         }
     }
 }
 
+/// 503 with what could not be done.
+fn unavailable(problem: &str) -> Response {
+    let body = html! {
+        h1 { (TITLE) }
+        div.box.bad { (problem) }
+    };
+    crate::server::html::page(StatusCode::SERVICE_UNAVAILABLE, TITLE, body, "'self'")
+}
+
 /// 401 with the login form (and where a script should put the token).
 fn unauthorized(problem: Option<&str>) -> Response {
-    let problem = problem
-        .map(|p| format!("<div class=\"box bad\" id=\"problem\">{p}</div>"))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>codex-review status</h1>\n{problem}\
-<form method=\"post\" action=\"/status/login\">\n\
-<p><label for=\"token\">Status token</label>\
-<input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"current-password\" required></p>\n\
-<p><button type=\"submit\">Sign in</button></p>\n</form>\n\
-<p class=\"muted\">The token is the service's <code>STATUS_TOKEN</code>. Scripts can send it as \
-<code>Authorization: Bearer TOKEN</code>.</p>"
-    );
-    let mut response = crate::server::html::page(
-        StatusCode::UNAUTHORIZED,
-        "codex-review status",
-        &body,
-        "'self'",
-    );
+    let body = html! {
+        h1 { (TITLE) }
+        @if let Some(problem) = problem {
+            div.box.bad id="problem" { (problem) }
+        }
+        form method="post" action="/status/login" {
+            p {
+                label for="token" { "Status token" }
+                input type="password" id="token" name="token" autocomplete="current-password"
+                    required;
+            }
+            p { button type="submit" { "Sign in" } }
+        }
+        p.muted {
+            "The token is the service's " code { "STATUS_TOKEN" } ". Scripts can send it as "
+            code { "Authorization: Bearer TOKEN" } "."
+        }
+    };
+    let mut response = crate::server::html::page(StatusCode::UNAUTHORIZED, TITLE, body, "'self'");
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"codex-review status\""),
@@ -205,12 +212,9 @@ async fn logout(State(state): State<StatusState>, headers: HeaderMap) -> Respons
             error = format!("{e:#}"),
             "cannot record the status sign-out"
         );
-        return crate::server::html::page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "codex-review status",
-            "<h1>codex-review status</h1><div class=\"box bad\">The sign-out could not be \
-             recorded (the database cannot be written right now): try again.</div>",
-            "'self'",
+        return unavailable(
+            "The sign-out could not be recorded (the database cannot be written right now): \
+             try again.",
         );
     }
     let cookie = format!(

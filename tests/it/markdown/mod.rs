@@ -5,6 +5,7 @@
 //! code, so each of those coming from untrusted text would be a way around the sanitizer.
 
 mod posted;
+mod replies;
 mod sanitizer;
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};

@@ -152,7 +152,8 @@ fn comments_with(s: &str) -> String {
     };
     let with_suggestion = publish::inline_comment(&placed(false)).body;
     let clamped = publish::inline_comment(&placed(true)).body;
-    let failure = publish::failure_comment("comment-1", s, "Try again with `@codex review`.");
+    let failure =
+        codex_review::markdown::failure_comment("comment-1", s, "Try again with `@codex review`.");
     format!("{with_suggestion}\n\n---\n\n{clamped}\n\n---\n\n{failure}")
 }
 
@@ -164,7 +165,9 @@ fn a_summary_of_hostile_values_renders_like_one_of_harmless_values() {
         let posted = summary_with(attack);
         assert_eq!(shape(&posted), harmless, "{attack:?}\n{posted}");
         assert_eq!(
-            publish::read_marker(&posted).map(|m| m.1).as_deref(),
+            codex_review::markdown::markers::read_review(&posted)
+                .map(|m| m.1)
+                .as_deref(),
             Some("comment-1")
         );
     }
