@@ -293,13 +293,9 @@ impl Metrics {
         self.reviews.get_or_create(&[("outcome", outcome)]).inc();
     }
 
-    pub fn tokens(&self, usage: crate::model::Usage) {
-        for (kind, n) in [
-            ("input", usage.input_tokens),
-            ("cached", usage.cached_tokens),
-            ("output", usage.output_tokens),
-            ("reasoning", usage.reasoning_tokens),
-        ] {
+    /// Tokens of one answer, by kind: `input`, `cached`, `output`, `reasoning`.
+    pub fn tokens(&self, by_kind: [(&'static str, u64); 4]) {
+        for (kind, n) in by_kind {
             self.tokens.get_or_create(&[("kind", kind)]).inc_by(n);
         }
     }

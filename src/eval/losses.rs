@@ -5,48 +5,11 @@
 //! matched count, and the rest of what it removed was false; an expected finding was lost
 //! by the first stage whose output no longer matches it.
 
-use serde::{Deserialize, Serialize};
-
 use super::dataset::Case;
+pub use super::fates::{FalseFinding, Fate, Losses, StageRow};
 use super::score::{CaseScore, score};
 use crate::model::Finding;
 use crate::review::trace::{ANSWERED, Trace};
-
-/// What became of one expected finding.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Fate {
-    /// The expected finding's index in the case.
-    pub expected: usize,
-    /// The stage whose output no longer held it (`None`: it was posted; `answered`: the
-    /// model never reported it), and why, when the stage said.
-    pub lost_at: Option<String>,
-    pub reason: Option<String>,
-}
-
-/// A finding that matches no expected one, and the stages whose output held it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FalseFinding {
-    pub path: String,
-    pub line: i64,
-    pub title: String,
-    pub passed: Vec<String>,
-}
-
-/// True and false findings a stage removed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct StageRow {
-    pub stage: String,
-    pub true_removed: usize,
-    pub false_removed: usize,
-}
-
-/// The losses of one case.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Losses {
-    pub fates: Vec<Fate>,
-    pub false_findings: Vec<FalseFinding>,
-    pub stages: Vec<StageRow>,
-}
 
 fn same(a: &Finding, b: &Finding) -> bool {
     a.code_location.file_path == b.code_location.file_path && a.title == b.title

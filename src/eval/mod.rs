@@ -8,6 +8,7 @@
 //! Markdown, JSON and an SVG chart of recall against cost.
 
 pub mod dataset;
+pub mod fates;
 pub mod judge;
 pub mod losses;
 pub mod overrides;

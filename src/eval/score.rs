@@ -157,7 +157,7 @@ pub struct CaseRun {
     pub trace: Option<crate::review::trace::Trace>,
     /// Where the findings went, from the trace (scored again with the case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub losses: Option<crate::eval::losses::Losses>,
+    pub losses: Option<crate::eval::fates::Losses>,
     /// What `--judge` made of the matches (judged again with the case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judged: Option<crate::eval::judge::Judged>,

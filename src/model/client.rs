@@ -17,25 +17,8 @@ pub(crate) use super::response::{
     Turn, billed_usage, final_event, parse_answer, parse_turn, user_input,
 };
 use super::schema::{ReviewOutput, SCHEMA_NAME, answer_schema, review_schema, verify_schema};
+pub use super::usage::Usage;
 use crate::retry::{RetryPolicy, backoff};
-
-/// Token counts of one call, as the API reports them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    pub input_tokens: u64,
-    pub cached_tokens: u64,
-    pub output_tokens: u64,
-    pub reasoning_tokens: u64,
-}
-
-impl Usage {
-    pub fn add(&mut self, other: Usage) {
-        self.input_tokens += other.input_tokens;
-        self.cached_tokens += other.cached_tokens;
-        self.output_tokens += other.output_tokens;
-        self.reasoning_tokens += other.reasoning_tokens;
-    }
-}
 
 /// One answer of the API as billed: the model asked, what the call was for, its usage and
 /// its price.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::client::Usage;
+use super::usage::Usage;
 
 /// Why a call produced no review. The `Display` text is written for the PR comment.
 #[derive(Debug, thiserror::Error)]

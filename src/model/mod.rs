@@ -9,6 +9,7 @@ pub mod prompt;
 mod response;
 pub mod schema;
 mod turns;
+mod usage;
 
 pub use client::{
     Billed, ModelClient, ModelError, ModelReply, OnResponse, OutputFormat, Reply, ReviewCall,

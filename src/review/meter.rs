@@ -101,7 +101,13 @@ impl Meter {
         };
         if let Some(m) = &inner.metrics {
             m.model_call("ok");
-            m.tokens(billed.usage);
+            let u = billed.usage;
+            m.tokens([
+                ("input", u.input_tokens),
+                ("cached", u.cached_tokens),
+                ("output", u.output_tokens),
+                ("reasoning", u.reasoning_tokens),
+            ]);
             m.cost_nanos(billed.cost_nanos);
         }
         inner
