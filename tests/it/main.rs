@@ -38,6 +38,7 @@ mod redelivery;
 mod repo_tools;
 mod review_api;
 mod review_e2e;
+mod rooms;
 mod setup;
 mod snapshot;
 mod spend;
