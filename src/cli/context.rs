@@ -69,18 +69,30 @@ pub async fn of_pull(
     let changed: Vec<&str> = reviewable.iter().map(|f| f.path.as_str()).collect();
     let config = &loaded.config;
     let tools = args.tools && wants_tools(&config.review);
-    let (guidelines, codebase) = tokio::join!(
+    // The files' contents come from the snapshot when there is one (no more GitHub calls);
+    // without tools there is none, and they are read at once with the rest.
+    let (guidelines, codebase, read_now) = tokio::join!(
         guidelines(&gh, &pull.base.sha, config, &changed, base_tree.as_ref()),
         async {
             match tools {
                 true => Some(codebase::for_pull(settings, &gh, &head).await),
                 false => None,
             }
+        },
+        async {
+            match tools {
+                true => None,
+                false => Some(fetch_contents(&gh, &head, &reviewable, None).await),
+            }
         }
     );
-    // From the snapshot when there is one: no more GitHub calls.
-    let snapshot = codebase.as_ref().and_then(|c| c.toolbox.as_ref());
-    let contents = fetch_contents(&gh, &head, &reviewable, snapshot).await;
+    let contents = match read_now {
+        Some(contents) => contents,
+        None => {
+            let snapshot = codebase.as_ref().and_then(|c| c.toolbox.as_ref());
+            fetch_contents(&gh, &head, &reviewable, snapshot).await
+        }
+    };
     let selected = changed.iter().map(|p| (*p).to_owned()).collect();
     let described = Described {
         repo: gh.repo().to_string(),
