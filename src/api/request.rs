@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 use sha2::Digest as _;
 
-use crate::commands::{MAX_FOCUS_AREA_LEN, MAX_FOCUS_AREAS, focus_area};
+use crate::event::grammar::{MAX_FOCUS_AREA_LEN, MAX_FOCUS_AREAS, focus_area};
 use crate::ids::{PrNumber, RepoName};
 
 /// The fields the endpoint knows.

@@ -1,4 +1,5 @@
-//! The commands people give in comments: the grammar (`grammar`), the dispatcher (here), and
+//! The commands people give in comments (their grammar is the event room's, `event::grammar`:
+//! a comment is parsed once, into its event): the dispatcher (here), and
 //! one handler file per command: `help`, `pause` (and resume), `ask`, `learnings` (and
 //! forget), `reply` (a reply in a finding's thread, which may dismiss it). `review` is the
 //! pipeline itself (`review`). The gate decides *whether* a comment's command runs (who may,
@@ -6,13 +7,12 @@
 
 mod ask;
 mod converse;
-mod grammar;
 mod help;
 mod learnings;
 mod pause;
 mod reply;
 
-pub use grammar::*;
+pub use crate::event::grammar::*;
 
 use crate::event::{ReviewRequest, Task};
 use crate::github::{PullInfo, RepoClient};

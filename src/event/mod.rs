@@ -6,9 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::commands::{self, Command};
 use crate::ids::{CommentId, CommitSha, InstallationId, PrNumber, RepoName};
+use grammar::Command;
 
+pub mod grammar;
 mod pull_request;
 mod thread_reply;
 use pull_request::{CheckRunPayload, PullRequestPayload, check_run, pull_request};
@@ -402,7 +403,7 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
     ) {
         return Event::Ignored(why);
     }
-    let Some(command) = commands::parse(comment.body.as_deref().unwrap_or(""), bot_handle) else {
+    let Some(command) = grammar::parse(comment.body.as_deref().unwrap_or(""), bot_handle) else {
         return Event::Ignored("no command for the bot");
     };
     let (task, focus_areas, full) = match command {

@@ -5,7 +5,6 @@ use serde::Deserialize;
 use super::{
     Event, Installation, Repository, ReviewRequest, Task, Trigger, User, not_a_person, target,
 };
-use crate::commands;
 use crate::ids::{CommentId, PrNumber};
 
 #[derive(Deserialize)]
@@ -51,7 +50,7 @@ pub(super) fn review_comment(payload: ReviewCommentPayload, bot_handle: &str) ->
     ) {
         return Event::Ignored(why);
     }
-    if !commands::mentions(comment.body.as_deref().unwrap_or(""), bot_handle) {
+    if !super::grammar::mentions(comment.body.as_deref().unwrap_or(""), bot_handle) {
         return Event::Ignored("no mention of the bot");
     }
     let Some((installation, repo)) = target(payload.installation, &payload.repository) else {

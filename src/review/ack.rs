@@ -53,7 +53,7 @@ impl Reviewer {
             if let Some(job) = ack.job {
                 let cancelled = self
                     .store
-                    .cancel_queued(job, super::run::NOT_ALLOWED)
+                    .cancel_queued(job, super::gate::NOT_ALLOWED)
                     .await
                     .map_err(ReviewError::Store)?;
                 if cancelled {

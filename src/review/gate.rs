@@ -12,6 +12,9 @@ use crate::github::{PullInfo, RepoClient};
 use crate::ids::RepoName;
 use crate::repo_config::{self, Association, AutoEvent, CONFIG_PATH, ConfigError, RepoConfig};
 
+/// Why a comment's command is not run: its author may not run commands here.
+pub(super) const NOT_ALLOWED: &str = "the comment's author is not allowed to run commands";
+
 /// How long a configuration read at one base SHA is reused.
 const CONFIG_TTL: Duration = Duration::from_secs(60);
 
@@ -186,7 +189,7 @@ impl Reviewer {
                     .await?
                 {
                     tracing::info!(author, "comment author may not run commands here");
-                    return Ok(Gate::Done(Outcome::Skipped(super::run::NOT_ALLOWED)));
+                    return Ok(Gate::Done(Outcome::Skipped(NOT_ALLOWED)));
                 }
                 if !config.enabled {
                     self.reply(gh, req, &format!("Codex review is turned off for this repository (`enabled: false` in `{CONFIG_PATH}` on the base branch).")).await?;

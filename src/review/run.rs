@@ -12,9 +12,6 @@ use crate::store::{AckState, ClaimedJob, PostedReview};
 use crate::threads;
 use crate::worker::Lease;
 
-/// Why a comment's command is not run: its author may not run commands here.
-pub(super) const NOT_ALLOWED: &str = "the comment's author is not allowed to run commands";
-
 impl Reviewer {
     /// Reviews the PR of `req` and posts the result. With a `lease`, nothing is posted
     /// unless this worker still holds the job at that moment.
@@ -43,7 +40,7 @@ impl Reviewer {
         );
         let ack = ack?;
         if ack == AckState::Denied {
-            return Ok(Outcome::Skipped(NOT_ALLOWED));
+            return Ok(Outcome::Skipped(super::gate::NOT_ALLOWED));
         }
         let pull = pull?;
         let gated = self.gate(&gh, req, &pull).await?;

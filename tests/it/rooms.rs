@@ -8,11 +8,6 @@ use std::path::{Path, PathBuf};
 
 /// The circles still to be taken apart, each a set of rooms.
 const KNOWN: &[&[&str]] = &[
-    // The App's job handler, its events and its commands share `review` with the pipeline;
-    // the store and the loops keep types of theirs.
-    &[
-        "commands", "event", "intake", "review", "store", "threads", "worker",
-    ],
     &["codebase", "github", "settings"],
     &["api", "server"],
     &["cli", "eval"],
