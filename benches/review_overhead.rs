@@ -16,39 +16,8 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
-fn big_pull(number: u64) -> Pull {
-    // 40 files of 115 added lines: 4,600 lines.
-    let files: Vec<File> = (0..40)
-        .map(|i| {
-            let body: String = (1..=115)
-                .map(|l| format!("+    let value_{l} = compute_{i}({l}) + offset;\n"))
-                .collect();
-            File::new(
-                &format!("src/module_{i:02}.rs"),
-                "added",
-                Some(&format!("@@ -0,0 +1,115 @@\n{body}")),
-            )
-        })
-        .collect();
-    let mut pull = Pull::new(REPO, number, &format!("{number:f>40}"), files.clone());
-    // Each its own base commit: nothing is served from the configuration or tree caches.
-    pull.base_sha = format!("{number:e>40}");
-    for f in &files {
-        let text: String = f
-            .patch
-            .as_deref()
-            .unwrap_or("")
-            .lines()
-            .skip(1)
-            .map(|l| format!("{}\n", &l[1..]))
-            .collect();
-        pull.contents.insert(f.filename.clone(), text);
-    }
-    pull
-}
-
 async fn one_review(app: &TestApp, number: u64) -> (Duration, usize) {
-    app.github.add_pull(big_pull(number));
+    app.github.add_pull(forty_file_pull(number));
     let calls_before = app.github.calls().len();
     let started = Instant::now();
     let (status, _) = app

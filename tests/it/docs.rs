@@ -3,7 +3,7 @@
 //! screen and leads to every page of `docs/`; no relative link of the documentation is broken.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use codex_review::settings::Startup;
@@ -106,7 +106,7 @@ fn variables_the_command_line_reads() -> BTreeSet<String> {
             && s.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
     };
     let mut files = vec![root().join("src/main.rs")];
-    files.extend(rust_files(&root().join("src/cli")));
+    files.extend(crate::support::rust_files(&root().join("src/cli")));
     let mut found = BTreeSet::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
@@ -117,19 +117,6 @@ fn variables_the_command_line_reads() -> BTreeSet<String> {
         }
     }
     found
-}
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[test]

@@ -10,22 +10,9 @@ use crate::support;
 use support::fake_github::Call;
 use support::*;
 
-/// A pull request of 40 added files of 115 lines and one modified file, on its own base commit.
+/// The 40-file pull request and one modified file, on its own base commit.
 fn forty_files(number: u64) -> Pull {
-    let files: Vec<File> = (0..40)
-        .map(|i| {
-            let body: String = (1..=115)
-                .map(|l| format!("+    let value_{l} = compute_{i}({l}) + offset;\n"))
-                .collect();
-            File::new(
-                &format!("src/module_{i:02}.rs"),
-                "added",
-                Some(&format!("@@ -0,0 +1,115 @@\n{body}")),
-            )
-        })
-        .collect();
-    let mut pull = Pull::new(REPO, number, &format!("{number:f>40}"), files.clone());
-    pull.base_sha = format!("{number:e>40}");
+    let mut pull = forty_file_pull(number);
     // A modified file whose line far from its hunk the model sees only with the file's text.
     let lib: String = (1..=60)
         .map(|l| match l {
@@ -39,17 +26,6 @@ fn forty_files(number: u64) -> Pull {
         Some("@@ -1,2 +1,2 @@\n-fn f0() {}\n+fn f1() {}\n fn f2() {}"),
     ));
     pull.contents.insert("src/module_lib.rs".into(), lib);
-    for f in &files {
-        let text: String = f
-            .patch
-            .as_deref()
-            .unwrap_or("")
-            .lines()
-            .skip(1)
-            .map(|l| format!("{}\n", &l[1..]))
-            .collect();
-        pull.contents.insert(f.filename.clone(), text);
-    }
     pull
 }
 

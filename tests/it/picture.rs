@@ -5,6 +5,7 @@
 //! the file to write; without it the test checks the page and writes nothing.
 
 use crate::support;
+use codex_review::diff::LineKind;
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd, html};
 use serde_json::{Value, json};
 use support::*;
@@ -110,33 +111,23 @@ struct PatchLine<'a> {
     text: &'a str,
 }
 
+/// The lines of `patch`, numbered by the service's own diff parser.
 fn patch_lines(patch: &str) -> Vec<PatchLine<'_>> {
-    let mut lines = Vec::new();
-    let (mut old, mut new) = (0, 0);
-    for line in patch.lines() {
-        if let Some(header) = line.strip_prefix("@@ -") {
-            let mut numbers = header.split([' ', ',', '+']).filter(|s| !s.is_empty());
-            old = numbers.next().unwrap().parse().unwrap();
-            new = numbers.nth(1).unwrap().parse().unwrap();
-            continue;
-        }
-        let (kind, text) = line.split_at(1);
-        let kind = kind.chars().next().unwrap();
-        let (o, n) = match kind {
-            '-' => (Some(old), None),
-            '+' => (None, Some(new)),
-            _ => (Some(old), Some(new)),
-        };
-        old += u64::from(kind != '+');
-        new += u64::from(kind != '-');
-        lines.push(PatchLine {
-            old: o,
-            new: n,
-            kind,
-            text,
-        });
-    }
-    lines
+    let hunks = codex_review::diff::parse_patch(patch).expect("a valid patch");
+    hunks
+        .iter()
+        .flat_map(|h| h.lines.iter())
+        .map(|l| PatchLine {
+            old: l.old.map(u64::from),
+            new: l.new.map(u64::from),
+            kind: match l.kind {
+                LineKind::Added => '+',
+                LineKind::Removed => '-',
+                LineKind::Context => ' ',
+            },
+            text: &patch[l.start as usize..l.end as usize],
+        })
+        .collect()
 }
 
 fn escape(text: &str) -> String {

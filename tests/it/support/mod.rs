@@ -455,3 +455,49 @@ pub fn added(lines: usize, tag: &str) -> String {
         .collect();
     format!("@@ -0,0 +1,{lines} @@\n{body}")
 }
+
+/// Every `.rs` file under `dir`, at any depth.
+pub fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// A pull request of 40 added files of 115 lines (4,600 lines) on a base commit of its own,
+/// each file's text at the head as GitHub's contents API and archive serve it.
+pub fn forty_file_pull(number: u64) -> Pull {
+    let files: Vec<File> = (0..40)
+        .map(|i| {
+            let body: String = (1..=115)
+                .map(|l| format!("+    let value_{l} = compute_{i}({l}) + offset;\n"))
+                .collect();
+            File::new(
+                &format!("src/module_{i:02}.rs"),
+                "added",
+                Some(&format!("@@ -0,0 +1,115 @@\n{body}")),
+            )
+        })
+        .collect();
+    let mut pull = Pull::new(REPO, number, &format!("{number:f>40}"), files.clone());
+    // Its own base commit: nothing is served from the configuration or tree caches.
+    pull.base_sha = format!("{number:e>40}");
+    for f in &files {
+        let text: String = f
+            .patch
+            .as_deref()
+            .unwrap_or("")
+            .lines()
+            .skip(1)
+            .map(|l| format!("{}\n", &l[1..]))
+            .collect();
+        pull.contents.insert(f.filename.clone(), text);
+    }
+    pull
+}
