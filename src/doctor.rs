@@ -145,7 +145,7 @@ async fn log_check(github: &GitHubApp, checks: &mut Vec<Check>) {
         )),
         Err(e) => checks.push(Check::fail(
             "delivery log",
-            e.to_string(),
+            crate::error_chain::chain(&e),
             "pull mode reads the App's delivery log: check that the App's webhook is active (GitHub logs nothing for an inactive one) and the App's credentials",
         )),
     }
@@ -173,7 +173,7 @@ async fn app_check(github: &GitHubApp, checks: &mut Vec<Check>) -> bool {
         Err(e) => {
             checks.push(Check::fail(
                 "App authentication",
-                e.to_string(),
+                crate::error_chain::chain(&e),
                 "check GITHUB_APP_ID and GITHUB_PRIVATE_KEY (the key must be the App's, downloaded from its settings)",
             ));
             return false;
@@ -229,7 +229,7 @@ async fn installations_check(github: &GitHubApp, checks: &mut Vec<Check>) {
         )),
         Err(e) => checks.push(Check::fail(
             "installations",
-            e.to_string(),
+            crate::error_chain::chain(&e),
             "check the App's permissions",
         )),
     }
@@ -279,7 +279,7 @@ async fn webhook_check(github: &GitHubApp, checks: &mut Vec<Check>) {
         )),
         Err(e) => checks.push(Check::fail(
             "webhook",
-            e.to_string(),
+            crate::error_chain::chain(&e),
             "check the App's settings",
         )),
     }
@@ -327,7 +327,7 @@ async fn deliveries_check(github: &GitHubApp, checks: &mut Vec<Check>) {
         )),
         Err(e) => checks.push(Check::fail(
             "deliveries",
-            e.to_string(),
+            crate::error_chain::chain(&e),
             "check the App's settings",
         )),
     }

@@ -11,6 +11,7 @@ pub mod codebase;
 pub mod commands;
 pub mod diff;
 pub mod doctor;
+pub mod error_chain;
 pub mod eval;
 pub mod event;
 pub mod github;

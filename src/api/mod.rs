@@ -176,11 +176,14 @@ async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Body) -
             );
         }
         Err(e) => {
-            tracing::warn!(error = %e, "cannot find the App's installation");
+            tracing::warn!(error = %crate::error_chain::chain(&e), "cannot find the App's installation");
             return error(
                 StatusCode::BAD_GATEWAY,
                 "github_unavailable",
-                format!("GitHub could not be asked about the repository: {e}"),
+                format!(
+                    "GitHub could not be asked about the repository: {}",
+                    crate::error_chain::chain(&e)
+                ),
             );
         }
     };

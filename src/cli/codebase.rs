@@ -39,7 +39,7 @@ pub async fn for_pull(
         Ok(store) => store,
         Err(e) => return CliCodebase::none(format!("no snapshot directory: {e}")),
     };
-    let location = async { gh.archive_location(head).await.map_err(|e| e.to_string()) };
+    let location = gh.archive_location(head);
     let contents = || Source::Contents {
         gh: gh.clone(),
         sha: head.to_string(),

@@ -63,7 +63,12 @@ pub async fn of_pull(
     let files: Vec<FileDiff> = files?.into_iter().map(|f| f.into_diff()).collect();
     let loaded = loaded?;
     let base_tree = base_tree
-        .inspect_err(|e| eprintln!("codex-review: no AGENTS.md guidelines: {e}"))
+        .inspect_err(|e| {
+            eprintln!(
+                "codex-review: no AGENTS.md guidelines: {}",
+                crate::error_chain::chain(e)
+            )
+        })
         .ok();
     let (reviewable, not_reviewed) = filter::select(&files, &loaded.config.paths);
     let changed: Vec<&str> = reviewable.iter().map(|f| f.path.as_str()).collect();

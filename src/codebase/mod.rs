@@ -134,14 +134,15 @@ impl SnapshotStore {
 
     /// The snapshot of `repo` at `sha`, made once from the archive at the URL `location`
     /// resolves to (GitHub's short-lived download link: fetched without credentials).
-    pub async fn snapshot<F>(
+    pub async fn snapshot<F, E>(
         &self,
         repo: &RepoName,
         sha: &CommitSha,
         location: F,
     ) -> Result<Snapshot, SnapshotError>
     where
-        F: std::future::Future<Output = Result<String, String>>,
+        F: std::future::Future<Output = Result<String, E>>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let entry = {
             let mut entries = self.inner.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -167,7 +168,9 @@ impl SnapshotStore {
         let made = entry
             .made
             .get_or_init(|| async {
-                let url = location.await.map_err(SnapshotError::Fetch)?;
+                let url = location
+                    .await
+                    .map_err(|e| SnapshotError::Fetch(crate::error_chain::chain(&*e.into())))?;
                 self.download(&url, &entry.dir).await
             })
             .await

@@ -189,7 +189,7 @@ impl Toolbox {
                         Ok(None) => Err(format!(
                             "{path:?} cannot be read: not a file, binary, or over 1 MiB"
                         )),
-                        Err(e) => Err(format!("GitHub could not be read: {e}")),
+                        Err(e) => Err(format!("GitHub could not be read: {}", crate::error_chain::chain(&e))),
                     },
                 },
             },
@@ -213,9 +213,12 @@ impl Toolbox {
         self.inner
             .tree
             .get_or_init(|| async {
-                gh.tree_paths(sha)
-                    .await
-                    .map_err(|e| format!("the repository's files could not be listed: {e}"))
+                gh.tree_paths(sha).await.map_err(|e| {
+                    format!(
+                        "the repository's files could not be listed: {}",
+                        crate::error_chain::chain(&e)
+                    )
+                })
             })
             .await
             .as_ref()

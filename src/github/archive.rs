@@ -22,9 +22,6 @@ impl RepoClient {
             .await?;
         self.archive
             .check(&location)
-            .map_err(|message| GitHubError::Decode {
-                call: "get archive link",
-                message,
-            })
+            .map_err(|e| GitHubError::decode("get archive link", e))
     }
 }

@@ -38,32 +38,45 @@ impl ArchiveHosts {
 
     /// `location` (GitHub's archive link) when it may be downloaded from: HTTPS (or plain
     /// HTTP when the API is), one of the archive hosts, no user name or password.
-    pub(super) fn check(&self, location: &str) -> Result<String, String> {
-        let url = reqwest::Url::parse(location)
-            .map_err(|_| "the archive link is not an absolute URL".to_owned())?;
+    pub(super) fn check(&self, location: &str) -> Result<String, ArchiveLinkError> {
+        let url = reqwest::Url::parse(location).map_err(ArchiveLinkError::NotAbsolute)?;
         let scheme_ok = url.scheme() == "https" || (self.plain_http && url.scheme() == "http");
         if !scheme_ok {
-            return Err(format!(
-                "the archive link's scheme is {}, not https",
-                url.scheme()
-            ));
+            return Err(ArchiveLinkError::Scheme(url.scheme().to_owned()));
         }
         let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
-            return Err("the archive link names no host".into());
+            return Err(ArchiveLinkError::NoHost);
         };
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if !self.hosts.iter().any(|h| h.eq_ignore_ascii_case(bare)) {
-            return Err(format!(
-                "the archive link leads to {host}, not to a host GitHub serves archives from \
-                 ({}; CODEX_REVIEW_ARCHIVE_HOSTS adds others)",
-                self.hosts.join(", ")
-            ));
+            return Err(ArchiveLinkError::Elsewhere {
+                host: host.to_owned(),
+                hosts: self.hosts.join(", "),
+            });
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err("the archive link carries credentials".into());
+            return Err(ArchiveLinkError::Credentials);
         }
         Ok(url.into())
     }
+}
+
+/// Why an archive link is not downloaded from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArchiveLinkError {
+    #[error("the archive link is not an absolute URL")]
+    NotAbsolute(#[source] <reqwest::Url as std::str::FromStr>::Err),
+    #[error("the archive link's scheme is {0}, not https")]
+    Scheme(String),
+    #[error("the archive link names no host")]
+    NoHost,
+    #[error(
+        "the archive link leads to {host}, not to a host GitHub serves archives from \
+         ({hosts}; CODEX_REVIEW_ARCHIVE_HOSTS adds others)"
+    )]
+    Elsewhere { host: String, hosts: String },
+    #[error("the archive link carries credentials")]
+    Credentials,
 }
 
 impl Default for ArchiveHosts {
@@ -89,9 +102,12 @@ mod tests {
             ("https://user:pw@codeload.github.com/o/r", "credentials"),
             ("/relative/path", "absolute"),
         ] {
-            let err = github.check(bad).unwrap_err();
+            let err = github.check(bad).unwrap_err().to_string();
             assert!(err.contains(says), "{bad}: {err}");
         }
+        let err = github.check("/relative/path").unwrap_err();
+        let cause = std::error::Error::source(&err).expect("the parser's error is kept");
+        assert!(!err.to_string().contains(&cause.to_string()), "{err}");
         // A GitHub Enterprise Server reached over plain HTTP links over plain HTTP.
         let ghes = ArchiveHosts::for_api("http://ghe.internal/api/v3", &[]);
         assert!(ghes.check("http://ghe.internal/_codeload/o/r").is_ok());
@@ -109,7 +125,7 @@ mod tests {
             "https://169.254.169.254/latest/meta-data",
             "https://localhost/x",
         ] {
-            let err = github.check(elsewhere).unwrap_err();
+            let err = github.check(elsewhere).unwrap_err().to_string();
             assert!(
                 err.contains("not to a host GitHub serves archives from"),
                 "{err}"

@@ -8,62 +8,13 @@ use octocrab::Octocrab;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::error::{Cause, GitHubError, Unexpected};
 use super::transport::{Request, send};
 use crate::ids::{CommentId, CommitSha, PrNumber, RepoName};
 use crate::retry::RetryPolicy;
 
 /// GitHub's files listing stops at 3,000 files (30 pages of 100).
 const MAX_FILE_PAGES: u32 = 30;
-
-/// A failed GitHub call. The `Display` text is safe for a PR comment and for logs.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum GitHubError {
-    #[error("GitHub answered {status} to {call}: {message}")]
-    Api {
-        call: &'static str,
-        status: u16,
-        message: String,
-        /// Rate limited (primary or secondary).
-        rate_limited: bool,
-        /// For a rate limit whose reset is further away than the call's retry window: how
-        /// long until GitHub takes calls again (the job waits that long, not its retries).
-        retry_in: Option<std::time::Duration>,
-    },
-    #[error("GitHub could not be reached for {call}: {message}")]
-    Transport { call: &'static str, message: String },
-    #[error("GitHub sent an unexpected answer to {call}: {message}")]
-    Decode { call: &'static str, message: String },
-}
-
-impl GitHubError {
-    /// Worth retrying later: server errors, rate limits and network trouble.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            GitHubError::Api {
-                status,
-                rate_limited,
-                ..
-            } => *rate_limited || *status >= 500,
-            GitHubError::Transport { .. } => true,
-            GitHubError::Decode { .. } => false,
-        }
-    }
-
-    /// How long to wait before calling again, for a rate limit that outlasts the retries.
-    pub fn retry_in(&self) -> Option<std::time::Duration> {
-        match self {
-            GitHubError::Api { retry_in, .. } => *retry_in,
-            _ => None,
-        }
-    }
-
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            GitHubError::Api { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-}
 
 /// The fields of a pull request the app uses.
 #[derive(Debug, Clone, Deserialize)]
@@ -247,23 +198,15 @@ impl RepoClient {
             return self.call(request).await;
         };
         let call = request.call;
-        let token = self
-            .crab
-            .installation_token()
-            .await
-            .map_err(|e| GitHubError::Transport {
-                call,
-                message: format!("no installation token: {e}"),
-            })?;
+        let token = self.crab.installation_token().await.map_err(|e| {
+            GitHubError::transport(call, NoInstallationToken(super::transport::cause(e)))
+        })?;
         let crab = super::http::octocrab(
             base,
             octocrab::AuthState::AccessToken { token },
             self.retry.timeout,
         )
-        .map_err(|e| GitHubError::Transport {
-            call,
-            message: format!("{e:#}"),
-        })?;
+        .map_err(|e| GitHubError::transport(call, e))?;
         send(&crab, self.retry, self.metrics.as_deref(), request).await
     }
 
@@ -434,10 +377,8 @@ impl RepoClient {
             id: u64,
         }
         let path = format!("/repos/{}/pulls/{pr}/reviews", self.repo);
-        let body = serde_json::to_value(review).map_err(|e| GitHubError::Decode {
-            call: "create review",
-            message: e.to_string(),
-        })?;
+        let body =
+            serde_json::to_value(review).map_err(|e| GitHubError::decode("create review", e))?;
         let text = self
             .send("create review", Method::POST, &path, Some(&body), false)
             .await?;
@@ -563,11 +504,13 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(
     call: &'static str,
     text: &str,
 ) -> Result<T, GitHubError> {
-    serde_json::from_str(text).map_err(|e| GitHubError::Decode {
-        call,
-        message: e.to_string(),
-    })
+    serde_json::from_str(text).map_err(|e| GitHubError::decode(call, e))
 }
+
+/// The installation's token could not be had (for a GraphQL request to its own base).
+#[derive(Debug, thiserror::Error)]
+#[error("no installation token")]
+struct NoInstallationToken(#[source] Box<dyn std::error::Error + Send + Sync>);
 
 #[cfg(test)]
 mod tests {

@@ -94,10 +94,15 @@ impl tower::Service<Request<OctoBody>> for Leaf {
             if !body.is_empty() {
                 builder = builder.body(body);
             }
-            let response = builder.send().await?;
+            // A request's URL may hold a secret (a manifest's one-time code): errors leave it
+            // out, for they reach logs and PR comments.
+            let response = builder.send().await.map_err(reqwest::Error::without_url)?;
             let status = response.status();
             let headers = response.headers().clone();
-            let bytes = response.bytes().await?;
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(reqwest::Error::without_url)?;
             let mut out = Response::new(Full::new(bytes));
             *out.status_mut() = status;
             *out.headers_mut() = headers;

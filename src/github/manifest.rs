@@ -6,6 +6,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::GitHubError;
+use super::client::Unexpected;
 use super::transport::{self, Request};
 use crate::retry::RetryPolicy;
 use crate::settings::credentials::Credentials;
@@ -33,18 +34,13 @@ pub async fn convert(
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Err(GitHubError::Decode {
-            call: CALL,
-            message: "the code GitHub sent back is not a manifest code".into(),
-        });
+        return Err(GitHubError::decode(
+            CALL,
+            Unexpected("the code GitHub sent back is not a manifest code"),
+        ));
     }
-    let crab =
-        super::http::octocrab(api_url, octocrab::AuthState::None, retry.timeout).map_err(|e| {
-            GitHubError::Transport {
-                call: CALL,
-                message: format!("{e:#}"),
-            }
-        })?;
+    let crab = super::http::octocrab(api_url, octocrab::AuthState::None, retry.timeout)
+        .map_err(|e| GitHubError::transport(CALL, e))?;
     let path = format!("/app-manifests/{code}/conversions");
     let text = transport::send(
         &crab,
@@ -61,22 +57,15 @@ pub async fn convert(
         },
     )
     .await?;
-    let app: Conversion = serde_json::from_str(&text).map_err(|e| GitHubError::Decode {
-        call: CALL,
-        message: e.to_string(),
-    })?;
+    let app: Conversion = serde_json::from_str(&text).map_err(|e| GitHubError::decode(CALL, e))?;
     let webhook_secret = app
         .webhook_secret
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| GitHubError::Decode {
-            call: CALL,
-            message: "the new App has no webhook secret".into(),
+        .ok_or_else(|| {
+            GitHubError::decode(CALL, Unexpected("the new App has no webhook secret"))
         })?;
-    if jsonwebtoken::EncodingKey::from_rsa_pem(app.pem.as_bytes()).is_err() {
-        return Err(GitHubError::Decode {
-            call: CALL,
-            message: "the new App's key is not an RSA key in PEM".into(),
-        });
+    if let Err(e) = jsonwebtoken::EncodingKey::from_rsa_pem(app.pem.as_bytes()) {
+        return Err(GitHubError::decode(CALL, NotRsaPem(e)));
     }
     Ok(Credentials {
         app_id: app.id,
@@ -87,3 +76,8 @@ pub async fn convert(
         deliveries: None,
     })
 }
+
+/// The key GitHub made for the new App cannot sign the App's tokens.
+#[derive(Debug, thiserror::Error)]
+#[error("the new App's key is not an RSA key in PEM")]
+struct NotRsaPem(#[source] jsonwebtoken::errors::Error);

@@ -6,6 +6,7 @@ mod archive_hosts;
 mod checks;
 mod client;
 mod comments;
+mod error;
 pub mod http;
 pub mod manifest;
 mod threads;
@@ -19,9 +20,10 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 pub use archive_hosts::ArchiveHosts;
+pub use archive_hosts::ArchiveLinkError;
 pub use client::{
-    ChangedFile, Comparison, GitHubError, NewReview, NewReviewComment, PullInfo, RepoClient,
-    ReviewInfo,
+    Cause, ChangedFile, Comparison, GitHubError, NewReview, NewReviewComment, PullInfo, RepoClient,
+    ReviewInfo, Unexpected,
 };
 pub use comments::CommentInfo;
 pub use threads::{ReviewThread, ThreadComment};
@@ -173,10 +175,7 @@ impl GitHubApp {
                     id: u64,
                 }
                 let found: Found =
-                    serde_json::from_str(&text).map_err(|e| GitHubError::Decode {
-                        call,
-                        message: e.to_string(),
-                    })?;
+                    serde_json::from_str(&text).map_err(|e| GitHubError::decode(call, e))?;
                 Ok(Some(InstallationId(found.id)))
             }
             Err(e) if e.status() == Some(404) => Ok(None),
@@ -211,9 +210,8 @@ impl GitHubApp {
             .inner
             .app
             .installation(octocrab::models::InstallationId(installation))
-            .map_err(|e| GitHubError::Transport {
-                call: "list installation repositories",
-                message: e.to_string(),
+            .map_err(|e| {
+                GitHubError::transport("list installation repositories", transport::cause(e))
             })?;
         let text = transport::send(
             &crab,
@@ -231,10 +229,7 @@ impl GitHubApp {
         }
         serde_json::from_str::<Page>(&text)
             .map(|p| p.total_count)
-            .map_err(|e| GitHubError::Decode {
-                call: "list installation repositories",
-                message: e.to_string(),
-            })
+            .map_err(|e| GitHubError::decode("list installation repositories", e))
     }
 
     /// The login GitHub shows for the App's own comments and reviews (`slug[bot]`), read once

@@ -6,7 +6,7 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::{GitHubError, RepoClient, decode};
+use super::client::{GitHubError, RepoClient, Unexpected, decode};
 use super::transport::Request;
 use crate::ids::PrNumber;
 
@@ -127,10 +127,7 @@ impl RepoClient {
                 .await?;
             let page: Page =
                 serde_json::from_value(data["repository"]["pullRequest"]["reviewThreads"].clone())
-                    .map_err(|e| GitHubError::Decode {
-                        call: "list review threads",
-                        message: e.to_string(),
-                    })?;
+                    .map_err(|e| GitHubError::decode("list review threads", e))?;
             for node in page.nodes {
                 threads.push(ReviewThread {
                     id: node.id,
@@ -166,10 +163,10 @@ impl RepoClient {
             .graphql("resolve review thread", RESOLVE, json!({"id": id}))
             .await?;
         if data["resolveReviewThread"]["thread"]["isResolved"] != json!(true) {
-            return Err(GitHubError::Decode {
-                call: "resolve review thread",
-                message: "the thread is not resolved after the mutation".into(),
-            });
+            return Err(GitHubError::decode(
+                "resolve review thread",
+                Unexpected("the thread is not resolved after the mutation"),
+            ));
         }
         Ok(())
     }
@@ -180,10 +177,10 @@ impl RepoClient {
             .graphql("unresolve review thread", UNRESOLVE, json!({"id": id}))
             .await?;
         if data["unresolveReviewThread"]["thread"]["isResolved"] != json!(false) {
-            return Err(GitHubError::Decode {
-                call: "unresolve review thread",
-                message: "the thread is still resolved after the mutation".into(),
-            });
+            return Err(GitHubError::decode(
+                "unresolve review thread",
+                Unexpected("the thread is still resolved after the mutation"),
+            ));
         }
         Ok(())
     }

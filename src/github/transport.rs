@@ -7,6 +7,7 @@ use octocrab::Octocrab;
 use serde_json::Value;
 
 use super::GitHubError;
+use super::client::Unexpected;
 use crate::retry::RetryPolicy;
 
 /// One call to GitHub.
@@ -104,7 +105,7 @@ pub(crate) async fn send(
                 let delay = wait
                     .unwrap_or_else(|| crate::retry::backoff(retry.base_delay, attempt))
                     .min(retry.max_delay);
-                tracing::warn!(call = request.call, attempt, error = %err, delay_ms = delay.as_millis() as u64, "GitHub call failed; retrying");
+                tracing::warn!(call = request.call, attempt, error = %crate::error_chain::chain(&err), delay_ms = delay.as_millis() as u64, "GitHub call failed; retrying");
                 tokio::time::sleep(delay).await;
                 attempt += 1;
             }
@@ -130,13 +131,7 @@ async fn send_once(
             },
             None,
         ),
-        e => (
-            GitHubError::Transport {
-                call,
-                message: transport_message(&e),
-            },
-            None,
-        ),
+        e => (GitHubError::transport(call, cause(e)), None),
     };
     let response = match (&request.method, request.accept) {
         (&Method::GET, None) => crab._get(request.path).await,
@@ -165,10 +160,7 @@ async fn send_once(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
             .ok_or((
-                GitHubError::Decode {
-                    call,
-                    message: "a redirect without a Location".into(),
-                },
+                GitHubError::decode(call, Unexpected("a redirect without a Location")),
                 None,
             ));
     }
@@ -196,13 +188,13 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-/// What octocrab's error says, without anything that could carry a token.
-fn transport_message(e: &octocrab::Error) -> String {
+/// The error under octocrab's: the HTTP stack's own (whose request URL the stack leaves out,
+/// see `http::Leaf`), not octocrab's wrapper, which repeats it in its text.
+pub(super) fn cause(e: octocrab::Error) -> Box<dyn std::error::Error + Send + Sync> {
     match e {
-        octocrab::Error::Hyper { .. } | octocrab::Error::Service { .. } => {
-            "the connection failed or timed out".into()
-        }
-        other => other.to_string().chars().take(200).collect(),
+        octocrab::Error::Service { source, .. } => source,
+        octocrab::Error::Hyper { source, .. } => Box::new(source),
+        other => Box::new(other),
     }
 }
 

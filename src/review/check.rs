@@ -49,7 +49,7 @@ impl Reviewer {
                     .progress_check_run(id, "Reviewing", "The review is running.")
                     .await;
                 if let Err(e) = progressed {
-                    tracing::warn!(error = %e, "cannot update the check run");
+                    tracing::warn!(error = %crate::error_chain::chain(&e), "cannot update the check run");
                 }
                 // A new check run is stored in progress; a known one is set back to it.
                 if let Err(e) = self.store.set_check_in_progress(&repo, sha).await {
@@ -68,7 +68,7 @@ impl Reviewer {
                     id
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot create the check run");
+                    tracing::warn!(error = %crate::error_chain::chain(&e), "cannot create the check run");
                     return None;
                 }
             },
@@ -98,7 +98,7 @@ impl Reviewer {
             let e = crate::untrusted::text(&e.to_string(), 2_000);
             let summary = format!("The review will be tried again: {e}");
             if let Err(e) = gh.progress_check_run(id, "Retrying", &summary).await {
-                tracing::warn!(error = %e, "cannot update the check run");
+                tracing::warn!(error = %crate::error_chain::chain(&e), "cannot update the check run");
             }
             return;
         }
@@ -203,7 +203,9 @@ impl Reviewer {
                 self.note_check(&repo, sha, (conclusion, &title, &summary))
                     .await;
             }
-            Err(e) => tracing::warn!(error = %e, "cannot create the check run"),
+            Err(e) => {
+                tracing::warn!(error = %crate::error_chain::chain(&e), "cannot create the check run")
+            }
         }
     }
 
@@ -226,7 +228,9 @@ impl Reviewer {
                 self.note_check(gh.repo(), sha, (conclusion, &title, &summary))
                     .await
             }
-            Err(e) => tracing::warn!(error = %e, "cannot complete the check run"),
+            Err(e) => {
+                tracing::warn!(error = %crate::error_chain::chain(&e), "cannot complete the check run")
+            }
         }
     }
 

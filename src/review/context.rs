@@ -102,7 +102,9 @@ impl Reviewer {
                     match gh.react_eyes(comment, in_thread).await {
                         Ok(()) => self.metrics.ack_latency(crate::store::since_ms(since)),
                         // The review matters more than the reaction; go on.
-                        Err(e) => tracing::warn!(error = %e, "cannot add the 👀 reaction"),
+                        Err(e) => {
+                            tracing::warn!(error = %crate::error_chain::chain(&e), "cannot add the 👀 reaction")
+                        }
                     }
                 }
             },
@@ -137,7 +139,7 @@ impl Reviewer {
         let base_tree = match base_tree {
             Ok(tree) => Some(tree),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot list the base tree for AGENTS.md files");
+                tracing::warn!(error = %crate::error_chain::chain(&e), "cannot list the base tree for AGENTS.md files");
                 None
             }
         };
@@ -165,7 +167,7 @@ impl Reviewer {
         if self.tool_limits.turns == 0 {
             return Codebase::default();
         }
-        let location = async { gh.archive_location(sha).await.map_err(|e| e.to_string()) };
+        let location = gh.archive_location(sha);
         let metrics = Some(self.metrics.clone());
         let contents = || crate::codebase::Source::Contents {
             gh: gh.clone(),
@@ -323,7 +325,9 @@ pub async fn fetch_contents(
                 out.insert(path, content);
             }
             Ok((_, Ok(None))) => {}
-            Ok((path, Err(e))) => tracing::warn!(path, error = %e, "cannot fetch file content"),
+            Ok((path, Err(e))) => {
+                tracing::warn!(path, error = %crate::error_chain::chain(&e), "cannot fetch file content")
+            }
             Err(e) => tracing::warn!(error = %e, "content fetch task failed"),
         }
     }
@@ -357,7 +361,9 @@ pub async fn guidelines(
             match joined {
                 Ok((i, path, Ok(Some(text)))) => found.push((i, path, text)),
                 Ok((_, _, Ok(None))) => {}
-                Ok((_, path, Err(e))) => tracing::warn!(path, error = %e, "cannot read AGENTS.md"),
+                Ok((_, path, Err(e))) => {
+                    tracing::warn!(path, error = %crate::error_chain::chain(&e), "cannot read AGENTS.md")
+                }
                 Err(e) => tracing::warn!(error = %e, "AGENTS.md read task failed"),
             }
         }

@@ -27,7 +27,7 @@ impl Reviewer {
         let bot_login = match self.github.bot_login().await {
             Ok(login) => login.to_owned(),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot tell the app's login; earlier findings skipped");
+                tracing::warn!(error = %crate::error_chain::chain(&e), "cannot tell the app's login; earlier findings skipped");
                 return Earlier::default();
             }
         };
@@ -100,7 +100,7 @@ impl Reviewer {
         let threads = match gh.review_threads(req.pr).await {
             Ok(threads) => threads,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read the review's threads; its findings will not be followed");
+                tracing::warn!(error = %crate::error_chain::chain(&e), "cannot read the review's threads; its findings will not be followed");
                 return;
             }
         };

@@ -241,7 +241,7 @@ impl Reviewer {
             }
         };
         if let Err(e) = gh.comment(req.pr, &body).await {
-            tracing::error!(error = %e, "cannot post the failure comment");
+            tracing::error!(error = %crate::error_chain::chain(&e), "cannot post the failure comment");
         }
         self.fail_open_check(&gh, req.pr, what).await;
     }
@@ -289,20 +289,20 @@ impl JobHandler for Reviewer {
             },
             Err(ReviewError::GitHub(e)) if e.retry_in().is_some() => JobResult::Retry {
                 // GitHub's rate limit resets later: wait for it without spending an attempt.
-                error: e.to_string(),
+                error: crate::error_chain::chain(&e),
                 after: e.retry_in(),
                 counted: false,
             },
             Err(e) if e.is_transient() => JobResult::Retry {
-                error: e.to_string(),
+                error: crate::error_chain::chain(&e),
                 after: None,
                 counted: true,
             },
             Err(e) => {
                 self.metrics.review("failed");
-                self.report_failure(&job.request, &e.to_string(), e.advice())
+                self.report_failure(&job.request, &crate::error_chain::chain(&e), e.advice())
                     .await;
-                JobResult::Failed(e.to_string())
+                JobResult::Failed(crate::error_chain::chain(&e))
             }
         };
         let (kind, detail) = match &done {

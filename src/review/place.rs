@@ -75,7 +75,7 @@ pub(super) async fn settle_outside_files(
         ),
         Ok((_, true)) => None,
         Err(e) => {
-            tracing::warn!(error = %e, "cannot list the head tree; keeping findings on other files");
+            tracing::warn!(error = %crate::error_chain::chain(&e), "cannot list the head tree; keeping findings on other files");
             None
         }
     };

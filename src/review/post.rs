@@ -28,7 +28,7 @@ impl Reviewer {
                 nothing_to_review: None,
             }),
             Err(e) if e.status() == Some(422) && !review.comments.is_empty() => {
-                tracing::error!(error = %e, "GitHub refused the inline comments; posting them in the summary");
+                tracing::error!(error = %crate::error_chain::chain(&e), "GitHub refused the inline comments; posting them in the summary");
                 let mut fallback = String::from("\n\n**Inline comments that GitHub refused**\n\n");
                 for c in &review.comments {
                     fallback.push_str(&format!(

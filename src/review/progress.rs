@@ -32,7 +32,7 @@ impl Progress {
                 if let Some((title, summary)) = latest
                     && let Err(e) = gh.progress_check_run(check, &title, &summary).await
                 {
-                    tracing::warn!(error = %e, "cannot report the review's progress");
+                    tracing::warn!(error = %crate::error_chain::chain(&e), "cannot report the review's progress");
                 }
             }
         });

@@ -452,7 +452,7 @@ pub async fn settle(
         if !finding.thread_id.is_empty()
             && let Err(e) = gh.resolve_thread(&finding.thread_id).await
         {
-            tracing::warn!(error = %e, "cannot resolve a finding's thread");
+            tracing::warn!(error = %crate::error_chain::chain(&e), "cannot resolve a finding's thread");
             continue;
         }
         if let Err(e) = store

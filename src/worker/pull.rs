@@ -25,7 +25,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::github::{GitHubApp, GitHubError};
+use crate::github::{GitHubApp, GitHubError, Unexpected};
 use crate::ids::DeliveryId;
 use crate::intake::{Intake, IntakeError};
 use crate::metrics::Metrics;
@@ -149,10 +149,8 @@ async fn list_since(github: &GitHubApp, cursor: Option<u64>) -> Result<Vec<Liste
     for _ in 0..MAX_PAGES {
         let call = "list webhook deliveries";
         let (text, next) = github.app_get_page(call, &path).await?;
-        let page: Vec<Listed> = serde_json::from_str(&text).map_err(|e| GitHubError::Decode {
-            call,
-            message: e.to_string(),
-        })?;
+        let page: Vec<Listed> =
+            serde_json::from_str(&text).map_err(|e| GitHubError::decode(call, e))?;
         // Newest first: a page that reaches the cursor or the log's end is the last one.
         let reached = page.iter().any(|d| !wanted(d));
         listed.extend(page.into_iter().filter(|d| wanted(d)));
@@ -203,10 +201,10 @@ async fn read(p: &Puller<'_>, miss: &LogMiss, pass: &mut Pass) -> Result<bool, P
         .unwrap_or(&miss.event)
         .to_owned();
     let Some(payload) = logged.request.payload.filter(Value::is_object) else {
-        let e = GitHubError::Decode {
-            call: "read a webhook delivery",
-            message: "the logged delivery has no payload".into(),
-        };
+        let e = GitHubError::decode(
+            "read a webhook delivery",
+            Unexpected("the logged delivery has no payload"),
+        );
         noted(p, miss, &e).await?;
         pass.missed += 1;
         return Ok(false);
@@ -232,10 +230,7 @@ async fn fetch(github: &GitHubApp, id: u64) -> Result<Logged, GitHubError> {
     let text = github
         .app_get(call, &format!("/app/hook/deliveries/{id}"))
         .await?;
-    serde_json::from_str(&text).map_err(|e| GitHubError::Decode {
-        call,
-        message: e.to_string(),
-    })
+    serde_json::from_str(&text).map_err(|e| GitHubError::decode(call, e))
 }
 
 async fn forget(store: &Store, miss: &LogMiss) -> Result<(), PullError> {
@@ -260,7 +255,7 @@ async fn noted(p: &Puller<'_>, miss: &LogMiss, error: &GitHubError) -> Result<()
             guid = miss.guid,
             delivery = miss.delivery_id,
             attempts,
-            error = %error,
+            error = %crate::error_chain::chain(error),
             "a delivery of the App's log could not be read; given up"
         );
         return store
@@ -272,7 +267,7 @@ async fn noted(p: &Puller<'_>, miss: &LogMiss, error: &GitHubError) -> Result<()
         guid = miss.guid,
         delivery = miss.delivery_id,
         attempts,
-        error = %error,
+        error = %crate::error_chain::chain(error),
         "a delivery of the App's log could not be read; it is tried again"
     );
     let backoff = backoff(p.every, attempts);
@@ -284,7 +279,7 @@ async fn noted(p: &Puller<'_>, miss: &LogMiss, error: &GitHubError) -> Result<()
         .note_log_miss(
             &next,
             now_ms() + backoff.as_millis() as i64,
-            &error.to_string(),
+            &crate::error_chain::chain(error),
         )
         .await
         .map_err(PullError::Store)

@@ -47,10 +47,7 @@ pub async fn redeliver_missed(
             .app_get_page("list webhook deliveries", &path)
             .await?;
         let page: Vec<Attempt> = serde_json::from_str(&text).map_err(|e| {
-            RedeliverError::GitHub(GitHubError::Decode {
-                call: "list webhook deliveries",
-                message: e.to_string(),
-            })
+            RedeliverError::GitHub(GitHubError::decode("list webhook deliveries", e))
         })?;
         // Newest first: once a page reaches past the window, older pages do not matter.
         let past = page.iter().any(|a| a.delivered_at.as_str() < since);
@@ -88,7 +85,9 @@ pub async fn redeliver_missed(
                 store.note_redelivery(guid).await.map_err(store_error)?;
                 tracing::info!(guid, "asked GitHub to redeliver a missed delivery");
             }
-            Err(e) => tracing::warn!(guid, error = %e, "cannot ask for a redelivery"),
+            Err(e) => {
+                tracing::warn!(guid, error = %crate::error_chain::chain(&e), "cannot ask for a redelivery")
+            }
         }
     }
     Ok(asked)

@@ -493,9 +493,7 @@ async fn the_archive_comes_through_githubs_redirect_without_credentials() {
     let dir = tempfile::tempdir().unwrap();
     let store = SnapshotStore::new(dir.path().join("s"), 1 << 30, Limits::default()).unwrap();
     let snapshot = store
-        .snapshot(&repo, &head, async {
-            gh.archive_location(&head).await.map_err(|e| e.to_string())
-        })
+        .snapshot(&repo, &head, async { gh.archive_location(&head).await })
         .await
         .unwrap();
     let (answer, _) = snapshot
@@ -542,9 +540,7 @@ async fn an_archive_link_to_a_host_github_does_not_serve_archives_from_is_refuse
     let dir = tempfile::tempdir().unwrap();
     let store = SnapshotStore::new(dir.path().join("s"), 1 << 30, Limits::default()).unwrap();
     let made = store
-        .snapshot(&repo, &head, async {
-            gh.archive_location(&head).await.map_err(|e| e.to_string())
-        })
+        .snapshot(&repo, &head, async { gh.archive_location(&head).await })
         .await;
     match made {
         Err(SnapshotError::Fetch(why)) => assert!(
@@ -573,9 +569,7 @@ async fn an_archive_link_to_a_host_github_does_not_serve_archives_from_is_refuse
         .repo(InstallationId(INSTALLATION), repo.clone())
         .unwrap();
     store
-        .snapshot(&repo, &head, async {
-            gh.archive_location(&head).await.map_err(|e| e.to_string())
-        })
+        .snapshot(&repo, &head, async { gh.archive_location(&head).await })
         .await
         .unwrap();
     assert_eq!(github.state().archive_downloads, 1);

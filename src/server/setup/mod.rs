@@ -334,7 +334,7 @@ async fn callback(
             ..app
         },
         Err(e) => {
-            tracing::warn!(error = %e, "the manifest code could not be exchanged");
+            tracing::warn!(error = %crate::error_chain::chain(&e), "the manifest code could not be exchanged");
             state.claimed.store(false, Ordering::SeqCst);
             return pages::not_converted(settings, &e, conversion_advice(&e));
         }

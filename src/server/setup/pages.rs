@@ -239,7 +239,11 @@ pub fn not_converted(settings: &SetupSettings, error: &GitHubError, advice: &str
         GitHubError::Api { .. } => StatusCode::BAD_REQUEST,
         _ => StatusCode::BAD_GATEWAY,
     };
-    failed(settings, status, &format!("{advice} ({error})"))
+    failed(
+        settings,
+        status,
+        &format!("{advice} ({})", crate::error_chain::chain(error)),
+    )
 }
 
 /// The App exists but its credentials could not be written.
