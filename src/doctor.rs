@@ -345,7 +345,7 @@ async fn model_check(settings: &Settings, retry: RetryPolicy) -> Check {
         ),
         Err(e) => Check::fail(
             "model",
-            e.to_string(),
+            crate::error_chain::chain(&e),
             "check OPENAI_API_KEY, the project's access to the model (CODEX_REVIEW_MODEL) and its quota",
         ),
     }

@@ -260,7 +260,10 @@ async fn judged(
         }
         Err(e) => {
             score.keep_pairs(case, |_| false);
-            run.error = Some(format!("the judge failed: {e}"));
+            run.error = Some(format!(
+                "the judge failed: {}",
+                crate::error_chain::chain(&e)
+            ));
         }
     }
     Ok(())

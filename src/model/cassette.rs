@@ -58,7 +58,7 @@ enum Mode {
         /// Recordings not used yet.
         left: Mutex<Vec<Exchange>>,
         /// Why requests were stale, in the order they were made.
-        stale: Mutex<Vec<String>>,
+        stale: Mutex<Vec<Stale>>,
     },
 }
 
@@ -93,14 +93,18 @@ impl Tape {
     /// Why the first stale request was stale, if one was.
     pub fn stale(&self) -> Option<String> {
         match &self.mode {
-            Mode::Play { stale, .. } => stale.lock().expect("not poisoned").first().cloned(),
+            Mode::Play { stale, .. } => stale
+                .lock()
+                .expect("not poisoned")
+                .first()
+                .map(ToString::to_string),
             Mode::Record(_) => None,
         }
     }
 
     /// The recorded answer to `request` (`Some(Ok((status, body)))`), why there is none
     /// (`Some(Err(why))`), or `None` when the tape records and the request is to be sent.
-    pub(crate) fn play(&self, request: &Value) -> Option<Result<(u16, String), String>> {
+    pub(crate) fn play(&self, request: &Value) -> Option<Result<(u16, String), Stale>> {
         let Mode::Play { left, stale } = &self.mode else {
             return None;
         };
@@ -156,22 +160,37 @@ fn turn(request: &Value) -> u32 {
     turn
 }
 
+/// A request that matches none of the recordings left: its turn, and where it first differs
+/// from the nearest recording of the same purpose and turn.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Stale {
+    #[error("stale: turn {turn} of a `{purpose}` conversation has no recording")]
+    Unrecorded { purpose: String, turn: u32 },
+    #[error("stale: turn {turn} of a `{purpose}` conversation differs from its recording at {at}")]
+    Differs {
+        purpose: String,
+        turn: u32,
+        /// The JSON path of the first difference.
+        at: String,
+    },
+}
+
 /// Why `request` matches none of the recordings `left`: its turn, and where it first differs
 /// from the recording of the same purpose and turn that shares the longest start with it.
-fn why_stale(request: &Value, left: &[Exchange]) -> String {
+fn why_stale(request: &Value, left: &[Exchange]) -> Stale {
     let (purpose, turn) = (purpose(request), turn(request));
-    let named = format!("turn {turn} of a `{purpose}` conversation");
     let text = request.to_string();
     let nearest = left
         .iter()
         .filter(|e| e.purpose == purpose && e.turn == turn)
         .max_by_key(|e| common_prefix(&e.request.to_string(), &text));
     match nearest {
-        None => format!("stale: {named} has no recording"),
-        Some(e) => {
-            let at = first_difference(&e.request, request, "$".into());
-            format!("stale: {named} differs from its recording at {at}")
-        }
+        None => Stale::Unrecorded { purpose, turn },
+        Some(e) => Stale::Differs {
+            at: first_difference(&e.request, request, "$".into()),
+            purpose,
+            turn,
+        },
     }
 }
 
@@ -281,7 +300,7 @@ mod tests {
         assert_eq!(player.play(&now(0)), Some(Ok((200, "first".into()))));
         assert_eq!(player.stale(), None);
         // Used once: the same request again has no recording left.
-        let again = player.play(&now(0)).unwrap().unwrap_err();
+        let again = player.play(&now(0)).unwrap().unwrap_err().to_string();
         assert_eq!(
             again,
             "stale: turn 1 of a `codex_review` conversation has no recording"
@@ -297,7 +316,8 @@ mod tests {
         let why = player
             .play(&request("fedcba9876543210", "+b", 2))
             .unwrap()
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             why,
             "stale: turn 3 of a `codex_review` conversation differs from its recording at $.input[0].content (line 2)"

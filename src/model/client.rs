@@ -12,7 +12,7 @@ use super::OpenAiSettings;
 use super::cassette::Tape;
 use super::cost::PriceTable;
 pub use super::error::ModelError;
-use super::error::{api_error, describe_transport, retry_after};
+use super::error::{Unreached, api_error, retry_after};
 pub(crate) use super::response::{
     Turn, billed_usage, final_event, parse_answer, parse_turn, user_input,
 };
@@ -326,10 +326,10 @@ impl ModelClient {
                         retry_after.unwrap_or_else(|| backoff(self.retry.base_delay, attempt));
                     let delay = delay.min(self.retry.max_delay);
                     if Instant::now() + delay > deadline {
-                        tracing::warn!(error = %err, "model call deadline reached");
+                        tracing::warn!(error = %crate::error_chain::chain(&err), "model call deadline reached");
                         return Err(err);
                     }
-                    tracing::warn!(attempt, error = %err, delay_ms = delay.as_millis() as u64, "model call failed; retrying");
+                    tracing::warn!(attempt, error = %crate::error_chain::chain(&err), delay_ms = delay.as_millis() as u64, "model call failed; retrying");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
@@ -424,7 +424,8 @@ impl ModelClient {
             request = request.header("OpenAI-Project", project);
         }
         let transport = |e: reqwest::Error| Failure {
-            error: ModelError::Transport(describe_transport(&e)),
+            // The endpoint's URL stays out of a text that reaches logs and PR comments.
+            error: ModelError::Transport(Unreached::Http(e.without_url())),
             retry_after: None,
             billed: None,
         };

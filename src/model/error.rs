@@ -18,8 +18,8 @@ pub enum ModelError {
     },
     #[error("the model API's quota is exhausted (insufficient_quota): {message}")]
     QuotaExhausted { message: String },
-    #[error("the model API could not be reached: {0}")]
-    Transport(String),
+    #[error("the model API could not be reached")]
+    Transport(#[source] Unreached),
     #[error(
         "the model API could not be reached: no answer within the call's deadline of {seconds} s"
     )]
@@ -32,13 +32,40 @@ pub enum ModelError {
     },
     #[error("the model declined to review: {0}")]
     Refused(String),
-    #[error("the model's answer was not a valid review: {0}")]
-    InvalidOutput(String),
+    #[error("the model's answer was not a valid review")]
+    InvalidOutput(#[source] Invalid),
     #[error("the model run failed: {0}")]
     Failed(String),
     /// A replayed request that matches no recording (see [`super::cassette`]).
-    #[error("the recording does not answer this request: {0}")]
-    Stale(String),
+    #[error("the recording does not answer this request")]
+    Stale(#[source] super::cassette::Stale),
+}
+
+/// Why no whole answer came back.
+#[derive(Debug, thiserror::Error)]
+pub enum Unreached {
+    /// The request failed: no connection, a timeout, a body cut short (the URL left out).
+    #[error(transparent)]
+    Http(reqwest::Error),
+    #[error("the event stream ended before the response did")]
+    StreamEnded,
+}
+
+/// What is wrong with an answer that came back whole.
+#[derive(Debug, thiserror::Error)]
+pub enum Invalid {
+    #[error("the response is not readable")]
+    Response(#[source] serde_json::Error),
+    #[error("a message is not readable")]
+    Message(#[source] serde_json::Error),
+    #[error("a function call is not readable")]
+    FunctionCall(#[source] serde_json::Error),
+    #[error("the answer holds no text")]
+    NoText,
+    #[error("not JSON of the answer's schema")]
+    Schema(#[source] serde_json::Error),
+    #[error("the model called a tool when none could be called")]
+    ToolCallWithoutTools,
 }
 
 impl ModelError {
@@ -58,7 +85,7 @@ impl ModelError {
         match self {
             ModelError::Deadline { .. } | ModelError::Incomplete { .. } => true,
             ModelError::Api { code, .. } => code.as_deref() == Some("context_length_exceeded"),
-            ModelError::InvalidOutput(why) => why.contains("called a tool"),
+            ModelError::InvalidOutput(Invalid::ToolCallWithoutTools) => true,
             _ => false,
         }
     }
@@ -73,16 +100,6 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Durati
     read("retry-after")
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(Duration::from_secs_f64)
-}
-
-pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "the request timed out".into()
-    } else if e.is_connect() {
-        "the connection failed".into()
-    } else {
-        "the connection broke".into()
-    }
 }
 
 pub(crate) fn api_error(status: u16, body: &str) -> ModelError {
@@ -139,6 +156,49 @@ mod tests {
         h.clear();
         h.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn a_failure_keeps_its_cause_and_tells_it_once() {
+        use crate::error_chain::chain;
+        let json = serde_json::from_str::<u64>("x").unwrap_err();
+        let said = json.to_string();
+        let e = ModelError::InvalidOutput(Invalid::Schema(json));
+        let source = std::error::Error::source(&e).expect("the cause is kept");
+        assert!(std::error::Error::source(source).is_some(), "and its own");
+        assert!(!e.to_string().contains(&said), "{e}");
+        assert_eq!(
+            chain(&e),
+            format!(
+                "the model's answer was not a valid review: not JSON of the answer's schema: {said}"
+            )
+        );
+        let e = ModelError::Transport(Unreached::StreamEnded);
+        assert!(e.is_transient());
+        assert_eq!(
+            chain(&e),
+            "the model API could not be reached: the event stream ended before the response did"
+        );
+        assert!(ModelError::InvalidOutput(Invalid::ToolCallWithoutTools).may_pass_without_tools());
+        assert!(!ModelError::InvalidOutput(Invalid::NoText).may_pass_without_tools());
+    }
+
+    #[tokio::test]
+    async fn a_transport_failure_tells_its_cause_without_the_url() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let closed = "http://127.0.0.1:1/v1/responses?secret=s3cr3t";
+        let failed = reqwest::Client::new().get(closed).send().await.unwrap_err();
+        assert!(failed.to_string().contains("s3cr3t"), "{failed}");
+        let e = ModelError::Transport(Unreached::Http(failed.without_url()));
+        let text = crate::error_chain::chain(&e);
+        assert!(
+            text.starts_with("the model API could not be reached: error sending request"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("127.0.0.1"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub use client::{
     Usage, ignore_responses,
 };
 pub use config::OpenAiSettings;
+pub use error::{Invalid, Unreached};
 pub use turns::{Shares, ToolBudget, ToolLimits, ToolRunner, ToolUse};
 
 /// The call for one review.

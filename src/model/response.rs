@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::client::Usage;
-use super::error::{ModelError, truncate};
+use super::error::{Invalid, ModelError, Unreached, truncate};
 
 /// The response object of the last terminal event of a server-sent event stream
 /// (`response.completed`, `response.incomplete` or `response.failed`).
@@ -32,9 +32,7 @@ pub(crate) fn final_event(stream: &str) -> Result<String, ModelError> {
             _ => {}
         }
     }
-    last.ok_or_else(|| {
-        ModelError::Transport("the event stream ended before the response did".into())
-    })
+    last.ok_or(ModelError::Transport(Unreached::StreamEnded))
 }
 
 #[derive(Deserialize)]
@@ -139,8 +137,8 @@ pub(crate) struct Turn {
 
 /// Reads a 200 answer into its parts; a refusal, an incomplete or failed response is an error.
 pub(crate) fn parse_turn(text: &str) -> Result<Turn, ModelError> {
-    let mut body: ResponseBody = serde_json::from_str(text)
-        .map_err(|e| ModelError::InvalidOutput(format!("the response is not readable: {e}")))?;
+    let mut body: ResponseBody =
+        serde_json::from_str(text).map_err(|e| ModelError::InvalidOutput(Invalid::Response(e)))?;
     let usage = body.usage.take().map(Usage::from).unwrap_or_default();
     match body.status.as_deref() {
         Some("incomplete") => {
@@ -165,9 +163,8 @@ pub(crate) fn parse_turn(text: &str) -> Result<Turn, ModelError> {
     for item in body.output {
         match item["type"].as_str() {
             Some("message") => {
-                let message: MessageItem = serde_json::from_value(item).map_err(|e| {
-                    ModelError::InvalidOutput(format!("a message is not readable: {e}"))
-                })?;
+                let message: MessageItem = serde_json::from_value(item)
+                    .map_err(|e| ModelError::InvalidOutput(Invalid::Message(e)))?;
                 for part in message.content {
                     match part.kind.as_str() {
                         "output_text" => output_text.push_str(part.text.as_deref().unwrap_or("")),
@@ -180,9 +177,8 @@ pub(crate) fn parse_turn(text: &str) -> Result<Turn, ModelError> {
                 }
             }
             Some("function_call") => {
-                let call: FunctionCall = serde_json::from_value(item.clone()).map_err(|e| {
-                    ModelError::InvalidOutput(format!("a function call is not readable: {e}"))
-                })?;
+                let call: FunctionCall = serde_json::from_value(item.clone())
+                    .map_err(|e| ModelError::InvalidOutput(Invalid::FunctionCall(e)))?;
                 calls.push(call);
                 carried.push(item);
             }
@@ -202,10 +198,9 @@ pub(crate) fn parse_turn(text: &str) -> Result<Turn, ModelError> {
 /// The final answer's text as `T`.
 pub(crate) fn parse_answer<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ModelError> {
     if text.trim().is_empty() {
-        return Err(ModelError::InvalidOutput("the answer holds no text".into()));
+        return Err(ModelError::InvalidOutput(Invalid::NoText));
     }
-    serde_json::from_str(text)
-        .map_err(|e| ModelError::InvalidOutput(format!("not JSON of the answer's schema: {e}")))
+    serde_json::from_str(text).map_err(|e| ModelError::InvalidOutput(Invalid::Schema(e)))
 }
 
 /// The user message as the first input item: a message with string content, the one input

@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 use super::client::{
     ModelClient, ModelError, OnResponse, Reply, ReviewCall, Usage, parse_answer, user_input,
 };
+use super::error::Invalid;
 
 /// What runs the model's tool calls. Cheap to clone: each call runs on its own task.
 pub trait ToolRunner: Clone + Send + Sync + 'static {
@@ -313,6 +314,7 @@ impl ModelClient {
                     }
                     Err(ModelError::InvalidOutput(why)) if !reasked => {
                         reasked = true;
+                        let why = crate::error_chain::chain(&why);
                         tracing::warn!(why, "answer not valid for the schema; asking again once");
                         continue;
                     }
@@ -320,9 +322,7 @@ impl ModelClient {
                 }
             }
             let (Some(t), Some(true)) = (&tools, callable) else {
-                return Err(ModelError::InvalidOutput(
-                    "the model called a tool when none could be called".into(),
-                ));
+                return Err(ModelError::InvalidOutput(Invalid::ToolCallWithoutTools));
             };
             let until = deadline.map_or_else(Instant::now, |d| self.tools_until(d));
             let (answers, granted, late) = run_calls(t, &turn.calls, until).await;

@@ -219,7 +219,7 @@ pub async fn ask_model(
             match first {
                 // Only a conversation that used tools can have failed for them.
                 Err(e) if e.may_pass_without_tools() && budget.calls_used() > 0 => {
-                    tracing::warn!(part = i + 1, error = %e, "part failed with tools; asking once without");
+                    tracing::warn!(part = i + 1, error = %crate::error_chain::chain(&e), "part failed with tools; asking once without");
                     let no_tools = None::<ToolUse<'_, Toolbox>>;
                     let again = model.ask_within(&call(false), no_tools, &*on_try, &mut deadline).await;
                     (i, again.map_err(|_| e))
@@ -265,11 +265,14 @@ pub async fn ask_model(
                 outputs.push(reply.output);
             }
             Err(e) => {
-                tracing::warn!(part = i + 1, parts, error = %e, "model call failed");
+                tracing::warn!(part = i + 1, parts, error = %crate::error_chain::chain(&e), "model call failed");
                 for path in &plan.chunks[i].files {
                     skipped.push((
                         path.clone(),
-                        format!("the model call for its part failed: {e}"),
+                        format!(
+                            "the model call for its part failed: {}",
+                            crate::error_chain::chain(&e)
+                        ),
                     ));
                 }
                 errors.push(e);

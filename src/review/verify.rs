@@ -135,10 +135,10 @@ pub async fn verify(
     let reply = match reply {
         Ok(reply) => reply,
         Err(e) => {
-            tracing::warn!(error = %e, "verification failed; keeping every finding");
+            tracing::warn!(error = %crate::error_chain::chain(&e), "verification failed; keeping every finding");
             return Verification {
                 checked: candidates.len(),
-                failed: Some(e.to_string()),
+                failed: Some(crate::error_chain::chain(&e)),
                 ..Verification::default()
             };
         }
