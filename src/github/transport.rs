@@ -280,6 +280,34 @@ mod tests {
         assert_eq!(wait, Some(Duration::from_secs(3)));
     }
 
+    #[tokio::test]
+    async fn a_call_that_reaches_nothing_tells_its_cause_without_the_url() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let retry = RetryPolicy {
+            attempts: 1,
+            ..RetryPolicy::default()
+        };
+        let crab = super::super::http::octocrab(
+            "http://127.0.0.1:1",
+            octocrab::AuthState::None,
+            retry.timeout,
+        )
+        .unwrap();
+        // A manifest's code is a secret in the path.
+        let path = "/app-manifests/s3cr3t/conversions";
+        let e = send(&crab, retry, None, Request::get("convert", path))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, GitHubError::Transport { .. }), "{e:?}");
+        assert!(e.is_transient());
+        let text = crate::error_chain::chain(&e);
+        assert!(
+            text.starts_with("GitHub could not be reached for convert: error sending request"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+
     #[test]
     fn validation_errors_keep_githubs_details() {
         let (e, _) = api_error(
