@@ -209,7 +209,9 @@ fn real_repository(c: &mut Criterion) {
                 let sha = CommitSha::parse(&format!("{:040x}", fastrand::u128(..))).unwrap();
                 let url = url.clone();
                 let snapshot = runtime
-                    .block_on(store.snapshot(&repo, &sha, async move { Ok::<_, String>(url) }))
+                    .block_on(store.snapshot(&repo, &sha, async move {
+                        Ok::<_, codex_review::github::GitHubError>(url)
+                    }))
                     .unwrap();
                 (dir, store, snapshot)
             },

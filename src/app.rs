@@ -167,7 +167,7 @@ pub async fn start_on(
         // A directory others may read or prepare is a bad setting: exit 2, as for the others.
         Ok(e) => anyhow::Error::new(crate::settings::SettingsError::Invalid {
             var: "CODEX_REVIEW_SNAPSHOT_DIR",
-            reason: e.to_string(),
+            reason: crate::error_chain::chain(&e),
         }),
         Err(e) => e.context(format!(
             "cannot use {} for repository snapshots (CODEX_REVIEW_SNAPSHOT_DIR)",

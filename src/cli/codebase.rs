@@ -3,6 +3,7 @@
 //! or, for a local diff, the git work tree's HEAD.
 
 use crate::codebase::{ScratchDir, SnapshotError, SnapshotStore, Source, Toolbox, Tools, local};
+use crate::error_chain::chain;
 use crate::github::RepoClient;
 use crate::ids::CommitSha;
 use crate::settings::CodebaseSettings;
@@ -46,16 +47,17 @@ pub async fn for_pull(
     };
     let (source, note) = match store.snapshot(gh.repo(), head, location).await {
         Ok(snapshot) => (Source::Snapshot(snapshot), None),
-        Err(SnapshotError::TooLarge(why)) => (
+        Err(e @ SnapshotError::TooLarge(_)) => (
             contents(),
             Some(format!(
-                "{why}: single files are read through the API, without search"
+                "{e}: single files are read through the API, without search"
             )),
         ),
         Err(e) => (
             contents(),
             Some(format!(
-                "no snapshot ({e}): single files are read through the API, without search"
+                "no snapshot ({}): single files are read through the API, without search",
+                chain(&e)
             )),
         ),
     };

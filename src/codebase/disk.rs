@@ -16,8 +16,8 @@ pub enum PrivateDirError {
     Open(PathBuf, u32),
     #[error("{0} is not a directory")]
     NotADirectory(PathBuf),
-    #[error("{0} cannot be created or read: {1}")]
-    Io(PathBuf, io::Error),
+    #[error("{0} cannot be created or read")]
+    Io(PathBuf, #[source] io::Error),
 }
 
 /// Makes sure `path` is a directory of this process's user that no one else may enter:
@@ -116,6 +116,22 @@ mod tests {
             private_dir(&file),
             Err(PrivateDirError::NotADirectory(_))
         ));
+    }
+
+    #[test]
+    fn a_directory_that_cannot_be_read_keeps_the_system_error() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let err = private_dir(&file.join("below")).unwrap_err();
+        let cause = std::error::Error::source(&err).expect("the I/O error is kept");
+        assert!(matches!(err, PrivateDirError::Io(..)), "{err}");
+        assert!(!err.to_string().contains(&cause.to_string()), "{err}");
+        assert!(
+            crate::error_chain::chain(&err)
+                .ends_with(&format!("cannot be created or read: {cause}")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
+use crate::github::GitHubError;
 use crate::ids::{CommitSha, RepoName};
 pub use toolbox::{Source, Toolbox, Trace};
 pub use tools::Tools;
@@ -28,14 +29,50 @@ pub use crate::scratch::ScratchDir;
 pub use disk::{PrivateDirError, private_dir};
 
 /// Why there is no snapshot (the review then reads single files through the contents API).
+/// Cheap to clone: every part of a review waiting on the same snapshot gets the error.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("{0}")]
-    TooLarge(String),
-    #[error("the archive could not be fetched: {0}")]
-    Fetch(String),
-    #[error("{0}")]
-    Unpack(String),
+    /// Over one of the snapshot's limits (the limit's name: `compressed size`, `file count`).
+    #[error("the repository is larger than the snapshot's {0} limit")]
+    TooLarge(&'static str),
+    #[error("the archive could not be fetched")]
+    Fetch(#[source] Arc<FetchError>),
+    #[error(transparent)]
+    Unpack(Arc<UnpackError>),
+    /// The unpacking task panicked or was cancelled.
+    #[error("the unpacker failed")]
+    Unpacker(#[source] Arc<tokio::task::JoinError>),
+}
+
+/// Why the archive did not arrive.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// GitHub gave no download link.
+    #[error(transparent)]
+    Link(GitHubError),
+    #[error("the download answered {0}")]
+    Status(u16),
+    /// The request failed or the body broke off (the link's URL, which holds a token, left
+    /// out).
+    #[error("the download broke off")]
+    Download(#[source] reqwest::Error),
+}
+
+impl SnapshotError {
+    fn fetch(e: FetchError) -> Self {
+        SnapshotError::Fetch(Arc::new(e))
+    }
+
+    fn download(e: reqwest::Error) -> Self {
+        SnapshotError::fetch(FetchError::Download(e.without_url()))
+    }
+
+    fn unpack(e: UnpackError) -> Self {
+        match e {
+            UnpackError::TooLarge(which) => SnapshotError::TooLarge(which),
+            e => SnapshotError::Unpack(Arc::new(e)),
+        }
+    }
 }
 
 type Key = (RepoName, CommitSha);
@@ -134,15 +171,14 @@ impl SnapshotStore {
 
     /// The snapshot of `repo` at `sha`, made once from the archive at the URL `location`
     /// resolves to (GitHub's short-lived download link: fetched without credentials).
-    pub async fn snapshot<F, E>(
+    pub async fn snapshot<F>(
         &self,
         repo: &RepoName,
         sha: &CommitSha,
         location: F,
     ) -> Result<Snapshot, SnapshotError>
     where
-        F: std::future::Future<Output = Result<String, E>>,
-        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+        F: std::future::Future<Output = Result<String, GitHubError>>,
     {
         let entry = {
             let mut entries = self.inner.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -170,7 +206,7 @@ impl SnapshotStore {
             .get_or_init(|| async {
                 let url = location
                     .await
-                    .map_err(|e| SnapshotError::Fetch(crate::error_chain::chain(&*e.into())))?;
+                    .map_err(|e| SnapshotError::fetch(FetchError::Link(e)))?;
                 self.download(&url, &entry.dir).await
             })
             .await
@@ -196,14 +232,12 @@ impl SnapshotStore {
             .get(url)
             .send()
             .await
-            .map_err(|e| SnapshotError::Fetch(transport(&e)))?;
+            .map_err(SnapshotError::download)?;
         if !response.status().is_success() {
-            return Err(SnapshotError::Fetch(format!(
-                "the download answered {}",
-                response.status().as_u16()
-            )));
+            let status = response.status().as_u16();
+            return Err(SnapshotError::fetch(FetchError::Status(status)));
         }
-        disk::fresh_dir(dir).map_err(|e| SnapshotError::Unpack(e.to_string()))?;
+        disk::fresh_dir(dir).map_err(|e| SnapshotError::unpack(UnpackError::Io(e)))?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(16);
         let (dest, limits) = (dir.to_owned(), self.inner.limits);
         let unpacking = tokio::task::spawn_blocking(move || {
@@ -217,10 +251,7 @@ impl SnapshotStore {
                     if sent > limits.compressed_bytes {
                         drop(tx);
                         let _ = unpacking.await;
-                        return Err(SnapshotError::TooLarge(
-                            "the repository is larger than the snapshot's compressed size limit"
-                                .into(),
-                        ));
+                        return Err(SnapshotError::TooLarge("compressed size"));
                     }
                     if tx.send(chunk).is_err() {
                         // The unpacker stopped: its error says why.
@@ -231,21 +262,15 @@ impl SnapshotStore {
                 Err(e) => {
                     drop(tx);
                     let _ = unpacking.await;
-                    return Err(SnapshotError::Fetch(transport(&e)));
+                    return Err(SnapshotError::download(e));
                 }
             }
         }
         drop(tx);
         let result = unpacking
             .await
-            .map_err(|e| SnapshotError::Unpack(format!("the unpacker failed: {e}")))?;
-        match result {
-            Ok(unpacked) => Ok(unpacked),
-            Err(UnpackError::TooLarge(which)) => Err(SnapshotError::TooLarge(format!(
-                "the repository is larger than the snapshot's {which} limit"
-            ))),
-            Err(e) => Err(SnapshotError::Unpack(e.to_string())),
-        }
+            .map_err(|e| SnapshotError::Unpacker(Arc::new(e)))?;
+        result.map_err(SnapshotError::unpack)
     }
 
     /// Removes snapshots no review holds, oldest first, while the cache is over its bound.
@@ -290,14 +315,6 @@ impl SnapshotStore {
     }
 }
 
-fn transport(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "the download timed out".into()
-    } else {
-        "the download broke off".into()
-    }
-}
-
 /// The archive's chunks, as they arrive, for the blocking unpacker.
 struct ChannelReader {
     rx: std::sync::mpsc::Receiver<bytes::Bytes>,
@@ -325,5 +342,44 @@ impl std::io::Read for ChannelReader {
         buf[..n].copy_from_slice(&self.current[..n]);
         self.current = self.current.slice(n..);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error_chain::chain;
+    use std::error::Error as _;
+
+    #[test]
+    fn a_missing_snapshot_keeps_its_cause_and_tells_it_once() {
+        let link = GitHubError::decode(
+            "get archive link",
+            crate::github::Unexpected("a redirect without a Location"),
+        );
+        let e = SnapshotError::fetch(FetchError::Link(link));
+        assert!(e.source().is_some());
+        assert_eq!(e.to_string(), "the archive could not be fetched");
+        assert_eq!(
+            chain(&e.clone()),
+            "the archive could not be fetched: GitHub sent an unexpected answer to get archive \
+             link: a redirect without a Location"
+        );
+
+        let broken = std::io::Error::other("invalid gzip header");
+        let e = SnapshotError::unpack(UnpackError::Corrupt(broken));
+        assert!(e.source().is_some());
+        assert!(!e.to_string().contains("invalid gzip header"), "{e}");
+        assert_eq!(
+            chain(&e),
+            "the archive could not be read: invalid gzip header"
+        );
+
+        let e = SnapshotError::unpack(UnpackError::TooLarge("file count"));
+        assert!(matches!(e, SnapshotError::TooLarge("file count")));
+        assert_eq!(
+            chain(&e),
+            "the repository is larger than the snapshot's file count limit"
+        );
     }
 }

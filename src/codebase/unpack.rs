@@ -49,9 +49,9 @@ pub enum UnpackError {
     /// The repository is larger than a limit: the review reads single files instead.
     #[error("the repository is larger than the snapshot's {0} limit")]
     TooLarge(&'static str),
-    #[error("the archive could not be read: {0}")]
-    Corrupt(String),
-    #[error("the snapshot could not be written: {0}")]
+    #[error("the archive could not be read")]
+    Corrupt(#[source] io::Error),
+    #[error("the snapshot could not be written")]
     Io(#[from] io::Error),
 }
 
@@ -110,7 +110,7 @@ fn read_error(e: io::Error) -> UnpackError {
     if let Some(LimitHit(which)) = e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>()) {
         return UnpackError::TooLarge(which);
     }
-    UnpackError::Corrupt(e.to_string().chars().take(200).collect())
+    UnpackError::Corrupt(e)
 }
 
 /// The entry's path inside the snapshot: the archive's top directory removed, every other

@@ -184,7 +184,8 @@ impl Reviewer {
                     note: None,
                 }
             }
-            Err(crate::codebase::SnapshotError::TooLarge(why)) => {
+            Err(e @ crate::codebase::SnapshotError::TooLarge(_)) => {
+                let why = e.to_string();
                 self.metrics.snapshot("too_large");
                 tracing::info!(
                     why,
@@ -200,6 +201,7 @@ impl Reviewer {
             }
             Err(e) => {
                 self.metrics.snapshot("failed");
+                let e = crate::error_chain::chain(&e);
                 tracing::warn!(error = %e, "no repository snapshot; reading single files");
                 Codebase {
                     toolbox: Some(crate::codebase::Toolbox::new(contents(), metrics)),

@@ -7,6 +7,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use codex_review::codebase::{Limits, SnapshotError, SnapshotStore, Tools, unpack};
+use codex_review::error_chain::chain;
+use codex_review::github::GitHubError;
 use codex_review::ids::{CommitSha, RepoName};
 
 const TOP: &str = "octo-hello-abc1234";
@@ -406,7 +408,7 @@ async fn the_cache_shares_one_snapshot_and_removes_it_when_unused() {
     let repo = RepoName::parse("octo/hello").unwrap();
     let location = || {
         let url = url.clone();
-        async move { Ok::<_, String>(url) }
+        async move { Ok::<_, GitHubError>(url) }
     };
     let sha = sha();
     let (a, b) = tokio::join!(
@@ -446,10 +448,13 @@ async fn the_cache_shares_one_snapshot_and_removes_it_when_unused() {
     let store = SnapshotStore::new(dir.path().join("bounce"), 1 << 30, Limits::default()).unwrap();
     let before = seen.lock().unwrap().len();
     match store
-        .snapshot(&repo, &sha, async move { Ok::<_, String>(bounced) })
+        .snapshot(&repo, &sha, async move { Ok::<_, GitHubError>(bounced) })
         .await
     {
-        Err(SnapshotError::Fetch(why)) => assert!(why.contains("302"), "{why}"),
+        Err(e @ SnapshotError::Fetch(_)) => {
+            let why = chain(&e);
+            assert!(why.contains("302"), "{why}")
+        }
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("followed the download's redirect"),
     }
@@ -543,12 +548,15 @@ async fn an_archive_link_to_a_host_github_does_not_serve_archives_from_is_refuse
         .snapshot(&repo, &head, async { gh.archive_location(&head).await })
         .await;
     match made {
-        Err(SnapshotError::Fetch(why)) => assert!(
-            why.contains(
-                "leads to localhost, not to a host GitHub serves archives from (127.0.0.1"
-            ),
-            "{why}"
-        ),
+        Err(e @ SnapshotError::Fetch(_)) => {
+            let why = chain(&e);
+            assert!(
+                why.contains(
+                    "leads to localhost, not to a host GitHub serves archives from (127.0.0.1"
+                ),
+                "{why}"
+            )
+        }
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("downloaded from a host that is not GitHub's"),
     }
