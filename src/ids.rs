@@ -124,12 +124,20 @@ impl fmt::Display for DeliveryId {
 /// that must not be guessed. There is no weaker fallback: when the system cannot give random
 /// bytes, the caller refuses to hand out a secret.
 pub fn random_hex(bytes: usize) -> Result<String, NoRandomness> {
-    random_hex_from(bytes, |buf| getrandom::fill(buf).map_err(|e| e.to_string()))
+    random_hex_from(bytes, |buf| {
+        getrandom::fill(buf).map_err(|e| Getrandom(e).into())
+    })
 }
+
+/// getrandom's error as an error of the standard library (getrandom's own `std` feature is
+/// not turned on).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Getrandom(getrandom::Error);
 
 fn random_hex_from(
     bytes: usize,
-    fill: impl FnOnce(&mut [u8]) -> Result<(), String>,
+    fill: impl FnOnce(&mut [u8]) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
 ) -> Result<String, NoRandomness> {
     let mut buf = vec![0u8; bytes];
     fill(&mut buf).map_err(NoRandomness)?;
@@ -138,8 +146,8 @@ fn random_hex_from(
 
 /// The operating system's random generator failed: no secret can be made.
 #[derive(Debug, thiserror::Error)]
-#[error("the operating system's random generator failed ({0}), so no secret can be made")]
-pub struct NoRandomness(String);
+#[error("the operating system's random generator failed, so no secret can be made")]
+pub struct NoRandomness(#[source] Box<dyn std::error::Error + Send + Sync>);
 
 #[cfg(test)]
 mod tests {
@@ -161,7 +169,10 @@ mod tests {
         assert_eq!(made.len(), 32);
         assert_ne!(made, random_hex(16).unwrap());
         let failed = random_hex_from(16, |_| Err("no entropy".into())).unwrap_err();
-        assert!(failed.to_string().contains("no entropy"), "{failed}");
+        assert!(std::error::Error::source(&failed).is_some());
+        assert!(!failed.to_string().contains("no entropy"), "{failed}");
+        let said = crate::error_chain::chain(&failed);
+        assert!(said.contains("no entropy"), "{said}");
     }
 
     #[test]

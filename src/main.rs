@@ -141,11 +141,11 @@ fn review(args: &[String]) -> ExitCode {
 
 /// A command with options of its own: `--help`, its usage with exit 2 for bad arguments, a
 /// runtime, and exit 1 with the error when `run` fails.
-fn subcommand<A>(
+fn subcommand<A, E: std::error::Error + 'static>(
     name: &str,
     usage: &str,
     args: &[String],
-    parse: impl FnOnce(&[String]) -> Result<A, String>,
+    parse: impl FnOnce(&[String]) -> Result<A, E>,
     run: impl FnOnce(&tokio::runtime::Runtime, A) -> anyhow::Result<()>,
 ) -> ExitCode {
     if args.iter().any(|a| a == "-h" || a == "--help") {
@@ -155,6 +155,7 @@ fn subcommand<A>(
     let parsed = match parse(args) {
         Ok(parsed) => parsed,
         Err(e) => {
+            let e = codex_review::error_chain::chain(&e);
             eprintln!("codex-review {name}: {e}\n\n{usage}");
             return ExitCode::from(2);
         }

@@ -140,7 +140,7 @@ async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Body) -
     let id = match crate::ids::random_hex(12) {
         Ok(random) => format!("rev_{random}"),
         Err(e) => {
-            tracing::error!(error = %e, "review API");
+            tracing::error!(error = %crate::error_chain::chain(&e), "review API");
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

@@ -97,7 +97,8 @@ pub fn for_revision(
             _scratch: Some(scratch),
         },
         Err(e) => CliCodebase::none(format!(
-            "the model reviews without the repository's files ({e})"
+            "the model reviews without the repository's files ({})",
+            chain(&e)
         )),
     }
 }

@@ -158,7 +158,7 @@ pub fn of_revisions(
     args: &ReviewArgs,
     settings: &CodebaseSettings,
 ) -> anyhow::Result<Prepared> {
-    let text = local::diff(dir, base, head).map_err(anyhow::Error::msg)?;
+    let text = local::diff(dir, base, head)?;
     let files = split_diff(&text);
     if files.is_empty() {
         bail!("{base}..{head} changes nothing");

@@ -40,7 +40,7 @@ use crate::review::meter::Meter;
 use crate::review::pipeline::Engine;
 use crate::settings::CodebaseSettings;
 use args::names;
-pub use args::{EvalArgs, USAGE, parse_args};
+pub use args::{EvalArgs, EvalArgsError, USAGE, parse_args};
 use case::{Bench, Configuration};
 use progress::Progress;
 
@@ -351,8 +351,7 @@ fn outcome(run: &CaseRun) -> String {
 /// needs no key, and its client is pointed nowhere: its cassettes answer every request.
 pub async fn main(args: &EvalArgs, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let settings = CodebaseSettings::from_lookup(&env, &format!("eval-{}", std::process::id()))
-        .map_err(anyhow::Error::msg)?;
+    let settings = CodebaseSettings::from_lookup(&env, &format!("eval-{}", std::process::id()))?;
     let limits = crate::settings::Limits::default();
     let model = match &args.replay {
         None => super::model_client(&env, &limits)?,

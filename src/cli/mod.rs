@@ -66,8 +66,28 @@ pub struct ReviewArgs {
     pub url: Option<String>,
 }
 
+/// What is wrong with the arguments of `review`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgsError {
+    #[error("--server needs the service's address")]
+    NoServer,
+    #[error("--server needs an http(s) address, not {0:?}")]
+    ServerNotHttp(String),
+    #[error("--focus needs a value")]
+    NoFocus,
+    #[error("not a pull request URL: {0}")]
+    NotAPullRequest(String),
+    #[error("unknown argument {0:?}")]
+    Unknown(String),
+    #[error("name a pull request URL, or - for a diff on standard input")]
+    NoTarget,
+    /// `--post` or `--server` with a diff on standard input.
+    #[error("{0} needs a pull request URL")]
+    NeedsPullRequest(&'static str),
+}
+
 /// Parses the arguments after `review`.
-pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
+pub fn parse_args(args: &[String]) -> Result<ReviewArgs, ArgsError> {
     let mut target = None;
     let (mut post, mut json, mut focus) = (false, false, Vec::new());
     let (mut tools, mut verify) = (true, true);
@@ -80,14 +100,14 @@ pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
             "--no-verify" => verify = false,
             "--json" => json = true,
             "--server" => {
-                let url = it.next().ok_or("--server needs the service's address")?;
+                let url = it.next().ok_or(ArgsError::NoServer)?;
                 if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    return Err(format!("--server needs an http(s) address, not {url:?}"));
+                    return Err(ArgsError::ServerNotHttp(url.clone()));
                 }
                 server = Some(url.clone());
             }
             "--focus" => {
-                let list = it.next().ok_or("--focus needs a value")?;
+                let list = it.next().ok_or(ArgsError::NoFocus)?;
                 focus.extend(
                     list.split(',')
                         .map(|a| a.trim().to_lowercase())
@@ -97,19 +117,19 @@ pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
             "-" => target = Some(Target::Stdin),
             url if url.starts_with("https://") || url.starts_with("http://") => {
                 target = Some(
-                    parse_pull_url(url).ok_or_else(|| format!("not a pull request URL: {url}"))?,
+                    parse_pull_url(url).ok_or_else(|| ArgsError::NotAPullRequest(url.into()))?,
                 );
                 given_url = Some(url.to_owned());
             }
-            other => return Err(format!("unknown argument {other:?}")),
+            other => return Err(ArgsError::Unknown(other.to_owned())),
         }
     }
-    let target = target.ok_or("name a pull request URL, or - for a diff on standard input")?;
+    let target = target.ok_or(ArgsError::NoTarget)?;
     if post && target == Target::Stdin {
-        return Err("--post needs a pull request URL".into());
+        return Err(ArgsError::NeedsPullRequest("--post"));
     }
     if server.is_some() && target == Target::Stdin {
-        return Err("--server needs a pull request URL".into());
+        return Err(ArgsError::NeedsPullRequest("--server"));
     }
     Ok(ReviewArgs {
         target,
@@ -149,8 +169,7 @@ pub async fn review(
     }
     let limits = Limits::default();
     let model = model_client(&env, &limits)?;
-    let settings = CodebaseSettings::from_lookup(&env, &format!("cli-{}", std::process::id()))
-        .map_err(anyhow::Error::msg)?;
+    let settings = CodebaseSettings::from_lookup(&env, &format!("cli-{}", std::process::id()))?;
     let prepared = match &args.target {
         Target::Stdin => {
             let text = stdin().context("reading the diff from standard input")?;
@@ -209,7 +228,7 @@ fn model_client(
     env: &impl Fn(&str) -> Option<String>,
     limits: &Limits,
 ) -> anyhow::Result<ModelClient> {
-    let openai = OpenAiSettings::from_lookup(env).map_err(anyhow::Error::msg)?;
+    let openai = OpenAiSettings::from_lookup(env)?;
     let slots = Arc::new(Semaphore::new(limits.model_concurrency.max(1)));
     Ok(ModelClient::new(&openai, RetryPolicy::default())?.limited(slots))
 }
@@ -223,7 +242,7 @@ fn github_client(
         .context("GITHUB_TOKEN is required to review a pull request by URL")?;
     let token = secrecy::SecretString::from(token.trim().to_owned());
     let base = env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into());
-    let extra = crate::settings::archive_hosts(env).map_err(anyhow::Error::msg)?;
+    let extra = crate::settings::archive_hosts(env)?;
     let archive = crate::github::ArchiveHosts::for_api(&base, &extra);
     let crab = crate::github::http::octocrab(
         &base,

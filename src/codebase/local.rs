@@ -13,7 +13,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use super::unpack::{Limits, Unpacked, Unpacking, in_tree, link_target};
+use super::unpack::{Limits, UnpackError, Unpacked, Unpacking, in_tree, link_target};
 
 /// A file read from a revision is at most this large (a larger one is not read at all).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -43,24 +43,48 @@ pub(crate) fn git(work_tree: &Path) -> Command {
     git
 }
 
-/// The first line of what a failed git said.
-fn failure(what: &str, stderr: &[u8]) -> String {
+/// Why a git repository could not give what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{0:?} is not a git revision")]
+    NotARevision(String),
+    #[error("git could not be run")]
+    NotRun(#[source] std::io::Error),
+    /// git ran and failed; `said` is the first line of what it wrote.
+    #[error("{what} failed: {said}")]
+    Failed { what: String, said: String },
+    #[error("git cat-file has no pipes")]
+    NoPipes,
+    #[error("git cat-file is closed")]
+    Closed,
+    #[error("git cat-file broke off")]
+    BrokeOff(#[source] std::io::Error),
+    #[error("git cat-file broke off in the middle of an object")]
+    CutShort,
+    #[error("git cat-file did not give {0}")]
+    Missing(String),
+    #[error("the diff is not UTF-8")]
+    NotUtf8(#[source] std::string::FromUtf8Error),
+    #[error(transparent)]
+    Snapshot(#[from] UnpackError),
+}
+
+/// `what` failed: the first line of what git said.
+pub(crate) fn failure(what: String, stderr: &[u8]) -> GitError {
     let why = String::from_utf8_lossy(stderr);
-    format!(
-        "{what} failed: {}",
-        why.lines().next().unwrap_or("no message").trim()
-    )
+    let said = why.lines().next().unwrap_or("no message").trim().to_owned();
+    GitError::Failed { what, said }
 }
 
 /// Unpacks HEAD of the git repository at `work_tree` into `dest` (an empty directory).
-pub fn snapshot_head(work_tree: &Path, dest: &Path, limits: &Limits) -> Result<Unpacked, String> {
+pub fn snapshot_head(work_tree: &Path, dest: &Path, limits: &Limits) -> Result<Unpacked, GitError> {
     snapshot_at(work_tree, "HEAD", dest, limits)
 }
 
 /// A revision git takes as one, never as an option.
-fn revision(rev: &str) -> Result<&str, String> {
+fn revision(rev: &str) -> Result<&str, GitError> {
     if rev.is_empty() || rev.starts_with('-') || rev.contains(['\0', '\n']) {
-        return Err(format!("{rev:?} is not a git revision"));
+        return Err(GitError::NotARevision(rev.to_owned()));
     }
     Ok(rev)
 }
@@ -74,16 +98,16 @@ pub fn snapshot_at(
     rev: &str,
     dest: &Path,
     limits: &Limits,
-) -> Result<Unpacked, String> {
+) -> Result<Unpacked, GitError> {
     let rev = revision(rev)?;
     let listed = git(work_tree)
         .args(["ls-tree", "-r", "-z", "-l", "--full-tree", rev])
         .output()
-        .map_err(|e| format!("git could not be run: {e}"))?;
+        .map_err(GitError::NotRun)?;
     if !listed.status.success() {
-        return Err(failure("git ls-tree", &listed.stderr));
+        return Err(failure("git ls-tree".into(), &listed.stderr));
     }
-    let mut out = Unpacking::new(dest, limits).map_err(|e| e.to_string())?;
+    let mut out = Unpacking::new(dest, limits)?;
     let mut wanted: Vec<Wanted> = Vec::new();
     for record in listed.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
         let Some(entry) = TreeEntry::parse(record) else {
@@ -101,10 +125,9 @@ pub fn snapshot_at(
             // A submodule's commit: no files here.
             (_, None) => continue,
             (b"120000", Some(_)) => None,
-            (_, Some(size)) => match out.admit(&path, shown.clone(), size) {
-                Ok(true) => Some(size),
-                Ok(false) => continue,
-                Err(e) => return Err(e.to_string()),
+            (_, Some(size)) => match out.admit(&path, shown.clone(), size)? {
+                true => Some(size),
+                false => continue,
             },
         };
         wanted.push(Wanted {
@@ -126,18 +149,15 @@ pub fn snapshot_at(
             }
             Some(size) => {
                 let bytes = blobs.answer(size)?.ok_or_else(|| {
-                    format!(
-                        "git cat-file did not give {}",
-                        String::from_utf8_lossy(&w.object)
-                    )
+                    GitError::Missing(String::from_utf8_lossy(&w.object).into_owned())
                 })?;
-                out.file(&w.path, &bytes).map_err(|e| e.to_string())?;
+                out.file(&w.path, &bytes)?;
             }
         }
     }
     drop(blobs);
     let _ = feeder.join();
-    out.finish(dest).map_err(|e| e.to_string())
+    Ok(out.finish(dest)?)
 }
 
 /// A blob the snapshot reads: a file admitted with its size, or a link (`max` None).
@@ -192,17 +212,17 @@ struct Blobs {
 }
 
 impl Blobs {
-    fn start(work_tree: &Path) -> Result<Self, String> {
+    fn start(work_tree: &Path) -> Result<Self, GitError> {
         let mut child = git(work_tree)
             .args(["cat-file", "--batch"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("git could not be run: {e}"))?;
+            .map_err(GitError::NotRun)?;
         let (Some(input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
             let _ = child.kill();
-            return Err("git cat-file has no pipes".into());
+            return Err(GitError::NoPipes);
         };
         Ok(Self {
             child,
@@ -213,15 +233,12 @@ impl Blobs {
 
     /// The bytes of the object `name` (an object id, or `REV:PATH`) when it is a blob of at
     /// most `max` bytes; `None` when it is missing, not a blob, or larger.
-    fn read(&mut self, name: &[u8], max: u64) -> Result<Option<Vec<u8>>, String> {
+    fn read(&mut self, name: &[u8], max: u64) -> Result<Option<Vec<u8>>, GitError> {
         if name.contains(&b'\n') {
             return Ok(None);
         }
-        let broke = |e: std::io::Error| format!("git cat-file broke off: {e}");
-        let input = self
-            .input
-            .as_mut()
-            .ok_or_else(|| "git cat-file is closed".to_owned())?;
+        let broke = GitError::BrokeOff;
+        let input = self.input.as_mut().ok_or(GitError::Closed)?;
         input.write_all(name).map_err(broke)?;
         input.write_all(b"\n").map_err(broke)?;
         input.flush().map_err(broke)?;
@@ -230,11 +247,8 @@ impl Blobs {
 
     /// Asks for all of `names` (object ids, hex: one line each) from a thread, so that the
     /// answers are read while the questions are written; the input is closed after the last.
-    fn feed(&mut self, names: Vec<Vec<u8>>) -> Result<std::thread::JoinHandle<()>, String> {
-        let input = self
-            .input
-            .take()
-            .ok_or_else(|| "git cat-file is closed".to_owned())?;
+    fn feed(&mut self, names: Vec<Vec<u8>>) -> Result<std::thread::JoinHandle<()>, GitError> {
+        let input = self.input.take().ok_or(GitError::Closed)?;
         Ok(std::thread::spawn(move || {
             let mut input = std::io::BufWriter::new(input);
             for name in &names {
@@ -252,8 +266,8 @@ impl Blobs {
     }
 
     /// The next answer: the object's bytes when it is a blob of at most `max` bytes.
-    fn answer(&mut self, max: u64) -> Result<Option<Vec<u8>>, String> {
-        let broke = |e: std::io::Error| format!("git cat-file broke off: {e}");
+    fn answer(&mut self, max: u64) -> Result<Option<Vec<u8>>, GitError> {
+        let broke = GitError::BrokeOff;
         // `OBJECT TYPE SIZE`, or `NAME missing` (and no content).
         let mut header = Vec::new();
         self.output.read_until(b'\n', &mut header).map_err(broke)?;
@@ -282,7 +296,7 @@ impl Blobs {
         if content.len() as u64 == size + 1 {
             content.pop();
         } else if wanted {
-            return Err("git cat-file broke off in the middle of an object".into());
+            return Err(GitError::CutShort);
         }
         Ok(wanted.then_some(content))
     }
@@ -358,17 +372,17 @@ pub fn paths_at(work_tree: &Path, rev: &str) -> Option<Vec<String>> {
 }
 
 /// The unified diff from `base` to `head` of the git repository at `work_tree`, renames found.
-pub fn diff(work_tree: &Path, base: &str, head: &str) -> Result<String, String> {
+pub fn diff(work_tree: &Path, base: &str, head: &str) -> Result<String, GitError> {
     let (base, head) = (revision(base)?, revision(head)?);
     let out = git(work_tree)
         .args(["diff", "--no-color", "--no-ext-diff", "--no-textconv", "-M"])
         .args([base, head, "--"])
         .output()
-        .map_err(|e| format!("git could not be run: {e}"))?;
+        .map_err(GitError::NotRun)?;
     if !out.status.success() {
-        return Err(failure(&format!("git diff {base} {head}"), &out.stderr));
+        return Err(failure(format!("git diff {base} {head}"), &out.stderr));
     }
-    String::from_utf8(out.stdout).map_err(|_| "the diff is not UTF-8".to_owned())
+    String::from_utf8(out.stdout).map_err(GitError::NotUtf8)
 }
 
 #[cfg(test)]
@@ -417,6 +431,23 @@ mod tests {
         // ...the app's git does not.
         assert_eq!(ask(git(dir.path()), true), "");
         assert_eq!(ask(git(dir.path()), false), "");
+    }
+
+    #[test]
+    fn a_git_failure_keeps_its_cause_and_tells_it_once() {
+        let e = GitError::BrokeOff(std::io::Error::other("the pipe closed"));
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(e.to_string(), "git cat-file broke off");
+        assert_eq!(
+            crate::error_chain::chain(&e),
+            "git cat-file broke off: the pipe closed"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let e = diff(dir.path(), "base", "head").unwrap_err();
+        assert!(
+            matches!(&e, GitError::Failed { what, .. } if what == "git diff base head"),
+            "{e}"
+        );
     }
 
     #[test]

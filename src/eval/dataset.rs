@@ -86,11 +86,40 @@ pub struct Origin {
 }
 
 /// Why a dataset was refused: the first bad line and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[error("line {line}: {reason}")]
 pub struct DatasetError {
     pub line: usize,
-    pub reason: String,
+    pub reason: Problem,
+}
+
+/// What is wrong with a line of a dataset (or with the whole, for [`Problem::Empty`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    /// Not a case: not JSON, or a field of the wrong shape.
+    #[error(transparent)]
+    NotACase(serde_json::Error),
+    #[error("id {0:?}: a non-empty name without slashes that does not start with a dot")]
+    BadId(String),
+    #[error("a clean case expects no finding")]
+    CleanWithFindings,
+    #[error("a case expects findings, or is marked clean")]
+    NoFindings,
+    #[error("source.pull_request: {0:?} is not https://github.com/OWNER/REPO/pull/N")]
+    NotAPullRequest(String),
+    /// A field of the source is empty (`local.repo`, `patch.base`...).
+    #[error("source.{0} is empty")]
+    EmptySource(&'static str),
+    #[error("expected[{i}]: lines {start}..{end} (start at least 1, end not before start)")]
+    Lines { i: usize, start: u32, end: u32 },
+    #[error("expected[{0}].priority: 0 to 3")]
+    Priority(usize),
+    #[error("expected[{0}]: path and description are required")]
+    Unnamed(usize),
+    #[error("the id {0:?} is used twice")]
+    Twice(String),
+    #[error("the dataset has no case")]
+    Empty,
 }
 
 /// Reads a whole dataset. Blank lines and lines starting with `//` are skipped.
@@ -102,72 +131,61 @@ pub fn parse(text: &str) -> Result<Vec<Case>, DatasetError> {
         if trimmed.is_empty() || trimmed.starts_with("//") {
             continue;
         }
-        let bad = |reason: String| DatasetError { line, reason };
-        let case: Case = serde_json::from_str(trimmed).map_err(|e| bad(e.to_string()))?;
+        let bad = |reason| DatasetError { line, reason };
+        let case: Case = serde_json::from_str(trimmed).map_err(|e| bad(Problem::NotACase(e)))?;
         check(&case).map_err(bad)?;
         if cases.iter().any(|c| c.id == case.id) {
-            return Err(bad(format!("the id {:?} is used twice", case.id)));
+            return Err(bad(Problem::Twice(case.id)));
         }
         cases.push(case);
     }
     if cases.is_empty() {
         return Err(DatasetError {
             line: 0,
-            reason: "the dataset has no case".into(),
+            reason: Problem::Empty,
         });
     }
     Ok(cases)
 }
 
 /// What the types cannot say.
-fn check(case: &Case) -> Result<(), String> {
+fn check(case: &Case) -> Result<(), Problem> {
     if case.id.trim().is_empty() || case.id.contains(['/', '\\']) || case.id.starts_with('.') {
-        return Err(format!(
-            "id {:?}: a non-empty name without slashes that does not start with a dot",
-            case.id
-        ));
+        return Err(Problem::BadId(case.id.clone()));
     }
     if case.clean && !case.expected.is_empty() {
-        return Err("a clean case expects no finding".into());
+        return Err(Problem::CleanWithFindings);
     }
     if !case.clean && case.expected.is_empty() {
-        return Err("a case expects findings, or is marked clean".into());
+        return Err(Problem::NoFindings);
     }
-    match &case.source {
+    let fields: &[(&'static str, &String)] = match &case.source {
         Source::PullRequest(url) => {
             if crate::cli::parse_pull_url(url).is_none() {
-                return Err(format!(
-                    "source.pull_request: {url:?} is not https://github.com/OWNER/REPO/pull/N"
-                ));
+                return Err(Problem::NotAPullRequest(url.clone()));
             }
+            &[]
         }
-        Source::Local { repo, base, head } => {
-            for (key, value) in [("repo", repo), ("base", base), ("head", head)] {
-                if value.trim().is_empty() {
-                    return Err(format!("source.local.{key} is empty"));
-                }
-            }
-        }
-        Source::Patch { base, patch } => {
-            for (key, value) in [("base", base), ("patch", patch)] {
-                if value.trim().is_empty() {
-                    return Err(format!("source.patch.{key} is empty"));
-                }
-            }
-        }
+        Source::Local { repo, base, head } => &[
+            ("local.repo", repo),
+            ("local.base", base),
+            ("local.head", head),
+        ],
+        Source::Patch { base, patch } => &[("patch.base", base), ("patch.patch", patch)],
+    };
+    if let Some((key, _)) = fields.iter().find(|(_, value)| value.trim().is_empty()) {
+        return Err(Problem::EmptySource(key));
     }
     for (i, e) in case.expected.iter().enumerate() {
         if e.start_line == 0 || e.end_line < e.start_line {
-            return Err(format!(
-                "expected[{i}]: lines {}..{} (start at least 1, end not before start)",
-                e.start_line, e.end_line
-            ));
+            let (start, end) = (e.start_line, e.end_line);
+            return Err(Problem::Lines { i, start, end });
         }
         if e.priority.is_some_and(|p| p > 3) {
-            return Err(format!("expected[{i}].priority: 0 to 3"));
+            return Err(Problem::Priority(i));
         }
         if e.path.trim().is_empty() || e.description.trim().is_empty() {
-            return Err(format!("expected[{i}]: path and description are required"));
+            return Err(Problem::Unnamed(i));
         }
     }
     Ok(())
@@ -234,7 +252,8 @@ mod tests {
             let err = parse(&format!("{GOOD}\n{line}\n")).unwrap_err();
             assert_eq!(err.line, 2, "{line}");
             assert!(err.to_string().starts_with("line 2: "), "{err}");
-            assert!(err.reason.contains(reason), "{reason} in {err}");
+            let said = err.reason.to_string();
+            assert!(said.contains(reason), "{reason} in {err}");
         }
         assert_eq!(parse("\n// nothing\n").unwrap_err().line, 0);
     }

@@ -7,19 +7,22 @@ use serde_json::Value;
 
 use crate::repo_config::{self, ConfigError, RepoConfig};
 
+/// A `--set` argument that is no `KEY=VALUE`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--set takes KEY=VALUE, such as review.min_priority=0 ({0})")]
+pub struct NotKeyValue(pub String);
+
 /// Keys to replace, in the order given (a later one wins).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Overrides(pub Vec<(String, String)>);
 
 impl Overrides {
     /// Reads one `KEY=VALUE`.
-    pub fn push(&mut self, arg: &str) -> Result<(), String> {
+    pub fn push(&mut self, arg: &str) -> Result<(), NotKeyValue> {
         let (key, value) = arg
             .split_once('=')
             .filter(|(k, _)| !k.trim().is_empty() && !k.split('.').any(str::is_empty))
-            .ok_or_else(|| {
-                format!("--set takes KEY=VALUE, such as review.min_priority=0 ({arg})")
-            })?;
+            .ok_or_else(|| NotKeyValue(arg.to_owned()))?;
         self.0
             .push((key.trim().to_owned(), value.trim().to_owned()));
         Ok(())

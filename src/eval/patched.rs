@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::codebase::local::git;
+use crate::codebase::local::{GitError, failure, git};
 use crate::scratch::ScratchDir;
 
 /// The branch holding the base's files.
@@ -29,25 +29,41 @@ impl Patched {
     }
 }
 
+/// Why a case's repository could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PatchedError {
+    #[error("scratch")]
+    Scratch(#[source] std::io::Error),
+    /// The base's files could not be copied (the path of the base, or of the patch).
+    #[error("{}", .0.display())]
+    Copy(PathBuf, #[source] std::io::Error),
+    #[error("{}: no such patch", .0.display())]
+    NoPatch(PathBuf),
+    #[error("the patch's path is not UTF-8")]
+    PatchPathNotUtf8,
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
 /// Commits the files under `base` on [`BASE`], then `patch` applied to them on [`HEAD`], in
 /// a repository directory called `name` (the model sees it as the repository's name: the
 /// package's, never the case's; `repo` when `name` is no plain directory name).
-pub fn materialize(base: &Path, patch: &Path, name: &str) -> Result<Patched, String> {
-    let scratch = ScratchDir::new("codex-review-case").map_err(|e| format!("scratch: {e}"))?;
+pub fn materialize(base: &Path, patch: &Path, name: &str) -> Result<Patched, PatchedError> {
+    let scratch = ScratchDir::new("codex-review-case").map_err(PatchedError::Scratch)?;
     let plain = !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\']);
     let work_tree = scratch.path().join(if plain { name } else { "repo" });
     let dir = work_tree.as_path();
-    std::fs::create_dir(dir).map_err(|e| format!("scratch: {e}"))?;
-    copy_tree(base, dir).map_err(|e| format!("{}: {e}", base.display()))?;
-    let patch = std::path::absolute(patch).map_err(|e| format!("{}: {e}", patch.display()))?;
+    std::fs::create_dir(dir).map_err(PatchedError::Scratch)?;
+    copy_tree(base, dir).map_err(|e| PatchedError::Copy(base.to_owned(), e))?;
+    let patch = std::path::absolute(patch).map_err(|e| PatchedError::Copy(patch.to_owned(), e))?;
     if !patch.is_file() {
-        return Err(format!("{}: no such patch", patch.display()));
+        return Err(PatchedError::NoPatch(patch));
     }
     run(dir, &[], &["init", "-q", "-b", BASE])?;
     run(dir, &[], &["add", "-A"])?;
     commit(dir, "base")?;
     run(dir, &[], &["checkout", "-q", "-b", HEAD])?;
-    let patch = patch.to_str().ok_or("the patch's path is not UTF-8")?;
+    let patch = patch.to_str().ok_or(PatchedError::PatchPathNotUtf8)?;
     run(
         dir,
         &[],
@@ -82,7 +98,7 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 /// A commit of everything staged, by a fixed author at a fixed time.
-fn commit(dir: &Path, message: &str) -> Result<(), String> {
+fn commit(dir: &Path, message: &str) -> Result<(), GitError> {
     let identity = [
         "-c",
         "user.name=codex-review eval",
@@ -102,7 +118,7 @@ fn commit(dir: &Path, message: &str) -> Result<(), String> {
 
 /// `git config args` in `dir` (`config`: `-c` options), with no hook and a fixed date; the
 /// first line of its complaint if it fails.
-fn run(dir: &Path, config: &[&str], args: &[&str]) -> Result<(), String> {
+fn run(dir: &Path, config: &[&str], args: &[&str]) -> Result<(), GitError> {
     let out = git(dir)
         .args([
             "-c",
@@ -115,21 +131,18 @@ fn run(dir: &Path, config: &[&str], args: &[&str]) -> Result<(), String> {
         .env("GIT_AUTHOR_DATE", "2000-01-01T00:00:00Z")
         .env("GIT_COMMITTER_DATE", "2000-01-01T00:00:00Z")
         .output()
-        .map_err(|e| format!("git: {e}"))?;
+        .map_err(GitError::NotRun)?;
     if out.status.success() {
         return Ok(());
     }
-    let why = String::from_utf8_lossy(&out.stderr);
-    Err(format!(
-        "git {} failed: {}",
-        args.first().unwrap_or(&""),
-        why.lines().next().unwrap_or("no message").trim()
-    ))
+    let what = format!("git {}", args.first().unwrap_or(&""));
+    Err(failure(what, &out.stderr))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error_chain::chain;
 
     #[test]
     fn a_base_and_a_patch_become_two_branches() {
@@ -158,10 +171,12 @@ mod tests {
         // A patch that does not apply is an error that says so.
         std::fs::write(base.join("src/a.py"), "x = 1\ny = 5\n").unwrap();
         let err = materialize(&base, &patch, "a-package").err().unwrap();
+        let err = chain(&err);
         assert!(err.starts_with("git apply failed: "), "{err}");
         let missing = materialize(&base, &root.path().join("none.patch"), "")
             .err()
-            .unwrap();
+            .unwrap()
+            .to_string();
         assert!(missing.contains("no such patch"), "{missing}");
     }
 
@@ -176,6 +191,11 @@ mod tests {
         let err = materialize(&base, &root.path().join("p"), "x")
             .err()
             .unwrap();
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the I/O error is kept"
+        );
+        let err = chain(&err);
         assert!(err.contains("neither a file nor a directory"), "{err}");
     }
 }

@@ -36,32 +36,45 @@ impl Default for PriceTable {
     }
 }
 
+/// Why a price table's text cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PriceError {
+    #[error("expected model=input/cached/output, got {0:?}")]
+    NoModel(String),
+    #[error("prices of {model:?} are not numbers")]
+    NotNumbers {
+        model: String,
+        #[source]
+        source: std::num::ParseFloatError,
+    },
+    #[error("{0:?} needs three prices: input/cached/output")]
+    NotThree(String),
+    #[error("prices of {0:?} must be positive")]
+    Negative(String),
+}
+
 impl PriceTable {
     /// Adds or replaces entries from `model=input/cached/output;model=...`.
-    pub fn parse(spec: &str) -> Result<Self, String> {
+    pub fn parse(spec: &str) -> Result<Self, PriceError> {
         let mut table = Self::default();
         for entry in spec.split(';').map(str::trim).filter(|e| !e.is_empty()) {
             let (model, prices) = entry
                 .split_once('=')
-                .ok_or_else(|| format!("expected model=input/cached/output, got {entry:?}"))?;
-            let numbers: Vec<f64> = prices
-                .split('/')
-                .map(|n| n.trim().parse::<f64>())
-                .collect::<Result<_, _>>()
-                .map_err(|_| format!("prices of {:?} are not numbers", model.trim()))?;
+                .ok_or_else(|| PriceError::NoModel(entry.to_owned()))?;
+            let model = model.trim().to_owned();
+            let numbers: Vec<f64> = match prices.split('/').map(|n| n.trim().parse()).collect() {
+                Ok(numbers) => numbers,
+                Err(source) => return Err(PriceError::NotNumbers { model, source }),
+            };
             let [input, cached, output] = numbers[..] else {
-                return Err(format!(
-                    "{:?} needs three prices: input/cached/output",
-                    model.trim()
-                ));
+                return Err(PriceError::NotThree(model));
             };
             if [input, cached, output]
                 .iter()
                 .any(|p| !p.is_finite() || *p < 0.0)
             {
-                return Err(format!("prices of {:?} must be positive", model.trim()));
+                return Err(PriceError::Negative(model));
             }
-            let model = model.trim().to_owned();
             table.0.retain(|(m, _)| *m != model);
             table.0.push((
                 model,
@@ -141,5 +154,11 @@ mod tests {
         assert!(PriceTable::parse("x=1/2").is_err());
         assert!(PriceTable::parse("x=a/b/c").is_err());
         assert!(PriceTable::parse("nonsense").is_err());
+        let e = PriceTable::parse("x=1/b/2").unwrap_err();
+        assert_eq!(e.to_string(), r#"prices of "x" are not numbers"#);
+        assert!(
+            std::error::Error::source(&e).is_some(),
+            "the parser's error is kept"
+        );
     }
 }

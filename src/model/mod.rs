@@ -30,7 +30,7 @@ pub fn client_call<'a>(instructions: &'a str, user_message: &'a str) -> ReviewCa
         format: OutputFormat::review(),
     }
 }
-pub use cost::{Price, PriceTable};
+pub use cost::{Price, PriceError, PriceTable};
 pub use schema::{
     AnswerOutput, CodeLocation, Finding, LineRange, ReviewOutput, Verdict, VerifyOutput,
     normalize_title,

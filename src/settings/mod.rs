@@ -286,9 +286,9 @@ impl OpenAiSettings {
         let prices = match get("CODEX_REVIEW_PRICES") {
             None => crate::model::PriceTable::default(),
             Some(raw) => {
-                crate::model::PriceTable::parse(&raw).map_err(|reason| SettingsError::Invalid {
+                crate::model::PriceTable::parse(&raw).map_err(|e| SettingsError::Invalid {
                     var: "CODEX_REVIEW_PRICES",
-                    reason,
+                    reason: crate::error_chain::chain(&e),
                 })?
             }
         };

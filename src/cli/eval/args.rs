@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 
-use crate::eval::overrides::Overrides;
+use crate::eval::overrides::{NotKeyValue, Overrides};
 
 pub const USAGE: &str = "usage: codex-review eval DATASET [--config FILE]... [--set KEY=VALUE]... [OPTIONS]\n       codex-review eval DATASET --replay DIR [--set KEY=VALUE]... [OPTIONS]\n\n\
 DATASET     JSON Lines of labelled cases (see eval/dataset.schema.json)\n\
@@ -36,8 +36,33 @@ pub struct EvalArgs {
     pub judge: Option<String>,
 }
 
+/// What is wrong with the arguments of `eval`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvalArgsError {
+    #[error("{0} needs a value")]
+    NoValue(&'static str),
+    #[error(transparent)]
+    Set(#[from] NotKeyValue),
+    #[error("--parallel takes a number of cases, at least 1")]
+    Parallel,
+    #[error("--runs takes a number of runs, at least 1")]
+    Runs,
+    #[error("--slack takes a number of lines")]
+    Slack(#[source] std::num::ParseIntError),
+    #[error("unknown option {0}")]
+    Unknown(String),
+    #[error("one dataset only ({0})")]
+    SecondDataset(String),
+    #[error("a dataset is required")]
+    NoDataset,
+    #[error("--replay runs the recorded configurations: no --config")]
+    ReplayWithConfig,
+    #[error("--out must not be the directory replayed")]
+    OutIsReplayed,
+}
+
 /// Parses the arguments after `eval`.
-pub fn parse_args(args: &[String]) -> Result<EvalArgs, String> {
+pub fn parse_args(args: &[String]) -> Result<EvalArgs, EvalArgsError> {
     let mut parsed = EvalArgs {
         dataset: PathBuf::new(),
         configs: Vec::new(),
@@ -52,7 +77,7 @@ pub fn parse_args(args: &[String]) -> Result<EvalArgs, String> {
     let mut it = args.iter();
     let (mut dataset, mut out) = (None, None);
     while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
+        let mut value = |name| it.next().cloned().ok_or(EvalArgsError::NoValue(name));
         match arg.as_str() {
             "--config" => parsed.configs.push(value("--config")?.into()),
             "--out" => out = Some(PathBuf::from(value("--out")?)),
@@ -64,28 +89,28 @@ pub fn parse_args(args: &[String]) -> Result<EvalArgs, String> {
                     .parse()
                     .ok()
                     .filter(|n| *n > 0)
-                    .ok_or("--parallel takes a number of cases, at least 1")?;
+                    .ok_or(EvalArgsError::Parallel)?;
             }
             "--runs" => {
                 parsed.runs = value("--runs")?
                     .parse()
                     .ok()
                     .filter(|n| *n > 0)
-                    .ok_or("--runs takes a number of runs, at least 1")?;
+                    .ok_or(EvalArgsError::Runs)?;
             }
             "--slack" => {
-                parsed.slack = value("--slack")?
-                    .parse()
-                    .map_err(|_| "--slack takes a number of lines".to_owned())?;
+                parsed.slack = value("--slack")?.parse().map_err(EvalArgsError::Slack)?;
             }
-            other if other.starts_with('-') => return Err(format!("unknown option {other}")),
+            other if other.starts_with('-') => {
+                return Err(EvalArgsError::Unknown(other.to_owned()));
+            }
             other if dataset.is_none() => dataset = Some(PathBuf::from(other)),
-            other => return Err(format!("one dataset only ({other})")),
+            other => return Err(EvalArgsError::SecondDataset(other.to_owned())),
         }
     }
-    parsed.dataset = dataset.ok_or("a dataset is required")?;
+    parsed.dataset = dataset.ok_or(EvalArgsError::NoDataset)?;
     if parsed.replay.is_some() && !parsed.configs.is_empty() {
-        return Err("--replay runs the recorded configurations: no --config".into());
+        return Err(EvalArgsError::ReplayWithConfig);
     }
     let default_out = if parsed.replay.is_some() {
         "eval-replay"
@@ -94,7 +119,7 @@ pub fn parse_args(args: &[String]) -> Result<EvalArgs, String> {
     };
     parsed.out = out.unwrap_or_else(|| default_out.into());
     if parsed.replay.as_ref() == Some(&parsed.out) {
-        return Err("--out must not be the directory replayed".into());
+        return Err(EvalArgsError::OutIsReplayed);
     }
     Ok(parsed)
 }
@@ -186,6 +211,8 @@ mod tests {
         assert!(args(&["--out", "o"]).is_err());
         assert!(args(&["d.jsonl", "e.jsonl"]).is_err());
         assert!(args(&["d.jsonl", "--slack", "many"]).is_err());
+        let slack = args(&["d.jsonl", "--slack", "many"]).unwrap_err();
+        assert!(std::error::Error::source(&slack).is_some(), "{slack}");
         assert!(args(&["d.jsonl", "--set", "nothing"]).is_err());
         assert!(args(&["d.jsonl", "--frobnicate", "4"]).is_err());
         let scaled = args(&[

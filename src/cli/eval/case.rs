@@ -161,8 +161,7 @@ async fn prepare(
             let package = case.origin.as_ref().map(|o| o.package.as_str());
             let name = package.and_then(|p| p.rsplit('/').next()).unwrap_or("repo");
             let (base, patch) = (bench.here.join(base), bench.here.join(patch));
-            let repo = crate::eval::patched::materialize(&base, &patch, name)
-                .map_err(anyhow::Error::msg)?;
+            let repo = crate::eval::patched::materialize(&base, &patch, name)?;
             let revisions = (crate::eval::patched::BASE, crate::eval::patched::HEAD);
             of_repository(bench, case, repo.path(), revisions, &args, &make)
         }

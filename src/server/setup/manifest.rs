@@ -22,8 +22,28 @@ pub struct Choice {
     pub pull: bool,
 }
 
+/// What is wrong with a field of the setup form: its text says which field and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    #[error("The public URL “{url}”: {why}.")]
+    PublicUrl { url: String, why: &'static str },
+    #[error("The organisation “{0}” is not a GitHub login (letters, digits and single hyphens).")]
+    Org(String),
+    #[error("The App's name must be 1 to {} characters.", MAX_NAME)]
+    Name,
+}
+
+/// Why the shipped manifest cannot be used (a broken build).
+#[derive(Debug, thiserror::Error)]
+pub enum ShippedManifestError {
+    #[error("app-manifest.yml cannot be read")]
+    Unreadable(#[source] serde_saphyr::Error),
+    #[error("app-manifest.yml is not a mapping")]
+    NotAMapping,
+}
+
 /// Checks the form's fields; the error says which field and why.
-pub fn choose(public_url: &str, org: &str, name: &str, pull: bool) -> Result<Choice, String> {
+pub fn choose(public_url: &str, org: &str, name: &str, pull: bool) -> Result<Choice, FieldError> {
     let public_url = public_address(public_url)?;
     let org = org.trim();
     let org = if org.is_empty() {
@@ -31,20 +51,14 @@ pub fn choose(public_url: &str, org: &str, name: &str, pull: bool) -> Result<Cho
     } else if is_login(org) {
         Some(org.to_owned())
     } else {
-        return Err(format!(
-            "The organisation “{org}” is not a GitHub login (letters, digits and single hyphens)."
-        ));
+        return Err(FieldError::Org(org.to_owned()));
     };
     let name = match name.trim() {
         "" => default_name(&public_url, org.as_deref()),
         name if name.chars().count() <= MAX_NAME && !name.chars().any(char::is_control) => {
             name.to_owned()
         }
-        _ => {
-            return Err(format!(
-                "The App's name must be 1 to {MAX_NAME} characters."
-            ));
-        }
+        _ => return Err(FieldError::Name),
     };
     Ok(Choice {
         public_url,
@@ -55,8 +69,11 @@ pub fn choose(public_url: &str, org: &str, name: &str, pull: bool) -> Result<Cho
 }
 
 /// An absolute http(s) address without query or fragment, returned without a trailing slash.
-pub fn public_address(raw: &str) -> Result<String, String> {
-    let bad = |why: &str| format!("The public URL “{}”: {why}.", raw.trim());
+pub fn public_address(raw: &str) -> Result<String, FieldError> {
+    let bad = |why| FieldError::PublicUrl {
+        url: raw.trim().to_owned(),
+        why,
+    };
     let address = crate::settings::http_address(raw).map_err(bad)?;
     // GitHub would send webhooks with the credentials in the URL.
     if reqwest::Url::parse(&address).is_ok_and(|u| !u.username().is_empty()) {
@@ -102,11 +119,11 @@ fn is_login(s: &str) -> bool {
 
 /// The manifest GitHub receives: the shipped one with the service's addresses and the name.
 /// `redirect_url` is where GitHub sends the person back with the code.
-pub fn build(choice: &Choice, redirect_url: &str) -> Result<Value, String> {
-    let mut manifest: Value = serde_saphyr::from_str(MANIFEST)
-        .map_err(|e| format!("app-manifest.yml cannot be read: {e}"))?;
+pub fn build(choice: &Choice, redirect_url: &str) -> Result<Value, ShippedManifestError> {
+    let mut manifest: Value =
+        serde_saphyr::from_str(MANIFEST).map_err(ShippedManifestError::Unreadable)?;
     let Some(fields) = manifest.as_object_mut() else {
-        return Err("app-manifest.yml is not a mapping".into());
+        return Err(ShippedManifestError::NotAMapping);
     };
     fields.insert("name".into(), json!(choice.name));
     fields.insert("url".into(), json!(choice.public_url));
@@ -161,21 +178,25 @@ mod tests {
         assert!(
             choose("ftp://x", "", "", false)
                 .unwrap_err()
+                .to_string()
                 .contains("public URL")
         );
         assert!(
             choose("https://x.dev?a=1", "", "", false)
                 .unwrap_err()
+                .to_string()
                 .contains("query")
         );
         assert!(
             choose("https://x.dev", "bad org", "", false)
                 .unwrap_err()
+                .to_string()
                 .contains("organisation")
         );
         assert!(
             choose("https://x.dev", "", &"n".repeat(35), false)
                 .unwrap_err()
+                .to_string()
                 .contains("name")
         );
         assert_eq!(

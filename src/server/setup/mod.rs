@@ -234,7 +234,7 @@ async fn setup(
                 &public_url,
                 &query.org,
                 &query.name,
-                Some(&problem),
+                Some(&problem.to_string()),
                 pull,
             );
         }
@@ -246,14 +246,16 @@ async fn setup(
     let manifest = match manifest::build(&choice, &redirect) {
         Ok(manifest) => manifest,
         Err(problem) => {
+            let problem = crate::error_chain::chain(&problem);
             return pages::failed(settings, StatusCode::INTERNAL_SERVER_ERROR, &problem);
         }
     };
     let (issued, binding) = match state.issue(choice.pull) {
         Ok(issued) => issued,
         Err(e) => {
+            let e = crate::error_chain::chain(&e);
             tracing::error!(error = %e, "setup page");
-            return pages::failed(settings, StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+            return pages::failed(settings, StatusCode::SERVICE_UNAVAILABLE, &e);
         }
     };
     let target = manifest::form_target(&settings.web_url, choice.org.as_deref(), &issued);
