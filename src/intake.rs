@@ -41,10 +41,10 @@ pub enum Taken {
 /// Why a delivery was not taken.
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
-    #[error("the payload is not JSON: {0}")]
-    NotJson(String),
+    #[error(transparent)]
+    NotJson(#[from] event::NotJson),
     /// Not stored: the sender must be able to try again.
-    #[error("cannot store the delivery: {0:#}")]
+    #[error("cannot store the delivery")]
     Store(#[source] anyhow::Error),
 }
 
@@ -56,8 +56,8 @@ impl Intake {
         delivery: &DeliveryId,
         body: &[u8],
     ) -> Result<Taken, IntakeError> {
-        let (parsed, action) = event::parse_delivery(event, body, &self.bot_handle)
-            .map_err(|e| IntakeError::NotJson(e.to_string()))?;
+        let (parsed, action) =
+            event::parse_delivery(event, body, &self.bot_handle).map_err(IntakeError::NotJson)?;
         let (outcome, supersede, enqueue) = match &parsed {
             Event::Ping => ("ping".to_owned(), None, None),
             Event::Review(req) => ("queued".to_owned(), None, Some(req.clone())),
@@ -122,5 +122,29 @@ impl Intake {
                 Taken::Stored { outcome }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error_chain::chain;
+
+    #[test]
+    fn a_refused_delivery_keeps_its_cause_and_tells_it_once() {
+        let not_json = event::parse("issue_comment", b"{not json", "codex").unwrap_err();
+        let e = IntakeError::NotJson(not_json);
+        let said = chain(&e);
+        assert!(said.starts_with("the payload is not JSON: "), "{said}");
+        assert_eq!(said.matches("not JSON").count(), 1, "{said}");
+        let parser = std::error::Error::source(&e).expect("the parser's error is kept");
+        assert!(!e.to_string().contains(&parser.to_string()), "{e}");
+
+        let e = IntakeError::Store(anyhow::anyhow!("disk I/O error").context("saving"));
+        assert_eq!(e.to_string(), "cannot store the delivery");
+        assert_eq!(
+            chain(&e),
+            "cannot store the delivery: saving: disk I/O error"
+        );
     }
 }

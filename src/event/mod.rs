@@ -220,7 +220,7 @@ impl Trigger {
 
 /// A body that could not be read as JSON at all (the webhook answers 400).
 #[derive(Debug, thiserror::Error)]
-#[error("the payload is not JSON: {0}")]
+#[error("the payload is not JSON")]
 pub struct NotJson(#[source] serde_json::Error);
 
 #[derive(Deserialize)]

@@ -63,7 +63,7 @@ impl Reviewer {
                 earlier
             }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read the earlier findings; going on without them");
+                tracing::warn!(error = %crate::error_chain::chain(&e), "cannot read the earlier findings; going on without them");
                 // What people dismissed stays dismissed, threads or not.
                 let dismissed = threads::dismissed_set(&self.store, &req.repo, req.pr)
                     .await

@@ -67,13 +67,13 @@ impl FromRequest<AppState> for SignedDelivery {
 pub async fn receive(State(state): State<AppState>, d: SignedDelivery) -> Response {
     match state.intake.take(&d.event, &d.delivery, &d.body).await {
         Err(IntakeError::NotJson(e)) => {
-            tracing::warn!(error = %e, "signed delivery is not JSON");
+            tracing::warn!(error = %crate::error_chain::chain(&e), "signed delivery is not JSON");
             (StatusCode::BAD_REQUEST, "body is not JSON\n").into_response()
         }
         Err(e @ IntakeError::Store(_)) => {
             // Not stored: answer with an error so the delivery shows as failed on GitHub and
             // can be redelivered.
-            tracing::error!(error = %e, "cannot store the delivery");
+            tracing::error!(error = %crate::error_chain::chain(&e), "cannot store the delivery");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "cannot store the delivery\n",

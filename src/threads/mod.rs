@@ -475,6 +475,6 @@ pub async fn settle(
 pub enum EarlierError {
     #[error(transparent)]
     GitHub(#[from] GitHubError),
-    #[error("database: {0:#}")]
+    #[error("database")]
     Store(#[source] anyhow::Error),
 }

@@ -25,6 +25,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::error_chain::chain;
 use crate::github::{GitHubApp, GitHubError, Unexpected};
 use crate::ids::DeliveryId;
 use crate::intake::{Intake, IntakeError};
@@ -80,10 +81,13 @@ pub struct Pass {
 pub enum PullError {
     #[error(transparent)]
     GitHub(#[from] GitHubError),
-    #[error("database: {0:#}")]
+    #[error("database")]
     Store(#[source] anyhow::Error),
     #[error(transparent)]
     Intake(IntakeError),
+    /// A logged payload that cannot be written out again (it was read as JSON).
+    #[error("a logged delivery's payload cannot be written as JSON")]
+    Payload(#[source] serde_json::Error),
 }
 
 /// What a pass works with.
@@ -211,11 +215,11 @@ async fn read(p: &Puller<'_>, miss: &LogMiss, pass: &mut Pass) -> Result<bool, P
     };
     // No signature check: the payload came over the App's own authenticated API (a JWT
     // only the App's private key signs), not from whoever can reach `/webhook`.
-    let body = serde_json::to_vec(&payload)
-        .map_err(|e| PullError::Intake(IntakeError::NotJson(e.to_string())))?;
+    let body = serde_json::to_vec(&payload).map_err(PullError::Payload)?;
     match p.intake.take(&event, &delivery, &body).await {
         Ok(_) => {}
         Err(IntakeError::NotJson(e)) => {
+            let e = chain(&e);
             tracing::warn!(guid = miss.guid, error = %e, "a logged delivery is not JSON");
         }
         Err(e) => return Err(PullError::Intake(e)),
@@ -255,7 +259,7 @@ async fn noted(p: &Puller<'_>, miss: &LogMiss, error: &GitHubError) -> Result<()
             guid = miss.guid,
             delivery = miss.delivery_id,
             attempts,
-            error = %crate::error_chain::chain(error),
+            error = %chain(error),
             "a delivery of the App's log could not be read; given up"
         );
         return store
@@ -267,7 +271,7 @@ async fn noted(p: &Puller<'_>, miss: &LogMiss, error: &GitHubError) -> Result<()
         guid = miss.guid,
         delivery = miss.delivery_id,
         attempts,
-        error = %crate::error_chain::chain(error),
+        error = %chain(error),
         "a delivery of the App's log could not be read; it is tried again"
     );
     let backoff = backoff(p.every, attempts);
@@ -276,11 +280,7 @@ async fn noted(p: &Puller<'_>, miss: &LogMiss, error: &GitHubError) -> Result<()
         ..miss.clone()
     };
     store
-        .note_log_miss(
-            &next,
-            now_ms() + backoff.as_millis() as i64,
-            &crate::error_chain::chain(error),
-        )
+        .note_log_miss(&next, now_ms() + backoff.as_millis() as i64, &chain(error))
         .await
         .map_err(PullError::Store)
 }
@@ -315,7 +315,7 @@ pub async fn run_pull(
         };
         match pass {
             Ok(pass) => metrics.pulled(pass.taken as u64, pass.lag_seconds),
-            Err(e) => tracing::warn!(error = %e, "cannot read the App's delivery log"),
+            Err(e) => tracing::warn!(error = %chain(&e), "cannot read the App's delivery log"),
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

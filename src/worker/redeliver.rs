@@ -98,7 +98,7 @@ pub async fn redeliver_missed(
 pub enum RedeliverError {
     #[error(transparent)]
     GitHub(#[from] GitHubError),
-    #[error("database: {0:#}")]
+    #[error("database")]
     Store(#[source] anyhow::Error),
 }
 
@@ -115,7 +115,9 @@ pub async fn run_redelivery(
         let since = crate::when::rfc3339_ago(window);
         match redeliver_missed(&github, &store, &since).await {
             Ok(n) => metrics.redelivered(n as u64),
-            Err(e) => tracing::warn!(error = %e, "cannot check the App's recent deliveries"),
+            Err(e) => {
+                tracing::warn!(error = %crate::error_chain::chain(&e), "cannot check the App's recent deliveries")
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
