@@ -17,6 +17,7 @@ mod diff_props;
 mod docs;
 mod doctor;
 mod durability;
+mod errors;
 mod eval;
 mod eval_sample;
 mod fake_services;
