@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::error_chain::chain;
 use crate::github::GitHubApp;
 use crate::model::ModelClient;
 use crate::retry::RetryPolicy;
@@ -145,7 +146,7 @@ async fn log_check(github: &GitHubApp, checks: &mut Vec<Check>) {
         )),
         Err(e) => checks.push(Check::fail(
             "delivery log",
-            crate::error_chain::chain(&e),
+            chain(&e),
             "pull mode reads the App's delivery log: check that the App's webhook is active (GitHub logs nothing for an inactive one) and the App's credentials",
         )),
     }
@@ -173,7 +174,7 @@ async fn app_check(github: &GitHubApp, checks: &mut Vec<Check>) -> bool {
         Err(e) => {
             checks.push(Check::fail(
                 "App authentication",
-                crate::error_chain::chain(&e),
+                chain(&e),
                 "check GITHUB_APP_ID and GITHUB_PRIVATE_KEY (the key must be the App's, downloaded from its settings)",
             ));
             return false;
@@ -229,7 +230,7 @@ async fn installations_check(github: &GitHubApp, checks: &mut Vec<Check>) {
         )),
         Err(e) => checks.push(Check::fail(
             "installations",
-            crate::error_chain::chain(&e),
+            chain(&e),
             "check the App's permissions",
         )),
     }
@@ -279,7 +280,7 @@ async fn webhook_check(github: &GitHubApp, checks: &mut Vec<Check>) {
         )),
         Err(e) => checks.push(Check::fail(
             "webhook",
-            crate::error_chain::chain(&e),
+            chain(&e),
             "check the App's settings",
         )),
     }
@@ -327,7 +328,7 @@ async fn deliveries_check(github: &GitHubApp, checks: &mut Vec<Check>) {
         )),
         Err(e) => checks.push(Check::fail(
             "deliveries",
-            crate::error_chain::chain(&e),
+            chain(&e),
             "check the App's settings",
         )),
     }
@@ -345,7 +346,7 @@ async fn model_check(settings: &Settings, retry: RetryPolicy) -> Check {
         ),
         Err(e) => Check::fail(
             "model",
-            crate::error_chain::chain(&e),
+            chain(&e),
             "check OPENAI_API_KEY, the project's access to the model (CODEX_REVIEW_MODEL) and its quota",
         ),
     }

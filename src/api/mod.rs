@@ -19,6 +19,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+use crate::error_chain::chain;
 use crate::event::{ReviewRequest, Task, Trigger};
 use crate::github::GitHubApp;
 use crate::server::html::same_secret;
@@ -140,7 +141,7 @@ async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Body) -
     let id = match crate::ids::random_hex(12) {
         Ok(random) => format!("rev_{random}"),
         Err(e) => {
-            tracing::error!(error = %crate::error_chain::chain(&e), "review API");
+            tracing::error!(error = %chain(&e), "review API");
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -176,13 +177,13 @@ async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Body) -
             );
         }
         Err(e) => {
-            tracing::warn!(error = %crate::error_chain::chain(&e), "cannot find the App's installation");
+            tracing::warn!(error = %chain(&e), "cannot find the App's installation");
             return error(
                 StatusCode::BAD_GATEWAY,
                 "github_unavailable",
                 format!(
                     "GitHub could not be asked about the repository: {}",
-                    crate::error_chain::chain(&e)
+                    chain(&e)
                 ),
             );
         }

@@ -14,6 +14,7 @@ use tokio::sync::OnceCell;
 
 use super::Snapshot;
 use super::tools::{self, Looked, ToolCall, Tools};
+use crate::error_chain::chain;
 use crate::github::RepoClient;
 use crate::metrics::Metrics;
 use crate::model::ToolRunner;
@@ -189,7 +190,7 @@ impl Toolbox {
                         Ok(None) => Err(format!(
                             "{path:?} cannot be read: not a file, binary, or over 1 MiB"
                         )),
-                        Err(e) => Err(format!("GitHub could not be read: {}", crate::error_chain::chain(&e))),
+                        Err(e) => Err(format!("GitHub could not be read: {}", chain(&e))),
                     },
                 },
             },
@@ -214,10 +215,7 @@ impl Toolbox {
             .tree
             .get_or_init(|| async {
                 gh.tree_paths(sha).await.map_err(|e| {
-                    format!(
-                        "the repository's files could not be listed: {}",
-                        crate::error_chain::chain(&e)
-                    )
+                    format!("the repository's files could not be listed: {}", chain(&e))
                 })
             })
             .await

@@ -18,6 +18,7 @@ pub(crate) use super::response::{
 };
 use super::schema::{ReviewOutput, SCHEMA_NAME, answer_schema, review_schema, verify_schema};
 pub use super::usage::Usage;
+use crate::error_chain::chain;
 use crate::retry::{RetryPolicy, backoff};
 
 /// One answer of the API as billed: the model asked, what the call was for, its usage and
@@ -326,10 +327,10 @@ impl ModelClient {
                         retry_after.unwrap_or_else(|| backoff(self.retry.base_delay, attempt));
                     let delay = delay.min(self.retry.max_delay);
                     if Instant::now() + delay > deadline {
-                        tracing::warn!(error = %crate::error_chain::chain(&err), "model call deadline reached");
+                        tracing::warn!(error = %chain(&err), "model call deadline reached");
                         return Err(err);
                     }
-                    tracing::warn!(attempt, error = %crate::error_chain::chain(&err), delay_ms = delay.as_millis() as u64, "model call failed; retrying");
+                    tracing::warn!(attempt, error = %chain(&err), delay_ms = delay.as_millis() as u64, "model call failed; retrying");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use crate::error_chain::chain;
 use crate::ids::DeliveryId;
 use crate::intake::{IntakeError, Taken};
 
@@ -67,13 +68,13 @@ impl FromRequest<AppState> for SignedDelivery {
 pub async fn receive(State(state): State<AppState>, d: SignedDelivery) -> Response {
     match state.intake.take(&d.event, &d.delivery, &d.body).await {
         Err(IntakeError::NotJson(e)) => {
-            tracing::warn!(error = %crate::error_chain::chain(&e), "signed delivery is not JSON");
+            tracing::warn!(error = %chain(&e), "signed delivery is not JSON");
             (StatusCode::BAD_REQUEST, "body is not JSON\n").into_response()
         }
         Err(e @ IntakeError::Store(_)) => {
             // Not stored: answer with an error so the delivery shows as failed on GitHub and
             // can be redelivered.
-            tracing::error!(error = %crate::error_chain::chain(&e), "cannot store the delivery");
+            tracing::error!(error = %chain(&e), "cannot store the delivery");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "cannot store the delivery\n",

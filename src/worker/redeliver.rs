@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::sync::watch;
 
+use crate::error_chain::chain;
 use crate::github::{GitHubApp, GitHubError};
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -86,7 +87,7 @@ pub async fn redeliver_missed(
                 tracing::info!(guid, "asked GitHub to redeliver a missed delivery");
             }
             Err(e) => {
-                tracing::warn!(guid, error = %crate::error_chain::chain(&e), "cannot ask for a redelivery")
+                tracing::warn!(guid, error = %chain(&e), "cannot ask for a redelivery")
             }
         }
     }
@@ -116,7 +117,7 @@ pub async fn run_redelivery(
         match redeliver_missed(&github, &store, &since).await {
             Ok(n) => metrics.redelivered(n as u64),
             Err(e) => {
-                tracing::warn!(error = %crate::error_chain::chain(&e), "cannot check the App's recent deliveries")
+                tracing::warn!(error = %chain(&e), "cannot check the App's recent deliveries")
             }
         }
         tokio::select! {

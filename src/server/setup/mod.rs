@@ -39,6 +39,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
+use crate::error_chain::chain;
 use crate::github::GitHubError;
 use crate::ids::NoRandomness;
 use crate::retry::RetryPolicy;
@@ -246,14 +247,14 @@ async fn setup(
     let manifest = match manifest::build(&choice, &redirect) {
         Ok(manifest) => manifest,
         Err(problem) => {
-            let problem = crate::error_chain::chain(&problem);
+            let problem = chain(&problem);
             return pages::failed(settings, StatusCode::INTERNAL_SERVER_ERROR, &problem);
         }
     };
     let (issued, binding) = match state.issue(choice.pull) {
         Ok(issued) => issued,
         Err(e) => {
-            let e = crate::error_chain::chain(&e);
+            let e = chain(&e);
             tracing::error!(error = %e, "setup page");
             return pages::failed(settings, StatusCode::SERVICE_UNAVAILABLE, &e);
         }
@@ -336,7 +337,7 @@ async fn callback(
             ..app
         },
         Err(e) => {
-            tracing::warn!(error = %crate::error_chain::chain(&e), "the manifest code could not be exchanged");
+            tracing::warn!(error = %chain(&e), "the manifest code could not be exchanged");
             state.claimed.store(false, Ordering::SeqCst);
             return pages::not_converted(settings, &e, conversion_advice(&e));
         }
