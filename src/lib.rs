@@ -19,6 +19,7 @@ pub mod intake;
 pub mod markdown;
 pub mod metrics;
 pub mod model;
+pub mod pipeline;
 pub mod repo_config;
 pub mod retry;
 pub mod review;

@@ -14,10 +14,10 @@ use crate::codebase::local;
 use crate::diff::{FileDiff, split_diff};
 use crate::github::RepoClient;
 use crate::ids::PrNumber;
+use crate::pipeline::filter;
+use crate::pipeline::{Context, Described, wants_tools};
 use crate::review::Loaded;
 use crate::review::context::{agents_files, compose_guidelines, fetch_contents, guidelines};
-use crate::review::filter;
-use crate::review::pipeline::{Context, Described, wants_tools};
 use crate::settings::CodebaseSettings;
 
 /// A review's context, and what keeps the repository's files on disk while it runs.

@@ -29,9 +29,10 @@ use tokio::sync::Semaphore;
 use crate::github::RepoClient;
 use crate::ids::{PrNumber, RepoName};
 use crate::model::ModelClient;
+use crate::pipeline::Limits;
+use crate::pipeline::{self, Destination, Engine, Spent};
 use crate::retry::RetryPolicy;
-use crate::review::pipeline::{self, Destination, Engine, Spent};
-use crate::settings::{CodebaseSettings, Limits, OpenAiSettings};
+use crate::settings::{CodebaseSettings, OpenAiSettings};
 
 pub const USAGE: &str =
     "usage: codex-review review (URL | -) [--post] [--json] [--focus AREA[,AREA...]]\n\n\
@@ -166,7 +167,7 @@ pub async fn review(
         model: &model,
         limits: &limits,
         tool_limits: settings.tools,
-        meter: crate::review::meter::Meter::new(),
+        meter: crate::pipeline::meter::Meter::new(),
         report: Arc::new(print::step),
     };
     let reviewed = pipeline::review(&engine, ctx).await?;

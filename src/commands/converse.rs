@@ -24,7 +24,7 @@ impl Reviewer {
             _ => None,
         };
         let budget = ToolBudget::new(config.review.budget.apply(self.tool_limits));
-        let cache_key = crate::review::ask::cache_key(req.repo.as_str(), 0);
+        let cache_key = crate::pipeline::ask::cache_key(req.repo.as_str(), 0);
         let call = ReviewCall {
             instructions,
             user_message: message,

@@ -7,29 +7,15 @@
 //! once) and `check` (the check run).
 
 mod ack;
-pub mod ask;
 mod check;
-pub mod conclude;
 pub mod context;
 mod earlier;
-pub mod filter;
-pub mod fingerprint;
 mod gate;
-pub mod merge;
-pub mod meter;
-pub mod pipeline;
-pub mod place;
 mod post;
-pub mod progress;
-pub mod publish;
-mod report;
-pub mod result;
+mod progress;
 mod run;
 pub mod spend;
 pub(crate) mod tally;
-pub mod tooling;
-pub mod trace;
-pub mod verify;
 
 pub use gate::Loaded;
 
@@ -41,7 +27,8 @@ use crate::event::ReviewRequest;
 use crate::github::{GitHubApp, GitHubError};
 use crate::metrics::Metrics;
 use crate::model::{ModelClient, ModelError};
-use crate::settings::Limits;
+use crate::pipeline::meter;
+use crate::pipeline::{Hidden, Limits, PipelineError};
 use crate::store::{ClaimedJob, Store};
 use crate::worker::{JobHandler, JobResult, Lease};
 
@@ -62,6 +49,15 @@ pub enum ReviewError {
     LeaseLost,
     #[error("database: {0:#}")]
     Store(#[source] anyhow::Error),
+}
+
+impl From<PipelineError> for ReviewError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::Model(e) => ReviewError::Model(e),
+            PipelineError::Internal(e) => ReviewError::Internal(e),
+        }
+    }
 }
 
 impl ReviewError {
@@ -105,16 +101,6 @@ impl ReviewError {
             }
         }
     }
-}
-
-/// What hid every file of a review from the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hidden {
-    /// The repository's path filters (its `paths` settings and the built-in globs).
-    ByRepository,
-    /// The change itself: a generated-file marker, minified or binary content, a patch too
-    /// large for GitHub or for a call.
-    ByTheChange,
 }
 
 /// What a finished job did (kept with the job, counted in metrics).

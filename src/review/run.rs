@@ -2,12 +2,12 @@
 //! from GitHub, the shared pipeline, then the delivery (a stale head, the earlier findings it
 //! settled, a quiet re-review, the post) and the check run.
 
-use super::pipeline::{self, Context, Described, Destination, Engine, Reviewed};
-use super::progress::Reporter;
 use super::{Outcome, ReviewError, Reviewer, earlier, gate};
 use crate::event::{ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
 use crate::ids::{CommitSha, JobId};
+use crate::pipeline::progress::Reporter;
+use crate::pipeline::{self, Context, Described, Destination, Engine, Reviewed};
 use crate::store::{AckState, ClaimedJob, PostedReview};
 use crate::threads;
 use crate::worker::Lease;
@@ -160,7 +160,8 @@ impl Reviewer {
         // head is gone or no longer an ancestor, as after a force-push).
         let since = gathered.since;
         let review_files = since.as_ref().map_or(&pr_files, |(_, files)| files);
-        let (reviewable, mut not_reviewed) = super::filter::select(review_files, &config.paths);
+        let (reviewable, mut not_reviewed) =
+            crate::pipeline::filter::select(review_files, &config.paths);
         if since.is_none() && pull.changed_files > pr_files.len() as u64 {
             not_reviewed.push((
                 format!("{} more files", pull.changed_files - pr_files.len() as u64),
@@ -281,7 +282,8 @@ impl Reviewer {
                 .map_err(ReviewError::Store)?;
         }
         let placement = &reviewed.placement;
-        let result = super::result::result(&reviewed.answer.output, placement, &reviewed.drops);
+        let result =
+            crate::pipeline::result::result(&reviewed.answer.output, placement, &reviewed.drops);
         super::tally::note(|t| t.result = Some(result));
         // An automatic re-review with nothing new and nothing fixed stays quiet.
         // (A check's "Re-run" is a person's request too.)

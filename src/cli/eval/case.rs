@@ -13,9 +13,9 @@ use crate::eval::score::CaseRun;
 use crate::github::RepoClient;
 use crate::ids::RepoName;
 use crate::model::cassette::Tape;
+use crate::pipeline::meter::Meter;
+use crate::pipeline::{self, Engine};
 use crate::review::Loaded;
-use crate::review::meter::Meter;
-use crate::review::pipeline::{self, Engine};
 use crate::settings::CodebaseSettings;
 
 /// The title of a case that gives none: nothing of its id, revisions or labels.

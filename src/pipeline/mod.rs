@@ -1,32 +1,42 @@
 //! The review pipeline on one screen. Every review runs it: the App's (a comment, a pull
-//! request ready for review, a check's re-run), the review API's, and the CLI's (a pull
-//! request by URL, or a local diff).
+//! request ready for review, a check's re-run), the review API's, the CLI's (a pull request by
+//! URL, or a local diff) and the eval's.
 //!
 //! ```text
-//! gate → context → plan → ask (parts, tools) → merge → place → filter → verify → conclude → publish → post → check run
-//!                  └──────────────────────── review() ───────────────────────────┘
+//! plan → ask (parts, tools) → merge → place → filter → verify → conclude → publish
+//! └───────────────────────── review() ─────────────────────────┘
 //! ```
 //!
-//! The callers differ only where the request comes from and where the result goes. The App
-//! and the review API gate the request and read its [`Context`] from GitHub (`run.rs`,
-//! `context.rs`), then post a GitHub review or record the API's answer, and complete the check
-//! run (`post.rs`, `check.rs`). The CLI reads its context from GitHub with a token, or from a
-//! local diff and its work tree (`cli/`), then prints, or posts with `--post`. Between the two,
-//! [`review`] runs the same stages for all of them, and [`publish`] writes the same review.
+//! Each stage is a function with typed input and output, in a file of its own. The callers
+//! differ only in where the [`Context`] comes from and where the result goes: the App's job
+//! handler (`crate::review`) gates the request, reads the context from GitHub, and posts the
+//! published review and completes the check run; the CLI and the eval read theirs from GitHub
+//! with a token, a local diff or a recorded case, then print or score it. This room imports
+//! nothing of them: no event, no worker, no job handler.
+
+pub mod ask;
+pub mod conclude;
+mod error;
+pub mod filter;
+pub mod fingerprint;
+mod limits;
+pub mod merge;
+pub mod meter;
+pub mod place;
+pub mod progress;
+pub mod publish;
+mod report;
+pub mod result;
+pub mod tooling;
+pub mod trace;
+pub mod verify;
+
+pub use error::{Hidden, PipelineError};
+pub use limits::Limits;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::ask::{self, Answer, CallSettings, Subject};
-use super::filter::{self, Filtered};
-use super::meter::Meter;
-use super::place::{self, Placement};
-use super::progress::{Reporter, Step};
-use super::result::Drops;
-use super::tooling::Tooling;
-use super::trace::{self, Trace};
-use super::verify::{self, Verification, VerifyInput};
-use super::{Hidden, ReviewError, publish};
 use crate::diff::FileDiff;
 use crate::diff::chunk::{self, Budget, Plan, Source};
 use crate::diff::filter::PathRules;
@@ -34,8 +44,16 @@ use crate::github::{NewReview, RepoClient};
 use crate::ids::CommitSha;
 use crate::model::{ModelClient, ReviewOutput, ToolLimits, Usage};
 use crate::repo_config::RepoConfig;
-use crate::settings::Limits;
 use crate::threads::Earlier;
+use ask::{Answer, CallSettings, Subject};
+use filter::Filtered;
+use meter::Meter;
+use place::Placement;
+use progress::{Reporter, Step};
+use result::Drops;
+use tooling::Tooling;
+use trace::Trace;
+use verify::{Verification, VerifyInput};
 
 /// What runs the model half of every review: the model (with its limit of requests in
 /// flight), the service's limits, and the meter every answer is paid through.
@@ -122,7 +140,7 @@ pub struct Reviewed {
 }
 
 /// Runs the stages from the plan to the verification.
-pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, ReviewError> {
+pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, PipelineError> {
     let plan = plan(engine, ctx);
     let mut not_reviewed = ctx.not_reviewed.clone();
     not_reviewed.extend(plan.skipped.iter().cloned());
@@ -138,7 +156,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         nothing_to_review()
     } else {
         let asked = ask(engine, ctx, &plan, tooling.clone(), &mut not_reviewed).await?;
-        super::merge::stage(asked)
+        merge::stage(asked)
     };
     let mut trace = Trace::default();
     trace.stage(trace::ANSWERED, &answer.output.findings);
@@ -149,7 +167,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
     let mut filtered = filter::filter(
         &mut placement,
         review,
-        &ctx.earlier,
+        &ctx.earlier.dismissed,
         &ctx.known,
         &ctx.pr_files,
         &mut drops,
@@ -192,7 +210,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         .map_or_else(Vec::new, |v| v.lowered.clone());
     trace.dropped = drops
         .notes()
-        .map(|(path, title, reason)| super::trace::Dropped {
+        .map(|(path, title, reason)| trace::Dropped {
             path: path.to_owned(),
             title: title.to_owned(),
             reason: reason.to_owned(),
@@ -200,7 +218,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         .collect();
     let mut answer = answer;
     let lowered = verification.as_ref().map_or(&[][..], |v| &v.lowered[..]);
-    let remains = super::conclude::Remains {
+    let remains = conclude::Remains {
         placement: &placement,
         drops: &drops,
         lowered,
@@ -209,7 +227,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
             .open_urgent_after(&answer.output.fixed_finding_ids),
         parts: answer.calls,
     };
-    super::conclude::conclude(&mut answer.output, &remains);
+    conclude::conclude(&mut answer.output, &remains);
     Ok(Reviewed {
         answer,
         reviewed_files: plan.reviewed.len(),
@@ -288,7 +306,7 @@ async fn ask(
     plan: &Plan,
     tooling: Option<Tooling>,
     not_reviewed: &mut Vec<(String, String)>,
-) -> Result<ask::Asked, ReviewError> {
+) -> Result<ask::Asked, PipelineError> {
     let d = &ctx.described;
     let since = ctx.since.as_ref().map(|(sha, _)| sha.short());
     let subject = Subject {
