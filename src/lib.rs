@@ -24,6 +24,7 @@ pub mod repo_config;
 pub mod retry;
 pub mod review;
 pub mod scratch;
+pub mod secret;
 pub mod server;
 pub mod settings;
 pub mod store;

@@ -37,7 +37,7 @@ use crate::eval::stored::{self, Manifest};
 use crate::model::cassette::{Cassette, Tape};
 use crate::pipeline::Engine;
 use crate::pipeline::meter::Meter;
-use crate::review::Loaded;
+use crate::repo_config::Loaded;
 use crate::settings::CodebaseSettings;
 use args::names;
 pub use args::{EvalArgs, USAGE, parse_args};

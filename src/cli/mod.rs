@@ -126,15 +126,8 @@ pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
 
 /// `https://github.com/OWNER/REPO/pull/N` as a target.
 pub(crate) fn parse_pull_url(url: &str) -> Option<Target> {
-    let path = url.split("://").nth(1)?.split_once('/')?.1;
-    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    match parts[..] {
-        [owner, name, "pull", number, ..] => Some(Target::Pull {
-            repo: RepoName::parse(&format!("{owner}/{name}"))?,
-            pr: PrNumber(number.parse().ok()?),
-        }),
-        _ => None,
-    }
+    let (repo, pr) = crate::github::pull_of_url(url)?;
+    Some(Target::Pull { repo, pr })
 }
 
 /// Runs a review; `stdin` is read only for `-`. Findings go to `out`, progress to stderr.

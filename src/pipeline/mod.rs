@@ -16,6 +16,7 @@
 
 pub mod ask;
 pub mod conclude;
+pub mod context;
 mod error;
 pub mod filter;
 pub mod fingerprint;
@@ -31,20 +32,19 @@ pub mod tooling;
 pub mod trace;
 pub mod verify;
 
+pub use context::{Context, Described};
 pub use error::{Hidden, PipelineError};
 pub use limits::Limits;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::diff::FileDiff;
 use crate::diff::chunk::{self, Budget, Plan, Source};
 use crate::diff::filter::PathRules;
-use crate::github::{NewReview, RepoClient};
+use crate::github::NewReview;
 use crate::ids::CommitSha;
 use crate::model::{ModelClient, ReviewOutput, ToolLimits, Usage};
 use crate::repo_config::RepoConfig;
-use crate::threads::Earlier;
 use ask::{Answer, CallSettings, Subject};
 use filter::Filtered;
 use meter::Meter;
@@ -64,54 +64,6 @@ pub struct Engine<'a> {
     pub tool_limits: ToolLimits,
     pub meter: Meter,
     pub report: Reporter,
-}
-
-/// What the pull request says about itself.
-#[derive(Debug, Clone, Default)]
-pub struct Described {
-    pub repo: String,
-    pub title: String,
-    pub description: String,
-    pub base_ref: String,
-    pub head_ref: String,
-}
-
-/// The context stage's output: everything the review reads, wherever it came from.
-pub struct Context {
-    pub described: Described,
-    pub config: RepoConfig,
-    /// Why the repository's configuration was not used (the defaults applied).
-    pub config_error: Option<String>,
-    /// The request's focus areas (the repository's are added when the model is asked).
-    pub focus_areas: Vec<String>,
-    /// The pull request's whole diff: inline comments go on it.
-    pub pr_files: Vec<FileDiff>,
-    /// The last reviewed head, and the pull request's changes since: what the model reads in
-    /// an incremental review.
-    pub since: Option<(CommitSha, Vec<FileDiff>)>,
-    /// Paths of the files the model is shown (the select stage's choice).
-    pub selected: Vec<String>,
-    /// Files not shown, and why.
-    pub not_reviewed: Vec<(String, String)>,
-    /// The text of files at the head, where read: context around their hunks.
-    pub contents: HashMap<String, String>,
-    /// The repository's guidance: configured instructions and AGENTS.md review guidelines.
-    pub guidelines: crate::repo_config::Guidelines,
-    /// Maintainers' notes from dismissed findings.
-    pub notes: String,
-    /// The repository at the head for the model's tools (`None`: no tools).
-    pub toolbox: Option<crate::codebase::Toolbox>,
-    /// How the repository was read, when it was not a full snapshot.
-    pub codebase_note: Option<String>,
-    /// Earlier findings on this pull request: to judge, and to leave out when dismissed.
-    pub earlier: Earlier,
-    /// The findings already posted on this pull request, by fingerprint.
-    pub known: HashMap<String, crate::store::KnownFinding>,
-    /// Whether the verify stage may run (the repository's `review.verify` applies too).
-    pub verify: bool,
-    /// The head on GitHub, to tell whether a file outside the diff exists (a local diff has
-    /// none: such findings stay in the summary).
-    pub head: Option<(RepoClient, CommitSha)>,
 }
 
 /// What the pipeline found, ready to publish.

@@ -8,6 +8,7 @@
 
 mod ack;
 mod check;
+mod command;
 pub mod context;
 mod earlier;
 mod gate;
@@ -16,8 +17,6 @@ mod progress;
 mod run;
 pub mod spend;
 pub(crate) mod tally;
-
-pub use gate::Loaded;
 
 use std::sync::Arc;
 
@@ -169,7 +168,7 @@ pub struct Reviewer {
     /// The service's tool budgets (a repository may lower them).
     pub(crate) tool_limits: crate::model::ToolLimits,
     /// The service's spend caps and per-person limit.
-    pub(crate) spend: crate::settings::SpendCaps,
+    pub(crate) spend: crate::review::spend::SpendCaps,
 }
 
 impl Reviewer {
@@ -196,12 +195,12 @@ impl Reviewer {
             bot_handle: bot_handle.to_owned(),
             snapshots,
             tool_limits,
-            spend: crate::settings::SpendCaps::default(),
+            spend: crate::review::spend::SpendCaps::default(),
         }
     }
 
     /// With the service's spend caps instead of the defaults.
-    pub fn with_spend_caps(mut self, spend: crate::settings::SpendCaps) -> Self {
+    pub fn with_spend_caps(mut self, spend: crate::review::spend::SpendCaps) -> Self {
         self.spend = spend;
         self
     }

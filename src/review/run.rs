@@ -3,7 +3,7 @@
 //! settled, a quiet re-review, the post) and the check run.
 
 use super::{Outcome, ReviewError, Reviewer, earlier, gate};
-use crate::event::{ReviewRequest, Trigger};
+use crate::event::{Command, ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
 use crate::ids::{CommitSha, JobId};
 use crate::pipeline::progress::Reporter;
@@ -43,6 +43,10 @@ impl Reviewer {
             return Ok(Outcome::Skipped(super::gate::NOT_ALLOWED));
         }
         let pull = pull?;
+        // A comment's command other than a review runs before the review's gate.
+        if !matches!(req.command, Command::Review { .. }) {
+            return self.command(&gh, req, &pull).await;
+        }
         let gated = self.gate(&gh, req, &pull).await?;
         // This worker holds the acknowledgement (the row stays `worker`: no loop takes it):
         // the 👀 goes out with the first wave below once the gate let the review through.
@@ -150,7 +154,7 @@ impl Reviewer {
         gh: &RepoClient,
         req: &ReviewRequest,
         pull: &PullInfo,
-        loaded: &gate::Loaded,
+        loaded: &crate::repo_config::Loaded,
         sha: &CommitSha,
         gathered: super::context::Gathered,
     ) -> Result<Context, ReviewError> {
@@ -190,7 +194,7 @@ impl Reviewer {
                     .earlier_findings(gh, req, sha, config, &contents, toolbox)
                     .await;
                 let notes = match config.review.learnings {
-                    true => self.learnings_for_model(req).await,
+                    true => crate::commands::notes_for_model(&self.store, &req.repo).await,
                     false => String::new(),
                 };
                 (earlier, notes)
@@ -208,7 +212,7 @@ impl Reviewer {
             },
             config: config.clone(),
             config_error: loaded.error.as_ref().map(ToString::to_string),
-            focus_areas: req.focus_areas.clone(),
+            focus_areas: req.command.focus_areas().to_vec(),
             pr_files,
             since,
             selected,

@@ -19,7 +19,6 @@ mod startup;
 pub use api_tokens::ApiToken;
 pub use codebase::CodebaseSettings;
 pub use deliveries::Deliveries;
-pub use spend::SpendCaps;
 pub use startup::{SetupSettings, Startup};
 
 /// Everything `codex-review serve` needs to run.
@@ -55,7 +54,7 @@ pub struct Settings {
     pub api_tokens: Vec<ApiToken>,
     /// Spend caps per installation and per person (`CODEX_REVIEW_*_USD_CAP`,
     /// `CODEX_REVIEW_MAX_PER_PERSON_PER_HOUR`).
-    pub spend: SpendCaps,
+    pub spend: crate::review::spend::SpendCaps,
 }
 
 /// The App's id, private key and webhook secrets (several during a rotation), checked.
@@ -166,25 +165,9 @@ fn host_name(lookup: &impl Fn(&str) -> Option<String>) -> Option<String> {
         .filter(|h| !h.is_empty())
 }
 
-#[derive(Debug, Clone)]
-pub struct GitHubSettings {
-    /// `GITHUB_APP_ID`.
-    pub app_id: u64,
-    /// `GITHUB_PRIVATE_KEY`, or the contents of `GITHUB_PRIVATE_KEY_PATH`: an RSA key in PEM.
-    pub private_key: SecretString,
-    /// `GITHUB_WEBHOOK_SECRET`: one or more, comma-separated, all accepted (rotation).
-    pub webhook_secrets: Vec<SecretString>,
-    /// `GITHUB_API_URL`, without a trailing slash; default `https://api.github.com` for
-    /// github.com, `GITHUB_URL/api/v3` for GitHub Enterprise Server.
-    pub api_url: String,
-    /// `GITHUB_URL`: GitHub's web address, default `https://github.com`.
-    pub web_url: String,
-    /// `CODEX_REVIEW_ARCHIVE_HOSTS`: hosts, comma-separated, that the archive's download link
-    /// may lead to besides those GitHub serves archives from (`codeload.github.com` for
-    /// github.com; for Enterprise Server the API's host and its `codeload.` subdomain);
-    /// default none.
-    pub archive_hosts: Vec<String>,
-}
+/// GitHub's settings are the github room's type; this room fills them in from the
+/// environment.
+pub use crate::github::GitHubSettings;
 
 /// The model's settings are the model room's type; this room fills them in from the
 /// environment.
@@ -393,7 +376,7 @@ impl Settings {
             None => Vec::new(),
         };
 
-        let spend = SpendCaps::from_lookup(&get)?;
+        let spend = crate::review::spend::SpendCaps::from_lookup(&get)?;
 
         Ok(Settings {
             spend,

@@ -15,7 +15,7 @@ use crate::ids::RepoName;
 use crate::model::cassette::Tape;
 use crate::pipeline::meter::Meter;
 use crate::pipeline::{self, Engine};
-use crate::review::Loaded;
+use crate::repo_config::Loaded;
 use crate::settings::CodebaseSettings;
 
 /// The title of a case that gives none: nothing of its id, revisions or labels.
