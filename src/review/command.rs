@@ -5,6 +5,7 @@ use super::{Outcome, ReviewError, Reviewer};
 use crate::commands::{self, CommandError, Comment, Ctx, Done};
 use crate::event::{ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
+use crate::pipeline::meter::Meter;
 
 impl Reviewer {
     /// Runs the command of `req` (not a review) and says what it did.
@@ -13,6 +14,7 @@ impl Reviewer {
         gh: &RepoClient,
         req: &ReviewRequest,
         pull: &PullInfo,
+        meter: &Meter,
     ) -> Result<Outcome, ReviewError> {
         let loaded = self.load_config(gh, &req.repo, &pull.base.sha).await?;
         if let Some(outcome) = self.may_run(gh, req, &loaded.config).await? {
@@ -24,7 +26,6 @@ impl Reviewer {
         else {
             return Ok(Outcome::Skipped("a command without a comment"));
         };
-        let meter = super::tally::meter(&self.metrics);
         let cx = Ctx {
             gh,
             app: &self.github,
@@ -42,7 +43,7 @@ impl Reviewer {
             tool_limits: self.tool_limits,
             snapshots: self.snapshots.as_ref(),
             metrics: &self.metrics,
-            meter: &meter,
+            meter,
         };
         Ok(match commands::run(&req.command, &cx).await? {
             Done::Replied(what) => Outcome::Replied(what),

@@ -1,10 +1,12 @@
-//! The review pipeline: from a queued [`ReviewRequest`] to one review on the pull request.
+//! The App's job handler: from a queued [`ReviewRequest`] to what it asks for on the pull
+//! request, exactly once.
 //!
-//! [`pipeline`] holds the stages every review runs, the App's, the review API's and the
-//! CLI's, from the plan to the verification, and the publish stage. `run` is the App's
-//! orchestration around it: `gate` (may this be reviewed, and how), `context` (the PR's files,
-//! the repository snapshot and its tools, guidelines), the pipeline, then `post` (exactly
-//! once) and `check` (the check run).
+//! A comment's command other than a review runs first (`command`: who may, then its handler
+//! in `crate::commands`). A review goes through `gate` (may it run, and how), `context` (the
+//! PR's files, the repository snapshot and its tools, guidelines, earlier findings, read from
+//! GitHub), the shared pipeline (`crate::pipeline`), then `run::deliver` and `post` (exactly
+//! once) and `check` (the check run). Each run's meter and notes (`tally`) are passed to the
+//! steps that learn something and kept with the job's record.
 
 mod ack;
 mod check;
@@ -239,8 +241,9 @@ impl JobHandler for Reviewer {
         self.metrics.queue_wait(job.waited);
         let meter = self.meter_of(job);
         // On the heap: a review's future is large, and a task's first poll is on the stack.
-        let work = Box::pin(self.review(&job.request, Some(lease), Some(job)));
-        let (result, stats) = tally::counted(meter.clone(), work).await;
+        let mut tally = tally::Tally::new(meter.clone());
+        let result = Box::pin(self.review(&job.request, Some(lease), Some(job), &mut tally)).await;
+        let stats = tally.stats;
         let spent = meter.total();
         self.metrics.review_duration(started.elapsed());
         let (kind, review_id) = match &result {

@@ -2,10 +2,12 @@
 //! from GitHub, the shared pipeline, then the delivery (a stale head, the earlier findings it
 //! settled, a quiet re-review, the post) and the check run.
 
+use super::tally::Tally;
 use super::{Outcome, ReviewError, Reviewer, earlier, gate};
 use crate::event::{Command, ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
 use crate::ids::{CommitSha, JobId};
+use crate::pipeline::meter::Meter;
 use crate::pipeline::progress::Reporter;
 use crate::pipeline::{self, Context, Described, Destination, Engine, Reviewed};
 use crate::store::{AckState, ClaimedJob, PostedReview};
@@ -20,6 +22,7 @@ impl Reviewer {
         req: &ReviewRequest,
         lease: Option<&Lease>,
         job: Option<&ClaimedJob>,
+        tally: &mut Tally,
     ) -> Result<Outcome, ReviewError> {
         let gh = self
             .github
@@ -45,7 +48,7 @@ impl Reviewer {
         let pull = pull?;
         // A comment's command other than a review runs before the review's gate.
         if !matches!(req.command, Command::Review { .. }) {
-            return self.command(&gh, req, &pull).await;
+            return self.command(&gh, req, &pull, &tally.meter).await;
         }
         let gated = self.gate(&gh, req, &pull).await?;
         // This worker holds the acknowledgement (the row stays `worker`: no loop takes it):
@@ -82,7 +85,7 @@ impl Reviewer {
                 "GitHub sent a head SHA that is not a commit id"
             ))
         })?;
-        super::tally::note(|t| t.head_sha = Some(sha.to_string()));
+        tally.stats.head_sha = Some(sha.to_string());
         let gathered = self
             .gather(
                 &gh,
@@ -102,9 +105,9 @@ impl Reviewer {
                     let ctx = self
                         .context(&gh, req, &pull, &loaded, &sha, gathered)
                         .await?;
-                    let engine = self.engine(progress.reporter());
+                    let engine = self.engine(progress.reporter(), tally.meter.clone());
                     let reviewed = pipeline::review(&engine, &ctx).await?;
-                    self.deliver(&gh, req, &pull, &ctx, reviewed, lease).await
+                    self.deliver(req, &pull, &ctx, reviewed, lease, tally).await
                 }
                 .await
             }
@@ -137,12 +140,12 @@ impl Reviewer {
 
     /// The model half's engine: this process's model, slots and limits, its answers paid
     /// through the run's meter.
-    pub(crate) fn engine(&self, report: Reporter) -> Engine<'_> {
+    pub(crate) fn engine(&self, report: Reporter, meter: Meter) -> Engine<'_> {
         Engine {
             model: &self.model,
             limits: &self.limits,
             tool_limits: self.tool_limits,
-            meter: super::tally::meter(&self.metrics),
+            meter,
             report,
         }
     }
@@ -233,14 +236,15 @@ impl Reviewer {
     /// re-review stays quiet; else the review is published and posted exactly once.
     async fn deliver(
         &self,
-        gh: &RepoClient,
         req: &ReviewRequest,
         pull: &PullInfo,
         ctx: &Context,
         reviewed: Reviewed,
         lease: Option<&Lease>,
+        tally: &mut Tally,
     ) -> Result<Outcome, ReviewError> {
-        let Some((_, sha)) = &ctx.head else {
+        // The head the context was read at, and the repository's client.
+        let Some((gh, sha)) = &ctx.head else {
             return Err(ReviewError::Internal(anyhow::anyhow!("no head to post on")));
         };
         let trigger_id = req.trigger.marker_id();
@@ -288,7 +292,7 @@ impl Reviewer {
         let placement = &reviewed.placement;
         let result =
             crate::pipeline::result::result(&reviewed.answer.output, placement, &reviewed.drops);
-        super::tally::note(|t| t.result = Some(result));
+        tally.stats.result = Some(result);
         // An automatic re-review with nothing new and nothing fixed stays quiet.
         // (A check's "Re-run" is a person's request too.)
         let found = !placement.inline.is_empty() || !placement.summary_only.is_empty();
@@ -299,7 +303,7 @@ impl Reviewer {
         {
             return Ok(Outcome::Quiet);
         }
-        let spent = self.account(&ctx.config, &reviewed);
+        let spent = self.account(&ctx.config, &reviewed, tally);
         let blob_base = pull.blob_base(sha);
         let to = Destination {
             sha,
