@@ -34,9 +34,9 @@ use crate::eval::report::{self, ConfigRun};
 use crate::eval::score::{self, CaseRun, Stamp};
 use crate::eval::stored::{self, Manifest};
 use crate::model::cassette::{Cassette, Tape};
-use crate::review::Loaded;
-use crate::review::meter::Meter;
-use crate::review::pipeline::Engine;
+use crate::pipeline::Engine;
+use crate::pipeline::meter::Meter;
+use crate::repo_config::Loaded;
 use crate::settings::CodebaseSettings;
 use args::names;
 pub use args::{EvalArgs, USAGE, parse_args};
@@ -352,7 +352,7 @@ pub async fn main(args: &EvalArgs, env: impl Fn(&str) -> Option<String>) -> anyh
     let _ = rustls::crypto::ring::default_provider().install_default();
     let settings = CodebaseSettings::from_lookup(&env, &format!("eval-{}", std::process::id()))
         .map_err(anyhow::Error::msg)?;
-    let limits = crate::settings::Limits::default();
+    let limits = crate::pipeline::Limits::default();
     let model = match &args.replay {
         None => super::model_client(&env, &limits)?,
         Some(_) => {

@@ -30,9 +30,10 @@ use tokio::sync::Semaphore;
 use crate::github::RepoClient;
 use crate::ids::{PrNumber, RepoName};
 use crate::model::ModelClient;
+use crate::pipeline::Limits;
+use crate::pipeline::{self, Destination, Engine, Spent};
 use crate::retry::RetryPolicy;
-use crate::review::pipeline::{self, Destination, Engine, Spent};
-use crate::settings::{CodebaseSettings, Limits, OpenAiSettings};
+use crate::settings::{CodebaseSettings, OpenAiSettings};
 
 pub const USAGE: &str =
     "usage: codex-review review (URL | -) [--post] [--json] [--focus AREA[,AREA...]]\n\n\
@@ -126,15 +127,8 @@ pub fn parse_args(args: &[String]) -> Result<ReviewArgs, String> {
 
 /// `https://github.com/OWNER/REPO/pull/N` as a target.
 pub(crate) fn parse_pull_url(url: &str) -> Option<Target> {
-    let path = url.split("://").nth(1)?.split_once('/')?.1;
-    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    match parts[..] {
-        [owner, name, "pull", number, ..] => Some(Target::Pull {
-            repo: RepoName::parse(&format!("{owner}/{name}"))?,
-            pr: PrNumber(number.parse().ok()?),
-        }),
-        _ => None,
-    }
+    let (repo, pr) = crate::github::pull_of_url(url)?;
+    Some(Target::Pull { repo, pr })
 }
 
 /// Runs a review; `stdin` is read only for `-`. Findings go to `out`, progress to standard
@@ -166,7 +160,7 @@ pub async fn review(
     let ctx = &prepared.ctx;
     let (bar, meter) = (
         Arc::new(progress::Bar::on_stderr(0, "parts")),
-        crate::review::meter::Meter::new(),
+        crate::pipeline::meter::Meter::new(),
     );
     let engine = Engine {
         model: &model,

@@ -3,10 +3,10 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use crate::review::pipeline::{Reviewed, Spent};
-use crate::review::place;
-use crate::review::progress::Step;
-use crate::review::verify::Verification;
+use crate::pipeline::place;
+use crate::pipeline::progress::Step;
+use crate::pipeline::verify::Verification;
+use crate::pipeline::{Reviewed, Spent};
 
 /// The verdict and the findings, most urgent first, then what was not reviewed.
 pub(super) fn print_human(

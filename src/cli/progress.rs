@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressState, ProgressStyle};
 
-use crate::review::meter::Meter;
-use crate::review::progress::{Reporter, Step};
+use crate::pipeline::meter::Meter;
+use crate::pipeline::progress::{Reporter, Step};
 
 /// What has happened so far.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -135,7 +135,7 @@ fn check(case: &Case) -> Result<(), String> {
     }
     match &case.source {
         Source::PullRequest(url) => {
-            if crate::cli::parse_pull_url(url).is_none() {
+            if crate::github::pull_of_url(url).is_none() {
                 return Err(format!(
                     "source.pull_request: {url:?} is not https://github.com/OWNER/REPO/pull/N"
                 ));

@@ -256,7 +256,7 @@ pub fn stages(runs: &[ConfigRun], cases: &[Case]) -> String {
                 let e = &case.expected[fate.expected];
                 let went = match (&fate.lost_at, &fate.reason) {
                     (None, _) => "posted".to_owned(),
-                    (Some(stage), _) if stage == crate::review::trace::ANSWERED => {
+                    (Some(stage), _) if stage == crate::pipeline::trace::ANSWERED => {
                         "never reported by the model".to_owned()
                     }
                     (Some(stage), Some(why)) => format!("lost at {stage}: {why}"),

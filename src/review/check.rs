@@ -11,9 +11,10 @@
 //! keyword, every file hidden by a marker the change itself adds).
 
 use super::gate::{Controller, Skip};
-use super::{Hidden, Outcome, ReviewError, Reviewer};
+use super::{Outcome, ReviewError, Reviewer};
 use crate::github::RepoClient;
 use crate::ids::{CommitSha, PrNumber, RepoName};
+use crate::pipeline::Hidden;
 use crate::repo_config::RepoConfig;
 use crate::store::HoldingFinding;
 

@@ -2,12 +2,12 @@
 //! from GitHub, the shared pipeline, then the delivery (a stale head, the earlier findings it
 //! settled, a quiet re-review, the post) and the check run.
 
-use super::pipeline::{self, Context, Described, Destination, Engine, Reviewed};
-use super::progress::Reporter;
 use super::{Outcome, ReviewError, Reviewer, earlier, gate};
-use crate::event::{ReviewRequest, Trigger};
+use crate::event::{Command, ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
 use crate::ids::{CommitSha, JobId};
+use crate::pipeline::progress::Reporter;
+use crate::pipeline::{self, Context, Described, Destination, Engine, Reviewed};
 use crate::store::{AckState, ClaimedJob, PostedReview};
 use crate::threads;
 use crate::worker::Lease;
@@ -43,6 +43,10 @@ impl Reviewer {
             return Ok(Outcome::Skipped(super::gate::NOT_ALLOWED));
         }
         let pull = pull?;
+        // A comment's command other than a review runs before the review's gate.
+        if !matches!(req.command, Command::Review { .. }) {
+            return self.command(&gh, req, &pull).await;
+        }
         let gated = self.gate(&gh, req, &pull).await?;
         // This worker holds the acknowledgement (the row stays `worker`: no loop takes it):
         // the 👀 goes out with the first wave below once the gate let the review through.
@@ -150,7 +154,7 @@ impl Reviewer {
         gh: &RepoClient,
         req: &ReviewRequest,
         pull: &PullInfo,
-        loaded: &gate::Loaded,
+        loaded: &crate::repo_config::Loaded,
         sha: &CommitSha,
         gathered: super::context::Gathered,
     ) -> Result<Context, ReviewError> {
@@ -160,7 +164,8 @@ impl Reviewer {
         // head is gone or no longer an ancestor, as after a force-push).
         let since = gathered.since;
         let review_files = since.as_ref().map_or(&pr_files, |(_, files)| files);
-        let (reviewable, mut not_reviewed) = super::filter::select(review_files, &config.paths);
+        let (reviewable, mut not_reviewed) =
+            crate::pipeline::filter::select(review_files, &config.paths);
         if since.is_none() && pull.changed_files > pr_files.len() as u64 {
             not_reviewed.push((
                 format!("{} more files", pull.changed_files - pr_files.len() as u64),
@@ -189,7 +194,7 @@ impl Reviewer {
                     .earlier_findings(gh, req, sha, config, &contents, toolbox)
                     .await;
                 let notes = match config.review.learnings {
-                    true => self.learnings_for_model(req).await,
+                    true => crate::commands::notes_for_model(&self.store, &req.repo).await,
                     false => String::new(),
                 };
                 (earlier, notes)
@@ -207,7 +212,7 @@ impl Reviewer {
             },
             config: config.clone(),
             config_error: loaded.error.as_ref().map(ToString::to_string),
-            focus_areas: req.focus_areas.clone(),
+            focus_areas: req.command.focus_areas().to_vec(),
             pr_files,
             since,
             selected,
@@ -281,7 +286,8 @@ impl Reviewer {
                 .map_err(ReviewError::Store)?;
         }
         let placement = &reviewed.placement;
-        let result = super::result::result(&reviewed.answer.output, placement, &reviewed.drops);
+        let result =
+            crate::pipeline::result::result(&reviewed.answer.output, placement, &reviewed.drops);
         super::tally::note(|t| t.result = Some(result));
         // An automatic re-review with nothing new and nothing fixed stays quiet.
         // (A check's "Re-run" is a person's request too.)

@@ -8,8 +8,8 @@
 
 use std::cell::RefCell;
 
-use super::meter::Meter;
-use super::pipeline::Spent;
+use crate::pipeline::Spent;
+use crate::pipeline::meter::Meter;
 
 /// What the stages noted.
 #[derive(Debug, Clone, Default)]
@@ -64,7 +64,7 @@ impl super::Reviewer {
     pub(super) fn account(
         &self,
         config: &crate::repo_config::RepoConfig,
-        reviewed: &super::pipeline::Reviewed,
+        reviewed: &crate::pipeline::Reviewed,
     ) -> Spent {
         let total = Spent::of(&self.model, config, &meter(&self.metrics));
         let placement = &reviewed.placement;

@@ -99,15 +99,6 @@ frame-ancestors 'none'; base-uri 'none'",
     response
 }
 
-/// Whether `given` equals `expected`, in time that does not depend on where they differ.
-pub fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    use subtle::ConstantTimeEq as _;
-    // Hashing first makes the lengths equal, so the comparison does not leak the length.
-    let a = sha2::Sha256::digest(given);
-    let b = sha2::Sha256::digest(expected);
-    bool::from(a.ct_eq(&b))
-}
-
 /// The value of the cookie `name` the request carries, if any.
 pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -144,14 +135,6 @@ pub fn with_cookie(mut response: Response, cookie: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_compare_whole() {
-        assert!(same_secret(b"token-123", b"token-123"));
-        assert!(!same_secret(b"token-124", b"token-123"));
-        assert!(!same_secret(b"token-12", b"token-123"));
-        assert!(!same_secret(b"", b"token-123"));
-    }
 
     #[test]
     fn the_policy_allows_the_stylesheet_by_hash_only() {

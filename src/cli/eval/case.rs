@@ -13,10 +13,10 @@ use crate::eval::score::CaseRun;
 use crate::github::RepoClient;
 use crate::ids::RepoName;
 use crate::model::cassette::Tape;
-use crate::review::Loaded;
-use crate::review::meter::Meter;
-use crate::review::pipeline::{self, Engine};
-use crate::review::progress::Reporter;
+use crate::pipeline::meter::Meter;
+use crate::pipeline::progress::Reporter;
+use crate::pipeline::{self, Engine};
+use crate::repo_config::Loaded;
 use crate::settings::CodebaseSettings;
 
 /// The title of a case that gives none: nothing of its id, revisions or labels.

@@ -34,7 +34,7 @@ pub struct StatusData {
 
 pub async fn gather(
     store: &Store,
-    caps: &crate::settings::SpendCaps,
+    caps: &crate::review::spend::SpendCaps,
     metrics: &crate::metrics::Metrics,
 ) -> anyhow::Result<StatusData> {
     let now = now_ms();

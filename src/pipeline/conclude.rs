@@ -13,15 +13,12 @@
 //! P1 was lowered), so they are replaced by a template that names what is posted and why the
 //! rest went. When nothing changed, the model's verdict and explanation stand.
 
+use super::filter::ALREADY_POSTED;
 use super::place::Placement;
 use super::result::Drops;
 use crate::model::prompt::one_line;
 use crate::model::{Finding, ReviewOutput};
 use crate::untrusted;
-
-/// The reason [`super::filter`] gives a finding an earlier review already posted: it is
-/// still there, so it still counts for the verdict.
-pub const ALREADY_POSTED: &str = "already posted on this pull request";
 
 /// Titles of posted findings named in the explanation at most.
 const NAMED: usize = 3;
@@ -193,7 +190,7 @@ mod tests {
     use super::*;
     use crate::diff::Side;
     use crate::model::{CodeLocation, LineRange};
-    use crate::review::place::{Placed, Unplaced};
+    use crate::pipeline::place::{Placed, Unplaced};
 
     fn finding(title: &str, priority: i64, line: i64) -> Finding {
         Finding {
