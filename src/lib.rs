@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod app;
+pub mod chart;
 pub mod cli;
 pub mod codebase;
 pub mod commands;

@@ -17,6 +17,7 @@ mod config;
 mod context;
 pub mod eval;
 mod print;
+pub mod progress;
 mod server;
 
 use std::io::Write;
@@ -130,7 +131,8 @@ pub(crate) fn parse_pull_url(url: &str) -> Option<Target> {
     Some(Target::Pull { repo, pr })
 }
 
-/// Runs a review; `stdin` is read only for `-`. Findings go to `out`, progress to stderr.
+/// Runs a review; `stdin` is read only for `-`. Findings go to `out`, progress to standard
+/// error (a bar on a terminal, plain lines otherwise).
 pub async fn review(
     args: &ReviewArgs,
     env: impl Fn(&str) -> Option<String>,
@@ -156,14 +158,19 @@ pub async fn review(
         }
     };
     let ctx = &prepared.ctx;
+    let (bar, meter) = (
+        Arc::new(progress::Bar::on_stderr(0, "parts")),
+        crate::pipeline::meter::Meter::new(),
+    );
     let engine = Engine {
         model: &model,
         limits: &limits,
         tool_limits: settings.tools,
-        meter: crate::pipeline::meter::Meter::new(),
-        report: Arc::new(print::step),
+        meter: meter.clone(),
+        report: progress::follow_review(Arc::clone(&bar), meter),
     };
     let reviewed = pipeline::review(&engine, ctx).await?;
+    bar.finish();
     let spent = Spent::of(&model, &ctx.config, &engine.meter);
     if reviewed.nothing_to_review.is_some() {
         writeln!(

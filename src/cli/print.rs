@@ -163,6 +163,8 @@ pub(super) fn step(step: Step) {
             "codex-review: verifying {findings} finding{}…",
             if findings == 1 { "" } else { "s" }
         ),
+        // A line per tool call would bury the others.
+        Step::ToolCall => {}
     }
 }
 

@@ -235,7 +235,9 @@ fn plan(engine: &Engine<'_>, ctx: &Context) -> Plan {
 /// The model's tools for this review, within the service's and the repository's budgets.
 fn tooling(engine: &Engine<'_>, ctx: &Context, part_sizes: &[usize]) -> Option<Tooling> {
     let limits = ctx.config.review.budget.apply(engine.tool_limits);
-    let toolbox = ctx.toolbox.clone().filter(|_| limits.turns > 0)?;
+    let toolbox = ctx.toolbox.as_ref().filter(|_| limits.turns > 0)?;
+    let report = engine.report.clone();
+    let toolbox = toolbox.observed(Arc::new(move || report(Step::ToolCall)));
     let review = &ctx.config.review;
     let model = review.model.as_deref().unwrap_or(engine.model.model());
     let cached_weight = engine

@@ -17,15 +17,18 @@ pub enum Step {
     },
     /// A second look at `findings` findings.
     Verifying { findings: usize },
+    /// The model ran one of its tools (reading a file, a search), in any conversation.
+    ToolCall,
 }
 
 /// Told each [`Step`], from whichever task reaches it.
 pub type Reporter = Arc<dyn Fn(Step) + Send + Sync>;
 
 impl Step {
-    /// The check run's title and summary for this step.
-    pub fn describe(self) -> (String, String) {
-        match self {
+    /// The check run's title and summary for this step; none for a tool call, which would
+    /// cost a GitHub request each.
+    pub fn describe(self) -> Option<(String, String)> {
+        let shown = match self {
             Step::Asking { parts: 0 | 1, .. } => (
                 "Reviewing".to_owned(),
                 "The model is reviewing this pull request.".to_owned(),
@@ -49,6 +52,8 @@ impl Step {
                 ),
                 "A second model call checks each finding before it is posted.".to_owned(),
             ),
-        }
+            Step::ToolCall => return None,
+        };
+        Some(shown)
     }
 }

@@ -47,8 +47,8 @@ impl Progress {
     pub fn reporter(&self) -> Reporter {
         let tx = self.tx.clone();
         Arc::new(move |step: Step| {
-            if let Some(tx) = &tx {
-                let _ = tx.send(Some(step.describe()));
+            if let (Some(tx), Some(shown)) = (&tx, step.describe()) {
+                let _ = tx.send(Some(shown));
             }
         })
     }

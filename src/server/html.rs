@@ -51,24 +51,6 @@ static CSS_HASH: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// `text` with the five characters that mean something in HTML escaped (for text and for
-/// quoted attribute values). The pages never need it (maud escapes); the eval's report, written
-/// by hand, does.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The whole document around `body`; the stylesheet goes in as it is (a constant, allowed by
 /// its hash).
 fn document(title: &str, body: Markup) -> Markup {
@@ -153,14 +135,6 @@ pub fn with_cookie(mut response: Response, cookie: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escaping_covers_text_and_attributes() {
-        assert_eq!(
-            escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-    }
 
     #[test]
     fn the_policy_allows_the_stylesheet_by_hash_only() {

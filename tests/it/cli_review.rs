@@ -276,6 +276,18 @@ async fn a_local_diff_is_reviewed_with_the_work_trees_head_in_reach() {
         stdout.contains("Looked at: 1 file(s) read, 0 search(es), 1 refused call(s)"),
         "{stdout}"
     );
+    // Standard error is no terminal: no progress bar, not even for the tool calls; only the
+    // steps' plain lines.
+    assert!(
+        !stderr.contains(['\r', '\u{1b}'])
+            && !stderr.contains("tool call")
+            && !stderr.contains("["),
+        "{stderr:?}"
+    );
+    assert!(
+        stderr.lines().all(|l| l.starts_with("codex-review: ")),
+        "{stderr:?}"
+    );
     // The guidelines of the work tree's HEAD reached the model, as the base's do in the App.
     let asked = ai.requests();
     let message = asked[0]["input"][0]["content"].as_str().unwrap();

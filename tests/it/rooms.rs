@@ -48,6 +48,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "metrics",
             "untrusted",
             "secret",
+            "chart",
         ],
     ),
 ];

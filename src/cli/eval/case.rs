@@ -14,6 +14,7 @@ use crate::github::RepoClient;
 use crate::ids::RepoName;
 use crate::model::cassette::Tape;
 use crate::pipeline::meter::Meter;
+use crate::pipeline::progress::Reporter;
 use crate::pipeline::{self, Engine};
 use crate::repo_config::Loaded;
 use crate::settings::CodebaseSettings;
@@ -32,6 +33,8 @@ pub struct Configuration {
 /// What every case of a run shares.
 pub struct Bench<'a> {
     pub engine: &'a Engine<'a>,
+    /// Where each case's pipeline reports its steps (the eval's bar counts its tool calls).
+    pub report: Reporter,
     pub settings: &'a CodebaseSettings,
     /// The dataset's directory: local repositories are relative to it.
     pub here: &'a Path,
@@ -61,7 +64,7 @@ pub async fn run(
         limits: bench.engine.limits,
         tool_limits: bench.engine.tool_limits,
         meter: Meter::new(),
-        report: Arc::new(|_| {}),
+        report: Arc::clone(&bench.report),
     };
     let done = |reported, error: Option<String>| {
         let spent = engine.meter.total();
