@@ -190,12 +190,9 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 }
 
 /// What a review reports, on `bar`: its stage, the parts answered, the tool calls, and after
-/// each step what `meter` counted. When the bar is hidden, the steps are plain lines instead
-/// (`print::step`), as before there was a bar.
+/// each step what `meter` counted. A hidden bar (standard error is no terminal) writes
+/// nothing: logs stay clean.
 pub fn follow_review(bar: Arc<Bar>, meter: Meter) -> Reporter {
-    if bar.is_hidden() {
-        return Arc::new(super::print::step);
-    }
     Arc::new(move |step| {
         match step {
             Step::Asking { parts, files } => {
