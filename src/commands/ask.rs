@@ -38,7 +38,7 @@ pub async fn ask(cx: &Ctx<'_>, question: &str) -> Result<Done, CommandError> {
     let plan = chunk::plan(
         &sources,
         Budget {
-            tokens_per_call: cx.limits.chunk_tokens.saturating_sub(4_000).max(1_000),
+            tokens_per_call: cx.limits.diff_tokens_per_call(),
             max_calls: 1,
         },
     );

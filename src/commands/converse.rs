@@ -12,7 +12,7 @@ pub(super) async fn converse(
     message: &str,
 ) -> Result<String, CommandError> {
     let review = &cx.config.config.review;
-    let toolbox = match (pull_head(cx), cx.snapshots) {
+    let toolbox = match (cx.pull.head_sha(), cx.snapshots) {
         (Some(sha), Some(store)) if review.tools && cx.tool_limits.turns > 0 => {
             crate::codebase::at_head(store, cx.gh, &sha, cx.metrics)
                 .await
@@ -39,8 +39,4 @@ pub(super) async fn converse(
         .ask::<AnswerOutput, _>(&call, tools, &*cx.meter.hook())
         .await?;
     Ok(reply.output.answer)
-}
-
-fn pull_head(cx: &Ctx<'_>) -> Option<crate::ids::CommitSha> {
-    cx.pull.head_sha()
 }
