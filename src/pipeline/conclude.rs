@@ -16,9 +16,9 @@
 use super::filter::ALREADY_POSTED;
 use super::place::Placement;
 use super::result::Drops;
+use crate::markdown;
 use crate::model::prompt::one_line;
 use crate::model::{Finding, ReviewOutput};
-use crate::untrusted;
 
 /// Titles of posted findings named in the explanation at most.
 const NAMED: usize = 3;
@@ -143,17 +143,12 @@ fn named(posted: &[&Finding]) -> String {
         .take(NAMED)
         .map(|f| {
             // The explanation is sanitised as a whole when posted; the place is shown as
-            // code, through the same sanitizer, so that no path reads as Markdown.
-            let at = format!(
-                "{}:{}",
-                f.code_location.file_path, f.code_location.line_range.start
+            // code, as the summary shows places, so that no path reads as Markdown.
+            let at = markdown::summary::place(
+                &f.code_location.file_path,
+                f.code_location.line_range.start,
             );
-            format!(
-                "[P{}] {} ({})",
-                f.priority,
-                one_line(&f.title),
-                untrusted::code(&at, 300)
-            )
+            format!("[P{}] {} ({at})", f.priority, one_line(&f.title))
         })
         .collect();
     let more = match posted.len().saturating_sub(NAMED) {

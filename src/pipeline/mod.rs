@@ -26,7 +26,6 @@ pub mod meter;
 pub mod place;
 pub mod progress;
 pub mod publish;
-mod report;
 pub mod result;
 pub mod tooling;
 pub mod trace;

@@ -129,36 +129,3 @@ impl Reviewer {
         }
     }
 }
-
-/// The summary's lines about earlier findings: fixed and outdated since the last review.
-pub(super) fn settled_section(settled: &threads::Settled) -> String {
-    let mut s = String::new();
-    for (heading, done, list) in [
-        ("Fixed since the last review", "resolved", &settled.fixed),
-        (
-            "No longer in the code (lines deleted)",
-            "resolved",
-            &settled.outdated,
-        ),
-        (
-            "Reported again after it was marked fixed",
-            "reopened",
-            &settled.reopened,
-        ),
-    ] {
-        if list.is_empty() {
-            continue;
-        }
-        s.push_str(&format!("**{heading}** (threads {done})\n\n"));
-        let strike = if done == "resolved" { "~~" } else { "" };
-        for (title, path, line) in list {
-            s.push_str(&format!(
-                "- {strike}{}{strike} — {}\n",
-                crate::untrusted::line(title.trim(), 200),
-                crate::untrusted::code(&format!("{path}:{line}"), 300)
-            ));
-        }
-        s.push('\n');
-    }
-    s
-}

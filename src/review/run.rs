@@ -3,10 +3,11 @@
 //! settled, a quiet re-review, the post) and the check run.
 
 use super::tally::Tally;
-use super::{Outcome, ReviewError, Reviewer, earlier, gate};
+use super::{Outcome, ReviewError, Reviewer, gate};
 use crate::event::{Command, ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
 use crate::ids::{CommitSha, JobId};
+use crate::markdown;
 use crate::pipeline::meter::Meter;
 use crate::pipeline::progress::Reporter;
 use crate::pipeline::{self, Context, Described, Destination, Engine, Reviewed};
@@ -309,7 +310,11 @@ impl Reviewer {
             sha,
             trigger: &trigger_id,
             blob_base: blob_base.as_deref(),
-            earlier: &earlier::settled_section(&settled),
+            earlier: &markdown::summary::settled(&markdown::summary::Settled {
+                fixed: &settled.fixed,
+                outdated: &settled.outdated,
+                reopened: &settled.reopened,
+            }),
         };
         let review = pipeline::publish(ctx, &reviewed, &spent, &to);
         if let Some(review_id) = posted? {
