@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod app;
+pub mod chart;
 pub mod cli;
 pub mod codebase;
 pub mod commands;
@@ -20,10 +21,12 @@ pub mod intake;
 pub mod markdown;
 pub mod metrics;
 pub mod model;
+pub mod pipeline;
 pub mod repo_config;
 pub mod retry;
 pub mod review;
 pub mod scratch;
+pub mod secret;
 pub mod server;
 pub mod settings;
 pub mod store;

@@ -20,9 +20,9 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use crate::error_chain::chain;
-use crate::event::{ReviewRequest, Task, Trigger};
+use crate::event::{Command, ReviewRequest, Trigger};
 use crate::github::GitHubApp;
-use crate::server::html::same_secret;
+use crate::secret::same_secret;
 use crate::settings::ApiToken;
 use crate::store::{ApiCreated, ApiReview, NewApiReview, Store};
 
@@ -220,9 +220,10 @@ fn placeholder(body: &ReviewBody, id: &str, token_id: &str) -> ReviewRequest {
             post: body.post,
             token: token_id.to_owned(),
         },
-        task: Task::Review,
-        focus_areas: body.focus_areas.clone(),
-        full: body.full,
+        command: Command::Review {
+            focus_areas: body.focus_areas.clone(),
+            full: body.full,
+        },
     }
 }
 

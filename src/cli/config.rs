@@ -5,7 +5,7 @@
 use crate::codebase::local;
 use crate::github::RepoClient;
 use crate::repo_config::CONFIG_PATH;
-use crate::review::Loaded;
+use crate::repo_config::Loaded;
 
 /// The configuration at the pull request's base commit.
 pub async fn of_pull(gh: &RepoClient, base_sha: &str) -> anyhow::Result<Loaded> {

@@ -14,10 +14,10 @@ use crate::codebase::local;
 use crate::diff::{FileDiff, split_diff};
 use crate::github::RepoClient;
 use crate::ids::PrNumber;
-use crate::review::Loaded;
-use crate::review::context::{agents_files, compose_guidelines, fetch_contents, guidelines};
-use crate::review::filter;
-use crate::review::pipeline::{Context, Described, wants_tools};
+use crate::pipeline::context::{agents_files, compose_guidelines, fetch_contents, guidelines};
+use crate::pipeline::filter;
+use crate::pipeline::{Context, Described, wants_tools};
+use crate::repo_config::Loaded;
 use crate::settings::CodebaseSettings;
 
 /// A review's context, and what keeps the repository's files on disk while it runs.
@@ -172,9 +172,9 @@ pub fn of_revisions(
     // of the base.
     let contents = changed
         .iter()
-        .take(crate::review::context::MAX_CONTENT_FILES)
+        .take(crate::pipeline::context::MAX_CONTENT_FILES)
         .filter_map(|p| local::file_at(dir, head, p).map(|text| ((*p).to_owned(), text)))
-        .filter(|(_, text)| text.len() <= crate::review::context::MAX_CONTENT_BYTES)
+        .filter(|(_, text)| text.len() <= crate::pipeline::context::MAX_CONTENT_BYTES)
         .collect();
     let paths = local::paths_at(dir, base);
     let read = |path: &str| local::file_at(dir, base, path);
@@ -210,7 +210,7 @@ fn local_guidelines(
     let texts = agents
         .into_iter()
         .filter_map(|path| read(&path).map(|text| (path, text)))
-        .filter(|(_, text)| text.len() <= crate::review::context::MAX_AGENTS_BYTES);
+        .filter(|(_, text)| text.len() <= crate::pipeline::context::MAX_AGENTS_BYTES);
     compose_guidelines(&loaded.config, changed, texts)
 }
 

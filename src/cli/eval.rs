@@ -13,19 +13,18 @@
 //! stale.
 //!
 //! `--parallel N` runs N cases side by side (2 by default), `--runs K` each case K times;
-//! progress goes to standard error when it is a terminal (see [`progress`]).
+//! progress goes to standard error when it is a terminal (see [`super::progress`]).
 
 mod args;
 mod case;
-mod progress;
 
-use std::io::IsTerminal as _;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
+use super::progress::{self, Bar};
 use crate::eval::dataset::{self, Case};
 use crate::eval::judge::{self, Judge, Verdict, Verdicts};
 use crate::eval::losses::losses;
@@ -35,14 +34,13 @@ use crate::eval::report::{self, ConfigRun};
 use crate::eval::score::{self, CaseRun, Stamp};
 use crate::eval::stored::{self, Manifest};
 use crate::model::cassette::{Cassette, Tape};
-use crate::review::Loaded;
-use crate::review::meter::Meter;
-use crate::review::pipeline::Engine;
+use crate::pipeline::Engine;
+use crate::pipeline::meter::Meter;
+use crate::repo_config::Loaded;
 use crate::settings::CodebaseSettings;
 use args::names;
 pub use args::{EvalArgs, EvalArgsError, USAGE, parse_args};
 use case::{Bench, Configuration};
-use progress::Progress;
 
 fn configurations(args: &EvalArgs) -> anyhow::Result<Vec<Configuration>> {
     if args.configs.is_empty() {
@@ -98,12 +96,13 @@ fn recorded(dir: &Path, sets: &Overrides) -> anyhow::Result<Vec<Configuration>> 
 }
 
 /// Runs the dataset and writes `report.md`, `report.json` and `chart.svg` in the
-/// output directory; returns the Markdown. Progress is drawn on standard error when `drawn`.
+/// output directory; returns the Markdown. Progress is drawn on standard error when it is a
+/// terminal.
 pub async fn eval(
     args: &EvalArgs,
     engine: &Engine<'_>,
     settings: &CodebaseSettings,
-    (github, judge, drawn): (&case::GitHub<'_>, Option<Judge<'_>>, bool),
+    (github, judge): (&case::GitHub<'_>, Option<Judge<'_>>),
 ) -> anyhow::Result<String> {
     let cases = read_dataset(args)?;
     let configs = match &args.replay {
@@ -129,8 +128,16 @@ pub async fn eval(
             j.model
         );
     }
+    // Every case run of every configuration, side by side as many as `--parallel` says.
+    let n = cases.len();
+    let jobs: Vec<(usize, u32, usize)> = (0..configs.len())
+        .flat_map(|c| (1..=args.runs).flat_map(move |k| (0..n).map(move |i| (c, k, i))))
+        .collect();
+    let bar = Arc::new(Bar::on_stderr(jobs.len(), "cases"));
+    bar.stage("eval");
     let bench = Bench {
         engine,
+        report: progress::follow_cases(Arc::clone(&bar)),
         settings,
         here: args.dataset.parent().unwrap_or(Path::new(".")),
         sets: &args.sets,
@@ -150,16 +157,10 @@ pub async fn eval(
             stored::write(&stored::manifest_file(&folder), &manifest)?;
         }
     }
-    // Every case run of every configuration, side by side as many as `--parallel` says.
-    let n = cases.len();
-    let jobs: Vec<(usize, u32, usize)> = (0..configs.len())
-        .flat_map(|c| (1..=args.runs).flat_map(move |k| (0..n).map(move |i| (c, k, i))))
-        .collect();
-    let progress = Progress::new(jobs.len(), drawn);
-    let (bench, progress, cases_ref, configs_ref) = (&bench, &progress, &cases, &configs);
+    let (bench, bar, cases_ref, configs_ref) = (&bench, &*bar, &cases, &configs);
     let mut done: Vec<((usize, u32, usize), CaseRun)> = futures_util::stream::iter(jobs)
         .map(|(c, k, i)| async move {
-            progress.start();
+            bar.start();
             let (case, config) = (&cases_ref[i], &configs_ref[c]);
             let run = scored(args, bench, case, config, k).await?;
             let line = format!(
@@ -173,13 +174,14 @@ pub async fn eval(
                 },
                 super::print::printable(&outcome(&run))
             );
-            progress.end(&run, &line);
+            let tokens = run.input_tokens + run.output_tokens;
+            bar.end(run.error.is_some(), tokens, run.dollars, &line);
             anyhow::Ok(((c, k, i), run))
         })
         .buffer_unordered(args.parallel.max(1))
         .try_collect()
         .await?;
-    progress.finish();
+    bar.finish();
     done.sort_by_key(|(job, _)| *job);
     let mut done = done.into_iter().map(|(_, run)| run);
     let runs = configs
@@ -352,7 +354,7 @@ fn outcome(run: &CaseRun) -> String {
 pub async fn main(args: &EvalArgs, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let settings = CodebaseSettings::from_lookup(&env, &format!("eval-{}", std::process::id()))?;
-    let limits = crate::settings::Limits::default();
+    let limits = crate::pipeline::Limits::default();
     let model = match &args.replay {
         None => super::model_client(&env, &limits)?,
         Some(_) => {
@@ -372,7 +374,6 @@ pub async fn main(args: &EvalArgs, env: impl Fn(&str) -> Option<String>) -> anyh
         report: Arc::new(|_| {}),
     };
     let github = |repo: &crate::ids::RepoName| super::github_client(&env, repo);
-    let drawn = std::io::stderr().is_terminal();
     // A replay's judge asks the model only for pairs it has no verdict for, and only with
     // a key; without one, such a pair fails its case.
     let judge_client = match (&args.judge, &args.replay) {
@@ -385,5 +386,5 @@ pub async fn main(args: &EvalArgs, env: impl Fn(&str) -> Option<String>) -> anyh
         client: judge_client.as_ref().unwrap_or(&model),
         model: judge,
     });
-    eval(args, &engine, &settings, (&github, judge, drawn)).await
+    eval(args, &engine, &settings, (&github, judge)).await
 }

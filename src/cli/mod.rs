@@ -17,6 +17,7 @@ mod config;
 mod context;
 pub mod eval;
 mod print;
+pub mod progress;
 mod server;
 
 use std::io::Write;
@@ -29,9 +30,10 @@ use tokio::sync::Semaphore;
 use crate::github::RepoClient;
 use crate::ids::{PrNumber, RepoName};
 use crate::model::ModelClient;
+use crate::pipeline::Limits;
+use crate::pipeline::{self, Destination, Engine, Spent};
 use crate::retry::RetryPolicy;
-use crate::review::pipeline::{self, Destination, Engine, Spent};
-use crate::settings::{CodebaseSettings, Limits, OpenAiSettings};
+use crate::settings::{CodebaseSettings, OpenAiSettings};
 
 pub const USAGE: &str =
     "usage: codex-review review (URL | -) [--post] [--json] [--focus AREA[,AREA...]]\n\n\
@@ -145,18 +147,12 @@ pub fn parse_args(args: &[String]) -> Result<ReviewArgs, ArgsError> {
 
 /// `https://github.com/OWNER/REPO/pull/N` as a target.
 pub(crate) fn parse_pull_url(url: &str) -> Option<Target> {
-    let path = url.split("://").nth(1)?.split_once('/')?.1;
-    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    match parts[..] {
-        [owner, name, "pull", number, ..] => Some(Target::Pull {
-            repo: RepoName::parse(&format!("{owner}/{name}"))?,
-            pr: PrNumber(number.parse().ok()?),
-        }),
-        _ => None,
-    }
+    let (repo, pr) = crate::github::pull_of_url(url)?;
+    Some(Target::Pull { repo, pr })
 }
 
-/// Runs a review; `stdin` is read only for `-`. Findings go to `out`, progress to stderr.
+/// Runs a review; `stdin` is read only for `-`. Findings go to `out`, progress to standard
+/// error (a bar on a terminal, plain lines otherwise).
 pub async fn review(
     args: &ReviewArgs,
     env: impl Fn(&str) -> Option<String>,
@@ -181,14 +177,19 @@ pub async fn review(
         }
     };
     let ctx = &prepared.ctx;
+    let (bar, meter) = (
+        Arc::new(progress::Bar::on_stderr(0, "parts")),
+        crate::pipeline::meter::Meter::new(),
+    );
     let engine = Engine {
         model: &model,
         limits: &limits,
         tool_limits: settings.tools,
-        meter: crate::review::meter::Meter::new(),
-        report: Arc::new(print::step),
+        meter: meter.clone(),
+        report: progress::follow_review(Arc::clone(&bar), meter),
     };
     let reviewed = pipeline::review(&engine, ctx).await?;
+    bar.finish();
     let spent = Spent::of(&model, &ctx.config, &engine.meter);
     if reviewed.nothing_to_review.is_some() {
         writeln!(

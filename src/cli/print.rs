@@ -3,10 +3,9 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use crate::review::pipeline::{Reviewed, Spent};
-use crate::review::place;
-use crate::review::progress::Step;
-use crate::review::verify::Verification;
+use crate::pipeline::place;
+use crate::pipeline::verify::Verification;
+use crate::pipeline::{Reviewed, Spent};
 
 /// The verdict and the findings, most urgent first, then what was not reviewed.
 pub(super) fn print_human(
@@ -147,23 +146,6 @@ pub(super) fn print_process(
         )?;
     }
     Ok(())
-}
-
-/// A step of the pipeline, as a line on standard error.
-pub(super) fn step(step: Step) {
-    match step {
-        Step::Asking { parts, .. } => eprintln!(
-            "codex-review: asking the model ({parts} call{})…",
-            if parts == 1 { "" } else { "s" }
-        ),
-        Step::Answered { done, parts, .. } => {
-            eprintln!("codex-review: part {done} of {parts} answered")
-        }
-        Step::Verifying { findings } => eprintln!(
-            "codex-review: verifying {findings} finding{}…",
-            if findings == 1 { "" } else { "s" }
-        ),
-    }
 }
 
 /// The review as the command prints it: the findings, what the verification dropped and what

@@ -6,6 +6,7 @@
 //! it, and one no review holds is removed, oldest first, once the total is over the bound.
 //! The directory is the process's own (`disk`): no other user reads or prepares a snapshot.
 
+mod at_head;
 mod disk;
 pub mod local;
 mod toolbox;
@@ -21,6 +22,7 @@ use tokio::sync::OnceCell;
 
 use crate::github::GitHubError;
 use crate::ids::{CommitSha, RepoName};
+pub use at_head::{Codebase, at_head};
 pub use toolbox::{Source, Toolbox, Trace};
 pub use tools::Tools;
 pub use unpack::{Limits, UnpackError, Unpacked};

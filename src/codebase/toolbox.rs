@@ -74,6 +74,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct Toolbox {
     inner: Arc<Inner>,
+    /// Told of each call this clone runs (see [`Toolbox::observed`]).
+    on_call: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl Toolbox {
@@ -91,6 +93,16 @@ impl Toolbox {
                 trace: Mutex::new(Trace::default()),
                 metrics,
             }),
+            on_call: None,
+        }
+    }
+
+    /// This toolbox (the same files, trace and metrics), telling `on_call` of each call it
+    /// runs: the review's progress counts them.
+    pub fn observed(&self, on_call: Arc<dyn Fn() + Send + Sync>) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            on_call: Some(on_call),
         }
     }
 
@@ -161,6 +173,9 @@ impl Toolbox {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .record(looked);
+        if let Some(on_call) = &self.on_call {
+            on_call();
+        }
         text
     }
 
@@ -257,5 +272,30 @@ impl ToolRunner for Toolbox {
     ) -> impl Future<Output = String> + Send + 'static {
         let toolbox = self.clone();
         async move { toolbox.call(&name, &arguments).await }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_observed_toolbox_tells_of_each_of_its_calls_and_shares_the_trace() {
+        let dir = tempfile::tempdir().unwrap();
+        let toolbox = Toolbox::new(Source::Local(Tools::new(dir.path())), None);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&calls);
+        let observed = toolbox.observed(Arc::new(move || {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }));
+        let read = r#"{"path":"a.rs","start_line":null,"end_line":null}"#;
+        observed.call("read_file", read).await;
+        observed.clone().call("list_files", "{}").await;
+        toolbox.call("read_file", read).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        // No snapshot here: every call is refused, and all three are in the one trace.
+        assert_eq!(toolbox.trace().refused, 3);
     }
 }

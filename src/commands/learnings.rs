@@ -1,69 +1,68 @@
 //! `@codex learnings` and `@codex forget N`: what the reviewer learnt from dismissed findings
 //! in this repository, and removing one.
 
-use crate::event::ReviewRequest;
-use crate::github::RepoClient;
+use super::{CommandError, Ctx, Done, store_error};
+use crate::ids::RepoName;
 use crate::markdown::{self, commands::Learnt};
-use crate::review::{ReviewError, Reviewer};
-use crate::store::Learning;
+use crate::store::{Learning, Store};
 
 /// Learnings listed, and sent to the model, at most.
 pub const MAX_LEARNINGS: i64 = 20;
 /// Characters of learnings sent to the model at most.
 const MAX_LEARNINGS_CHARS: usize = 4_000;
 
-impl Reviewer {
-    /// Replies with the repository's learnings, numbered.
-    pub(crate) async fn list_learnings(
-        &self,
-        gh: &RepoClient,
-        req: &ReviewRequest,
-        enabled: bool,
-    ) -> Result<(), ReviewError> {
-        let learnings = self
-            .store
-            .learnings(&req.repo, MAX_LEARNINGS)
-            .await
-            .map_err(ReviewError::Store)?;
-        let learnt: Vec<Learnt<'_>> = learnings
-            .iter()
-            .map(|l| Learnt {
-                number: l.id,
-                reason: &l.reason,
-                author: &l.author,
-            })
-            .collect();
-        let text = markdown::commands::learnings(&self.bot_handle, &learnt, enabled);
-        self.reply(gh, req, &text).await
-    }
+/// Replies with the repository's learnings, numbered.
+pub async fn list(cx: &Ctx<'_>) -> Result<Done, CommandError> {
+    let learnings = cx
+        .store
+        .learnings(cx.gh.repo(), MAX_LEARNINGS)
+        .await
+        .map_err(store_error)?;
+    let learnt: Vec<Learnt<'_>> = learnings
+        .iter()
+        .map(|l| Learnt {
+            number: l.id,
+            reason: &l.reason,
+            author: &l.author,
+        })
+        .collect();
+    let enabled = cx.config.config.review.learnings;
+    cx.reply(&markdown::commands::learnings(
+        cx.bot_handle,
+        &learnt,
+        enabled,
+    ))
+    .await?;
+    Ok(Done::Replied("learnings"))
+}
 
-    /// Removes learning `number` and says so.
-    pub(crate) async fn forget_learning(
-        &self,
-        gh: &RepoClient,
-        req: &ReviewRequest,
-        number: i64,
-    ) -> Result<(), ReviewError> {
-        let removed = self
-            .store
-            .forget_learning(&req.repo, number)
-            .await
-            .map_err(ReviewError::Store)?;
-        let text = markdown::commands::forgotten(&self.bot_handle, number, removed);
-        self.reply(gh, req, &text).await
-    }
+/// Removes learning `number` and says so.
+pub async fn forget(cx: &Ctx<'_>, number: i64) -> Result<Done, CommandError> {
+    let removed = cx
+        .store
+        .forget_learning(cx.gh.repo(), number)
+        .await
+        .map_err(store_error)?;
+    cx.reply(&markdown::commands::forgotten(
+        cx.bot_handle,
+        number,
+        removed,
+    ))
+    .await?;
+    Ok(Done::Replied("forget"))
+}
 
-    /// The maintainer notes sent to the model (empty when there are none).
-    pub(crate) async fn learnings_for_model(&self, req: &ReviewRequest) -> String {
-        let learnings = match self.store.learnings(&req.repo, MAX_LEARNINGS).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = format!("{e:#}"), "cannot read the learnings");
-                return String::new();
-            }
-        };
-        notes(&learnings)
-    }
+/// The maintainer notes sent to the model with a review of `repo` (empty when there are
+/// none, or when they cannot be read).
+pub async fn notes_for_model(store: &Store, repo: &RepoName) -> String {
+    let learnings = match store.learnings(repo, MAX_LEARNINGS).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = format!("{e:#}"), "cannot read the learnings");
+            return String::new();
+        }
+    };
+    notes(&learnings)
 }
 
 /// The learnings as maintainer notes: a bounded list of `- reason (by login)`, the

@@ -1,23 +1,15 @@
 //! `@codex pause` and `@codex resume`: automatic reviews of one pull request off and on
 //! again (`@codex review` still works while paused).
 
-use crate::event::ReviewRequest;
-use crate::github::RepoClient;
-use crate::review::{ReviewError, Reviewer};
+use super::{CommandError, Ctx, Done, store_error};
 
-impl Reviewer {
-    /// Pauses (`pause`) or resumes automatic reviews of the pull request, and says so.
-    pub(crate) async fn pause(
-        &self,
-        gh: &RepoClient,
-        req: &ReviewRequest,
-        pause: bool,
-    ) -> Result<(), ReviewError> {
-        self.store
-            .set_paused(&req.repo, req.pr, pause)
-            .await
-            .map_err(ReviewError::Store)?;
-        let text = crate::markdown::commands::paused(&self.bot_handle, pause);
-        self.reply(gh, req, &text).await
-    }
+/// Pauses (`pause`) or resumes automatic reviews of the pull request, and says so.
+pub async fn pause(cx: &Ctx<'_>, pause: bool) -> Result<Done, CommandError> {
+    cx.store
+        .set_paused(cx.gh.repo(), cx.pr, pause)
+        .await
+        .map_err(store_error)?;
+    cx.reply(&crate::markdown::commands::paused(cx.bot_handle, pause))
+        .await?;
+    Ok(Done::Replied(if pause { "paused" } else { "resumed" }))
 }

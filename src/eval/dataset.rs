@@ -161,7 +161,7 @@ fn check(case: &Case) -> Result<(), Problem> {
     }
     let fields: &[(&'static str, &String)] = match &case.source {
         Source::PullRequest(url) => {
-            if crate::cli::parse_pull_url(url).is_none() {
+            if crate::github::pull_of_url(url).is_none() {
                 return Err(Problem::NotAPullRequest(url.clone()));
             }
             &[]

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::dataset::{Case, Expected};
 use crate::codebase::Toolbox;
 use crate::model::{Finding, ModelClient, ModelError, OutputFormat, ReviewCall, ToolUse};
-use crate::review::meter::Meter;
+use crate::pipeline::meter::Meter;
 
 /// The judge's output format's name.
 pub const FORMAT_NAME: &str = "eval_judgement";

@@ -9,7 +9,7 @@ use super::dataset::Case;
 pub use super::fates::{FalseFinding, Fate, Losses, StageRow};
 use super::score::{CaseScore, score};
 use crate::model::Finding;
-use crate::review::trace::{ANSWERED, Trace};
+use crate::pipeline::trace::{ANSWERED, Trace};
 
 fn same(a: &Finding, b: &Finding) -> bool {
     a.code_location.file_path == b.code_location.file_path && a.title == b.title

@@ -1,17 +1,17 @@
 //! The eval's report: Markdown for people, JSON for tools, and an SVG chart of recall against
-//! the cost of a review, one point per configuration, drawn with the status page's chart
-//! parts (its colours and scale).
+//! the cost of a review, one point per configuration, drawn with the parts the status page's
+//! chart uses too (its colours and scale), in maud's `html!`, which escapes every name.
 
 use std::fmt::Write as _;
 
+use maud::html;
 use serde::Serialize;
 
 use super::dataset::Case;
 use super::losses::add_up;
 use super::repeats::{RESAMPLES, Repeats};
 use super::score::{CaseRun, Totals};
-use crate::server::html::escape;
-use crate::server::status::chart::{COLOURS, nice_ceiling, usd};
+use crate::chart::{COLOURS, nice_ceiling, px, usd};
 
 /// One configuration's run over the dataset.
 #[derive(Debug, Clone, Serialize)]
@@ -256,7 +256,7 @@ pub fn stages(runs: &[ConfigRun], cases: &[Case]) -> String {
                 let e = &case.expected[fate.expected];
                 let went = match (&fate.lost_at, &fate.reason) {
                     (None, _) => "posted".to_owned(),
-                    (Some(stage), _) if stage == crate::review::trace::ANSWERED => {
+                    (Some(stage), _) if stage == crate::pipeline::trace::ANSWERED => {
                         "never reported by the model".to_owned()
                     }
                     (Some(stage), Some(why)) => format!("lost at {stage}: {why}"),
@@ -314,52 +314,39 @@ pub fn chart(runs: &[ConfigRun]) -> String {
     let peak = points.iter().map(|p| p.1).fold(0.0, f64::max);
     let scale = nice_ceiling(((peak * 1e6).ceil() as i64).max(1_000));
     let (plot_w, plot_h) = (WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
-    let mut svg = format!(
-        "<svg id=\"eval-chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
-role=\"img\" aria-labelledby=\"eval-chart-title\" xmlns=\"http://www.w3.org/2000/svg\" \
-font-family=\"sans-serif\" font-size=\"11\">\
-<title id=\"eval-chart-title\">Recall against the median cost of a review, per configuration</title>"
-    );
-    for step in 0..=4 {
-        let y = TOP + plot_h - plot_h * step as f64 / 4.0;
-        let x = LEFT + plot_w * step as f64 / 4.0;
-        let _ = write!(
-            svg,
-            "<line stroke=\"#ddd\" x1=\"{LEFT}\" x2=\"{x2}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
-<text x=\"{tx}\" y=\"{ty:.1}\" text-anchor=\"end\">{recall}%</text>\
-<text x=\"{x:.1}\" y=\"{by}\" text-anchor=\"middle\">{cost}</text>",
-            x2 = WIDTH - RIGHT,
-            tx = LEFT - 6.0,
-            ty = y + 4.0,
-            recall = step * 25,
-            by = TOP + plot_h + 16.0,
-            cost = usd(scale * step / 4),
-        );
-    }
-    let _ = write!(
-        svg,
-        "<text x=\"{cx:.1}\" y=\"{y}\" text-anchor=\"middle\">median cost of a review</text>",
-        cx = LEFT + plot_w / 2.0,
-        y = HEIGHT - 6.0,
-    );
-    for (i, (name, cost, recall)) in points.iter().enumerate() {
-        let x = LEFT + plot_w * (cost * 1e6) / scale as f64;
-        let y = TOP + plot_h * (1.0 - recall);
-        let _ = write!(
-            svg,
-            "<circle class=\"point\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"{colour}\">\
-<title>{name}: recall {r}, {c} a review</title></circle>\
-<text x=\"{lx:.1}\" y=\"{ly:.1}\">{name}</text>",
-            colour = COLOURS[i % COLOURS.len()],
-            name = escape(name),
-            r = percent(*recall),
-            c = usd((cost * 1e6).round() as i64),
-            lx = x + 8.0,
-            ly = y + 4.0,
-        );
-    }
-    svg.push_str("</svg>\n");
-    svg
+    let svg = html! {
+        svg id="eval-chart" viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } width=(WIDTH) height=(HEIGHT)
+            role="img" aria-labelledby="eval-chart-title" xmlns="http://www.w3.org/2000/svg"
+            font-family="sans-serif" font-size="11" {
+            title id="eval-chart-title" {
+                "Recall against the median cost of a review, per configuration"
+            }
+            @for step in 0..=4 {
+                @let y = TOP + plot_h - plot_h * step as f64 / 4.0;
+                @let x = LEFT + plot_w * step as f64 / 4.0;
+                line stroke="#ddd" x1=(LEFT) x2=(WIDTH - RIGHT) y1=(px(y)) y2=(px(y)) {}
+                text x=(LEFT - 6.0) y=(px(y + 4.0)) text-anchor="end" { (step * 25) "%" }
+                text x=(px(x)) y=(TOP + plot_h + 16.0) text-anchor="middle" {
+                    (usd(scale * step / 4))
+                }
+            }
+            text x=(px(LEFT + plot_w / 2.0)) y=(HEIGHT - 6.0) text-anchor="middle" {
+                "median cost of a review"
+            }
+            @for (i, (name, cost, recall)) in points.iter().enumerate() {
+                @let x = LEFT + plot_w * (cost * 1e6) / scale as f64;
+                @let y = TOP + plot_h * (1.0 - recall);
+                circle class="point" cx=(px(x)) cy=(px(y)) r="5" fill=(COLOURS[i % COLOURS.len()]) {
+                    title {
+                        (name) ": recall " (percent(*recall)) ", "
+                        (usd((cost * 1e6).round() as i64)) " a review"
+                    }
+                }
+                text x=(px(x + 8.0)) y=(px(y + 4.0)) { (name) }
+            }
+        }
+    };
+    svg.into_string() + "\n"
 }
 
 #[cfg(test)]
@@ -465,7 +452,25 @@ mod tests {
         assert_eq!(svg.matches("<circle class=\"point\"").count(), 2);
         assert!(svg.contains("mini &lt;no tools&gt;: recall 33.3%"), "{svg}");
         assert!(!svg.contains("<no tools>"));
+        assert!(svg.starts_with("<svg id=\"eval-chart\""), "{svg}");
+        assert!(svg.ends_with("</svg>\n"), "{svg}");
         let json: serde_json::Value = serde_json::from_str(&json(&runs())).unwrap();
         assert_eq!(json["configurations"][1]["totals"]["recall"], 1.0 / 3.0);
+    }
+
+    #[test]
+    fn markup_in_a_configuration_name_is_text_in_the_chart() {
+        let mut runs = runs();
+        runs[0].totals.config = "<script>alert(1)</script>".into();
+        let svg = chart(&runs);
+        assert!(!svg.contains("<script>"), "{svg}");
+        assert!(
+            svg.contains(">&lt;script&gt;alert(1)&lt;/script&gt;</text>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<title>&lt;script&gt;alert(1)&lt;/script&gt;: recall"),
+            "{svg}"
+        );
     }
 }

@@ -154,7 +154,7 @@ pub struct CaseRun {
     pub stamp: Option<Stamp>,
     /// The findings after each stage of the pipeline (none for a failed case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trace: Option<crate::review::trace::Trace>,
+    pub trace: Option<crate::pipeline::trace::Trace>,
     /// Where the findings went, from the trace (scored again with the case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub losses: Option<crate::eval::fates::Losses>,

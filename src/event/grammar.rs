@@ -3,30 +3,7 @@
 //! A command is a line that starts with the mention, outside block quotes and code (fenced or
 //! indented). The first command in the comment wins.
 
-/// What a comment asks the app to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// `@codex review` followed by optional focus areas (lower-cased, de-duplicated).
-    /// `@codex review full` reviews the whole PR even after an earlier review.
-    Review {
-        focus_areas: Vec<String>,
-        full: bool,
-    },
-    /// `@codex help`: the commands and the effective configuration.
-    Help,
-    /// `@codex pause`: no automatic reviews of this pull request.
-    Pause,
-    /// `@codex resume`: automatic reviews again.
-    Resume,
-    /// `@codex learnings`: the repository's learnings, numbered.
-    Learnings,
-    /// `@codex forget N`: removes learning N.
-    Forget(i64),
-    /// `@codex ask <question>`: answered as a comment, with the PR's diff as context.
-    Ask(String),
-    /// `@codex <something else>`: answered with a short help.
-    Unknown(String),
-}
+use super::Command;
 
 /// Characters of a question kept.
 pub const MAX_QUESTION_CHARS: usize = 2_000;
@@ -151,9 +128,11 @@ fn parse_line(line: &str, handle: &str) -> Option<Command> {
         "ask" => {
             let question = words.collect::<Vec<_>>().join(" ");
             return Some(if question.is_empty() {
-                Command::Unknown("ask".into())
+                Command::Unknown { word: "ask".into() }
             } else {
-                Command::Ask(question.chars().take(MAX_QUESTION_CHARS).collect())
+                Command::Ask {
+                    question: question.chars().take(MAX_QUESTION_CHARS).collect(),
+                }
             });
         }
         "forget" => {
@@ -163,8 +142,10 @@ fn parse_line(line: &str, handle: &str) -> Option<Command> {
                     .and_then(|n| n.trim_start_matches('#').parse::<i64>().ok())
                     .filter(|n| *n > 0)
                 {
-                    Some(n) => Command::Forget(n),
-                    None => Command::Unknown("forget".into()),
+                    Some(number) => Command::Forget { number },
+                    None => Command::Unknown {
+                        word: "forget".into(),
+                    },
                 },
             );
         }
@@ -172,10 +153,14 @@ fn parse_line(line: &str, handle: &str) -> Option<Command> {
         _ => {
             let rest: Vec<&str> = words.collect();
             return Some(if rest.is_empty() {
-                Command::Unknown(verb.chars().take(40).collect())
+                Command::Unknown {
+                    word: verb.chars().take(40).collect(),
+                }
             } else {
                 let question = format!("{verb} {}", rest.join(" "));
-                Command::Ask(question.chars().take(MAX_QUESTION_CHARS).collect())
+                Command::Ask {
+                    question: question.chars().take(MAX_QUESTION_CHARS).collect(),
+                }
             });
         }
     }
@@ -294,25 +279,36 @@ mod tests {
         assert!(!mentions("```\n@codex\n```", "codex"));
         assert_eq!(
             parse("@codex ask why is the lock  needed?", "codex"),
-            Some(Command::Ask("why is the lock needed?".into()))
+            Some(Command::Ask {
+                question: "why is the lock needed?".into()
+            })
         );
         assert_eq!(
             parse("@codex ask", "codex"),
-            Some(Command::Unknown("ask".into()))
+            Some(Command::Unknown { word: "ask".into() })
         );
-        assert_eq!(parse("@codex forget #3", "codex"), Some(Command::Forget(3)));
+        assert_eq!(
+            parse("@codex forget #3", "codex"),
+            Some(Command::Forget { number: 3 })
+        );
         assert_eq!(
             parse("@codex forget it", "codex"),
-            Some(Command::Unknown("forget".into()))
+            Some(Command::Unknown {
+                word: "forget".into()
+            })
         );
         assert_eq!(parse("@codex resume.", "codex"), Some(Command::Resume));
         assert_eq!(
             parse("@codex please", "codex"),
-            Some(Command::Unknown("please".into()))
+            Some(Command::Unknown {
+                word: "please".into()
+            })
         );
         assert_eq!(
             parse("@codex why does check() take a lock?", "codex"),
-            Some(Command::Ask("why does check() take a lock?".into()))
+            Some(Command::Ask {
+                question: "why does check() take a lock?".into()
+            })
         );
         assert_eq!(parse("> @codex help", "codex"), None);
         assert_eq!(parse("```\n@codex pause\n```", "codex"), None);

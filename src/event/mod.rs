@@ -7,8 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CommentId, CommitSha, InstallationId, PrNumber, RepoName};
-use grammar::Command;
+pub use command::{Command, WORDS};
 
+mod command;
 pub mod grammar;
 mod pull_request;
 mod thread_reply;
@@ -34,21 +35,55 @@ pub enum Event {
     Ignored(&'static str),
 }
 
-/// A pull request to review, as stored with its job.
+/// A command on a pull request (a review unless a comment says otherwise), as stored with
+/// its job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Stored")]
 pub struct ReviewRequest {
     pub installation: InstallationId,
     pub repo: RepoName,
     pub pr: PrNumber,
     pub trigger: Trigger,
-    /// What the comment asks for (a review unless it says otherwise).
+    /// What the request asks for, with its arguments.
+    pub command: Command,
+}
+
+/// A request as jobs store it, this release's shape and the one before (a `task` beside
+/// the review's `focus_areas` and `full`), so that jobs queued before an upgrade still run.
+#[derive(Deserialize)]
+struct Stored {
+    installation: InstallationId,
+    repo: RepoName,
+    pr: PrNumber,
+    trigger: Trigger,
+    #[serde(default, alias = "task")]
+    command: Command,
     #[serde(default)]
-    pub task: Task,
-    /// Focus areas from the comment, in the order written.
-    pub focus_areas: Vec<String>,
-    /// `@codex review full`: the whole PR, even when an earlier review exists.
+    focus_areas: Vec<String>,
     #[serde(default)]
-    pub full: bool,
+    full: bool,
+}
+
+impl From<Stored> for ReviewRequest {
+    fn from(s: Stored) -> Self {
+        let command = match s.command {
+            Command::Review {
+                focus_areas,
+                full: full_now,
+            } if focus_areas.is_empty() && !full_now => Command::Review {
+                focus_areas: s.focus_areas,
+                full: s.full,
+            },
+            command => command,
+        };
+        ReviewRequest {
+            installation: s.installation,
+            repo: s.repo,
+            pr: s.pr,
+            trigger: s.trigger,
+            command,
+        }
+    }
 }
 
 impl ReviewRequest {
@@ -71,24 +106,9 @@ impl ReviewRequest {
     /// Requests with the same key ask for the same work: a second one joins a queued or
     /// running job instead of adding another.
     pub fn dedupe_key(&self) -> String {
-        let mut focus = self.focus_areas.clone();
+        let mut focus = self.command.focus_areas().to_vec();
         focus.sort();
-        let task = match &self.task {
-            Task::Review if self.full => "full".to_owned(),
-            Task::Review => "review".to_owned(),
-            Task::Help => "help".to_owned(),
-            Task::Pause => "pause".to_owned(),
-            Task::Resume => "resume".to_owned(),
-            Task::Learnings => "learnings".to_owned(),
-            Task::Forget { number } => format!("forget-{number}"),
-            // Two questions are two jobs.
-            Task::Reply { root } => format!("reply-{root}"),
-            Task::Ask { question } => {
-                use sha2::Digest;
-                format!("ask-{}", hex::encode(&sha2::Sha256::digest(question)[..8]))
-            }
-            Task::Unknown { .. } => "unknown".to_owned(),
-        };
+        let task = self.command.key();
         // A comment joins only its own author's queued request: each person is authorized
         // on their own.
         let who = match &self.trigger {
@@ -104,40 +124,6 @@ impl ReviewRequest {
             focus.join(","),
             self.head_sha().map_or("", CommitSha::as_str),
         )
-    }
-}
-
-/// What a job does.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Task {
-    #[default]
-    Review,
-    Help,
-    Pause,
-    Resume,
-    Learnings,
-    Forget {
-        number: i64,
-    },
-    /// `@codex ask <question>`.
-    Ask {
-        question: String,
-    },
-    /// A reply mentioning the bot in a review thread; `root` is the thread's first comment.
-    Reply {
-        root: u64,
-    },
-    /// `@codex <word>` with a word that is no command.
-    Unknown {
-        word: String,
-    },
-}
-
-impl Task {
-    /// Whether the task asks the model (and so counts against the limits and caps).
-    pub fn calls_model(&self) -> bool {
-        matches!(self, Task::Review | Task::Ask { .. } | Task::Reply { .. })
     }
 }
 
@@ -406,16 +392,6 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
     let Some(command) = grammar::parse(comment.body.as_deref().unwrap_or(""), bot_handle) else {
         return Event::Ignored("no command for the bot");
     };
-    let (task, focus_areas, full) = match command {
-        Command::Review { focus_areas, full } => (Task::Review, focus_areas, full),
-        Command::Help => (Task::Help, Vec::new(), false),
-        Command::Pause => (Task::Pause, Vec::new(), false),
-        Command::Resume => (Task::Resume, Vec::new(), false),
-        Command::Learnings => (Task::Learnings, Vec::new(), false),
-        Command::Forget(number) => (Task::Forget { number }, Vec::new(), false),
-        Command::Ask(question) => (Task::Ask { question }, Vec::new(), false),
-        Command::Unknown(word) => (Task::Unknown { word }, Vec::new(), false),
-    };
     // Contributors and first-timers cannot run commands by default; the worker checks the
     // repository's `triggers.allowed_associations` (which may allow them) before any model
     // call.
@@ -432,9 +408,7 @@ fn issue_comment(payload: IssueCommentPayload, bot_handle: &str) -> Event {
             association: comment.author_association,
             in_thread: false,
         },
-        task,
-        focus_areas,
-        full,
+        command,
     })
 }
 
@@ -471,7 +445,7 @@ mod tests {
         };
         assert_eq!(req.pr, PrNumber(3));
         assert_eq!(req.installation, InstallationId(7));
-        assert_eq!(req.focus_areas, vec!["security"]);
+        assert_eq!(req.command.focus_areas(), ["security"]);
         assert_eq!(req.trigger.marker_id(), "comment-99");
     }
 
@@ -503,10 +477,10 @@ mod tests {
         let Event::Review(req) = event.unwrap() else {
             panic!()
         };
-        assert_eq!(req.task, Task::Pause);
+        assert_eq!(req.command, Command::Pause);
         assert_ne!(req.dedupe_key(), {
             let mut review = req.clone();
-            review.task = Task::Review;
+            review.command = Command::review();
             review.dedupe_key()
         });
     }
@@ -560,5 +534,29 @@ mod tests {
             Event::Ignored("issue_comment payload of an unexpected shape")
         );
         assert_eq!(parse("ping", b"{}", "codex").unwrap(), Event::Ping);
+    }
+
+    #[test]
+    fn a_job_stored_by_the_release_before_reads_as_its_command() {
+        let trigger = json!({"kind": "comment", "comment_id": 9, "author": "alice",
+                             "association": "MEMBER", "in_thread": false});
+        let old = json!({"installation": 7, "repo": "octo/hello", "pr": 3, "trigger": trigger,
+                         "task": {"kind": "review"}, "focus_areas": ["security"], "full": true});
+        let req: ReviewRequest = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            req.command,
+            Command::Review {
+                focus_areas: vec!["security".into()],
+                full: true
+            }
+        );
+        let old = json!({"installation": 7, "repo": "octo/hello", "pr": 3, "trigger": trigger,
+                         "task": {"kind": "forget", "number": 2}, "focus_areas": []});
+        let req: ReviewRequest = serde_json::from_value(old).unwrap();
+        assert_eq!(req.command, Command::Forget { number: 2 });
+        // This release's shape reads back as written.
+        let again: ReviewRequest =
+            serde_json::from_str(&serde_json::to_string(&req).unwrap()).unwrap();
+        assert_eq!(again, req);
     }
 }

@@ -72,9 +72,7 @@ pub(super) fn check_run(payload: CheckRunPayload) -> Event {
             head_sha: CommitSha::parse(&payload.check_run.head_sha),
             sender: payload.sender.map(|s| s.login).unwrap_or_default(),
         },
-        task: Task::Review,
-        focus_areas: Vec::new(),
-        full: false,
+        command: Command::review(),
     })
 }
 
@@ -103,9 +101,7 @@ pub(super) fn pull_request(payload: PullRequestPayload) -> Event {
             author: pr.user.login.clone(),
             association: pr.author_association.clone(),
         },
-        task: Task::Review,
-        focus_areas: Vec::new(),
-        full: false,
+        command: Command::review(),
     });
     match (payload.action.as_str(), head_sha) {
         ("synchronize", Some(head_sha)) => Event::Pushed {

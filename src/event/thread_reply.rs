@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::{
-    Event, Installation, Repository, ReviewRequest, Task, Trigger, User, not_a_person, target,
+    Command, Event, Installation, Repository, ReviewRequest, Trigger, User, not_a_person, target,
 };
 use crate::ids::{CommentId, PrNumber};
 
@@ -66,8 +66,6 @@ pub(super) fn review_comment(payload: ReviewCommentPayload, bot_handle: &str) ->
             association: comment.author_association,
             in_thread: true,
         },
-        task: Task::Reply { root },
-        focus_areas: Vec::new(),
-        full: false,
+        command: Command::Reply { root },
     })
 }

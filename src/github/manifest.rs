@@ -9,7 +9,21 @@ use super::GitHubError;
 use super::client::Unexpected;
 use super::transport::{self, Request};
 use crate::retry::RetryPolicy;
-use crate::settings::credentials::Credentials;
+
+/// What GitHub's manifest flow gave for the App.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub app_id: u64,
+    /// The App's slug (`codex-review-acme`), for its pages on GitHub.
+    pub slug: String,
+    /// The App's page on GitHub (`https://github.com/apps/SLUG`).
+    pub html_url: String,
+    pub private_key: SecretString,
+    pub webhook_secret: SecretString,
+    /// `pull` when the setup page learnt that GitHub cannot reach the service
+    /// (`CODEX_REVIEW_DELIVERIES`, which the environment overrides).
+    pub deliveries: Option<String>,
+}
 
 const CALL: &str = "create an App from its manifest";
 

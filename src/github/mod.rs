@@ -6,6 +6,7 @@ mod archive_hosts;
 mod checks;
 mod client;
 mod comments;
+mod config;
 mod error;
 pub mod http;
 pub mod manifest;
@@ -26,11 +27,11 @@ pub use client::{
     ReviewInfo, Unexpected,
 };
 pub use comments::CommentInfo;
+pub use config::GitHubSettings;
 pub use threads::{ReviewThread, ThreadComment};
 
-use crate::ids::{InstallationId, RepoName};
+use crate::ids::{InstallationId, PrNumber, RepoName};
 use crate::retry::RetryPolicy;
-use crate::settings::GitHubSettings;
 
 /// The App: its JWT-authenticated client and the installation clients made from it.
 ///
@@ -248,5 +249,19 @@ impl GitHubApp {
             })
             .await
             .map(String::as_str)
+    }
+}
+
+/// The repository and number of a pull request's web address,
+/// `https://HOST/OWNER/REPO/pull/N` (anything after the number is allowed: `/files`...).
+pub fn pull_of_url(url: &str) -> Option<(RepoName, PrNumber)> {
+    let path = url.split("://").nth(1)?.split_once('/')?.1;
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    match parts[..] {
+        [owner, name, "pull", number, ..] => Some((
+            RepoName::parse(&format!("{owner}/{name}"))?,
+            PrNumber(number.parse().ok()?),
+        )),
+        _ => None,
     }
 }

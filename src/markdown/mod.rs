@@ -3,15 +3,17 @@
 //! configuration value) goes through the one sanitizer, [`crate::untrusted`]. The app's hidden
 //! markers are written here too, so nothing else can hold one.
 //!
-//! Here so far: the markers, the failure notice, the inline comment, the answers (a question,
-//! a reply in a finding's thread, a dismissal) and the commands' replies (help, pause,
-//! learnings, an unknown word). The review's summary (`review::publish`, `review::report`,
-//! `review::conclude`) still takes the pipeline's types and is built there.
+//! Here: the markers, the failure notice, the review's summary (with its section on earlier
+//! findings), the inline comment, the answers (a question, a reply in a finding's thread, a
+//! dismissal) and the commands' replies (help, pause, learnings, an unknown word). Each takes
+//! values of its own or of the rooms below (a finding, a trace, a usage); the pipeline and the
+//! App's job handler map theirs into them.
 
 pub mod answers;
 pub mod commands;
 pub mod inline;
 pub mod markers;
+pub mod summary;
 
 /// GitHub refuses comment bodies longer than this (characters).
 pub const GITHUB_BODY_LIMIT: usize = 65_536;

@@ -5,6 +5,7 @@
 //! described by a JSON Schema generated from these types (`codex-review.schema.json`).
 
 mod guidelines;
+mod loaded;
 mod parse;
 
 use schemars::JsonSchema;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use guidelines::{
     Guidelines, MAX_GUIDELINES, PathGuideline, Scope, nearest_agents_files, review_guidelines,
 };
+pub use loaded::Loaded;
 pub use parse::{ConfigError, parse};
 
 /// Where the file lives in a repository.

@@ -18,10 +18,10 @@ impl AckHandler for Reviewer {
                     ReviewError::GitHub(g) => g.retry_in(),
                     _ => None,
                 };
-                tracing::warn!(error = %e, "cannot acknowledge the command yet");
+                tracing::warn!(error = %crate::error_chain::chain(&e), "cannot acknowledge the command yet");
                 AckResult::Retry(delay.unwrap_or(Duration::from_secs(2 << ack.attempts.min(6))))
             }
-            Err(e) => AckResult::Failed(e.to_string()),
+            Err(e) => AckResult::Failed(crate::error_chain::chain(&e)),
         }
     }
 }

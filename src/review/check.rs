@@ -11,9 +11,10 @@
 //! keyword, every file hidden by a marker the change itself adds).
 
 use super::gate::{Controller, Skip};
-use super::{Hidden, Outcome, ReviewError, Reviewer};
+use super::{Outcome, ReviewError, Reviewer};
 use crate::github::RepoClient;
 use crate::ids::{CommitSha, PrNumber, RepoName};
+use crate::pipeline::Hidden;
 use crate::repo_config::RepoConfig;
 use crate::store::HoldingFinding;
 
@@ -95,7 +96,7 @@ impl Reviewer {
             && e.will_retry()
         {
             // An error's text may quote GitHub or the model: it goes through the sanitizer.
-            let e = crate::untrusted::text(&e.to_string(), 2_000);
+            let e = crate::untrusted::text(&crate::error_chain::chain(e), 2_000);
             let summary = format!("The review will be tried again: {e}");
             if let Err(e) = gh.progress_check_run(id, "Retrying", &summary).await {
                 tracing::warn!(error = %crate::error_chain::chain(&e), "cannot update the check run");
@@ -425,6 +426,6 @@ pub fn conclusion(
             "Superseded".into(),
             format!("New commits arrived (now at {to}); the review runs again on them."),
         ),
-        Err(e) => failed(gate.is_some(), &e.to_string()),
+        Err(e) => failed(gate.is_some(), &crate::error_chain::chain(e)),
     }
 }

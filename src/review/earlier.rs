@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 
-use super::place::Placement;
-use super::{Reviewer, publish};
+use super::Reviewer;
 use crate::event::ReviewRequest;
 use crate::github::RepoClient;
 use crate::ids::CommitSha;
+use crate::pipeline::place::Placement;
+use crate::pipeline::publish;
 use crate::repo_config::RepoConfig;
 use crate::threads::{self, Authority, Earlier};
 
@@ -114,7 +115,7 @@ impl Reviewer {
             });
             if let Some(t) = thread {
                 links.push((
-                    super::fingerprint::placed_fingerprint(placed, files),
+                    crate::pipeline::fingerprint::placed_fingerprint(placed, files),
                     t.comments[0].id,
                     t.id.clone(),
                 ));
@@ -127,49 +128,4 @@ impl Reviewer {
             );
         }
     }
-}
-
-/// Takes out the findings people dismissed on this pull request; returns how many.
-pub(super) fn drop_dismissed(placement: &mut Placement, earlier: &Earlier) -> usize {
-    let before = placement.inline.len() + placement.summary_only.len();
-    placement
-        .inline
-        .retain(|p| !earlier.is_dismissed(&p.path, &p.finding.title));
-    placement
-        .summary_only
-        .retain(|u| !earlier.is_dismissed(&u.finding.code_location.file_path, &u.finding.title));
-    before - placement.inline.len() - placement.summary_only.len()
-}
-
-/// The summary's lines about earlier findings: fixed and outdated since the last review.
-pub(super) fn settled_section(settled: &threads::Settled) -> String {
-    let mut s = String::new();
-    for (heading, done, list) in [
-        ("Fixed since the last review", "resolved", &settled.fixed),
-        (
-            "No longer in the code (lines deleted)",
-            "resolved",
-            &settled.outdated,
-        ),
-        (
-            "Reported again after it was marked fixed",
-            "reopened",
-            &settled.reopened,
-        ),
-    ] {
-        if list.is_empty() {
-            continue;
-        }
-        s.push_str(&format!("**{heading}** (threads {done})\n\n"));
-        let strike = if done == "resolved" { "~~" } else { "" };
-        for (title, path, line) in list {
-            s.push_str(&format!(
-                "- {strike}{}{strike} — {}\n",
-                crate::untrusted::line(title.trim(), 200),
-                crate::untrusted::code(&format!("{path}:{line}"), 300)
-            ));
-        }
-        s.push('\n');
-    }
-    s
 }

@@ -10,51 +10,13 @@ use crate::diff::filter::PathRules;
 use crate::event::{ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
 use crate::ids::RepoName;
-use crate::repo_config::{self, Association, AutoEvent, CONFIG_PATH, ConfigError, RepoConfig};
+use crate::repo_config::{Association, AutoEvent, CONFIG_PATH, Loaded, RepoConfig};
 
 /// Why a comment's command is not run: its author may not run commands here.
 pub(super) const NOT_ALLOWED: &str = "the comment's author is not allowed to run commands";
 
 /// How long a configuration read at one base SHA is reused.
 const CONFIG_TTL: Duration = Duration::from_secs(60);
-
-/// The configuration in force for one review.
-#[derive(Debug, Clone)]
-pub struct Loaded {
-    pub config: RepoConfig,
-    /// Why the repository's file was ignored (the defaults apply then).
-    pub error: Option<ConfigError>,
-}
-
-impl Loaded {
-    /// The configuration at `base_sha` (never the head), and whether the file exists.
-    pub async fn read(
-        gh: &RepoClient,
-        base_sha: &str,
-    ) -> Result<(Self, bool), crate::github::GitHubError> {
-        let text = gh.file_at(CONFIG_PATH, base_sha, 256 * 1024).await?;
-        Ok((Self::from_file(text.as_deref()), text.is_some()))
-    }
-
-    /// The configuration a file's text gives (`None`: no file): the defaults when there is
-    /// none or it is invalid, with the error kept.
-    pub fn from_file(text: Option<&str>) -> Self {
-        match text.map(repo_config::parse) {
-            None => Loaded {
-                config: RepoConfig::default(),
-                error: None,
-            },
-            Some(Ok(config)) => Loaded {
-                config,
-                error: None,
-            },
-            Some(Err(error)) => Loaded {
-                config: RepoConfig::default(),
-                error: Some(error),
-            },
-        }
-    }
-}
 
 /// Configurations by (repository, base SHA), read at most once a minute.
 #[derive(Default)]
@@ -167,8 +129,8 @@ impl Reviewer {
         Ok(loaded)
     }
 
-    /// Decides whether `req` runs: who may, the repository's switch, the limits. What a
-    /// comment's command does is the dispatcher's (`commands`).
+    /// Decides whether the review `req` asks for runs: who may, the repository's switch,
+    /// the limits, and for an automatic review, the repository's rules.
     pub(super) async fn gate(
         &self,
         gh: &RepoClient,
@@ -178,34 +140,8 @@ impl Reviewer {
         let loaded = self.load_config(gh, &req.repo, &pull.base.sha).await?;
         let config = &loaded.config;
         match &req.trigger {
-            Trigger::Comment {
-                author,
-                association,
-                comment_id,
-                ..
-            } => {
-                if !self
-                    .allowed(gh, config, author, association.as_deref())
-                    .await?
-                {
-                    tracing::info!(author, "comment author may not run commands here");
-                    return Ok(Gate::Done(Outcome::Skipped(NOT_ALLOWED)));
-                }
-                if !config.enabled {
-                    self.reply(gh, req, &format!("Codex review is turned off for this repository (`enabled: false` in `{CONFIG_PATH}` on the base branch).")).await?;
-                    return Ok(Gate::Done(Outcome::Replied("disabled")));
-                }
-                if req.task.calls_model()
-                    && let Some(limit) = self.limit_reached(req, config).await?
-                {
-                    // One answer per comment, whichever limit it met.
-                    let text = format!("@{author} {}", limit.message());
-                    let key = format!("comment-{comment_id}");
-                    self.notice_once(gh, req, "rate-limit", &key, &text).await?;
-                    return Ok(Gate::Done(Outcome::Replied(limit.outcome())));
-                }
-                // Whether is decided; what is the dispatcher's.
-                if let Some(outcome) = self.dispatch(gh, req, pull, &loaded).await? {
+            Trigger::Comment { .. } => {
+                if let Some(outcome) = self.may_run(gh, req, config).await? {
                     return Ok(Gate::Done(outcome));
                 }
             }
@@ -255,6 +191,46 @@ impl Reviewer {
             }
         }
         Ok(Gate::Review(Box::new(loaded)))
+    }
+
+    /// Whether the comment of `req` may have its command run: its author may run commands,
+    /// the repository has not turned the app off, and, for a command that asks the model,
+    /// no limit is reached. `Some` says what was done instead (one answer per comment).
+    pub(super) async fn may_run(
+        &self,
+        gh: &RepoClient,
+        req: &ReviewRequest,
+        config: &RepoConfig,
+    ) -> Result<Option<Outcome>, ReviewError> {
+        let Trigger::Comment {
+            author,
+            association,
+            comment_id,
+            ..
+        } = &req.trigger
+        else {
+            return Ok(Some(Outcome::Skipped("a command without a comment")));
+        };
+        if !self
+            .allowed(gh, config, author, association.as_deref())
+            .await?
+        {
+            tracing::info!(author, "comment author may not run commands here");
+            return Ok(Some(Outcome::Skipped(NOT_ALLOWED)));
+        }
+        if !config.enabled {
+            self.reply(gh, req, &format!("Codex review is turned off for this repository (`enabled: false` in `{CONFIG_PATH}` on the base branch).")).await?;
+            return Ok(Some(Outcome::Replied("disabled")));
+        }
+        if req.command.calls_model()
+            && let Some(limit) = self.limit_reached(req, config).await?
+        {
+            let text = format!("@{author} {}", limit.message());
+            let key = format!("comment-{comment_id}");
+            self.notice_once(gh, req, "rate-limit", &key, &text).await?;
+            return Ok(Some(Outcome::Replied(limit.outcome())));
+        }
+        Ok(None)
     }
 
     /// A job without a comment to answer stopped by `limit`: a dollar cap is said once per

@@ -1,37 +1,24 @@
-//! The review pipeline: from a queued [`ReviewRequest`] to one review on the pull request.
+//! The App's job handler: from a queued [`ReviewRequest`] to what it asks for on the pull
+//! request, exactly once.
 //!
-//! [`pipeline`] holds the stages every review runs, the App's, the review API's and the
-//! CLI's, from the plan to the verification, and the publish stage. `run` is the App's
-//! orchestration around it: `gate` (may this be reviewed, and how), `context` (the PR's files,
-//! the repository snapshot and its tools, guidelines), the pipeline, then `post` (exactly
-//! once) and `check` (the check run).
+//! A comment's command other than a review runs first (`command`: who may, then its handler
+//! in `crate::commands`). A review goes through `gate` (may it run, and how), `context` (the
+//! PR's files, the repository snapshot and its tools, guidelines, earlier findings, read from
+//! GitHub), the shared pipeline (`crate::pipeline`), then `run::deliver` and `post` (exactly
+//! once) and `check` (the check run). Each run's meter and notes (`tally`) are passed to the
+//! steps that learn something and kept with the job's record.
 
 mod ack;
-pub mod ask;
 mod check;
-pub mod conclude;
+mod command;
 pub mod context;
 mod earlier;
-pub mod filter;
-pub mod fingerprint;
 mod gate;
-pub mod merge;
-pub mod meter;
-pub mod pipeline;
-pub mod place;
 mod post;
-pub mod progress;
-pub mod publish;
-mod report;
-pub mod result;
+mod progress;
 mod run;
 pub mod spend;
 pub(crate) mod tally;
-pub mod tooling;
-pub mod trace;
-pub mod verify;
-
-pub use gate::Loaded;
 
 use std::sync::Arc;
 
@@ -41,7 +28,8 @@ use crate::event::ReviewRequest;
 use crate::github::{GitHubApp, GitHubError};
 use crate::metrics::Metrics;
 use crate::model::{ModelClient, ModelError};
-use crate::settings::Limits;
+use crate::pipeline::meter;
+use crate::pipeline::{Hidden, Limits, PipelineError};
 use crate::store::{ClaimedJob, Store};
 use crate::worker::{JobHandler, JobResult, Lease};
 
@@ -62,6 +50,15 @@ pub enum ReviewError {
     LeaseLost,
     #[error("database: {0:#}")]
     Store(#[source] anyhow::Error),
+}
+
+impl From<PipelineError> for ReviewError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::Model(e) => ReviewError::Model(e),
+            PipelineError::Internal(e) => ReviewError::Internal(e),
+        }
+    }
 }
 
 impl ReviewError {
@@ -105,16 +102,6 @@ impl ReviewError {
             }
         }
     }
-}
-
-/// What hid every file of a review from the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hidden {
-    /// The repository's path filters (its `paths` settings and the built-in globs).
-    ByRepository,
-    /// The change itself: a generated-file marker, minified or binary content, a patch too
-    /// large for GitHub or for a call.
-    ByTheChange,
 }
 
 /// What a finished job did (kept with the job, counted in metrics).
@@ -183,7 +170,7 @@ pub struct Reviewer {
     /// The service's tool budgets (a repository may lower them).
     pub(crate) tool_limits: crate::model::ToolLimits,
     /// The service's spend caps and per-person limit.
-    pub(crate) spend: crate::settings::SpendCaps,
+    pub(crate) spend: crate::review::spend::SpendCaps,
 }
 
 impl Reviewer {
@@ -210,12 +197,12 @@ impl Reviewer {
             bot_handle: bot_handle.to_owned(),
             snapshots,
             tool_limits,
-            spend: crate::settings::SpendCaps::default(),
+            spend: crate::review::spend::SpendCaps::default(),
         }
     }
 
     /// With the service's spend caps instead of the defaults.
-    pub fn with_spend_caps(mut self, spend: crate::settings::SpendCaps) -> Self {
+    pub fn with_spend_caps(mut self, spend: crate::review::spend::SpendCaps) -> Self {
         self.spend = spend;
         self
     }
@@ -254,8 +241,9 @@ impl JobHandler for Reviewer {
         self.metrics.queue_wait(job.waited);
         let meter = self.meter_of(job);
         // On the heap: a review's future is large, and a task's first poll is on the stack.
-        let work = Box::pin(self.review(&job.request, Some(lease), Some(job)));
-        let (result, stats) = tally::counted(meter.clone(), work).await;
+        let mut tally = tally::Tally::new(meter.clone());
+        let result = Box::pin(self.review(&job.request, Some(lease), Some(job), &mut tally)).await;
+        let stats = tally.stats;
         let spent = meter.total();
         self.metrics.review_duration(started.elapsed());
         let (kind, review_id) = match &result {

@@ -1,9 +1,10 @@
 //! Posting the review exactly once.
 
-use super::place::Placement;
-use super::{Outcome, ReviewError, Reviewer, publish};
+use super::{Outcome, ReviewError, Reviewer};
 use crate::github::{NewReview, RepoClient};
 use crate::ids::{CommitSha, PrNumber};
+use crate::pipeline::place::Placement;
+use crate::pipeline::publish;
 
 impl Reviewer {
     /// Posts `review`; a lost answer is settled by looking for the marker, and a 422 (which

@@ -1,6 +1,6 @@
-//! Progress a person can see: while a long review runs (several parts, turns with tools, the
-//! verification), the check run's title and summary say where it is. Updates go out on their
-//! own task, the latest one wins, and none can land after the check is completed.
+//! Progress a person can see on the check run: while a long review runs (several parts, turns
+//! with tools, the verification), its title and summary say where the pipeline is. Updates go
+//! out on their own task, the latest one wins, and none can land after the check is completed.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::github::RepoClient;
+use crate::pipeline::progress::{Reporter, Step};
 
 /// The check run's progress of one review.
 pub struct Progress {
@@ -46,8 +47,8 @@ impl Progress {
     pub fn reporter(&self) -> Reporter {
         let tx = self.tx.clone();
         Arc::new(move |step: Step| {
-            if let Some(tx) = &tx {
-                let _ = tx.send(Some(step.describe()));
+            if let (Some(tx), Some(shown)) = (&tx, step.describe()) {
+                let _ = tx.send(Some(shown));
             }
         })
     }
@@ -58,56 +59,6 @@ impl Progress {
         drop(self.tx.take());
         if let Some(task) = self.task.take() {
             let _ = task.await;
-        }
-    }
-}
-
-/// Where the pipeline is, as it goes: the App shows it on the check run, the CLI on standard
-/// error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// The model is asked about `files` files in `parts` parts.
-    Asking { parts: usize, files: usize },
-    /// `done` of the `parts` parts are answered.
-    Answered {
-        done: usize,
-        parts: usize,
-        files: usize,
-    },
-    /// A second look at `findings` findings.
-    Verifying { findings: usize },
-}
-
-/// Told each [`Step`], from whichever task reaches it.
-pub type Reporter = Arc<dyn Fn(Step) + Send + Sync>;
-
-impl Step {
-    /// The check run's title and summary for this step.
-    pub fn describe(self) -> (String, String) {
-        match self {
-            Step::Asking { parts: 0 | 1, .. } => (
-                "Reviewing".to_owned(),
-                "The model is reviewing this pull request.".to_owned(),
-            ),
-            Step::Asking { parts, files } => (
-                format!("Reviewing: 0 of {parts} parts"),
-                format!(
-                    "The model is reviewing the {files} files of this pull request in {parts} parts."
-                ),
-            ),
-            Step::Answered { done, parts, files } => (
-                format!("Reviewing: part {done} of {parts} answered"),
-                format!(
-                    "The model is reviewing the {files} files of this pull request in {parts} parts; {done} answered."
-                ),
-            ),
-            Step::Verifying { findings } => (
-                format!(
-                    "Verifying {findings} finding{}",
-                    if findings == 1 { "" } else { "s" }
-                ),
-                "A second model call checks each finding before it is posted.".to_owned(),
-            ),
         }
     }
 }

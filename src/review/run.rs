@@ -2,12 +2,15 @@
 //! from GitHub, the shared pipeline, then the delivery (a stale head, the earlier findings it
 //! settled, a quiet re-review, the post) and the check run.
 
-use super::pipeline::{self, Context, Described, Destination, Engine, Reviewed};
-use super::progress::Reporter;
-use super::{Outcome, ReviewError, Reviewer, earlier, gate};
-use crate::event::{ReviewRequest, Trigger};
+use super::tally::Tally;
+use super::{Outcome, ReviewError, Reviewer, gate};
+use crate::event::{Command, ReviewRequest, Trigger};
 use crate::github::{PullInfo, RepoClient};
 use crate::ids::{CommitSha, JobId};
+use crate::markdown;
+use crate::pipeline::meter::Meter;
+use crate::pipeline::progress::Reporter;
+use crate::pipeline::{self, Context, Described, Destination, Engine, Reviewed};
 use crate::store::{AckState, ClaimedJob, PostedReview};
 use crate::threads;
 use crate::worker::Lease;
@@ -20,6 +23,7 @@ impl Reviewer {
         req: &ReviewRequest,
         lease: Option<&Lease>,
         job: Option<&ClaimedJob>,
+        tally: &mut Tally,
     ) -> Result<Outcome, ReviewError> {
         let gh = self
             .github
@@ -43,6 +47,10 @@ impl Reviewer {
             return Ok(Outcome::Skipped(super::gate::NOT_ALLOWED));
         }
         let pull = pull?;
+        // A comment's command other than a review runs before the review's gate.
+        if !matches!(req.command, Command::Review { .. }) {
+            return self.command(&gh, req, &pull, &tally.meter).await;
+        }
         let gated = self.gate(&gh, req, &pull).await?;
         // This worker holds the acknowledgement (the row stays `worker`: no loop takes it):
         // the 👀 goes out with the first wave below once the gate let the review through.
@@ -78,7 +86,7 @@ impl Reviewer {
                 "GitHub sent a head SHA that is not a commit id"
             ))
         })?;
-        super::tally::note(|t| t.head_sha = Some(sha.to_string()));
+        tally.stats.head_sha = Some(sha.to_string());
         let gathered = self
             .gather(
                 &gh,
@@ -98,9 +106,9 @@ impl Reviewer {
                     let ctx = self
                         .context(&gh, req, &pull, &loaded, &sha, gathered)
                         .await?;
-                    let engine = self.engine(progress.reporter());
+                    let engine = self.engine(progress.reporter(), tally.meter.clone());
                     let reviewed = pipeline::review(&engine, &ctx).await?;
-                    self.deliver(&gh, req, &pull, &ctx, reviewed, lease).await
+                    self.deliver(req, &pull, &ctx, reviewed, lease, tally).await
                 }
                 .await
             }
@@ -133,12 +141,12 @@ impl Reviewer {
 
     /// The model half's engine: this process's model, slots and limits, its answers paid
     /// through the run's meter.
-    pub(crate) fn engine(&self, report: Reporter) -> Engine<'_> {
+    pub(crate) fn engine(&self, report: Reporter, meter: Meter) -> Engine<'_> {
         Engine {
             model: &self.model,
             limits: &self.limits,
             tool_limits: self.tool_limits,
-            meter: super::tally::meter(&self.metrics),
+            meter,
             report,
         }
     }
@@ -150,7 +158,7 @@ impl Reviewer {
         gh: &RepoClient,
         req: &ReviewRequest,
         pull: &PullInfo,
-        loaded: &gate::Loaded,
+        loaded: &crate::repo_config::Loaded,
         sha: &CommitSha,
         gathered: super::context::Gathered,
     ) -> Result<Context, ReviewError> {
@@ -160,7 +168,8 @@ impl Reviewer {
         // head is gone or no longer an ancestor, as after a force-push).
         let since = gathered.since;
         let review_files = since.as_ref().map_or(&pr_files, |(_, files)| files);
-        let (reviewable, mut not_reviewed) = super::filter::select(review_files, &config.paths);
+        let (reviewable, mut not_reviewed) =
+            crate::pipeline::filter::select(review_files, &config.paths);
         if since.is_none() && pull.changed_files > pr_files.len() as u64 {
             not_reviewed.push((
                 format!("{} more files", pull.changed_files - pr_files.len() as u64),
@@ -189,7 +198,7 @@ impl Reviewer {
                     .earlier_findings(gh, req, sha, config, &contents, toolbox)
                     .await;
                 let notes = match config.review.learnings {
-                    true => self.learnings_for_model(req).await,
+                    true => crate::commands::notes_for_model(&self.store, &req.repo).await,
                     false => String::new(),
                 };
                 (earlier, notes)
@@ -207,7 +216,7 @@ impl Reviewer {
             },
             config: config.clone(),
             config_error: loaded.error.as_ref().map(ToString::to_string),
-            focus_areas: req.focus_areas.clone(),
+            focus_areas: req.command.focus_areas().to_vec(),
             pr_files,
             since,
             selected,
@@ -228,14 +237,15 @@ impl Reviewer {
     /// re-review stays quiet; else the review is published and posted exactly once.
     async fn deliver(
         &self,
-        gh: &RepoClient,
         req: &ReviewRequest,
         pull: &PullInfo,
         ctx: &Context,
         reviewed: Reviewed,
         lease: Option<&Lease>,
+        tally: &mut Tally,
     ) -> Result<Outcome, ReviewError> {
-        let Some((_, sha)) = &ctx.head else {
+        // The head the context was read at, and the repository's client.
+        let Some((gh, sha)) = &ctx.head else {
             return Err(ReviewError::Internal(anyhow::anyhow!("no head to post on")));
         };
         let trigger_id = req.trigger.marker_id();
@@ -281,8 +291,9 @@ impl Reviewer {
                 .map_err(ReviewError::Store)?;
         }
         let placement = &reviewed.placement;
-        let result = super::result::result(&reviewed.answer.output, placement, &reviewed.drops);
-        super::tally::note(|t| t.result = Some(result));
+        let result =
+            crate::pipeline::result::result(&reviewed.answer.output, placement, &reviewed.drops);
+        tally.stats.result = Some(result);
         // An automatic re-review with nothing new and nothing fixed stays quiet.
         // (A check's "Re-run" is a person's request too.)
         let found = !placement.inline.is_empty() || !placement.summary_only.is_empty();
@@ -293,13 +304,17 @@ impl Reviewer {
         {
             return Ok(Outcome::Quiet);
         }
-        let spent = self.account(&ctx.config, &reviewed);
+        let spent = self.account(&ctx.config, &reviewed, tally);
         let blob_base = pull.blob_base(sha);
         let to = Destination {
             sha,
             trigger: &trigger_id,
             blob_base: blob_base.as_deref(),
-            earlier: &earlier::settled_section(&settled),
+            earlier: &markdown::summary::settled(&markdown::summary::Settled {
+                fixed: &settled.fixed,
+                outdated: &settled.outdated,
+                reopened: &settled.reopened,
+            }),
         };
         let review = pipeline::publish(ctx, &reviewed, &spent, &to);
         if let Some(review_id) = posted? {

@@ -9,6 +9,27 @@ use crate::event::ReviewRequest;
 use crate::repo_config::RepoConfig;
 use crate::store::now_ms;
 
+/// The service's caps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpendCaps {
+    /// Dollars per installation per UTC day; `None`: no cap.
+    pub daily_usd: Option<f64>,
+    /// Dollars per installation per calendar month (UTC); `None`: no cap.
+    pub monthly_usd: Option<f64>,
+    /// Model-calling jobs per person per hour; `None`: no limit.
+    pub per_person_per_hour: Option<u32>,
+}
+
+impl Default for SpendCaps {
+    fn default() -> Self {
+        Self {
+            daily_usd: Some(100.0),
+            monthly_usd: Some(2_000.0),
+            per_person_per_hour: Some(30),
+        }
+    }
+}
+
 /// A limit the job would go past.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Limit {
@@ -212,7 +233,7 @@ pub struct Standing {
 /// repository whose configuration set caps (as this process last read them).
 pub async fn standings(
     store: &crate::store::Store,
-    caps: &crate::settings::SpendCaps,
+    caps: &SpendCaps,
     metrics: &crate::metrics::Metrics,
 ) -> anyhow::Result<Vec<Standing>> {
     let now = now_ms();

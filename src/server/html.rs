@@ -51,24 +51,6 @@ static CSS_HASH: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// `text` with the five characters that mean something in HTML escaped (for text and for
-/// quoted attribute values). The pages never need it (maud escapes); the eval's report, written
-/// by hand, does.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The whole document around `body`; the stylesheet goes in as it is (a constant, allowed by
 /// its hash).
 fn document(title: &str, body: Markup) -> Markup {
@@ -117,15 +99,6 @@ frame-ancestors 'none'; base-uri 'none'",
     response
 }
 
-/// Whether `given` equals `expected`, in time that does not depend on where they differ.
-pub fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    use subtle::ConstantTimeEq as _;
-    // Hashing first makes the lengths equal, so the comparison does not leak the length.
-    let a = sha2::Sha256::digest(given);
-    let b = sha2::Sha256::digest(expected);
-    bool::from(a.ct_eq(&b))
-}
-
 /// The value of the cookie `name` the request carries, if any.
 pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -162,22 +135,6 @@ pub fn with_cookie(mut response: Response, cookie: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escaping_covers_text_and_attributes() {
-        assert_eq!(
-            escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-    }
-
-    #[test]
-    fn secrets_compare_whole() {
-        assert!(same_secret(b"token-123", b"token-123"));
-        assert!(!same_secret(b"token-124", b"token-123"));
-        assert!(!same_secret(b"token-12", b"token-123"));
-        assert!(!same_secret(b"", b"token-123"));
-    }
 
     #[test]
     fn the_policy_allows_the_stylesheet_by_hash_only() {

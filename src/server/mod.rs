@@ -32,7 +32,7 @@ pub struct AppState {
     pub secrets: WebhookSecrets,
     pub metrics: Arc<Metrics>,
     /// The spend caps, shown on `/metrics` against what was spent.
-    pub spend: crate::settings::SpendCaps,
+    pub spend: crate::review::spend::SpendCaps,
     /// The operator page (`STATUS_TOKEN` set), or none.
     pub status: Option<Arc<crate::server::status::StatusConfig>>,
     /// The review API (`API_TOKENS` set), or none.

@@ -18,20 +18,7 @@ pub const CREDENTIALS_VAR: &str = "CODEX_REVIEW_CREDENTIALS_FILE";
 /// The file's name when `CODEX_REVIEW_CREDENTIALS_FILE` is unset.
 const FILE_NAME: &str = "codex-review.credentials.json";
 
-/// What GitHub's manifest flow gave for the App.
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    pub app_id: u64,
-    /// The App's slug (`codex-review-acme`), for its pages on GitHub.
-    pub slug: String,
-    /// The App's page on GitHub (`https://github.com/apps/SLUG`).
-    pub html_url: String,
-    pub private_key: SecretString,
-    pub webhook_secret: SecretString,
-    /// `pull` when the setup page learnt that GitHub cannot reach the service
-    /// (`CODEX_REVIEW_DELIVERIES`, which the environment overrides).
-    pub deliveries: Option<String>,
-}
+pub use crate::github::manifest::Credentials;
 
 /// The file's layout (the secrets as plain strings, for serde).
 #[derive(Serialize, Deserialize)]

@@ -19,11 +19,6 @@ pub enum Deliveries {
 pub const DEFAULT_PULL_EVERY: Duration = Duration::from_secs(10);
 
 impl Deliveries {
-    /// The default pause between two reads of the delivery log.
-    pub fn default_every() -> Duration {
-        DEFAULT_PULL_EVERY
-    }
-
     /// From `CODEX_REVIEW_DELIVERIES` and `CODEX_REVIEW_PULL_EVERY` (the credentials file the
     /// setup page writes may hold the first; the environment wins over it).
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::pipeline::Limits;
+
 pub mod api_tokens;
 mod codebase;
 pub mod credentials;
@@ -17,7 +19,6 @@ mod startup;
 pub use api_tokens::ApiToken;
 pub use codebase::CodebaseSettings;
 pub use deliveries::Deliveries;
-pub use spend::SpendCaps;
 pub use startup::{SetupSettings, Startup};
 
 /// Everything `codex-review serve` needs to run.
@@ -53,7 +54,7 @@ pub struct Settings {
     pub api_tokens: Vec<ApiToken>,
     /// Spend caps per installation and per person (`CODEX_REVIEW_*_USD_CAP`,
     /// `CODEX_REVIEW_MAX_PER_PERSON_PER_HOUR`).
-    pub spend: SpendCaps,
+    pub spend: crate::review::spend::SpendCaps,
 }
 
 /// The App's id, private key and webhook secrets (several during a rotation), checked.
@@ -164,66 +165,9 @@ fn host_name(lookup: &impl Fn(&str) -> Option<String>) -> Option<String> {
         .filter(|h| !h.is_empty())
 }
 
-/// How much one review may ask of the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// `CODEX_REVIEW_CHUNK_TOKENS`: estimated tokens of diff per model call, default 60,000.
-    pub chunk_tokens: usize,
-    /// `CODEX_REVIEW_MAX_CALLS`: model calls per review at most, default 8.
-    pub max_calls: usize,
-    /// `CODEX_REVIEW_MODEL_CONCURRENCY`: model calls in flight in this process, default 4.
-    pub model_concurrency: usize,
-    /// `CODEX_REVIEW_WORKERS`: review jobs run at once by this process, default 4.
-    pub workers: usize,
-    /// `CODEX_REVIEW_INSTALLATION_CONCURRENCY`: jobs of one installation running at once
-    /// across all replicas, default 2 (one busy organisation does not starve the others).
-    pub per_installation: usize,
-}
-
-impl Limits {
-    /// Tokens kept free in each call for the instructions and the PR's title and description.
-    const PROMPT_OVERHEAD_TOKENS: usize = 4_000;
-
-    /// Estimated tokens of diff per model call: the chunk budget less what the prompt itself
-    /// takes, and never under 1,000 (a small `CODEX_REVIEW_CHUNK_TOKENS` does not underflow).
-    pub fn diff_tokens_per_call(&self) -> usize {
-        self.chunk_tokens
-            .saturating_sub(Self::PROMPT_OVERHEAD_TOKENS)
-            .max(1_000)
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            chunk_tokens: 60_000,
-            max_calls: 8,
-            model_concurrency: 4,
-            workers: 4,
-            per_installation: 2,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct GitHubSettings {
-    /// `GITHUB_APP_ID`.
-    pub app_id: u64,
-    /// `GITHUB_PRIVATE_KEY`, or the contents of `GITHUB_PRIVATE_KEY_PATH`: an RSA key in PEM.
-    pub private_key: SecretString,
-    /// `GITHUB_WEBHOOK_SECRET`: one or more, comma-separated, all accepted (rotation).
-    pub webhook_secrets: Vec<SecretString>,
-    /// `GITHUB_API_URL`, without a trailing slash; default `https://api.github.com` for
-    /// github.com, `GITHUB_URL/api/v3` for GitHub Enterprise Server.
-    pub api_url: String,
-    /// `GITHUB_URL`: GitHub's web address, default `https://github.com`.
-    pub web_url: String,
-    /// `CODEX_REVIEW_ARCHIVE_HOSTS`: hosts, comma-separated, that the archive's download link
-    /// may lead to besides those GitHub serves archives from (`codeload.github.com` for
-    /// github.com; for Enterprise Server the API's host and its `codeload.` subdomain);
-    /// default none.
-    pub archive_hosts: Vec<String>,
-}
+/// GitHub's settings are the github room's type; this room fills them in from the
+/// environment.
+pub use crate::github::GitHubSettings;
 
 /// The model's settings are the model room's type; this room fills them in from the
 /// environment.
@@ -432,7 +376,7 @@ impl Settings {
             None => Vec::new(),
         };
 
-        let spend = SpendCaps::from_lookup(&get)?;
+        let spend = crate::review::spend::SpendCaps::from_lookup(&get)?;
 
         Ok(Settings {
             spend,

@@ -11,27 +11,7 @@
 //! A repository may lower its own share with `spend.daily_usd` / `spend.monthly_usd`.
 
 use super::SettingsError;
-
-/// The service's caps.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SpendCaps {
-    /// Dollars per installation per UTC day; `None`: no cap.
-    pub daily_usd: Option<f64>,
-    /// Dollars per installation per calendar month (UTC); `None`: no cap.
-    pub monthly_usd: Option<f64>,
-    /// Model-calling jobs per person per hour; `None`: no limit.
-    pub per_person_per_hour: Option<u32>,
-}
-
-impl Default for SpendCaps {
-    fn default() -> Self {
-        Self {
-            daily_usd: Some(100.0),
-            monthly_usd: Some(2_000.0),
-            per_person_per_hour: Some(30),
-        }
-    }
-}
+use crate::review::spend::SpendCaps;
 
 impl SpendCaps {
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {

@@ -330,7 +330,8 @@ mod tests {
 
     #[test]
     fn failed_reads_back_off_from_seconds_to_hours() {
-        let every = crate::settings::Deliveries::default_every();
+        // The default pause between two reads of the delivery log (`CODEX_REVIEW_PULL_EVERY`).
+        let every = std::time::Duration::from_secs(10);
         let waits: Vec<u64> = (1..=MAX_READS)
             .map(|a| backoff(every, a).as_secs())
             .collect();

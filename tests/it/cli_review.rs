@@ -83,7 +83,8 @@ async fn a_local_diff_is_reviewed_from_standard_input() {
         ),
         "{stdout}"
     );
-    assert!(stderr.contains("asking the model (1 call)"), "{stderr}");
+    // Standard error is no terminal here: no progress at all.
+    assert!(!stderr.contains("asking the model"), "{stderr}");
     let request = &ai.requests()[0];
     let message = request["input"][0]["content"].as_str().unwrap();
     assert!(
@@ -275,6 +276,18 @@ async fn a_local_diff_is_reviewed_with_the_work_trees_head_in_reach() {
     assert!(
         stdout.contains("Looked at: 1 file(s) read, 0 search(es), 1 refused call(s)"),
         "{stdout}"
+    );
+    // Standard error is no terminal: no progress bar, not even for the tool calls; only the
+    // steps' plain lines.
+    assert!(
+        !stderr.contains(['\r', '\u{1b}'])
+            && !stderr.contains("tool call")
+            && !stderr.contains("["),
+        "{stderr:?}"
+    );
+    assert!(
+        stderr.lines().all(|l| l.starts_with("codex-review: ")),
+        "{stderr:?}"
     );
     // The guidelines of the work tree's HEAD reached the model, as the base's do in the App.
     let asked = ai.requests();

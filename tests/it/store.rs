@@ -4,7 +4,7 @@
 use crate::support;
 use std::time::Duration;
 
-use codex_review::event::{ReviewRequest, Task, Trigger};
+use codex_review::event::{Command, ReviewRequest, Trigger};
 use codex_review::ids::{CommentId, CommitSha, DeliveryId, InstallationId, PrNumber, RepoName};
 use codex_review::store::{
     DeliveryRecord, Effect, PostedFinding, PostedReview, Pruned, Recorded, Store, Supersede,
@@ -22,9 +22,10 @@ fn comment_request(pr: u64, comment: u64) -> ReviewRequest {
             association: Some("MEMBER".into()),
             in_thread: false,
         },
-        task: Task::Review,
-        focus_areas: vec!["security".into()],
-        full: false,
+        command: Command::Review {
+            focus_areas: vec!["security".into()],
+            full: false,
+        },
     }
 }
 
@@ -39,9 +40,7 @@ fn ready_request(pr: u64, installation: u64, head: &str) -> ReviewRequest {
             author: "bob".into(),
             association: Some("MEMBER".into()),
         },
-        task: Task::Review,
-        focus_areas: vec![],
-        full: false,
+        command: Command::review(),
     }
 }
 
@@ -116,7 +115,10 @@ async fn a_second_trigger_for_the_same_work_joins_the_queued_job(backend: Backen
     );
     // Other focus areas or another PR are other work.
     let mut other = comment_request(1, 13);
-    other.focus_areas = vec!["performance".into()];
+    other.command = Command::Review {
+        focus_areas: vec!["performance".into()],
+        full: false,
+    };
     assert!(matches!(
         enqueue(&store, "d-4", &other).await,
         Recorded::Queued(_)

@@ -13,9 +13,10 @@ use crate::eval::score::CaseRun;
 use crate::github::RepoClient;
 use crate::ids::RepoName;
 use crate::model::cassette::Tape;
-use crate::review::Loaded;
-use crate::review::meter::Meter;
-use crate::review::pipeline::{self, Engine};
+use crate::pipeline::meter::Meter;
+use crate::pipeline::progress::Reporter;
+use crate::pipeline::{self, Engine};
+use crate::repo_config::Loaded;
 use crate::settings::CodebaseSettings;
 
 /// The title of a case that gives none: nothing of its id, revisions or labels.
@@ -32,6 +33,8 @@ pub struct Configuration {
 /// What every case of a run shares.
 pub struct Bench<'a> {
     pub engine: &'a Engine<'a>,
+    /// Where each case's pipeline reports its steps (the eval's bar counts its tool calls).
+    pub report: Reporter,
     pub settings: &'a CodebaseSettings,
     /// The dataset's directory: local repositories are relative to it.
     pub here: &'a Path,
@@ -61,7 +64,7 @@ pub async fn run(
         limits: bench.engine.limits,
         tool_limits: bench.engine.tool_limits,
         meter: Meter::new(),
-        report: Arc::new(|_| {}),
+        report: Arc::clone(&bench.report),
     };
     let done = |reported, error: Option<String>| {
         let spent = engine.meter.total();
@@ -90,7 +93,7 @@ pub async fn run(
     };
     let reviewed = match pipeline::review(&engine, &prepared.ctx).await {
         Ok(r) => r,
-        Err(e) => return done(Vec::new(), Some(e.to_string())),
+        Err(e) => return done(Vec::new(), Some(crate::error_chain::chain(&e))),
     };
     let p = &reviewed.placement;
     let reported: Vec<_> = p

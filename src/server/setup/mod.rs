@@ -43,7 +43,8 @@ use crate::error_chain::chain;
 use crate::github::GitHubError;
 use crate::ids::NoRandomness;
 use crate::retry::RetryPolicy;
-use crate::server::html::{cookie, same_secret, secure, with_cookie};
+use crate::secret::same_secret;
+use crate::server::html::{cookie, secure, with_cookie};
 use crate::settings::SetupSettings;
 use crate::settings::credentials::{self, Credentials};
 

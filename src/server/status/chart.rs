@@ -6,16 +6,13 @@ use std::collections::HashMap;
 
 use maud::{Markup, html};
 
+use crate::chart::{COLOURS, nice_ceiling, px, usd};
 use crate::when;
 
 /// Days the chart covers, today included.
 pub const DAYS: i64 = 30;
-/// Repositories with a colour of their own.
-const NAMED: usize = 5;
-/// Colours a colour-blind reader can tell apart (Okabe and Ito), the last for "others".
-pub(crate) const COLOURS: [&str; NAMED + 1] = [
-    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#999999",
-];
+/// Repositories with a colour of their own; the last colour is for "others".
+const NAMED: usize = COLOURS.len() - 1;
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 260.0;
@@ -86,11 +83,6 @@ pub fn cost_chart(rows: &[(String, i64, i64)], today: i64) -> (Markup, Markup) {
     (svg, legend)
 }
 
-/// `{v:.1}`: coordinates to a tenth of a pixel.
-fn px(v: f64) -> String {
-    format!("{v:.1}")
-}
-
 const PLOT_W: f64 = WIDTH - LEFT - RIGHT;
 const PLOT_H: f64 = HEIGHT - TOP - BOTTOM;
 
@@ -139,28 +131,6 @@ fn bars(
     }
 }
 
-/// `$0.42`, `$12.30`, `$0.0031`: USD from millionths, with cents unless it is less.
-pub fn usd(micros: i64) -> String {
-    let dollars = micros as f64 / 1e6;
-    if micros != 0 && micros.abs() < 10_000 {
-        format!("${dollars:.4}")
-    } else {
-        format!("${dollars:.2}")
-    }
-}
-
-/// The smallest of 1, 2, 2.5, 5 or 10 times a power of ten that is at least `n`.
-pub(crate) fn nice_ceiling(n: i64) -> i64 {
-    let mut power = 1i64;
-    while power.saturating_mul(10) <= n {
-        power = power.saturating_mul(10);
-    }
-    [power, power * 2, power * 5 / 2, power * 5]
-        .into_iter()
-        .find(|c| *c >= n)
-        .unwrap_or(power.saturating_mul(10))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,15 +159,5 @@ mod tests {
         assert!(legend.contains("others"));
         assert!(legend.starts_with("<ul class=\"legend\""));
         assert!(svg.contains(">$2.00<") || svg.contains(">$2.50<"), "{svg}");
-    }
-
-    #[test]
-    fn axis_ceilings_are_round() {
-        assert_eq!(nice_ceiling(10_000), 10_000);
-        assert_eq!(nice_ceiling(12_000), 20_000);
-        assert_eq!(nice_ceiling(2_100_000), 2_500_000);
-        assert_eq!(nice_ceiling(3_000_000), 5_000_000);
-        assert_eq!(usd(1_500_000), "$1.50");
-        assert_eq!(usd(3_100), "$0.0031");
     }
 }

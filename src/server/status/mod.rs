@@ -24,7 +24,8 @@ use maud::html;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::server::html::{cookie, same_secret, secure, with_cookie};
+use crate::secret::same_secret;
+use crate::server::html::{cookie, secure, with_cookie};
 use crate::store::{Store, now_ms};
 
 /// Every status page's title (and first heading).
@@ -42,7 +43,7 @@ pub struct StatusConfig {
     /// This process's name (`CODEX_REVIEW_INSTANCE`).
     pub instance: String,
     /// The spend caps, shown against what was spent.
-    pub spend: crate::settings::SpendCaps,
+    pub spend: crate::review::spend::SpendCaps,
 }
 
 #[derive(Clone)]

@@ -7,6 +7,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::{StatusConfig, chart};
+use crate::chart::usd;
 use crate::review::spend::Standing;
 use crate::server::html::page;
 use crate::store::{DeliveryCount, RunRecord, Store, now_ms};
@@ -33,7 +34,7 @@ pub struct StatusData {
 
 pub async fn gather(
     store: &Store,
-    caps: &crate::settings::SpendCaps,
+    caps: &crate::review::spend::SpendCaps,
     metrics: &crate::metrics::Metrics,
 ) -> anyhow::Result<StatusData> {
     let now = now_ms();
@@ -132,7 +133,7 @@ fn review_row(web: &str, run: &RunRecord) -> Markup {
             @for n in run.findings { td.num { (n) } }
             td.num { (run.model_calls) }
             td.num { (run.input_tokens) " / " (run.cached_tokens) " / " (run.output_tokens) }
-            td.num { (run.cost_micros.map_or("—".to_owned(), chart::usd)) }
+            td.num { (run.cost_micros.map_or("—".to_owned(), usd)) }
             td.num { (when::duration(run.finished_at - run.started_at)) }
         }
     }
@@ -172,7 +173,7 @@ fn header(data: &StatusData, config: &StatusConfig, today: i64) -> Markup {
             (card(
                 "Cost today / 30 days",
                 None,
-                &format!("{} / {}", chart::usd(cost_today), chart::usd(month)),
+                &format!("{} / {}", usd(cost_today), usd(month)),
             ))
         }
     }

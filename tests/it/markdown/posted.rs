@@ -7,11 +7,11 @@ use codex_review::codebase::Trace;
 use codex_review::diff::Side;
 use codex_review::ids::CommitSha;
 use codex_review::model::{CodeLocation, Finding, LineRange, ReviewOutput, Usage};
-use codex_review::review::conclude::{Remains, conclude};
-use codex_review::review::place::{OUTSIDE_REASON, Placed, Placement, Unplaced};
-use codex_review::review::publish::{self, SummaryInput};
-use codex_review::review::result::Drops;
-use codex_review::review::verify::{Dropped, Verification};
+use codex_review::pipeline::conclude::{Remains, conclude};
+use codex_review::pipeline::place::{OUTSIDE_REASON, Placed, Placement, Unplaced};
+use codex_review::pipeline::publish::{self, SummaryInput};
+use codex_review::pipeline::result::Drops;
+use codex_review::pipeline::verify::{Dropped, Verification};
 use proptest::prelude::*;
 use serde_json::json;
 

@@ -17,10 +17,12 @@ use serde_json::{Value, json};
 
 use super::spec;
 
+mod answers;
 mod app_hooks;
 pub mod manifest_flow;
 mod repo_data;
 mod repo_routes;
+use answers::{error, fault_response, paginate, query_param};
 use repo_routes::{check_jwt, repo_route};
 mod reviews;
 mod threads;
@@ -311,37 +313,6 @@ impl FakeGitHub {
     }
 }
 
-fn error(status: u16, message: &str, errors: Option<Value>) -> Response {
-    let mut body = json!({
-        "message": message,
-        "documentation_url": "https://docs.github.com/rest",
-        "status": status.to_string(),
-    });
-    if let Some(errors) = errors {
-        body["errors"] = errors;
-    }
-    (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
-}
-
-fn query_param(query: &str, name: &str) -> Option<u64> {
-    query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .and_then(|(_, v)| v.parse().ok())
-}
-
-fn paginate<T: Clone>(items: &[T], query: &str) -> Vec<T> {
-    let per_page = query_param(query, "per_page").unwrap_or(30).clamp(1, 100) as usize;
-    let page = query_param(query, "page").unwrap_or(1).max(1) as usize;
-    items
-        .iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .cloned()
-        .collect()
-}
-
 async fn handle(
     State(fake): State<FakeGitHub>,
     method: Method,
@@ -593,19 +564,4 @@ impl Drop for ReactionRead {
     fn drop(&mut self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
-}
-
-fn fault_response(f: &Fault) -> Response {
-    let mut r = (
-        StatusCode::from_u16(f.status).unwrap(),
-        axum::Json(f.body.clone()),
-    )
-        .into_response();
-    for (k, v) in &f.headers {
-        r.headers_mut().insert(
-            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            v.parse().unwrap(),
-        );
-    }
-    r
 }

@@ -13,15 +13,12 @@
 //! P1 was lowered), so they are replaced by a template that names what is posted and why the
 //! rest went. When nothing changed, the model's verdict and explanation stand.
 
+use super::filter::ALREADY_POSTED;
 use super::place::Placement;
 use super::result::Drops;
+use crate::markdown;
 use crate::model::prompt::one_line;
 use crate::model::{Finding, ReviewOutput};
-use crate::untrusted;
-
-/// The reason [`super::filter`] gives a finding an earlier review already posted: it is
-/// still there, so it still counts for the verdict.
-pub const ALREADY_POSTED: &str = "already posted on this pull request";
 
 /// Titles of posted findings named in the explanation at most.
 const NAMED: usize = 3;
@@ -146,17 +143,12 @@ fn named(posted: &[&Finding]) -> String {
         .take(NAMED)
         .map(|f| {
             // The explanation is sanitised as a whole when posted; the place is shown as
-            // code, through the same sanitizer, so that no path reads as Markdown.
-            let at = format!(
-                "{}:{}",
-                f.code_location.file_path, f.code_location.line_range.start
+            // code, as the summary shows places, so that no path reads as Markdown.
+            let at = markdown::summary::place(
+                &f.code_location.file_path,
+                f.code_location.line_range.start,
             );
-            format!(
-                "[P{}] {} ({})",
-                f.priority,
-                one_line(&f.title),
-                untrusted::code(&at, 300)
-            )
+            format!("[P{}] {} ({at})", f.priority, one_line(&f.title))
         })
         .collect();
     let more = match posted.len().saturating_sub(NAMED) {
@@ -193,7 +185,7 @@ mod tests {
     use super::*;
     use crate::diff::Side;
     use crate::model::{CodeLocation, LineRange};
-    use crate::review::place::{Placed, Unplaced};
+    use crate::pipeline::place::{Placed, Unplaced};
 
     fn finding(title: &str, priority: i64, line: i64) -> Finding {
         Finding {

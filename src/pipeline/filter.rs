@@ -3,16 +3,23 @@
 //! earlier review already posted. The App and the CLI run the same function; the CLI has no
 //! earlier findings, so only the repository's settings take findings out there.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::fingerprint;
 use super::place::{Placement, keep_above_thresholds};
 use super::result::Drops;
 use crate::diff::FileDiff;
 use crate::diff::filter::PathRules;
+use crate::model::normalize_title;
 use crate::repo_config::{Paths, ReviewSettings};
 use crate::store::{KnownFinding, PostedFinding};
-use crate::threads::Earlier;
+
+/// Why a finding an earlier review already posted is not posted again: it is still there,
+/// so it still counts for the verdict.
+pub const ALREADY_POSTED: &str = "already posted on this pull request";
+
+/// `(path, normalised title)` of the findings people dismissed on the pull request.
+pub type Dismissed = HashSet<(String, String)>;
 
 /// What the filter took out, and what remains to be remembered once posted.
 #[derive(Debug, Default)]
@@ -27,12 +34,12 @@ pub struct Filtered {
     pub remembered: Vec<PostedFinding>,
 }
 
-/// Takes out of `placement` what the repository's settings, the dismissals of `earlier` and
-/// the `known` findings leave out, noting each in `drops`.
+/// Takes out of `placement` what the repository's settings, the `dismissed` findings and the
+/// `known` findings leave out, noting each in `drops`.
 pub fn filter(
     placement: &mut Placement,
     review: &ReviewSettings,
-    earlier: &Earlier,
+    dismissed: &Dismissed,
     known: &HashMap<String, KnownFinding>,
     files: &[FileDiff],
     drops: &mut Drops,
@@ -49,17 +56,31 @@ pub fn filter(
         }
     }
     drops.before(placement);
-    let dismissed = super::earlier::drop_dismissed(placement, earlier);
+    let dismissed = drop_dismissed(placement, dismissed);
     drops.after(placement, "dismissed on this pull request");
     drops.before(placement);
     let (repeats, remembered) = fingerprint::drop_repeated(placement, files, known);
-    drops.after(placement, super::conclude::ALREADY_POSTED);
+    drops.after(placement, ALREADY_POSTED);
     Filtered {
         below,
         dismissed,
         repeats,
         remembered,
     }
+}
+
+/// Takes out the findings people dismissed on this pull request; returns how many.
+fn drop_dismissed(placement: &mut Placement, dismissed: &Dismissed) -> usize {
+    let is_dismissed =
+        |path: &str, title: &str| dismissed.contains(&(path.to_owned(), normalize_title(title)));
+    let before = placement.inline.len() + placement.summary_only.len();
+    placement
+        .inline
+        .retain(|p| !is_dismissed(&p.path, &p.finding.title));
+    placement
+        .summary_only
+        .retain(|u| !is_dismissed(&u.finding.code_location.file_path, &u.finding.title));
+    before - placement.inline.len() - placement.summary_only.len()
 }
 
 /// The files the model is shown and those it is not, with why (the repository's path rules,

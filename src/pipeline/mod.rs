@@ -1,41 +1,58 @@
 //! The review pipeline on one screen. Every review runs it: the App's (a comment, a pull
-//! request ready for review, a check's re-run), the review API's, and the CLI's (a pull
-//! request by URL, or a local diff).
+//! request ready for review, a check's re-run), the review API's, the CLI's (a pull request by
+//! URL, or a local diff) and the eval's.
 //!
 //! ```text
-//! gate → context → plan → ask (parts, tools) → merge → place → filter → verify → conclude → publish → post → check run
-//!                  └──────────────────────── review() ───────────────────────────┘
+//! plan → ask (parts, tools) → merge → place → filter → verify → conclude → publish
+//! └───────────────────────── review() ─────────────────────────┘
 //! ```
 //!
-//! The callers differ only where the request comes from and where the result goes. The App
-//! and the review API gate the request and read its [`Context`] from GitHub (`run.rs`,
-//! `context.rs`), then post a GitHub review or record the API's answer, and complete the check
-//! run (`post.rs`, `check.rs`). The CLI reads its context from GitHub with a token, or from a
-//! local diff and its work tree (`cli/`), then prints, or posts with `--post`. Between the two,
-//! [`review`] runs the same stages for all of them, and [`publish`] writes the same review.
+//! Each stage is a function with typed input and output, in a file of its own. The callers
+//! differ only in where the [`Context`] comes from and where the result goes: the App's job
+//! handler (`crate::review`) gates the request, reads the context from GitHub, and posts the
+//! published review and completes the check run; the CLI and the eval read theirs from GitHub
+//! with a token, a local diff or a recorded case, then print or score it. This room imports
+//! nothing of them: no event, no worker, no job handler.
+
+pub mod ask;
+pub mod conclude;
+pub mod context;
+mod error;
+pub mod filter;
+pub mod fingerprint;
+mod limits;
+pub mod merge;
+pub mod meter;
+pub mod place;
+pub mod progress;
+pub mod publish;
+pub mod result;
+pub mod tooling;
+pub mod trace;
+pub mod verify;
+
+pub use context::{Context, Described};
+pub use error::{Hidden, PipelineError};
+pub use limits::Limits;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::ask::{self, Answer, CallSettings, Subject};
-use super::filter::{self, Filtered};
-use super::meter::Meter;
-use super::place::{self, Placement};
-use super::progress::{Reporter, Step};
-use super::result::Drops;
-use super::tooling::Tooling;
-use super::trace::{self, Trace};
-use super::verify::{self, Verification, VerifyInput};
-use super::{Hidden, ReviewError, publish};
-use crate::diff::FileDiff;
 use crate::diff::chunk::{self, Budget, Plan, Source};
 use crate::diff::filter::PathRules;
-use crate::github::{NewReview, RepoClient};
+use crate::github::NewReview;
 use crate::ids::CommitSha;
 use crate::model::{ModelClient, ReviewOutput, ToolLimits, Usage};
 use crate::repo_config::RepoConfig;
-use crate::settings::Limits;
-use crate::threads::Earlier;
+use ask::{Answer, CallSettings, Subject};
+use filter::Filtered;
+use meter::Meter;
+use place::Placement;
+use progress::{Reporter, Step};
+use result::Drops;
+use tooling::Tooling;
+use trace::Trace;
+use verify::{Verification, VerifyInput};
 
 /// What runs the model half of every review: the model (with its limit of requests in
 /// flight), the service's limits, and the meter every answer is paid through.
@@ -46,54 +63,6 @@ pub struct Engine<'a> {
     pub tool_limits: ToolLimits,
     pub meter: Meter,
     pub report: Reporter,
-}
-
-/// What the pull request says about itself.
-#[derive(Debug, Clone, Default)]
-pub struct Described {
-    pub repo: String,
-    pub title: String,
-    pub description: String,
-    pub base_ref: String,
-    pub head_ref: String,
-}
-
-/// The context stage's output: everything the review reads, wherever it came from.
-pub struct Context {
-    pub described: Described,
-    pub config: RepoConfig,
-    /// Why the repository's configuration was not used (the defaults applied).
-    pub config_error: Option<String>,
-    /// The request's focus areas (the repository's are added when the model is asked).
-    pub focus_areas: Vec<String>,
-    /// The pull request's whole diff: inline comments go on it.
-    pub pr_files: Vec<FileDiff>,
-    /// The last reviewed head, and the pull request's changes since: what the model reads in
-    /// an incremental review.
-    pub since: Option<(CommitSha, Vec<FileDiff>)>,
-    /// Paths of the files the model is shown (the select stage's choice).
-    pub selected: Vec<String>,
-    /// Files not shown, and why.
-    pub not_reviewed: Vec<(String, String)>,
-    /// The text of files at the head, where read: context around their hunks.
-    pub contents: HashMap<String, String>,
-    /// The repository's guidance: configured instructions and AGENTS.md review guidelines.
-    pub guidelines: crate::repo_config::Guidelines,
-    /// Maintainers' notes from dismissed findings.
-    pub notes: String,
-    /// The repository at the head for the model's tools (`None`: no tools).
-    pub toolbox: Option<crate::codebase::Toolbox>,
-    /// How the repository was read, when it was not a full snapshot.
-    pub codebase_note: Option<String>,
-    /// Earlier findings on this pull request: to judge, and to leave out when dismissed.
-    pub earlier: Earlier,
-    /// The findings already posted on this pull request, by fingerprint.
-    pub known: HashMap<String, crate::store::KnownFinding>,
-    /// Whether the verify stage may run (the repository's `review.verify` applies too).
-    pub verify: bool,
-    /// The head on GitHub, to tell whether a file outside the diff exists (a local diff has
-    /// none: such findings stay in the summary).
-    pub head: Option<(RepoClient, CommitSha)>,
 }
 
 /// What the pipeline found, ready to publish.
@@ -122,7 +91,7 @@ pub struct Reviewed {
 }
 
 /// Runs the stages from the plan to the verification.
-pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, ReviewError> {
+pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, PipelineError> {
     let plan = plan(engine, ctx);
     let mut not_reviewed = ctx.not_reviewed.clone();
     not_reviewed.extend(plan.skipped.iter().cloned());
@@ -138,7 +107,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         nothing_to_review()
     } else {
         let asked = ask(engine, ctx, &plan, tooling.clone(), &mut not_reviewed).await?;
-        super::merge::stage(asked)
+        merge::stage(asked)
     };
     let mut trace = Trace::default();
     trace.stage(trace::ANSWERED, &answer.output.findings);
@@ -149,7 +118,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
     let mut filtered = filter::filter(
         &mut placement,
         review,
-        &ctx.earlier,
+        &ctx.earlier.dismissed,
         &ctx.known,
         &ctx.pr_files,
         &mut drops,
@@ -192,7 +161,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         .map_or_else(Vec::new, |v| v.lowered.clone());
     trace.dropped = drops
         .notes()
-        .map(|(path, title, reason)| super::trace::Dropped {
+        .map(|(path, title, reason)| trace::Dropped {
             path: path.to_owned(),
             title: title.to_owned(),
             reason: reason.to_owned(),
@@ -200,7 +169,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
         .collect();
     let mut answer = answer;
     let lowered = verification.as_ref().map_or(&[][..], |v| &v.lowered[..]);
-    let remains = super::conclude::Remains {
+    let remains = conclude::Remains {
         placement: &placement,
         drops: &drops,
         lowered,
@@ -209,7 +178,7 @@ pub async fn review(engine: &Engine<'_>, ctx: &Context) -> Result<Reviewed, Revi
             .open_urgent_after(&answer.output.fixed_finding_ids),
         parts: answer.calls,
     };
-    super::conclude::conclude(&mut answer.output, &remains);
+    conclude::conclude(&mut answer.output, &remains);
     Ok(Reviewed {
         answer,
         reviewed_files: plan.reviewed.len(),
@@ -265,7 +234,9 @@ fn plan(engine: &Engine<'_>, ctx: &Context) -> Plan {
 /// The model's tools for this review, within the service's and the repository's budgets.
 fn tooling(engine: &Engine<'_>, ctx: &Context, part_sizes: &[usize]) -> Option<Tooling> {
     let limits = ctx.config.review.budget.apply(engine.tool_limits);
-    let toolbox = ctx.toolbox.clone().filter(|_| limits.turns > 0)?;
+    let toolbox = ctx.toolbox.as_ref().filter(|_| limits.turns > 0)?;
+    let report = engine.report.clone();
+    let toolbox = toolbox.observed(Arc::new(move || report(Step::ToolCall)));
     let review = &ctx.config.review;
     let model = review.model.as_deref().unwrap_or(engine.model.model());
     let cached_weight = engine
@@ -288,7 +259,7 @@ async fn ask(
     plan: &Plan,
     tooling: Option<Tooling>,
     not_reviewed: &mut Vec<(String, String)>,
-) -> Result<ask::Asked, ReviewError> {
+) -> Result<ask::Asked, PipelineError> {
     let d = &ctx.described;
     let since = ctx.since.as_ref().map(|(sha, _)| sha.short());
     let subject = Subject {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::ReviewError;
+use super::PipelineError;
 use super::tooling::{OnTry, Tooling};
 use crate::codebase::Toolbox;
 use crate::diff::chunk::Plan;
@@ -181,7 +181,7 @@ pub async fn ask_model(
     settings: &CallSettings,
     skipped: &mut Vec<(String, String)>,
     on_try: OnTry,
-) -> Result<Asked, ReviewError> {
+) -> Result<Asked, PipelineError> {
     let parts = plan.chunks.len();
     let tooling = settings.tooling.as_ref();
     let mut calls = JoinSet::new();
@@ -231,7 +231,7 @@ pub async fn ask_model(
     let mut results: Vec<(usize, Result<ModelReply, ModelError>)> = Vec::with_capacity(parts);
     while let Some(joined) = calls.join_next().await {
         results.push(joined.map_err(|e| {
-            ReviewError::Internal(anyhow::Error::new(e).context("model call task"))
+            PipelineError::Internal(anyhow::Error::new(e).context("model call task"))
         })?);
         if let Some(on_part) = &settings.on_part {
             on_part(results.len(), parts);
