@@ -82,7 +82,7 @@ pub enum CommandError {
     GitHub(#[from] GitHubError),
     #[error(transparent)]
     Model(#[from] ModelError),
-    #[error("database: {0:#}")]
+    #[error("database")]
     Store(#[source] anyhow::Error),
 }
 

@@ -8,8 +8,8 @@ pub enum PipelineError {
     #[error(transparent)]
     Model(#[from] ModelError),
     /// A part's model call could not be run to its end (its task panicked or was cancelled).
-    #[error("{0:#}")]
-    Internal(#[source] anyhow::Error),
+    #[error(transparent)]
+    Internal(anyhow::Error),
 }
 
 /// What hid every file of a review from the model.

@@ -40,15 +40,15 @@ pub enum ReviewError {
     GitHub(#[from] GitHubError),
     #[error(transparent)]
     Model(#[from] ModelError),
-    #[error("{0:#}")]
-    Internal(#[source] anyhow::Error),
+    #[error(transparent)]
+    Internal(anyhow::Error),
     /// New commits arrived while the review ran; it is not posted for the old head.
     #[error("the pull request's head moved from {from} to {to} during the review")]
     HeadMoved { from: String, to: String },
     /// This worker's lease expired and another worker took the job over.
     #[error("the job's lease was lost")]
     LeaseLost,
-    #[error("database: {0:#}")]
+    #[error("database")]
     Store(#[source] anyhow::Error),
 }
 
@@ -457,10 +457,14 @@ mod tests {
     fn a_database_error_keeps_its_chain() {
         let cause = anyhow::anyhow!("disk I/O error").context("saving a finding's state");
         let e = ReviewError::Store(cause);
+        // Shown once, whole; the error's own text does not repeat its cause.
         assert_eq!(
-            e.to_string(),
+            crate::error_chain::chain(&e),
             "database: saving a finding's state: disk I/O error"
         );
+        assert_eq!(e.to_string(), "database");
+        let internal = ReviewError::Internal(anyhow::anyhow!("no head").context("posting"));
+        assert_eq!(crate::error_chain::chain(&internal), "posting: no head");
         let source = std::error::Error::source(&e).expect("the cause is kept");
         assert_eq!(source.to_string(), "saving a finding's state");
         assert!(e.will_retry());
