@@ -7,7 +7,7 @@ use octocrab::Octocrab;
 use serde_json::Value;
 
 use super::GitHubError;
-use super::client::Unexpected;
+use super::error::Unexpected;
 use crate::retry::RetryPolicy;
 
 /// One call to GitHub.
