@@ -6,7 +6,7 @@
 //! options: --focus security,performance   --json   --no-tools   --no-verify
 //! ```
 //!
-//! It runs the App's review pipeline (`review::pipeline`); only its context stage
+//! It runs the review pipeline the App runs (`crate::pipeline`); only its context stage
 //! (`context.rs`) and its output differ. The model reads the repository with its tools as in
 //! the App: the pull request's head from GitHub's archive, or for a local diff the HEAD of the
 //! git work tree the command runs in. Its findings are verified before they are printed or
