@@ -1,7 +1,7 @@
 //! `@codex learnings` and `@codex forget N`: what the reviewer learnt from dismissed findings
 //! in this repository, and removing one.
 
-use super::{CommandError, Ctx, Done, store_error};
+use super::{CommandError, Ctx, Done};
 use crate::ids::RepoName;
 use crate::markdown::{self, commands::Learnt};
 use crate::store::{Learning, Store};
@@ -17,7 +17,7 @@ pub async fn list(cx: &Ctx<'_>) -> Result<Done, CommandError> {
         .store
         .learnings(cx.gh.repo(), MAX_LEARNINGS)
         .await
-        .map_err(store_error)?;
+        .map_err(CommandError::Store)?;
     let learnt: Vec<Learnt<'_>> = learnings
         .iter()
         .map(|l| Learnt {
@@ -42,7 +42,7 @@ pub async fn forget(cx: &Ctx<'_>, number: i64) -> Result<Done, CommandError> {
         .store
         .forget_learning(cx.gh.repo(), number)
         .await
-        .map_err(store_error)?;
+        .map_err(CommandError::Store)?;
     cx.reply(&markdown::commands::forgotten(
         cx.bot_handle,
         number,

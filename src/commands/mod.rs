@@ -112,10 +112,6 @@ impl Ctx<'_> {
     }
 }
 
-fn store_error(e: anyhow::Error) -> CommandError {
-    CommandError::Store(e)
-}
-
 #[cfg(test)]
 mod tests {
     use crate::event::WORDS;

@@ -3,7 +3,7 @@
 //! and the repository's tools when the repository allows them.
 
 use super::converse::converse;
-use super::{CommandError, Ctx, Done, store_error};
+use super::{CommandError, Ctx, Done};
 use crate::github::RepoClient;
 use crate::markdown::{self, markers::answers, markers::without_answer as without_answer_marker};
 use crate::model::prompt;
@@ -44,7 +44,7 @@ pub async fn reply(cx: &Ctx<'_>, root: u64) -> Result<Done, CommandError> {
         .store
         .finding_by_comment(repo, pr, root)
         .await
-        .map_err(store_error)?;
+        .map_err(CommandError::Store)?;
     // `@codex dismiss [reason]` (or "won't fix: ...") addressed to the bot: dismissed at
     // once, and said so, without asking the model.
     let said = thread.comments.iter().find(|c| c.id == asked.0);
@@ -62,7 +62,7 @@ pub async fn reply(cx: &Ctx<'_>, root: u64) -> Result<Done, CommandError> {
                 Some(author),
             )
             .await
-            .map_err(store_error)?;
+            .map_err(CommandError::Store)?;
         let reason = dismissal
             .reason
             .as_deref()
@@ -71,7 +71,7 @@ pub async fn reply(cx: &Ctx<'_>, root: u64) -> Result<Done, CommandError> {
             cx.store
                 .add_learning(repo, reason, author)
                 .await
-                .map_err(store_error)?;
+                .map_err(CommandError::Store)?;
         }
         let text = markdown::answers::dismissed(reason.is_some(), Some(asked));
         cx.gh.reply_in_thread(pr, root, &text).await?;

@@ -35,29 +35,40 @@ fn read(path: &str) -> (&'static str, Value) {
     )
 }
 
-#[tokio::test]
-async fn a_greedy_part_leaves_every_other_part_and_the_verification_their_tools() {
+/// An app with `env` and pull request `number`: one added file `src/mI.rs` of `lines[I]`
+/// lines per part (a 1,000-token chunk holds one), and `src/lib.rs` for the tools to read.
+async fn app_with_parts(env: &[(&'static str, &str)], lines: &[usize], number: u64) -> TestApp {
     let mut options = Options::default();
-    options.env.extend([
-        ("CODEX_REVIEW_CHUNK_TOKENS", "1000".to_string()),
-        ("CODEX_REVIEW_TOOL_CALLS", "40".to_string()),
-    ]);
+    options
+        .env
+        .push(("CODEX_REVIEW_CHUNK_TOKENS", "1000".to_string()));
+    options
+        .env
+        .extend(env.iter().map(|(k, v)| (*k, (*v).to_string())));
     let app = TestApp::start_with(options).await;
-    let files: Vec<File> = (0..3)
-        .map(|i| {
+    let files: Vec<File> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, lines)| {
             File::new(
                 &format!("src/m{i}.rs"),
                 "added",
-                Some(&added(60, &format!("m{i}"))),
+                Some(&added(*lines, &format!("m{i}"))),
             )
         })
         .collect();
-    let mut pull = Pull::new(REPO, 21, HEAD, files);
+    let mut pull = Pull::new(REPO, number, HEAD, files);
     pull.contents.insert(
         "src/lib.rs".into(),
         "pub fn compute(n: u32) -> u32 {\n    n * 2\n}\n".into(),
     );
     app.github.add_pull(pull);
+    app
+}
+
+#[tokio::test]
+async fn a_greedy_part_leaves_every_other_part_and_the_verification_their_tools() {
+    let app = app_with_parts(&[("CODEX_REVIEW_TOOL_CALLS", "40")], &[60, 60, 60], 21).await;
     // Part 1 calls four tools on every turn it may; the other parts start late (part 1 has
     // spent what it can by then), read once, then answer.
     app.openai.respond_with(|request| {
@@ -113,31 +124,9 @@ async fn a_greedy_part_leaves_every_other_part_and_the_verification_their_tools(
 
 #[tokio::test]
 async fn totals_too_small_for_every_part_give_tools_to_the_largest_parts_and_say_so() {
-    let mut options = Options::default();
-    options.env.extend([
-        ("CODEX_REVIEW_CHUNK_TOKENS", "1000".to_string()),
-        // The verification keeps 8 calls; 8 are left: one part's floor.
-        ("CODEX_REVIEW_TOOL_CALLS", "16".to_string()),
-    ]);
-    let app = TestApp::start_with(options).await;
-    // One file per part; src/m1.rs is the largest.
-    let files: Vec<File> = [40, 70, 40]
-        .iter()
-        .enumerate()
-        .map(|(i, lines)| {
-            File::new(
-                &format!("src/m{i}.rs"),
-                "added",
-                Some(&added(*lines, &format!("m{i}"))),
-            )
-        })
-        .collect();
-    let mut pull = Pull::new(REPO, 22, HEAD, files);
-    pull.contents.insert(
-        "src/lib.rs".into(),
-        "pub fn compute(n: u32) -> u32 {\n    n * 2\n}\n".into(),
-    );
-    app.github.add_pull(pull);
+    // The verification keeps 8 calls; 8 are left: one part's floor. One file per part;
+    // src/m1.rs is the largest.
+    let app = app_with_parts(&[("CODEX_REVIEW_TOOL_CALLS", "16")], &[40, 70, 40], 22).await;
     // A part with tools reads as much as it may, then answers.
     app.openai.respond_with(|request| {
         let message = request["input"][0]["content"].as_str().unwrap_or("");
@@ -191,27 +180,7 @@ async fn totals_too_small_for_every_part_give_tools_to_the_largest_parts_and_say
 
 #[tokio::test]
 async fn a_part_asked_again_without_tools_runs_on_what_is_left_of_its_deadline() {
-    let mut options = Options::default();
-    options.env.extend([
-        ("CODEX_REVIEW_CHUNK_TOKENS", "1000".to_string()),
-        ("CODEX_REVIEW_MODEL_DEADLINE_SECS", "3".to_string()),
-    ]);
-    let app = TestApp::start_with(options).await;
-    let files: Vec<File> = (0..2)
-        .map(|i| {
-            File::new(
-                &format!("src/m{i}.rs"),
-                "added",
-                Some(&added(60, &format!("m{i}"))),
-            )
-        })
-        .collect();
-    let mut pull = Pull::new(REPO, 23, HEAD, files);
-    pull.contents.insert(
-        "src/lib.rs".into(),
-        "pub fn compute(n: u32) -> u32 {\n    n * 2\n}\n".into(),
-    );
-    app.github.add_pull(pull);
+    let app = app_with_parts(&[("CODEX_REVIEW_MODEL_DEADLINE_SECS", "3")], &[60, 60], 23).await;
     // Part 1 reads a file, then its answer is cut short twice, late in its clock: it failed
     // with tools and is asked once more without them, 2.5 s into its 3 s. The answer it then
     // gets takes a second: past what is left of the part's clock, so it must not be used.
